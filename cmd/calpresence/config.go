@@ -47,10 +47,10 @@ type sipFileConfig struct {
 }
 
 type calendarConfig struct {
-	Name         string   `toml:"name"`
-	Type         string   `toml:"type"`
-	URL          string   `toml:"url"`
-	Username     string   `toml:"username"`
+	Name         string `toml:"name"`
+	Type         string `toml:"type"`
+	URL          string `toml:"url"`
+	Username     string `toml:"username"`
 	secretConfig `toml:",inline"`
 	Calendars    []string `toml:"calendars"`
 	Poll         string   `toml:"poll"`
