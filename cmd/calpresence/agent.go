@@ -744,19 +744,18 @@ func (a *agent) writeMetrics(pw *promWriter) {
 	pw.sample("calpresence_config_reloads_total", float64(a.reloads[1].Load()), "result", "refused")
 
 	type calRow struct {
-		user, cal      string
-		polls, errs    uint64
-		lastGood       int64
-		stale          bool
-		hasData, ready bool
+		user, cal   string
+		polls, errs uint64
+		lastGood    int64
+		stale       bool
 	}
 	var rows []calRow
 	type userRow struct {
-		user               string
-		basic, activities  string
-		next               time.Time
-		results            [7]uint64
-		hasPresence        bool
+		user              string
+		basic, activities string
+		next              time.Time
+		results           [7]uint64
+		hasPresence       bool
 	}
 	users := make([]userRow, 0, len(ps))
 	for _, p := range ps {

@@ -66,8 +66,8 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 	now := time.Now()
 	simStart := now
 	if *start != "" {
-		if simStart, err = parseInstant(*start, zone); err != nil {
-			fmt.Fprintf(e.stderr, "calpresence demo: -start: %v.\n", err)
+		if simStart, err = parseTime("start", *start, zone); err != nil {
+			fmt.Fprintf(e.stderr, "calpresence demo: %v.\n", err)
 			return 2
 		}
 	}
@@ -146,21 +146,10 @@ func demoZone(name string) (*time.Location, error) {
 		return time.Local, nil
 	}
 	loc, err := time.LoadLocation(name)
-	if err != nil {
+	if err != nil || name == "Local" {
 		return nil, fmt.Errorf("-tz %q: unknown zone", name)
 	}
 	return loc, nil
-}
-
-// parseInstant reads an RFC 3339 instant or a bare date (midnight in zone).
-func parseInstant(s string, zone *time.Location) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
-	}
-	if t, err := time.ParseInLocation("2006-01-02", s, zone); err == nil {
-		return t, nil
-	}
-	return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time nor a date (2006-01-02)", s)
 }
 
 func parseLevel(s string) (slog.Level, error) {

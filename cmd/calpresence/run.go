@@ -2,11 +2,170 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
 )
 
-// TODO(issue): replaced by the issue that builds the run command.
+// shutdownBound is how long the agent waits for its publications to be
+// removed after SIGTERM/SIGINT: it must exit within 5 s (CONTRACT.md).
+const shutdownBound = 4500 * time.Millisecond
+
 func runAgent(ctx context.Context, e *env, args []string) int {
-	fmt.Fprintln(e.stderr, "calpresence run: not built yet.")
-	return 1
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	configPath := fs.String("config", "", "config `FILE` (default $XDG_CONFIG_HOME/calpresence/config.toml)")
+	logFormat := fs.String("log-format", "text", "log `format`: text or json")
+	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
+	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics and /healthz on `ADDR` (e.g. 127.0.0.1:9370); off by default")
+	staleAfter := fs.Duration("stale-after", 24*time.Hour, "ignore a calendar's last good data once it is older than this; presence then falls back to the default")
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, "usage: calpresence run [-config FILE] [-log-format text|json] [-log-level LEVEL] [-metrics-addr ADDR]")
+		fmt.Fprintln(e.stderr, "Polls the config's calendars and publishes presence at every boundary until SIGTERM/SIGINT; SIGHUP reloads the config.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(e.stderr, "calpresence run: unexpected argument %q.\n", fs.Arg(0))
+		return 2
+	}
+	log, err := newLogger(e.stderr, *logFormat, *logLevel)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "calpresence run: %v.\n", err)
+		return 2
+	}
+	if *staleAfter <= 0 {
+		fmt.Fprintln(e.stderr, "calpresence run: -stale-after must be positive.")
+		return 2
+	}
+	path := *configPath
+	if path == "" {
+		path = defaultConfigPath(e.getenv)
+	}
+
+	// SIGHUP is caught before anything is started, so that a reload
+	// requested during start-up is not the default action (exit).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("calpresence/" + version))
+	if err != nil {
+		fmt.Fprintf(e.stderr, "calpresence run: sip: %v.\n", err)
+		return 1
+	}
+	defer ua.Close()
+	client, err := sipgo.NewClient(ua)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "calpresence run: sip: %v.\n", err)
+		return 1
+	}
+	defer client.Close()
+	deps := sourceDeps{logger: log}
+
+	cfg, specs, err := loadAgentConfig(path, e.getenv, deps)
+	if err != nil {
+		fmt.Fprintln(e.stderr, err)
+		return exitCode(err)
+	}
+	for _, w := range cfg.Warnings {
+		log.Warn("config", "warning", w.Error())
+	}
+	stateDir := cfg.StateDir
+	if stateDir == "" {
+		if stateDir, err = defaultStateDir(e.getenv); err != nil {
+			fmt.Fprintf(e.stderr, "calpresence run: %v.\n", err)
+			return 1
+		}
+	}
+
+	a := newAgent(log, sipDoer{client}, &stateStore{dir: stateDir}, agentOptions{StaleAfter: *staleAfter})
+	if *metricsAddr != "" {
+		if _, err := serveMetrics(ctx, *metricsAddr, metricsHandler(a), log); err != nil {
+			fmt.Fprintf(e.stderr, "calpresence run: %v.\n", err)
+			return 2
+		}
+	}
+	log.Info("agent started", "config", path, "users", len(specs), "state_dir", stateDir, "version", version)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.Run(ctx, specs)
+	}()
+	for {
+		select {
+		case <-hup:
+			newCfg, newSpecs, err := loadAgentConfig(path, e.getenv, deps)
+			if err != nil {
+				a.reloads[1].Add(1)
+				log.Error("config reload refused; the running config stays", "config", path, "err", err.Error())
+				continue
+			}
+			for _, w := range newCfg.Warnings {
+				log.Warn("config", "warning", w.Error())
+			}
+			if newCfg.StateDir != cfg.StateDir {
+				log.Warn("state_dir changes take effect on restart", "state_dir", stateDir)
+			}
+			a.Apply(newSpecs)
+			a.reloads[0].Add(1)
+			log.Info("config reloaded", "config", path, "users", len(newSpecs))
+		case <-ctx.Done():
+			log.Info("stopping; removing publications")
+			select {
+			case <-done:
+				log.Info("stopped")
+			case <-time.After(shutdownBound):
+				log.Warn("stopped before every publication was removed", "waited", shutdownBound)
+			}
+			return 0
+		}
+	}
+}
+
+// loadAgentConfig loads the config and compiles its users.
+func loadAgentConfig(path string, getenv func(string) string, deps sourceDeps) (*Config, []userSpec, error) {
+	cfg, err := loadConfig(path, getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	specs, err := buildUsers(cfg, deps)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, specs, nil
+}
+
+// newLogger builds the agent's one logger (-log-format, -log-level).
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	l, err := parseLevel(level)
+	if err != nil {
+		return nil, err
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("-log-format %q: want text or json", format)
+}
+
+// sipDoer adapts sipgo's client, whose Do takes options, to publisher.Doer.
+type sipDoer struct{ c *sipgo.Client }
+
+// Do sends req and waits for its final response.
+func (d sipDoer) Do(ctx context.Context, req *sip.Request) (*sip.Response, error) {
+	return d.c.Do(ctx, req)
 }
