@@ -90,7 +90,16 @@ func pollSchedule(spec string, zone *time.Location) (s schedule, err error) {
 	if strings.HasPrefix(spec, "TZ=") || strings.HasPrefix(spec, "CRON_TZ=") {
 		return nil, errors.New("a zone prefix is not supported; schedules run in the user's timezone")
 	}
-	if zone != nil && !strings.HasPrefix(spec, "@every") {
+	if d, ok := strings.CutPrefix(spec, "@every "); ok {
+		// cron rounds anything below a second, negative ones too, up to a
+		// second; a mistake should be an error instead.
+		iv, err := time.ParseDuration(strings.TrimSpace(d))
+		if err != nil || iv < time.Second {
+			return nil, fmt.Errorf("@every wants a duration of at least 1s, such as 5m")
+		}
+		return cron.Every(iv), nil
+	}
+	if zone != nil {
 		spec = "CRON_TZ=" + zone.String() + " " + spec
 	}
 	return cron.ParseStandard(spec)
