@@ -71,9 +71,9 @@ type agentOptions struct {
 	// a calendar covers.
 	SaveDays int // default 14
 	// FetchTimeout bounds one poll of one calendar.
-	FetchTimeout time.Duration // default 60s
+	FetchTimeout time.Duration // default 30s
 	// Workers is the number of polls and rebuilds that run at once.
-	Workers int // default 32
+	Workers int // default 64
 	// JumpCheck is how often the wall clock is compared with the
 	// monotonic clock to notice suspends and clock steps.
 	JumpCheck time.Duration // default 10s
@@ -90,10 +90,10 @@ func (o agentOptions) withDefaults() agentOptions {
 		o.SaveDays = 14
 	}
 	if o.FetchTimeout <= 0 {
-		o.FetchTimeout = 60 * time.Second
+		o.FetchTimeout = 30 * time.Second
 	}
 	if o.Workers <= 0 {
-		o.Workers = 32
+		o.Workers = 64
 	}
 	if o.JumpCheck <= 0 {
 		o.JumpCheck = 10 * time.Second
