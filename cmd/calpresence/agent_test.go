@@ -184,7 +184,7 @@ func builtin(t testing.TB) *rules.Rules {
 	return rs
 }
 
-func berlin(t testing.TB) *time.Location {
+func zoneBerlin(t testing.TB) *time.Location {
 	t.Helper()
 	loc, err := time.LoadLocation("Europe/Berlin")
 	if err != nil {
@@ -314,7 +314,7 @@ func userFor(aor string, zone *time.Location, rs *rules.Rules, srcs ...*fakeSour
 // nothing is left running afterwards.
 func TestAgentMonth(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		zone := berlin(t)
+		zone := zoneBerlin(t)
 		rs := builtin(t)
 		start := time.Now()
 		const aor = "sip:alice@example.com"
@@ -410,7 +410,7 @@ func meetingICS(s, e time.Time) string {
 // then the default presence applies; the saved data carries over a restart.
 func TestAgentStaleAndRestart(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		zone := berlin(t)
+		zone := zoneBerlin(t)
 		rs := builtin(t)
 		start := time.Now()
 		const aor = "sip:alice@example.com"
@@ -464,7 +464,7 @@ func TestAgentStaleAndRestart(t *testing.T) {
 // rules and users without touching the others.
 func TestAgentEditAndApply(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		zone := berlin(t)
+		zone := zoneBerlin(t)
 		rs := builtin(t)
 		start := time.Now()
 		src := &fakeSource{name: "work", zone: zone, ics: meetingICS(start.Add(time.Hour), start.Add(2*time.Hour))}
@@ -522,7 +522,7 @@ note = "Busy"
 // fetch timeout nor any other user.
 func TestAgentSlowCalendarIsolated(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		zone := berlin(t)
+		zone := zoneBerlin(t)
 		rs := builtin(t)
 		start := time.Now()
 		var specs []userSpec

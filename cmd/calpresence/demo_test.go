@@ -11,7 +11,12 @@ import (
 	"testing"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files")
+// updating reports whether -update (the package's flag to rewrite golden
+// files, declared with the other commands' tests) is set.
+func updating() bool {
+	f := flag.Lookup("update")
+	return f != nil && f.Value.String() == "true"
+}
 
 // The demo at 10,000x speed over a simulated working day: the day's
 // timeline first, then each PUBLISH at its boundary, and the removal at
@@ -58,7 +63,7 @@ func TestDemo(t *testing.T) {
 		}
 	}
 	golden := filepath.Join("testdata", "demo", "day.golden")
-	if *update {
+	if updating() {
 		if err := os.WriteFile(golden, []byte(summary.String()), 0o644); err != nil {
 			t.Fatal(err)
 		}
