@@ -1,8 +1,11 @@
 package main
 
 import (
+	"encoding/json"
+	"encoding/xml"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -64,6 +67,55 @@ func TestPollSchedule(t *testing.T) {
 	for _, bad := range []string{"", "TZ=0", "CRON_TZ=Europe/Berlin", "CRON_TZ=", "* * *", "@every", "@every -1s", "61 * * * *"} {
 		if _, err := pollSchedule(bad, berlin); err == nil {
 			t.Errorf("pollSchedule(%q) = nil error, want one", bad)
+		}
+	}
+}
+
+// The service files start `calpresence run` with flags that exist.
+func TestExampleServiceFiles(t *testing.T) {
+	dir := filepath.Join("..", "..", "examples")
+	read := func(name string) string {
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(data)
+	}
+	var cmdlines [][]string
+	for _, line := range strings.Split(read("calpresence.service"), "\n") {
+		if rest, ok := strings.CutPrefix(line, "ExecStart="); ok {
+			cmdlines = append(cmdlines, strings.Fields(rest))
+		}
+	}
+	plist := read("com.calpresence.agent.plist")
+	if err := xml.Unmarshal([]byte(plist), new(struct{})); err != nil {
+		t.Errorf("com.calpresence.agent.plist is not well-formed XML: %v", err)
+	}
+	var args []string
+	for _, m := range regexp.MustCompile(`<string>([^<]*)</string>`).FindAllStringSubmatch(plist[strings.Index(plist, "ProgramArguments"):strings.Index(plist, "EnvironmentVariables")], -1) {
+		args = append(args, m[1])
+	}
+	cmdlines = append(cmdlines, args)
+	for _, line := range strings.Split(read("Dockerfile"), "\n") {
+		if rest, ok := strings.CutPrefix(line, "CMD "); ok {
+			var a []string
+			if err := json.Unmarshal([]byte(rest), &a); err != nil {
+				t.Fatalf("Dockerfile CMD %s: %v", rest, err)
+			}
+			cmdlines = append(cmdlines, append([]string{"calpresence"}, a...))
+		}
+	}
+	if len(cmdlines) != 3 {
+		t.Fatalf("found %d command lines in the service files, want 3", len(cmdlines))
+	}
+	for _, cl := range cmdlines {
+		if len(cl) < 2 || cl[1] != "run" {
+			t.Errorf("command line %q does not run `calpresence run`", cl)
+			continue
+		}
+		var out strings.Builder
+		if _, err := parseRunFlags(&out, cl[2:]); err != nil {
+			t.Errorf("parseRunFlags(%q) = %v\n%s", cl[2:], err, out.String())
 		}
 	}
 }

@@ -19,36 +19,55 @@ import (
 // removed after SIGTERM/SIGINT: it must exit within 5 s (CONTRACT.md).
 const shutdownBound = 4500 * time.Millisecond
 
-func runAgent(ctx context.Context, e *env, args []string) int {
+// runFlags are the flags of `calpresence run`.
+type runFlags struct {
+	config, logFormat, logLevel, metricsAddr string
+	staleAfter                               time.Duration
+}
+
+// parseRunFlags parses run's command line; a usage error has been printed
+// to w when it returns one.
+func parseRunFlags(w io.Writer, args []string) (*runFlags, error) {
+	f := &runFlags{}
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	configPath := fs.String("config", "", "config `FILE` (default $XDG_CONFIG_HOME/calpresence/config.toml)")
-	logFormat := fs.String("log-format", "text", "log `format`: text or json")
-	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
-	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics and /healthz on `ADDR` (e.g. 127.0.0.1:9370); off by default")
-	staleAfter := fs.Duration("stale-after", 24*time.Hour, "ignore a calendar's last good data once it is older than this; presence then falls back to the default")
+	fs.SetOutput(w)
+	fs.StringVar(&f.config, "config", "", "config `FILE` (default $XDG_CONFIG_HOME/calpresence/config.toml)")
+	fs.StringVar(&f.logFormat, "log-format", "text", "log `format`: text or json")
+	fs.StringVar(&f.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
+	fs.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics and /healthz on `ADDR` (e.g. 127.0.0.1:9370); off by default")
+	fs.DurationVar(&f.staleAfter, "stale-after", 24*time.Hour, "ignore a calendar's last good data once it is older than this; presence then falls back to the default")
 	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: calpresence run [-config FILE] [-log-format text|json] [-log-level LEVEL] [-metrics-addr ADDR]")
-		fmt.Fprintln(e.stderr, "Polls the config's calendars and publishes presence at every boundary until SIGTERM/SIGINT; SIGHUP reloads the config.")
+		fmt.Fprintln(w, "usage: calpresence run [-config FILE] [-log-format text|json] [-log-level LEVEL] [-metrics-addr ADDR] [-stale-after D]")
+		fmt.Fprintln(w, "Polls the config's calendars and publishes presence at every boundary until SIGTERM/SIGINT; SIGHUP reloads the config.")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return nil, err
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(e.stderr, "calpresence run: unexpected argument %q.\n", fs.Arg(0))
+		err := fmt.Errorf("calpresence run: unexpected argument %q", fs.Arg(0))
+		fmt.Fprintf(w, "%v.\n", err)
+		return nil, err
+	}
+	if f.staleAfter <= 0 {
+		err := fmt.Errorf("calpresence run: -stale-after must be positive")
+		fmt.Fprintf(w, "%v.\n", err)
+		return nil, err
+	}
+	return f, nil
+}
+
+func runAgent(ctx context.Context, e *env, args []string) int {
+	f, err := parseRunFlags(e.stderr, args)
+	if err != nil {
 		return 2
 	}
-	log, err := newLogger(e.stderr, *logFormat, *logLevel)
+	log, err := newLogger(e.stderr, f.logFormat, f.logLevel)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "calpresence run: %v.\n", err)
 		return 2
 	}
-	if *staleAfter <= 0 {
-		fmt.Fprintln(e.stderr, "calpresence run: -stale-after must be positive.")
-		return 2
-	}
-	path := *configPath
+	path := f.config
 	if path == "" {
 		path = defaultConfigPath(e.getenv)
 	}
@@ -89,15 +108,15 @@ func runAgent(ctx context.Context, e *env, args []string) int {
 		}
 	}
 
-	opts := agentOptions{StaleAfter: *staleAfter}
+	opts := agentOptions{StaleAfter: f.staleAfter}
 	if len(specs) > 1000 {
 		// Thousands of publishers each waking every 2 s to notice a suspend
 		// cost more than a server that does not suspend gains.
 		opts.PublisherClockCheck = 15 * time.Second
 	}
 	a := newAgent(log, sipDoer{client}, &stateStore{dir: stateDir}, opts)
-	if *metricsAddr != "" {
-		if _, err := serveMetrics(ctx, *metricsAddr, metricsHandler(a), log); err != nil {
+	if f.metricsAddr != "" {
+		if _, err := serveMetrics(ctx, f.metricsAddr, metricsHandler(a), log); err != nil {
 			fmt.Fprintf(e.stderr, "calpresence run: %v.\n", err)
 			return 2
 		}
