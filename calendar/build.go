@@ -391,6 +391,10 @@ func customZone(tzid string, c *component) (*zone, error) {
 				return nil, fmt.Errorf("%s RRULE: %w", o.name, err)
 			}
 			opt.Dtstart = start
+			// rrule-go's default UNTIL is DTSTART plus the longest
+			// time.Duration (292 years): an Outlook zone starting in 1601
+			// would stop changing in 1893.
+			opt.Until = time.Date(lastYear, 12, 31, 23, 59, 59, 0, time.UTC)
 			rr, err := rrule.NewRRule(*opt)
 			if err != nil {
 				return nil, fmt.Errorf("%s RRULE: %w", o.name, err)

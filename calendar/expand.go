@@ -49,9 +49,9 @@ type expander struct {
 
 // candidate is one instance of a series before overrides apply.
 type candidate struct {
-	wall  time.Time // start, wall-clock in the series' zone
-	start time.Time
-	end   time.Time // explicit end (RDATE PERIOD), zero if none
+	wall   time.Time // start, wall-clock in the series' zone
+	start  time.Time
+	end    time.Time // explicit end (RDATE PERIOD), zero if none
 	hasEnd bool
 }
 
@@ -229,12 +229,15 @@ func (x *expander) event(e *Event) {
 	sort.SliceStable(cands, func(i, j int) bool { return cands[i].start.Before(cands[j].start) })
 
 	n := 0
-	var last time.Time
+	var last candidate
 	for i, c := range cands {
-		if i > 0 && c.start.Equal(last) {
-			continue // the recurrence set has no duplicates
+		if i > 0 && c.start.Equal(last.start) && c.wall.Equal(last.wall) {
+			// The recurrence set has no duplicates. Two local times that
+			// meet on the time line (one in a DST gap, RFC 5545 §3.3.10)
+			// are still two instances.
+			continue
 		}
-		last = c.start
+		last = c
 		key := c.start.Unix()
 		if excluded[key] || single[key] {
 			continue
