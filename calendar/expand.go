@@ -1,7 +1,10 @@
 package calendar
 
 import (
+	"cmp"
 	"errors"
+	"slices"
+	"strings"
 	"fmt"
 	"sort"
 	"time"
@@ -43,7 +46,7 @@ type expander struct {
 	user     *zone
 	loc      *time.Location
 	max      int
-	out      []Occurrence
+	recs     []occRec
 	warnings []Warning
 }
 
@@ -102,27 +105,68 @@ func (x *expander) overlaps(start, end time.Time) bool {
 	return start.Before(x.to) && end.After(x.from)
 }
 
+// occRec is an occurrence before sorting: small, so that sorting and
+// growing the list move little memory; Expand lays out the Occurrence
+// values once, in order.
+type occRec struct {
+	ev                *Event
+	start, end, recID int64 // Unix nanoseconds; recID 0: none
+}
+
 func (x *expander) emit(e *Event, start, end, recID time.Time) {
-	x.out = append(x.out, Occurrence{
-		Calendar:      e.Calendar,
-		UID:           e.UID,
-		RecurrenceID:  recID,
-		Summary:       e.Summary,
-		Description:   e.Description,
-		Location:      e.Location,
-		Start:         start.In(x.loc),
-		End:           end.In(x.loc),
-		AllDay:        e.AllDay,
-		Status:        e.Status,
-		Transparent:   e.Transparent,
-		Class:         e.Class,
-		Response:      e.Response,
-		Attendees:     e.Attendees,
-		AttendeeNames: e.AttendeeNames,
-		Organizer:     e.Organizer,
-		OrganizerIsMe: e.OrganizerIsMe,
-		Categories:    e.Categories,
+	r := occRec{ev: e, start: start.UnixNano(), end: end.UnixNano()}
+	if !recID.IsZero() {
+		r.recID = recID.UnixNano()
+	}
+	x.recs = append(x.recs, r)
+}
+
+// occurrences sorts the records by start, UID and end and turns them into
+// occurrences in the user's zone.
+func (x *expander) occurrences() []Occurrence {
+	slices.SortFunc(x.recs, func(a, b occRec) int {
+		if c := cmp.Compare(a.start, b.start); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.ev.UID, b.ev.UID); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.end, b.end); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.recID, b.recID); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ev.Line, b.ev.Line)
 	})
+	out := make([]Occurrence, len(x.recs))
+	for i, r := range x.recs {
+		e := r.ev
+		o := &out[i]
+		*o = Occurrence{
+			Calendar:      e.Calendar,
+			UID:           e.UID,
+			Summary:       e.Summary,
+			Description:   e.Description,
+			Location:      e.Location,
+			Start:         time.Unix(0, r.start).In(x.loc),
+			End:           time.Unix(0, r.end).In(x.loc),
+			AllDay:        e.AllDay,
+			Status:        e.Status,
+			Transparent:   e.Transparent,
+			Class:         e.Class,
+			Response:      e.Response,
+			Attendees:     e.Attendees,
+			AttendeeNames: e.AttendeeNames,
+			Organizer:     e.Organizer,
+			OrganizerIsMe: e.OrganizerIsMe,
+			Categories:    e.Categories,
+		}
+		if r.recID != 0 {
+			o.RecurrenceID = time.Unix(0, r.recID).In(x.loc)
+		}
+	}
+	return out
 }
 
 func (x *expander) event(e *Event) {

@@ -83,10 +83,14 @@ func lexICS(data []byte, source string) ([]*component, error) {
 		}
 	}
 	lineNo := 0
-	var logical []byte
-	logicalLine := 0
-	handle := func(raw []byte, line int) error {
-		if len(bytes.TrimSpace(raw)) == 0 {
+	var (
+		logical     string // the current logical line; a substring of text unless folded
+		folded      []byte
+		isFolded    bool
+		logicalLine int
+	)
+	handle := func(raw string, line int) error {
+		if strings.TrimSpace(raw) == "" {
 			return nil
 		}
 		name, rest := splitName(raw)
@@ -97,7 +101,7 @@ func lexICS(data []byte, source string) ([]*component, error) {
 				if len(stack) == 0 {
 					if val != "VCALENDAR" {
 						if !seenCal {
-							return &SyntaxError{File: source, Line: line, Col: 1, Msg: fmt.Sprintf("expected BEGIN:VCALENDAR, got %q", truncate(string(raw), 40))}
+							return &SyntaxError{File: source, Line: line, Col: 1, Msg: fmt.Sprintf("expected BEGIN:VCALENDAR, got %q", truncate(raw, 40))}
 						}
 						return nil // junk after the calendar
 					}
@@ -129,12 +133,15 @@ func lexICS(data []byte, source string) ([]*component, error) {
 		}
 		if len(stack) == 0 {
 			if !seenCal {
-				return &SyntaxError{File: source, Line: line, Col: 1, Msg: fmt.Sprintf("expected BEGIN:VCALENDAR, got %q", truncate(string(raw), 40))}
+				return &SyntaxError{File: source, Line: line, Col: 1, Msg: fmt.Sprintf("expected BEGIN:VCALENDAR, got %q", truncate(raw, 40))}
 			}
 			return nil
 		}
 		if len(stack) == 1 {
 			return nil // calendar properties: not needed
+		}
+		if !wanted(raw) {
+			return nil
 		}
 		p, err := parseProperty(raw, line)
 		if err != nil {
@@ -148,31 +155,40 @@ func lexICS(data []byte, source string) ([]*component, error) {
 		}
 		return nil
 	}
-	for len(data) > 0 {
-		var ln []byte
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			ln, data = data[:i], data[i+1:]
-		} else {
-			ln, data = data, nil
+	text := string(data) // one copy; lines are substrings of it
+	flush := func() error {
+		if logicalLine == 0 {
+			return nil
 		}
-		ln = bytes.TrimSuffix(ln, []byte("\r"))
+		if isFolded {
+			logical = string(folded)
+		}
+		return handle(logical, logicalLine)
+	}
+	for len(text) > 0 {
+		var ln string
+		if i := strings.IndexByte(text, '\n'); i >= 0 {
+			ln, text = text[:i], text[i+1:]
+		} else {
+			ln, text = text, ""
+		}
+		ln = strings.TrimSuffix(ln, "\r")
 		lineNo++
 		if len(ln) > 0 && (ln[0] == ' ' || ln[0] == '\t') && logicalLine > 0 {
-			logical = append(logical, ln[1:]...)
+			if !isFolded {
+				folded = append(folded[:0], logical...)
+				isFolded = true
+			}
+			folded = append(folded, ln[1:]...)
 			continue
 		}
-		if logicalLine > 0 {
-			if err := handle(logical, logicalLine); err != nil {
-				return nil, err
-			}
-		}
-		logical = append(logical[:0], ln...)
-		logicalLine = lineNo
-	}
-	if logicalLine > 0 {
-		if err := handle(logical, logicalLine); err != nil {
+		if err := flush(); err != nil {
 			return nil, err
 		}
+		logical, isFolded, logicalLine = ln, false, lineNo
+	}
+	if err := flush(); err != nil {
+		return nil, err
 	}
 	if !seenCal {
 		return nil, &SyntaxError{File: source, Line: lineNo + 1, Col: 1, Msg: "no BEGIN:VCALENDAR in input"}
@@ -208,54 +224,80 @@ func pop(stack *[]*component, tops *[]*component) {
 
 // splitName returns a content line's name and what follows the ':' for
 // lines without parameters, which is all BEGIN/END needs.
-func splitName(raw []byte) (string, string) {
-	for i, b := range raw {
-		switch b {
+func splitName(raw string) (string, string) {
+	for i := 0; i < len(raw); i++ {
+		switch raw[i] {
 		case ':':
-			return string(raw[:i]), string(raw[i+1:])
+			return raw[:i], raw[i+1:]
 		case ';':
-			return string(raw[:i]), ""
+			return raw[:i], ""
 		}
 	}
-	return string(raw), ""
+	return raw, ""
+}
+
+// wantedProps are the properties the builder reads; the lexer drops the
+// rest (DTSTAMP, X- properties, ...) unparsed.
+var wantedProps = map[string]bool{
+	"UID": true, "DTSTART": true, "DTEND": true, "DURATION": true, "RRULE": true,
+	"RDATE": true, "EXDATE": true, "RECURRENCE-ID": true, "SEQUENCE": true,
+	"SUMMARY": true, "DESCRIPTION": true, "LOCATION": true, "STATUS": true,
+	"TRANSP": true, "CLASS": true, "CATEGORIES": true, "ATTENDEE": true,
+	"ORGANIZER": true, "TZID": true, "TZOFFSETFROM": true, "TZOFFSETTO": true,
+}
+
+func wanted(raw string) bool {
+	end := len(raw)
+	for i := 0; i < len(raw); i++ {
+		if raw[i] == ':' || raw[i] == ';' {
+			end = i
+			break
+		}
+	}
+	return wantedProps[strings.ToUpper(raw[:end])]
 }
 
 // parseProperty reads one unfolded content line. Lines with parameters go
 // through golang-ical's parser; its value is not used, because it unescapes
 // TEXT values (so "a\,b" in CATEGORIES could no longer be told from two
 // categories). Lines without parameters need no parser.
-func parseProperty(raw []byte, line int) (property, error) {
+func parseProperty(raw string, line int) (property, error) {
 	colon := valueStart(raw)
 	if colon < 0 {
 		return property{}, errors.New("content line without ':'")
 	}
-	semi := bytes.IndexByte(raw[:colon], ';')
+	semi := strings.IndexByte(raw[:colon], ';')
 	if semi < 0 {
-		name := string(raw[:colon])
+		name := raw[:colon]
 		if !validName(name) {
 			return property{}, fmt.Errorf("invalid property name %q", truncate(name, 40))
 		}
-		return property{name: strings.ToUpper(name), value: string(raw[colon+1:]), line: line}, nil
+		return property{name: strings.ToUpper(name), value: raw[colon+1:], line: line}, nil
 	}
 	bp, err := ics.ParseProperty(ics.ContentLine(raw))
 	if err != nil {
 		return property{}, fmt.Errorf("parse property: %w", err)
 	}
-	if bp == nil || !validName(string(raw[:semi])) {
-		return property{}, fmt.Errorf("invalid property %q", truncate(string(raw), 40))
+	if bp == nil || !validName(raw[:semi]) {
+		return property{}, fmt.Errorf("invalid property %q", truncate(raw, 40))
 	}
-	params := make(map[string][]string, len(bp.ICalParameters))
-	for k, v := range bp.ICalParameters {
-		params[strings.ToUpper(k)] = v
+	params := bp.ICalParameters
+	for k := range params {
+		if u := strings.ToUpper(k); u != k {
+			// Parameter names are case-insensitive (RFC 5545 §3.2).
+			params[u] = append(params[u], params[k]...)
+			delete(params, k)
+		}
 	}
-	return property{name: strings.ToUpper(string(raw[:semi])), params: params, value: string(raw[colon+1:]), line: line}, nil
+	return property{name: strings.ToUpper(raw[:semi]), params: params, value: raw[colon+1:], line: line}, nil
 }
 
 // valueStart returns the index of the ':' that ends a content line's name
 // and parameters: the first one outside a quoted parameter value.
-func valueStart(raw []byte) int {
+func valueStart(raw string) int {
 	quoted := false
-	for i, b := range raw {
+	for i := 0; i < len(raw); i++ {
+		b := raw[i]
 		switch {
 		case b == '"':
 			quoted = !quoted

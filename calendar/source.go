@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sort"
 	"time"
 
 	goical "github.com/emersion/go-ical"
@@ -145,17 +144,7 @@ func Expand(events []*Event, from, to time.Time, opts ExpandOptions) ([]Occurren
 			x.event(e)
 		}
 	}
-	sort.SliceStable(x.out, func(i, j int) bool {
-		a, b := &x.out[i], &x.out[j]
-		if !a.Start.Equal(b.Start) {
-			return a.Start.Before(b.Start)
-		}
-		if a.UID != b.UID {
-			return a.UID < b.UID
-		}
-		return a.End.Before(b.End)
-	})
-	return x.out, x.warnings
+	return x.occurrences(), x.warnings
 }
 
 // Source is one configured calendar.
