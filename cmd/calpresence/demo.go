@@ -26,8 +26,13 @@ import (
 //go:embed demo.ics
 var demoICS []byte
 
-// demoAOR is the demo's presentity.
-const demoAOR = "sip:alice@example.com"
+// demoAOR is the demo's presentity; demoProxy is where its requests would
+// go: a presence server on the same machine, so that the dry run needs no
+// DNS.
+const (
+	demoAOR   = "sip:alice@example.com"
+	demoProxy = "sip:127.0.0.1:5060;transport=tcp"
+)
 
 func runDemo(ctx context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
@@ -101,7 +106,8 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 	defer sink.Close()
 
 	fmt.Fprintf(out, "calpresence demo: the calendar of %s through the built-in rules (rules.example.toml),\n", demoAOR)
-	fmt.Fprintf(out, "published to a dry-run sink that prints each PUBLISH; clock %s, %s.\n", speed2str(*speed), zone)
+	fmt.Fprintf(out, "published to a dry-run sink that prints each PUBLISH it would send to %s;\n", demoProxy)
+	fmt.Fprintf(out, "clock %s, zone %s.\n", speed2str(*speed), zone)
 	fmt.Fprintf(out, "Simulated start: %s. Stop with Ctrl-C.\n", simStart.In(zone).Format("Mon 2 Jan 2006 15:04:05 MST"))
 
 	runCtx := ctx
@@ -110,7 +116,7 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 		runCtx, cancel = context.WithDeadline(ctx, d.clock.real(simStart.Add(*duration)))
 		defer cancel()
 	}
-	pub := publisher.New(sink, publisher.Options{AOR: demoAOR, Logger: log})
+	pub := publisher.New(sink, publisher.Options{AOR: demoAOR, Proxy: demoProxy, Logger: log})
 	pubCtx, stopPub := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- pub.Run(pubCtx) }()
