@@ -269,28 +269,32 @@ func (d *demo) printDay(day time.Time, segs []rules.Segment) {
 	io.WriteString(d.out, b.String())
 }
 
-// simTimeOf is the simulated instant a request belongs to: the start of the
-// timeline entry whose document it carries, else the simulated now.
+// simTimeOf is the simulated instant a request belongs to: the boundary
+// at which the document it carries took effect (or the demo's start), when
+// the request went out at that boundary; else the simulated now.
 func (d *demo) simTimeOf(body []byte) time.Time {
-	now := d.clock.sim(time.Now())
+	real := time.Now()
+	now := d.clock.sim(real)
 	if len(body) == 0 {
-		return now
+		return now.Truncate(time.Second)
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	best, found := time.Time{}, false
+	// How far off a timer may fire, in simulated time.
+	tolerance := time.Duration(float64(250*time.Millisecond) * d.clock.speed)
 	for _, e := range d.entries {
 		if e.body != string(body) {
 			continue
 		}
-		if !found || e.start.Sub(now).Abs() < best.Sub(now).Abs() {
-			best, found = e.start, true
+		at := e.start
+		if at.Before(d.clock.simStart) {
+			at = d.clock.simStart
+		}
+		if now.Sub(at).Abs() <= tolerance {
+			return at
 		}
 	}
-	if !found {
-		return now
-	}
-	return best
+	return now.Truncate(time.Second)
 }
 
 // syncWriter serializes writes from the demo loop and the sink.
