@@ -64,6 +64,7 @@ func TestDemo(t *testing.T) {
 	}
 	golden := filepath.Join("testdata", "demo", "day.golden")
 	if updating() {
+		os.MkdirAll(filepath.Dir(golden), 0o755)
 		if err := os.WriteFile(golden, []byte(summary.String()), 0o644); err != nil {
 			t.Fatal(err)
 		}
