@@ -241,7 +241,9 @@ func buildICS(events []icsEvent) string {
 // daily lunch, many overlapping one-off events of every kind, a vacation.
 func busyMonth(start time.Time, zone *time.Location) string {
 	day0 := startOfDay(start, zone)
-	at := func(d, h, m int) time.Time { return time.Date(day0.Year(), day0.Month(), day0.Day()+d, h, m, 0, 0, zone) }
+	at := func(d, h, m int) time.Time {
+		return time.Date(day0.Year(), day0.Month(), day0.Day()+d, h, m, 0, 0, zone)
+	}
 	evs := []icsEvent{
 		{uid: "standup", summary: "Stand-up", start: at(0, 9, 0), end: at(0, 9, 15), attendees: 5,
 			rrule: "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", exdates: []time.Time{at(7, 9, 0)}},

@@ -344,7 +344,9 @@ poll = "@every 1s"
 	ctx, cancel := context.WithCancel(context.Background())
 	var logs testserver.SafeBuffer
 	done := make(chan int, 1)
-	go func() { done <- Main(ctx, []string{"run", "-config", cfgPath, "-log-level", "debug"}, nil, &logs, &logs) }()
+	go func() {
+		done <- Main(ctx, []string{"run", "-config", cfgPath, "-log-level", "debug"}, nil, &logs, &logs)
+	}()
 	defer func() {
 		cancel()
 		<-done
