@@ -291,9 +291,13 @@ func startAgent(t *testing.T, d *recDoer, store *stateStore, opts agentOptions, 
 		defer close(h.done)
 		a.Run(ctx, specs)
 	}()
+	// A failed check ends the test function; the agent must stop too, or
+	// the bubble's timers would keep fake time running forever.
+	t.Cleanup(h.stop)
 	return h
 }
 
+// stop stops the agent and waits for it; it may be called more than once.
 func (h *agentHarness) stop() {
 	h.cancel()
 	<-h.done
