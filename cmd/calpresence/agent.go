@@ -657,6 +657,9 @@ func (p *pipeline) rebuildLocked() {
 		p.ready, p.timelineH = true, sum
 		p.a.log.Debug("timeline rebuilt", "user", p.id, "segments", len(entries), "occurrences", len(occs))
 	}
+	if !next.After(now) {
+		next = now.Add(time.Minute) // never a busy loop
+	}
 	p.rebuildAt = next
 	p.rebuild.Reset(next.Sub(now))
 }
