@@ -357,7 +357,7 @@ func (p *Publisher) step(ctx context.Context, what op, st state) {
 		}
 		g := time.Duration(granted) * time.Second
 		p.expiresAt = now.Add(g)
-		p.refreshAt = now.Add(g - clamp(g/4, time.Second, 5*time.Minute))
+		p.refreshAt = now.Add(g - min(clamp(g/4, time.Second, 5*time.Minute), g/2))
 		if !st.end.IsZero() && st.end.Before(p.expiresAt) {
 			// The next boundary sends a modification anyway, which
 			// refreshes; refreshing just before it would be wasted.
