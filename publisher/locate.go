@@ -228,6 +228,9 @@ func Locate(ctx context.Context, r Resolver, uri sip.Uri) ([]Target, error) {
 				return nil, fmt.Errorf("locate %s: %w", host, err)
 			}
 		}
+		if len(ips) == 0 {
+			return nil, fmt.Errorf("locate %s: no address records", host)
+		}
 		return expand(nil, transport, host, port, ips), nil
 	}
 
