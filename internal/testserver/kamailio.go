@@ -27,6 +27,10 @@ type KamailioOptions struct {
 	// CleanPeriod is how often expired publications are dropped (default
 	// Kamailio's 100s).
 	CleanPeriod time.Duration
+	// SharedMemMB is Kamailio's shared memory (default 512 MB): finished
+	// transactions stay in it for 5s, so a few thousand PUBLISHes a second
+	// need more than Kamailio's default 64 MB.
+	SharedMemMB int
 	// Port to listen on (UDP and TCP); default a free one.
 	Port int
 }
@@ -85,7 +89,11 @@ func StartKamailio(t testing.TB, o KamailioOptions) *Kamailio {
 	run := t.TempDir()
 	k.Dir = filepath.Join(run, "db")
 	k.resetDB(o.Users)
-	k.args = []string{"-f", KamailioConfig(), "-DD", "-E", "-L", mods, "-Y", run,
+	shm := o.SharedMemMB
+	if shm == 0 {
+		shm = 512
+	}
+	k.args = []string{"-f", KamailioConfig(), "-DD", "-E", "-L", mods, "-Y", run, "-m", fmt.Sprint(shm),
 		"-l", fmt.Sprintf("udp:127.0.0.1:%d", port), "-l", fmt.Sprintf("tcp:127.0.0.1:%d", port),
 		"-A", fmt.Sprintf(`DBURL="text://%s"`, k.Dir),
 		"-A", fmt.Sprintf(`SERVER_ADDR="sip:127.0.0.1:%d"`, port),
