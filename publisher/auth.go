@@ -123,5 +123,3 @@ func (d *digestState) apply(req *sip.Request, username string) error {
 	req.AppendHeader(sip.NewHeader(d.header, cred.String()))
 	return nil
 }
-
-func (d *digestState) reset() { *d = digestState{} }

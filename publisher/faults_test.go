@@ -3,13 +3,13 @@ package publisher
 import (
 	"context"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/calpresence/calpresence/internal/testserver"
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 )
@@ -45,13 +45,29 @@ func startUAS(t *testing.T, network string, script func(req *sip.Request, n int)
 			tx.Respond(res)
 		}
 	})
-	u.addr = fmt.Sprintf("127.0.0.1:%d", testserver.FreePort(t))
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	ready := make(chan struct{})
-	go srv.ListenAndServe(context.WithValue(ctx, sipgo.ListenReadyCtxKey, sipgo.ListenReadyCtxValue(ready)), network, u.addr)
-	<-ready
+	u.addr = serve(t, srv, network)
 	return u
+}
+
+// serve runs srv on a new 127.0.0.1 socket and returns its address.
+func serve(t *testing.T, srv *sipgo.Server, network string) string {
+	t.Helper()
+	if network == "udp" {
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { pc.Close() })
+		go srv.ServeUDP(pc)
+		return pc.LocalAddr().String()
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go srv.ServeTCP(l)
+	return l.Addr().String()
 }
 
 func (u *uas) got() []sent {

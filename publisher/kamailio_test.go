@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -54,12 +56,10 @@ func newWatcher(t *testing.T, k *testserver.Kamailio, presentity string) *watche
 		default:
 		}
 	})
-	port := testserver.FreePort(t)
+	_, portStr, _ := net.SplitHostPort(serve(t, srv, "udp"))
+	port, _ := strconv.Atoi(portStr)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	ready := make(chan struct{})
-	go srv.ListenAndServe(context.WithValue(ctx, sipgo.ListenReadyCtxKey, sipgo.ListenReadyCtxValue(ready)), "udp", fmt.Sprintf("127.0.0.1:%d", port))
-	<-ready
 	c, err := sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"), sipgo.WithClientPort(port))
 	if err != nil {
 		t.Fatal(err)
