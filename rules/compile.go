@@ -210,6 +210,9 @@ func (c *compiler) regexp(v *value, key string, caseSensitive bool) *regexp.Rege
 	}
 	re, err := regexp.Compile(src)
 	if err != nil {
+		if _, err2 := regexp.Compile(s); err2 != nil {
+			err = err2 // report the expression as written
+		}
 		var se *syntax.Error
 		msg := err.Error()
 		if errors.As(err, &se) {
@@ -295,7 +298,7 @@ func (c *compiler) workingHours(v *value) *workingHours {
 		c.errorf(v.key, "[working_hours] needs hours, e.g. hours = \"08:00-18:00\"")
 	}
 	if !haveOutside {
-		c.errorf(v.key, "[working_hours] needs an [working_hours.outside] table: the presence outside them")
+		c.errorf(v.key, "[working_hours] needs a [working_hours.outside] table: the presence outside them")
 	}
 	return w
 }

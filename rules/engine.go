@@ -180,13 +180,13 @@ func (r *Rules) candidates(occs []calendar.Occurrence, from, to int64, loc *time
 	return cs
 }
 
-// workSpans returns the working-hours spans that touch [from, to), and the
-// first one starting after it, as unix ns pairs.
+// spans returns the working-hours spans from a week before from to the
+// first one starting at or after to, as unix ns pairs.
 func (w *workingHours) spans(from, to int64, loc *time.Location) [][2]int64 {
 	var out [][2]int64
 	day := time.Unix(0, from).In(loc)
 	y, m, d := day.Date()
-	for i := -1; ; i++ {
+	for i := -8; ; i++ {
 		date := time.Date(y, m, d+i, 0, 0, 0, 0, loc)
 		if date.UnixNano() > to+int64(8*24*time.Hour) {
 			return out
@@ -196,9 +196,6 @@ func (w *workingHours) spans(from, to int64, loc *time.Location) [][2]int64 {
 		}
 		s := time.Date(y, m, d+i, w.hours.from/60, w.hours.from%60, 0, 0, loc).UnixNano()
 		e := time.Date(y, m, d+i, w.hours.to/60, w.hours.to%60, 0, 0, loc).UnixNano()
-		if e <= from {
-			continue
-		}
 		out = append(out, [2]int64{s, e})
 		if s >= to {
 			return out
@@ -232,6 +229,16 @@ func (r *Rules) Timeline(occs []calendar.Occurrence, from, to time.Time, loc *ti
 		for _, w := range work {
 			add(w[0])
 			add(w[1])
+		}
+		// Outside working hours, notes may depend on the day ("Back
+		// Monday"), so they are decided afresh at each midnight.
+		y, m, d := from.In(loc).Date()
+		for i := 1; ; i++ {
+			mid := time.Date(y, m, d+i, 0, 0, 0, 0, loc).UnixNano()
+			if mid >= t {
+				break
+			}
+			add(mid)
 		}
 	}
 	slices.Sort(bounds)
@@ -267,9 +274,10 @@ func (r *Rules) Timeline(occs []calendar.Occurrence, from, to time.Time, loc *ti
 			if wi < len(work) && work[wi][0] <= at {
 				seg.State = defState
 			} else {
-				d := NoteData{}
+				d := NoteData{Start: seg.Start}
 				if wi < len(work) {
 					d.Back = time.Unix(0, work[wi][0]).In(loc)
+					d.End = d.Back
 				}
 				seg.State = r.state(&r.work.outside, d)
 			}

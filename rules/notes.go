@@ -25,7 +25,10 @@ type NoteData struct {
 	Attendees     int
 	AllDay        bool
 	Private       bool
-	Start, End    time.Time // the event's start and end
+	// Start and End are the event's start and end; outside working hours,
+	// the start of the span shown (at the latest the day's midnight) and
+	// when working hours start again.
+	Start, End time.Time
 	// LastDay is the last day the event covers: for an all-day event, the
 	// day before its end. Show it with date.
 	LastDay time.Time
@@ -96,6 +99,12 @@ func templateFuncs() template.FuncMap {
 			ya, ma, da := a.Date()
 			yb, mb, db := b.Date()
 			return ya == yb && ma == mb && da == db
+		},
+		// days: how many calendar days b is after a (0: the same day).
+		"days": func(a, b time.Time) int {
+			ya, ma, da := a.Date()
+			yb, mb, db := b.Date()
+			return int(time.Date(yb, mb, db, 0, 0, 0, 0, time.UTC).Sub(time.Date(ya, ma, da, 0, 0, 0, 0, time.UTC)).Hours() / 24)
 		},
 		"join":  strings.Join,
 		"upper": strings.ToUpper,
