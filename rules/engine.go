@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -64,21 +65,26 @@ func (m *matcher) miss(o *calendar.Occurrence, loc *time.Location, why bool) str
 		}
 	}
 	if m.calendar != nil && !m.calendar.MatchString(o.Calendar) {
-		return say("calendar %q does not match %q", o.Calendar, m.calendar)
+		return say("calendar %q does not match %s", o.Calendar, pattern(m.calendar))
 	}
 	if m.categories != nil && !slices.ContainsFunc(o.Categories, m.categories.MatchString) {
-		return say("no category of %q matches %q", o.Categories, m.categories)
+		return say("no category of %q matches %s", o.Categories, pattern(m.categories))
 	}
 	if m.summary != nil && !m.summary.MatchString(o.Summary) {
-		return say("summary %q does not match %q", o.Summary, m.summary)
+		return say("summary %q does not match %s", o.Summary, pattern(m.summary))
 	}
 	if m.location != nil && !m.location.MatchString(o.Location) {
-		return say("location %q does not match %q", o.Location, m.location)
+		return say("location %q does not match %s", o.Location, pattern(m.location))
 	}
 	if m.description != nil && !m.description.MatchString(o.Description) {
-		return say("description does not match %q", m.description)
+		return say("description does not match %s", pattern(m.description))
 	}
 	return ""
+}
+
+// pattern shows a match expression as the rules file wrote it.
+func pattern(re *regexp.Regexp) string {
+	return "'" + strings.TrimPrefix(re.String(), "(?i)") + "'"
 }
 
 func orNone(s string) string {
