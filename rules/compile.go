@@ -227,7 +227,6 @@ func (c *compiler) regexp(v *value, key string, caseSensitive bool) *regexp.Rege
 // compile reads the whole file.
 func (c *compiler) compile(root *table) *Rules {
 	r := &Rules{noteLimit: 64, def: presence{basic: pidf.Open}}
-	var defaultSeen bool
 	c.fields(root, "the rules file", map[string]func(*value){
 		"note_limit": func(v *value) {
 			if n, ok := c.integer(v, "note_limit", 0); ok {
@@ -237,7 +236,6 @@ func (c *compiler) compile(root *table) *Rules {
 		"lang": func(v *value) { c.str(v, "lang", &r.lang) },
 		"default": func(v *value) {
 			if c.want(v, "[default]", kindTable) {
-				defaultSeen = true
 				r.def = c.presence(v, "[default]")
 			}
 		},
@@ -259,7 +257,6 @@ func (c *compiler) compile(root *table) *Rules {
 			}
 		},
 	})
-	_ = defaultSeen
 	names := map[string]pos{}
 	for _, ru := range r.rules {
 		if p, dup := names[ru.name]; dup && ru.name != "" {

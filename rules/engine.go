@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/calpresence/calpresence/calendar"
-	"github.com/calpresence/calpresence/pidf"
 )
 
 // miss returns "" when o fits every condition of m, else why not (the
@@ -401,5 +400,3 @@ func (s State) String() string {
 	}
 	return b.String()
 }
-
-var _ = pidf.Open

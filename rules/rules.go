@@ -10,7 +10,6 @@ import (
 	"text/template"
 	"time"
 
-	"github.com/calpresence/calpresence/calendar"
 	"github.com/calpresence/calpresence/pidf"
 )
 
@@ -199,6 +198,3 @@ func splitOther(values []string) (known []string, other string) {
 	}
 	return known, other
 }
-
-// occurrenceRef keeps calendar imported for the documented input type.
-var _ = calendar.Occurrence{}

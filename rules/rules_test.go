@@ -67,10 +67,6 @@ func example(t testing.TB) *Rules {
 // cases: one event at a time, the state at 10:00.
 func TestExampleCases(t *testing.T) {
 	r := example(t)
-	open := func(rule string, acts []string, note string) (string, string, []string, string) {
-		return rule, "open", acts, note
-	}
-	_ = open
 	tests := []struct {
 		name      string
 		occ       calendar.Occurrence
