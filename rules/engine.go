@@ -153,8 +153,9 @@ func (r *Rules) eventState(c *cand, loc *time.Location) State {
 
 func (r *Rules) state(p *presence, d NoteData) State {
 	return State{
-		Basic: p.basic, Activities: p.activities, Note: r.render(p, d), Lang: r.lang,
-		Mood: p.mood, PlaceType: p.placeType, Privacy: p.privacy, Sphere: p.sphere,
+		// Clones: a State is the caller's to keep, the rules stay immutable.
+		Basic: p.basic, Activities: slices.Clone(p.activities), Note: r.render(p, d), Lang: r.lang,
+		Mood: slices.Clone(p.mood), PlaceType: slices.Clone(p.placeType), Privacy: slices.Clone(p.privacy), Sphere: p.sphere,
 	}
 }
 

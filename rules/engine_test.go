@@ -3,6 +3,7 @@ package rules
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/calpresence/calpresence/calendar"
+	"github.com/calpresence/calpresence/internal/testserver"
 	"github.com/calpresence/calpresence/pidf"
 )
 
@@ -235,6 +237,46 @@ func TestDocumentGolden(t *testing.T) {
 		back, err := pidf.Unmarshal(got)
 		if err != nil || back.Tuples[0].Basic != s.State.Basic || back.Entity != aor {
 			t.Errorf("pidf.Unmarshal(Document(%s)) = %+v, %v", name, back, err)
+		}
+	}
+}
+
+func TestDocumentXMLLint(t *testing.T) {
+	xmllint := testserver.LookPath(t, "xmllint", "libxml2-utils")
+	files, _ := filepath.Glob(filepath.Join("testdata", "pidf", "*.xml"))
+	if len(files) == 0 {
+		t.Fatal("no golden PIDF files")
+	}
+	if out, err := exec.Command(xmllint, append([]string{"--noout"}, files...)...).CombinedOutput(); err != nil {
+		t.Errorf("xmllint --noout %v: %v\n%s", files, err, out)
+	}
+}
+
+// TestExamplesRun runs every shipped rule set over a varied day, so that
+// no template of theirs fails on real data.
+func TestExamplesRun(t *testing.T) {
+	files, _ := filepath.Glob("../examples/*.toml")
+	files = append(files, "../rules.example.toml")
+	occs := []calendar.Occurrence{
+		ev("1", "Weekly sync", at(9, 0), at(10, 0), attendees(3), func(o *calendar.Occurrence) { o.Location = "Room 1" }),
+		ev("2", "On call", at(8, 0), at(20, 0)),
+		ev("3", "Flight LH 123", at(17, 0), day(3).Add(2*time.Hour)),
+		ev("4", "Trade fair", day(2), day(4), allDay, func(o *calendar.Occurrence) { o.Categories = []string{"Conference"} }),
+		ev("5", "Lunch", at(12, 0), at(13, 0), class(calendar.ClassPrivate)),
+		ev("6", "PTO", day(4), day(6), allDay),
+	}
+	for _, f := range files {
+		r, err := Load(f)
+		if err != nil {
+			t.Fatalf("Load(%s) error = %v", f, err)
+		}
+		for _, s := range r.Timeline(occs, day(1), day(7), berlin) {
+			if s.Rule != "" && s.State.Note == "" && r.rules[slices.IndexFunc(r.rules, func(ru *rule) bool { return ru.name == s.Rule })].presence.note != nil {
+				t.Errorf("%s: Timeline() segment %v of rule %q has an empty note: its template failed", f, s.Start, s.Rule)
+			}
+			if strings.Contains(s.State.Note, "Lunch") {
+				t.Errorf("%s: Timeline() note %q shows a private summary", f, s.State.Note)
+			}
 		}
 	}
 }
