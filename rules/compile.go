@@ -233,7 +233,11 @@ func (c *compiler) compile(root *table) *Rules {
 				r.noteLimit = n
 			}
 		},
-		"lang": func(v *value) { c.str(v, "lang", &r.lang) },
+		"lang": func(v *value) {
+			if c.str(v, "lang", &r.lang) && !langRE.MatchString(r.lang) {
+				c.errorf(v.pos, "lang %q is not a language tag (write e.g. \"en\" or \"de-CH\")", r.lang)
+			}
+		},
 		"default": func(v *value) {
 			if c.want(v, "[default]", kindTable) {
 				r.def = c.presence(v, "[default]")
@@ -245,6 +249,10 @@ func (c *compiler) compile(root *table) *Rules {
 			}
 		},
 		"rule": func(v *value) {
+			if v.kind == kindTable {
+				c.errorf(v.key, "rules are written [[rule]], with double brackets: there may be many")
+				return
+			}
 			if !c.want(v, "rule", kindArray) {
 				return
 			}
@@ -466,6 +474,9 @@ func validWithOther(what string, names []string) func(string) string {
 		return fmt.Sprintf("unknown %s %q (RFC 4480: %s, or \"other:TEXT\")", what, s, strings.Join(names, ", "))
 	}
 }
+
+// langRE is the shape of a BCP 47 language tag, as xml:lang takes.
+var langRE = regexp.MustCompile(`^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$`)
 
 var execFieldRE = regexp.MustCompile(`can't evaluate field (\w+)`)
 

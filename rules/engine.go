@@ -384,7 +384,13 @@ func (r *Rules) Explain(occs []calendar.Occurrence, at time.Time, loc *time.Loca
 		}
 	}
 	if best == nil && r.work != nil {
-		ex.OutsideWorkingHours = !ex.Segment.State.Equal(r.state(&r.def, NoteData{}))
+		ex.OutsideWorkingHours = true
+		n := at.UnixNano()
+		for _, w := range r.work.spans(n, n+1, loc) {
+			if w[0] <= n && n < w[1] {
+				ex.OutsideWorkingHours = false
+			}
+		}
 	}
 	return ex
 }

@@ -97,6 +97,12 @@ func TestWorkingHours(t *testing.T) {
 			t.Errorf("Timeline(working hours)[%d] = %v %s %q, want %v %s %q", i, s.Start, s.State.Basic, s.State.Note, w.start, w.basic, w.note)
 		}
 	}
+	if ex := r.Explain(nil, time.Date(2026, 3, 7, 12, 0, 0, 0, berlin), berlin); !ex.OutsideWorkingHours || ex.Segment.State.Note != "Back Monday at 08:00" {
+		t.Errorf("Explain(Saturday noon) = %+v, want outside working hours, back Monday", ex)
+	}
+	if ex := r.Explain(nil, time.Date(2026, 3, 6, 10, 0, 0, 0, berlin), berlin); ex.OutsideWorkingHours {
+		t.Errorf("Explain(Friday 10:00) = %+v, want inside working hours", ex)
+	}
 	if segs[1].State.Sphere != "work" || segs[2].State.Sphere != "home" {
 		t.Errorf("Timeline(working hours) spheres = %q, %q, want work, home", segs[1].State.Sphere, segs[2].State.Sphere)
 	}
