@@ -146,7 +146,10 @@ func (r *Rules) eventState(c *cand, loc *time.Location) State {
 	}
 	p := &c.rule.presence
 	s := r.state(p, noteData(c.occ, c.rule, loc))
-	s.From, s.Until = c.occ.Start, c.occ.End
+	// RPID from/until say when the activities hold: the event's span,
+	// widened by the rule's lead and lag so that a watcher never sees an
+	// activity that has not started yet.
+	s.From, s.Until = c.occ.Start.Add(-c.rule.lead), c.occ.End.Add(c.rule.lag)
 	c.state = &s
 	return s
 }

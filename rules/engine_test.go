@@ -158,7 +158,7 @@ sphere = "work"
 		t.Fatalf("Timeline(standup with lead/lag) = %v, want busy 09:25-09:47", segs)
 	}
 	st := segs[1].State
-	if !st.From.Equal(at(9, 30)) || !st.Until.Equal(at(9, 45)) || st.Note != "Stand-up until 09:45" ||
+	if !st.From.Equal(at(9, 25)) || !st.Until.Equal(at(9, 47)) || st.Note != "Stand-up until 09:45" ||
 		!slices.Equal(st.Mood, []string{"happy", "other:caffeinated"}) || st.Sphere != "work" {
 		t.Errorf("Timeline(standup) state = %+v", st)
 	}
@@ -284,6 +284,30 @@ func TestExamplesRun(t *testing.T) {
 				t.Errorf("%s: Timeline() note %q shows a private summary", f, s.State.Note)
 			}
 		}
+	}
+}
+
+// TestInlineSyntax: the same rules written with inline tables and dotted
+// keys compile and behave the same.
+func TestInlineSyntax(t *testing.T) {
+	r := mustParse(t, `
+rule = [
+  { name = "free", ignore = true, match = { transparent = true } },
+  { name = "meeting", match.min_attendees = 2, presence = { basic = "closed", activities = ["busy", "meeting"], note = "Meeting until {{clock .End}}" } },
+]
+default.basic = "open"
+default.note = "Available"
+`)
+	segs := r.Timeline([]calendar.Occurrence{
+		ev("m", "Sync", at(9, 0), at(10, 0), attendees(2)),
+		ev("f", "Free", at(11, 0), at(12, 0), attendees(2), transparent),
+	}, at(8, 0), at(13, 0), berlin)
+	if len(segs) != 3 || segs[1].Rule != "meeting" || segs[1].State.Note != "Meeting until 10:00" || segs[2].State.Note != "Available" {
+		t.Errorf("Timeline(inline rules) = %v", segs)
+	}
+	if _, err := Parse("inline.toml", []byte("rule = [{ name = \"x\", ignore = true, matches = {} }]\n")); err == nil ||
+		err.Error() != `inline.toml:1:38: unknown key "matches" in [[rule]] (known: ignore, lag, lead, match, name, presence, priority, show_private)` {
+		t.Errorf("Parse(inline unknown key) error = %v", err)
 	}
 }
 

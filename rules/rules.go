@@ -122,7 +122,8 @@ type State struct {
 	// with a text is written "other:TEXT".
 	Activities []string
 	// From and Until bound the activities (RPID from/until): the winning
-	// event's start and end; zero when no event applies.
+	// event's start and end, widened by its rule's lead and lag; zero when
+	// no event applies.
 	From, Until time.Time
 	Note        string // already shortened to the rules' note_limit
 	Lang        string // xml:lang of the note, "" for none
