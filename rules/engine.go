@@ -10,73 +10,123 @@ import (
 	"github.com/calpresence/calpresence/calendar"
 )
 
-// miss returns "" when o fits every condition of m, else why not (the
-// first condition that failed). With why false the reason is only a
-// marker, to keep the timeline free of formatting.
-func (m *matcher) miss(o *calendar.Occurrence, loc *time.Location, why bool) string {
-	say := func(format string, args ...any) string {
-		if !why {
-			return "-"
-		}
-		return fmt.Sprintf(format, args...)
-	}
-	if m.allDay != nil && o.AllDay != *m.allDay {
-		return say("all_day is %t, not %t", o.AllDay, *m.allDay)
-	}
-	if m.transparent != nil && o.Transparent != *m.transparent {
-		return say("transparent is %t, not %t", o.Transparent, *m.transparent)
-	}
-	if m.organizerIsMe != nil && o.OrganizerIsMe != *m.organizerIsMe {
-		return say("organizer_is_me is %t, not %t", o.OrganizerIsMe, *m.organizerIsMe)
-	}
-	if m.private != nil && o.Private() != *m.private {
-		return say("private is %t, not %t", o.Private(), *m.private)
-	}
-	if m.status != nil && !slices.Contains(m.status, orNone(string(o.Status))) {
-		return say("status %q is not one of %q", orNone(string(o.Status)), m.status)
-	}
-	if m.class != nil && !slices.Contains(m.class, orPublic(o.Class)) {
-		return say("class %q is not one of %q", orPublic(o.Class), m.class)
-	}
-	if m.response != nil && !slices.Contains(m.response, orNone(o.Response)) {
-		return say("response %q is not one of %q", orNone(o.Response), m.response)
-	}
-	if m.minAttendees != nil && o.Attendees < *m.minAttendees {
-		return say("%d attendees, fewer than min_attendees = %d", o.Attendees, *m.minAttendees)
-	}
-	if m.maxAttendees != nil && o.Attendees > *m.maxAttendees {
-		return say("%d attendees, more than max_attendees = %d", o.Attendees, *m.maxAttendees)
-	}
-	d := o.End.Sub(o.Start)
-	if m.minDuration != nil && d < *m.minDuration {
-		return say("lasts %v, less than min_duration = %v", d, *m.minDuration)
-	}
-	if m.maxDuration != nil && d > *m.maxDuration {
-		return say("lasts %v, more than max_duration = %v", d, *m.maxDuration)
+// The conditions of a match, in the order they are tried: cheap ones
+// first, regular expressions last.
+const (
+	condNone = iota
+	condAllDay
+	condTransparent
+	condOrganizer
+	condPrivate
+	condStatus
+	condClass
+	condResponse
+	condMinAttendees
+	condMaxAttendees
+	condMinDuration
+	condMaxDuration
+	condWeekday
+	condTimeOfDay
+	condCalendar
+	condCategories
+	condSummary
+	condLocation
+	condDescription
+)
+
+// fails returns the first condition of m that o does not meet, condNone
+// when it meets them all. It does not allocate: the timeline calls it for
+// every event and rule.
+func (m *matcher) fails(o *calendar.Occurrence, loc *time.Location) int {
+	switch {
+	case m.allDay != nil && o.AllDay != *m.allDay:
+		return condAllDay
+	case m.transparent != nil && o.Transparent != *m.transparent:
+		return condTransparent
+	case m.organizerIsMe != nil && o.OrganizerIsMe != *m.organizerIsMe:
+		return condOrganizer
+	case m.private != nil && o.Private() != *m.private:
+		return condPrivate
+	case m.status != nil && !slices.Contains(m.status, orNone(string(o.Status))):
+		return condStatus
+	case m.class != nil && !slices.Contains(m.class, orPublic(o.Class)):
+		return condClass
+	case m.response != nil && !slices.Contains(m.response, orNone(o.Response)):
+		return condResponse
+	case m.minAttendees != nil && o.Attendees < *m.minAttendees:
+		return condMinAttendees
+	case m.maxAttendees != nil && o.Attendees > *m.maxAttendees:
+		return condMaxAttendees
+	case m.minDuration != nil && o.End.Sub(o.Start) < *m.minDuration:
+		return condMinDuration
+	case m.maxDuration != nil && o.End.Sub(o.Start) > *m.maxDuration:
+		return condMaxDuration
 	}
 	if m.weekdays != 0 || m.timeOfDay != nil {
 		start := o.Start.In(loc)
 		if m.weekdays != 0 && m.weekdays&(1<<start.Weekday()) == 0 {
-			return say("starts on a %s, not one of the weekdays", start.Weekday())
+			return condWeekday
 		}
 		if m.timeOfDay != nil && !m.timeOfDay.contains(start.Hour()*60+start.Minute()) {
-			return say("starts at %s, outside time_of_day %s", start.Format("15:04"), m.timeOfDay)
+			return condTimeOfDay
 		}
 	}
-	if m.calendar != nil && !m.calendar.MatchString(o.Calendar) {
-		return say("calendar %q does not match %s", o.Calendar, pattern(m.calendar))
+	switch {
+	case m.calendar != nil && !m.calendar.MatchString(o.Calendar):
+		return condCalendar
+	case m.categories != nil && !slices.ContainsFunc(o.Categories, m.categories.MatchString):
+		return condCategories
+	case m.summary != nil && !m.summary.MatchString(o.Summary):
+		return condSummary
+	case m.location != nil && !m.location.MatchString(o.Location):
+		return condLocation
+	case m.description != nil && !m.description.MatchString(o.Description):
+		return condDescription
 	}
-	if m.categories != nil && !slices.ContainsFunc(o.Categories, m.categories.MatchString) {
-		return say("no category of %q matches %s", o.Categories, pattern(m.categories))
-	}
-	if m.summary != nil && !m.summary.MatchString(o.Summary) {
-		return say("summary %q does not match %s", o.Summary, pattern(m.summary))
-	}
-	if m.location != nil && !m.location.MatchString(o.Location) {
-		return say("location %q does not match %s", o.Location, pattern(m.location))
-	}
-	if m.description != nil && !m.description.MatchString(o.Description) {
-		return say("description does not match %s", pattern(m.description))
+	return condNone
+}
+
+// miss returns "" when o fits every condition of m, else why not: the
+// first condition that failed, for explain.
+func (m *matcher) miss(o *calendar.Occurrence, loc *time.Location) string {
+	start := o.Start.In(loc)
+	switch m.fails(o, loc) {
+	case condAllDay:
+		return fmt.Sprintf("all_day is %t, not %t", o.AllDay, *m.allDay)
+	case condTransparent:
+		return fmt.Sprintf("transparent is %t, not %t", o.Transparent, *m.transparent)
+	case condOrganizer:
+		return fmt.Sprintf("organizer_is_me is %t, not %t", o.OrganizerIsMe, *m.organizerIsMe)
+	case condPrivate:
+		return fmt.Sprintf("private is %t, not %t", o.Private(), *m.private)
+	case condStatus:
+		return fmt.Sprintf("status %q is not one of %q", orNone(string(o.Status)), m.status)
+	case condClass:
+		return fmt.Sprintf("class %q is not one of %q", orPublic(o.Class), m.class)
+	case condResponse:
+		return fmt.Sprintf("response %q is not one of %q", orNone(o.Response), m.response)
+	case condMinAttendees:
+		return fmt.Sprintf("%d attendees, fewer than min_attendees = %d", o.Attendees, *m.minAttendees)
+	case condMaxAttendees:
+		return fmt.Sprintf("%d attendees, more than max_attendees = %d", o.Attendees, *m.maxAttendees)
+	case condMinDuration:
+		return fmt.Sprintf("lasts %v, less than min_duration = %v", o.End.Sub(o.Start), *m.minDuration)
+	case condMaxDuration:
+		return fmt.Sprintf("lasts %v, more than max_duration = %v", o.End.Sub(o.Start), *m.maxDuration)
+	case condWeekday:
+		return fmt.Sprintf("starts on a %s, not one of the weekdays", start.Weekday())
+	case condTimeOfDay:
+		return fmt.Sprintf("starts at %s, outside time_of_day %s", start.Format("15:04"), m.timeOfDay)
+	case condCalendar:
+		return fmt.Sprintf("calendar %q does not match %s", o.Calendar, pattern(m.calendar))
+	case condCategories:
+		return fmt.Sprintf("no category of %q matches %s", o.Categories, pattern(m.categories))
+	case condSummary:
+		return fmt.Sprintf("summary %q does not match %s", o.Summary, pattern(m.summary))
+	case condLocation:
+		return fmt.Sprintf("location %q does not match %s", o.Location, pattern(m.location))
+	case condDescription:
+		return fmt.Sprintf("description does not match %s", pattern(m.description))
 	}
 	return ""
 }
@@ -103,7 +153,7 @@ func orPublic(c calendar.Class) string {
 // decide returns the first rule that o fits, or nil.
 func (r *Rules) decide(o *calendar.Occurrence, loc *time.Location) *rule {
 	for _, ru := range r.rules {
-		if ru.match.miss(o, loc, false) == "" {
+		if ru.match.fails(o, loc) == condNone {
 			return ru
 		}
 	}
@@ -253,7 +303,7 @@ func (r *Rules) Timeline(occs []calendar.Occurrence, from, to time.Time, loc *ti
 	slices.Sort(bounds)
 	bounds = slices.Compact(bounds)
 
-	var segs []Segment
+	segs := make([]Segment, 0, len(bounds)/2+1)
 	var active []*cand
 	next, wi := 0, 0
 	defState := r.state(&r.def, NoteData{})
@@ -355,7 +405,7 @@ func (r *Rules) Explain(occs []calendar.Occurrence, at time.Time, loc *time.Loca
 		ee := EventExplanation{Occurrence: *o, Start: o.Start, End: o.End, Ignored: true}
 		var matched *rule
 		for _, ru := range r.rules {
-			if why := ru.match.miss(o, loc, true); why != "" {
+			if why := ru.match.miss(o, loc); why != "" {
 				ee.Misses = append(ee.Misses, Miss{Rule: ru.name, Reason: why})
 				continue
 			}
