@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -87,5 +89,38 @@ func TestExplainICS(t *testing.T) {
 	out, _, code = runMain(t, "explain", "-ics", "testdata/preview/week.ics", "-tz", "Europe/Berlin", "-at", "2026-03-02T15:30:00+01:00")
 	if code != 0 || !strings.Contains(out, `rule "private"`) || !strings.Contains(out, "Busy until 16:00") {
 		t.Errorf("explain at 15:30 = exit %d\n%s", code, out)
+	}
+}
+
+// TestWeekICSPipeline feeds a real ICS file through the calendar step and
+// the example rules into preview's JSON, without the source wiring.
+func TestWeekICSPipeline(t *testing.T) {
+	f, err := os.Open("testdata/preview/week.ics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	opts := calendar.ParseOptions{Calendar: "week", Source: f.Name(), Zone: berlin, Me: []string{"mailto:alice@example.com"}}
+	events, warns, err := calendar.ParseICS(f, opts)
+	if err != nil || len(warns) > 0 {
+		t.Fatalf("calendar.ParseICS(week.ics) = %v, %v", warns, err)
+	}
+	from, to := at(2, 0, 0), at(7, 0, 0)
+	occs, warns := calendar.Expand(events, from.AddDate(0, 0, -31), to, calendar.ExpandOptions{Zone: berlin})
+	if len(warns) > 0 {
+		t.Fatalf("calendar.Expand(week.ics) warnings = %v", warns)
+	}
+	segs := exampleRules(t).Timeline(occs, from, to, berlin)
+	var js, text bytes.Buffer
+	if err := writePreviewJSON(&js, segs, berlin); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "preview/week.json", js.Bytes())
+	if err := writePreviewText(&text, segs, from, to, berlin, false); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "preview/week.txt", text.Bytes())
+	if strings.Contains(js.String()+text.String(), "Therapy") {
+		t.Errorf("preview leaks a private summary:\n%s", js.String())
 	}
 }

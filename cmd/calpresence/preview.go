@@ -150,11 +150,11 @@ func writePreviewText(w io.Writer, segs []rules.Segment, from, to time.Time, loc
 	}
 	// A bar per day: 48 half hours, each drawn as the state at its middle.
 	var b strings.Builder
-	b.WriteString("\n           ")
+	hours := "           "
 	for h := 0; h < 24; h += 3 {
-		fmt.Fprintf(&b, "%-6s", fmt.Sprintf("%02d", h))
+		hours += fmt.Sprintf("%-6s", fmt.Sprintf("%02d", h))
 	}
-	b.WriteString("\n")
+	b.WriteString("\n" + strings.TrimRight(hours, " ") + "\n")
 	y, m, d := from.In(loc).Date()
 	for i := 0; ; i++ {
 		day := time.Date(y, m, d+i, 0, 0, 0, 0, loc)
