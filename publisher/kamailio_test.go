@@ -1,11 +1,15 @@
 package publisher
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -317,5 +321,33 @@ func TestKamailioMinExpires(t *testing.T) {
 	}
 	if p.minExpires != 60 {
 		t.Errorf("minExpires = %d, want 60 from Min-Expires", p.minExpires)
+	}
+}
+
+// TestExampleKamailioConfig keeps the admins' example in step with the
+// configuration the tests prove, and checks that Kamailio accepts it in
+// every mode.
+func TestExampleKamailioConfig(t *testing.T) {
+	example, err := os.ReadFile("../examples/kamailio-presence.cfg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tested, err := os.ReadFile(testserver.KamailioConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(example, tested) {
+		t.Errorf("examples/kamailio-presence.cfg differs from publisher/testdata/kamailio.cfg; copy the tested one over")
+	}
+	bin := testserver.LookPath(t, "kamailio", "kamailio")
+	mods, _ := filepath.Glob("/usr/lib/*/kamailio/modules")
+	for _, defines := range [][]string{nil, {"-A", "WITH_AUTH"}, {"-A", "WITH_AUTH", "-A", `AUTH_ALGORITHM="SHA-256"`, "-A", "MIN_EXPIRES_PUBLISH=60", "-A", "CLEAN_PERIOD=1"}} {
+		args := append([]string{"-c", "-f", "../examples/kamailio-presence.cfg"}, defines...)
+		if len(mods) > 0 {
+			args = append(args, "-L", mods[0])
+		}
+		if out, err := exec.Command(bin, args...).CombinedOutput(); err != nil {
+			t.Errorf("kamailio %v: %v\n%s", args, err, out)
+		}
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -342,7 +344,10 @@ func TestDigest(t *testing.T) {
 				srv := &digestServer{alg: tc.alg, password: "secret", proxy: tc.proxy, staleAfter: 3}
 				s := &script{handle: srv.handle}
 				asked := 0
-				p, cancel, done := start(t, s, Options{Username: "alice", Password: func(context.Context) (string, error) {
+				var logs strings.Builder
+				var logMu sync.Mutex
+				logger := slog.New(slog.NewTextHandler(lockedWriter{&logMu, &logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+				p, cancel, done := start(t, s, Options{Logger: logger, Username: "alice", Password: func(context.Context) (string, error) {
 					asked++
 					return "secret", nil
 				}})
@@ -377,6 +382,11 @@ func TestDigest(t *testing.T) {
 				}
 				if asked != 1 {
 					t.Errorf("password asked %d times, want 1", asked)
+				}
+				logMu.Lock()
+				defer logMu.Unlock()
+				if l := logs.String(); strings.Contains(l, "secret") || strings.Contains(l, "Authorization") || strings.Contains(l, "response=") || !strings.Contains(l, "what=modify") {
+					t.Errorf("logs carry a secret or miss the transitions:\n%s", l)
 				}
 			})
 		})
@@ -475,6 +485,17 @@ func TestFailures(t *testing.T) {
 			})
 		})
 	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
 }
 
 // ctxDoer makes a scripted Doer honour ctx like sipgo's client does.
