@@ -55,7 +55,10 @@ func NewClient(o ClientOptions) (*Client, error) {
 	}
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent(name), sipgo.WithUserAgenTLSConfig(tlsConf),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(log)),
-		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(log)))
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(log),
+			// Late retransmitted 200s to finished transactions are normal
+			// over UDP; sipgo would log each at info on its global logger.
+			sip.WithTransactionLayerUnhandledResponseHandler(func(*sip.Response) {})))
 	if err != nil {
 		return nil, fmt.Errorf("sip client: %w", err)
 	}

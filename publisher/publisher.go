@@ -336,16 +336,27 @@ func (p *Publisher) step(ctx context.Context, what op, st state) {
 	code := res.StatusCode
 	switch {
 	case code >= 200 && code < 300:
-		p.failures, p.retryAt = 0, time.Time{}
-		p.setErr(nil)
 		if what == opRemove {
+			p.failures, p.retryAt = 0, time.Time{}
+			p.setErr(nil)
 			p.forget()
 			p.log.Info("sip publish", "what", string(what), "result", code, "ms", ms)
 			return
 		}
-		if h := res.GetHeader("SIP-ETag"); h != nil {
-			p.etag = strings.TrimSpace(h.Value())
+		h := res.GetHeader("SIP-ETag")
+		if h == nil || strings.TrimSpace(h.Value()) == "" {
+			// RFC 3903 §6 requires it; without it the publication cannot be
+			// refreshed or removed, so treat it as a failure, not a loop.
+			p.forget()
+			err := &StatusError{AOR: p.opts.AOR, Code: code, Reason: res.Reason + " without SIP-ETag"}
+			p.setErr(err)
+			p.backoff(p.opts.Now(), 0)
+			p.log.Warn("sip publish failed", "what", string(what), "result", code, "ms", ms, "error", err, "retry_in_ms", p.retryAt.Sub(now).Milliseconds())
+			return
 		}
+		p.etag = strings.TrimSpace(h.Value())
+		p.failures, p.retryAt = 0, time.Time{}
+		p.setErr(nil)
 		granted := expires
 		if h := res.GetHeader("Expires"); h != nil {
 			if v, err := strconv.Atoi(strings.TrimSpace(h.Value())); err == nil && v > 0 {

@@ -443,6 +443,7 @@ func TestFailures(t *testing.T) {
 		}, 503, 30 * time.Second, 30 * time.Second, 20, true},
 		{"403", func(r *sip.Request) (*sip.Response, error) { return status(r, 403, "Forbidden"), nil }, 403, 500 * time.Millisecond, time.Second, 20, true},
 		{"404", func(r *sip.Request) (*sip.Response, error) { return status(r, 404, "Not Found"), nil }, 404, 500 * time.Millisecond, time.Second, 20, true},
+		{"200 without SIP-ETag", func(r *sip.Request) (*sip.Response, error) { return status(r, 200, "OK"), nil }, 200, 500 * time.Millisecond, time.Second, 20, true},
 		{"silence", func(r *sip.Request) (*sip.Response, error) { select {} }, 0, 5*time.Second + 500*time.Millisecond, 6 * time.Second, 20, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
