@@ -141,6 +141,26 @@ func New(d Doer, opts Options) *Publisher {
 	return p
 }
 
+// Validate checks AOR and Proxy without network I/O, for `calpresence
+// check`.
+func (o Options) Validate() error {
+	_, next, err := parseURIs(o.AOR, o.Proxy)
+	if err != nil {
+		return err
+	}
+	if v, ok := next.UriParams.Get("transport"); ok {
+		switch strings.ToLower(v) {
+		case "udp", "tcp", "tls":
+		default:
+			return fmt.Errorf("sip uri %q: transport %q not supported (udp, tcp or tls)", cmp.Or(o.Proxy, o.AOR), v)
+		}
+	}
+	if o.Username != "" && o.Password == nil {
+		return fmt.Errorf("sip %s: username set but no password source", o.AOR)
+	}
+	return nil
+}
+
 // parseURIs returns the AOR as a Request-URI (no parameters) and the URI
 // the server is located from (the proxy, else the AOR).
 func parseURIs(aor, proxy string) (sip.Uri, sip.Uri, error) {
