@@ -351,3 +351,41 @@ func TestExampleKamailioConfig(t *testing.T) {
 		}
 	}
 }
+
+func TestKamailioStaleNonce(t *testing.T) {
+	k := testserver.StartKamailio(t, testserver.KamailioOptions{Users: map[string]string{"alice": "s3cret"}, NonceExpire: 2 * time.Second})
+	aor := "sip:alice@example.com"
+	w := newWatcher(t, k, aor)
+	d := &countingDoer{d: newClient(t)}
+	p, _ := runPublisher(t, d, Options{
+		AOR: aor, Proxy: "sip:" + k.Addr, Username: "alice",
+		Password: func(context.Context) (string, error) { return "s3cret", nil },
+	})
+	now := time.Now()
+	p.SetTimeline([]Entry{
+		{Start: now, End: now.Add(3 * time.Second), Body: pidfDoc(aor, "calpresence-1", "open", "before")},
+		{Start: now.Add(3 * time.Second), End: now.Add(time.Hour), Body: pidfDoc(aor, "calpresence-1", "open", "after")},
+	})
+	w.waitFor(t, "with the second document", 10*time.Second, contains("after"))
+	if err := p.LastError(); err != nil {
+		t.Errorf("LastError() = %v, want nil (a stale nonce is no failure)", err)
+	}
+	// challenge + PUBLISH, then the modify on the expired nonce gets
+	// stale=true and is sent again: 4.
+	if n := d.n.Load(); n != 4 {
+		t.Errorf("publish, wait past nonce expiry, modify: %d requests, want 4", n)
+	}
+}
+
+func TestKamailioLargeBodyGoesTCP(t *testing.T) {
+	k := testserver.StartKamailio(t, testserver.KamailioOptions{})
+	aor := "sip:large@example.com"
+	w := newWatcher(t, k, aor)
+	note := strings.Repeat("Quarterly planning with the whole department. ", 40) // ~1.9 kB
+	p, _ := runPublisher(t, newClient(t), Options{AOR: aor, Proxy: "sip:" + k.Addr + ";transport=udp"})
+	p.SetTimeline([]Entry{{Start: time.Now(), Body: pidfDoc(aor, "calpresence-1", "closed", note)}})
+	w.waitFor(t, "with the large document", 5*time.Second, contains("Quarterly planning"))
+	if err := p.LastError(); err != nil {
+		t.Errorf("LastError() = %v, want nil", err)
+	}
+}
