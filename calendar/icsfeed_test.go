@@ -455,7 +455,9 @@ func TestICSSourceAuth(t *testing.T) {
 		}
 	}
 
-	failing := func(context.Context) (string, error) { return "", errors.New("password_command pass show dav: exit status 1") }
+	failing := func(context.Context) (string, error) {
+		return "", errors.New("password_command pass show dav: exit status 1")
+	}
 	s, _ := newTestSource(t, ICSOptions{URL: srv.URL, Username: "alice", Password: failing})
 	n := len(rec.get())
 	if _, _, err := s.Fetch(t.Context()); err == nil || !strings.Contains(err.Error(), "credentials: password_command") {
