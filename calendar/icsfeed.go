@@ -235,12 +235,13 @@ func (s *ICSSource) URL() string { return s.redacted }
 // Fetch reads the feed and returns its events; when the feed has not
 // changed since the last successful read it returns that read's events and
 // warnings without parsing again. The slices are shared between calls and
-// must not be modified. On error the source keeps its previous state.
+// must not be modified. On error, a *FetchError, the source keeps its
+// previous state.
 func (s *ICSSource) Fetch(ctx context.Context) ([]*Event, []Warning, error) {
 	select {
 	case s.sem <- struct{}{}:
 	case <-ctx.Done():
-		return nil, nil, fmt.Errorf("ics %s: %w", s.redacted, ctx.Err())
+		return nil, nil, s.fetchError(ctx.Err())
 	}
 	defer func() { <-s.sem }()
 
@@ -251,15 +252,66 @@ func (s *ICSSource) Fetch(ctx context.Context) ([]*Event, []Warning, error) {
 		err = s.fetchHTTP(ctx)
 	}
 	if err != nil {
-		var se *StatusError
-		if errors.As(err, &se) && se.wrongCredentials() {
-			// The one message users must act on reads as a sentence.
-			return nil, nil, fmt.Errorf("ics: wrong credentials for %s: %w", s.redacted, err)
-		}
-		return nil, nil, fmt.Errorf("ics %s: %w", s.redacted, err)
+		return nil, nil, s.fetchError(err)
 	}
 	return s.events, s.warnings, nil
 }
+
+// fetchError wraps err with the URL and says whose fault it is.
+func (s *ICSSource) fetchError(err error) *FetchError {
+	fe := &FetchError{URL: s.redacted, Err: err}
+	var se *StatusError
+	var ne net.Error
+	switch {
+	case errors.As(err, &se):
+		// 4xx: the URL or the credentials are wrong; 408 and 429 are the
+		// server's way of saying "later".
+		fe.Input = se.Code >= 400 && se.Code < 500 && se.Code != http.StatusRequestTimeout && se.Code != http.StatusTooManyRequests
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne):
+	case s.u == nil:
+		fe.Input = true // a file that cannot be read, or its content
+	default:
+		fe.Input = errors.Is(err, errParse) || errors.Is(err, errTooLarge)
+	}
+	return fe
+}
+
+// FetchError is a failed fetch of an ICS feed. It reads "ics URL: reason",
+// or just the reason when that starts with the URL already, as a
+// FILE:LINE:COL syntax error does.
+type FetchError struct {
+	URL string // the feed's URL or path, without password
+	// Input is set when the calendar is at fault rather than the network
+	// or the server: a file that cannot be read, content that is not
+	// iCalendar or is over the size limit, an HTTP 4xx answer such as
+	// wrong credentials. Commands exit 2 for such errors, 1 for others.
+	Input bool
+	Err   error
+}
+
+func (e *FetchError) Error() string {
+	msg := e.Err.Error()
+	var se *StatusError
+	switch {
+	case strings.HasPrefix(msg, e.URL+":"):
+		return msg
+	case errors.As(e.Err, &se) && se.wrongCredentials():
+		// The one message users must act on reads as a sentence.
+		return "ics: wrong credentials for " + e.URL + ": " + msg
+	}
+	return "ics " + e.URL + ": " + msg
+}
+
+func (e *FetchError) Unwrap() error { return e.Err }
+
+// errParse marks errors of the parse step, for FetchError.Input.
+var errParse = errors.New("parse")
+
+// parseError keeps err's text but marks it as errParse too.
+type parseError struct{ err error }
+
+func (e *parseError) Error() string   { return e.err.Error() }
+func (e *parseError) Unwrap() []error { return []error{e.err, errParse} }
 
 // fetchFile re-reads the file when its size or modification time changed.
 func (s *ICSSource) fetchFile(ctx context.Context) error {
@@ -348,7 +400,7 @@ func (s *ICSSource) parseBody(ctx context.Context, body []byte) error {
 	}
 	events, warnings, err := s.parse(bytes.NewReader(body), s.opts.Parse)
 	if err != nil {
-		return err
+		return &parseError{err}
 	}
 	s.have, s.events, s.warnings, s.digest = true, events, warnings, sum
 	return nil

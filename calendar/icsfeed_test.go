@@ -710,3 +710,53 @@ func TestICSSourceFile(t *testing.T) {
 		t.Errorf("Fetch(%s) = %v, want the size limit error", big, err)
 	}
 }
+
+func TestICSSourceFetchErrorInput(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/404":
+			http.NotFound(w, r)
+		case "/429":
+			http.Error(w, "slow down", http.StatusTooManyRequests)
+		case "/503":
+			http.Error(w, "later", http.StatusServiceUnavailable)
+		case "/html":
+			w.Write([]byte("<html>"))
+		case "/big":
+			w.Write(bytes.Repeat([]byte("x"), 2048))
+		}
+	}))
+	defer srv.Close()
+	down := httptest.NewServer(http.NotFoundHandler())
+	down.Close()
+	missing := filepath.Join(t.TempDir(), "missing.ics")
+	tests := []struct {
+		url       string
+		wantInput bool
+	}{
+		{srv.URL + "/404", true},
+		{srv.URL + "/429", false},
+		{srv.URL + "/503", false},
+		{srv.URL + "/html", true},
+		{srv.URL + "/big", true},
+		{down.URL, false},
+		{missing, true},
+	}
+	for _, tt := range tests {
+		s, _ := newTestSource(t, ICSOptions{URL: tt.url, MaxBytes: 1024})
+		_, _, err := s.Fetch(t.Context())
+		var fe *FetchError
+		if !errors.As(err, &fe) || fe.Input != tt.wantInput || fe.URL != tt.url {
+			t.Errorf("Fetch(%s) = %#v, want a *FetchError with Input %v", tt.url, err, tt.wantInput)
+		}
+	}
+
+	// An error that names its position in the feed is not prefixed again.
+	s, _ := newTestSource(t, ICSOptions{URL: srv.URL + "/html"})
+	s.parse = func(io.Reader, ParseOptions) ([]*Event, []Warning, error) {
+		return nil, nil, fmt.Errorf("%s:1:1: expected BEGIN:VCALENDAR", srv.URL+"/html")
+	}
+	if _, _, err := s.Fetch(t.Context()); err == nil || err.Error() != srv.URL+"/html:1:1: expected BEGIN:VCALENDAR" {
+		t.Errorf("Fetch() = %v, want the positioned error alone", err)
+	}
+}
