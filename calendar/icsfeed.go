@@ -263,13 +263,13 @@ func (s *ICSSource) fetchError(err error) *FetchError {
 	var se *StatusError
 	var ne net.Error
 	switch {
+	case s.u == nil:
+		fe.Input = !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
 	case errors.As(err, &se):
 		// 4xx: the URL or the credentials are wrong; 408 and 429 are the
 		// server's way of saying "later".
 		fe.Input = se.Code >= 400 && se.Code < 500 && se.Code != http.StatusRequestTimeout && se.Code != http.StatusTooManyRequests
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne):
-	case s.u == nil:
-		fe.Input = true // a file that cannot be read, or its content
 	default:
 		fe.Input = errors.Is(err, errParse) || errors.Is(err, errTooLarge)
 	}
@@ -363,9 +363,16 @@ func unwrapPathError(err error) error {
 
 var errTooLarge = errors.New("too large")
 
-func (s *ICSSource) tooLarge() error {
-	return fmt.Errorf("feed exceeds the size limit of %s", formatBytes(s.max))
+func (s *ICSSource) tooLarge() error { return sizeError(s.max) }
+
+// sizeError is a feed over the limit of its value in bytes.
+type sizeError int64
+
+func (e sizeError) Error() string {
+	return "feed exceeds the size limit of " + formatBytes(int64(e))
 }
+
+func (e sizeError) Is(target error) bool { return target == errTooLarge }
 
 // formatBytes writes n in the unit a user configured it in, most likely.
 func formatBytes(n int64) string {
