@@ -140,6 +140,9 @@ func NewICSSource(opts ICSOptions) (*ICSSource, error) {
 	if s.opts.Parse.Calendar == "" {
 		s.opts.Parse.Calendar = s.name
 	}
+	// Warnings carry Source: never a password, even when the caller
+	// passes the URL as given.
+	s.opts.Parse.Source = redactURL(s.opts.Parse.Source)
 	if s.opts.Parse.Source == "" {
 		s.opts.Parse.Source = s.redacted
 	}

@@ -169,7 +169,7 @@ func TestNewICSSourceOptions(t *testing.T) {
 		}
 	}
 
-	s, err := NewICSSource(ICSOptions{Name: "team", URL: "https://u:hunter2@h/a.ics", Parse: ParseOptions{Zone: zone}})
+	s, err := NewICSSource(ICSOptions{Name: "team", URL: "https://u:hunter2@h/a.ics", Parse: ParseOptions{Zone: zone, Source: "https://u:hunter2@h/a.ics"}})
 	if err != nil {
 		t.Fatal(err)
 	}
