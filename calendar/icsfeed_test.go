@@ -43,12 +43,12 @@ func feedParse(r io.Reader, _ ParseOptions) ([]*Event, []Warning, error) {
 	return events, nil, nil
 }
 
-// newTestSource returns a source with the test parse step, and the number
+// newFeedSource returns a source with the test parse step, and the number
 // of parses it has done.
-func newTestSource(t *testing.T, opts ICSOptions) (*ICSSource, *atomic.Int32) {
+func newFeedSource(t *testing.T, opts ICSOptions) (*ICSSource, *atomic.Int32) {
 	t.Helper()
 	if opts.Parse.Zone == nil {
-		opts.Parse.Zone = mustZone(t, "Europe/Berlin")
+		opts.Parse.Zone = feedZone(t, "Europe/Berlin")
 	}
 	s, err := NewICSSource(opts)
 	if err != nil {
@@ -62,7 +62,7 @@ func newTestSource(t *testing.T, opts ICSOptions) (*ICSSource, *atomic.Int32) {
 	return s, &n
 }
 
-func mustZone(t testing.TB, name string) *time.Location {
+func feedZone(t testing.TB, name string) *time.Location {
 	t.Helper()
 	loc, err := time.LoadLocation(name)
 	if err != nil {
@@ -71,7 +71,7 @@ func mustZone(t testing.TB, name string) *time.Location {
 	return loc
 }
 
-func readTestdata(t *testing.T, name string) []byte {
+func readFeedFile(t *testing.T, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", "feeds", name))
 	if err != nil {
@@ -80,7 +80,7 @@ func readTestdata(t *testing.T, name string) []byte {
 	return b
 }
 
-func uids(events []*Event) []string {
+func feedUIDs(events []*Event) []string {
 	var out []string
 	for _, e := range events {
 		out = append(out, e.UID)
@@ -88,7 +88,7 @@ func uids(events []*Event) []string {
 	return out
 }
 
-func fetchOK(t *testing.T, s *ICSSource) []*Event {
+func feedFetchOK(t *testing.T, s *ICSSource) []*Event {
 	t.Helper()
 	events, _, err := s.Fetch(t.Context())
 	if err != nil {
@@ -98,7 +98,7 @@ func fetchOK(t *testing.T, s *ICSSource) []*Event {
 }
 
 func TestNewICSSourceURLs(t *testing.T) {
-	zone := mustZone(t, "UTC")
+	zone := feedZone(t, "UTC")
 	tests := []struct {
 		url      string
 		wantErr  string // substring; "" means valid
@@ -150,7 +150,7 @@ func TestNewICSSourceURLs(t *testing.T) {
 }
 
 func TestNewICSSourceOptions(t *testing.T) {
-	zone := mustZone(t, "UTC")
+	zone := feedZone(t, "UTC")
 	pw := func(context.Context) (string, error) { return "x", nil }
 	tests := []struct {
 		name    string
@@ -178,9 +178,9 @@ func TestNewICSSourceOptions(t *testing.T) {
 	}
 }
 
-// feedServer serves body with the given validators and answers conditional
+// condFeedServer serves body with the given validators and answers conditional
 // requests; it counts requests and 304s.
-type feedServer struct {
+type condFeedServer struct {
 	mu           sync.Mutex
 	body         []byte
 	etag         string
@@ -189,7 +189,7 @@ type feedServer struct {
 	notModified  int
 }
 
-func (f *feedServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (f *condFeedServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.requests++
@@ -209,20 +209,20 @@ func (f *feedServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Write(f.body)
 }
 
-func (f *feedServer) set(body []byte, etag string) {
+func (f *condFeedServer) set(body []byte, etag string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.body, f.etag = body, etag
 }
 
-func (f *feedServer) counts() (requests, notModified int) {
+func (f *condFeedServer) counts() (requests, notModified int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.requests, f.notModified
 }
 
 func TestICSSourceConditionalGET(t *testing.T) {
-	two, one := readTestdata(t, "two.ics"), readTestdata(t, "one.ics")
+	two, one := readFeedFile(t, "two.ics"), readFeedFile(t, "one.ics")
 	tests := []struct {
 		name            string
 		etag, lastMod   string
@@ -234,19 +234,19 @@ func TestICSSourceConditionalGET(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := &feedServer{body: two, etag: tt.etag, lastModified: tt.lastMod}
+			f := &condFeedServer{body: two, etag: tt.etag, lastModified: tt.lastMod}
 			srv := httptest.NewServer(f)
 			defer srv.Close()
-			s, parses := newTestSource(t, ICSOptions{URL: srv.URL + "/cal.ics"})
+			s, parses := newFeedSource(t, ICSOptions{URL: srv.URL + "/cal.ics"})
 
-			first := fetchOK(t, s)
-			if got, want := uids(first), []string{"standup@example.com", "review@example.com"}; !slices.Equal(got, want) {
+			first := feedFetchOK(t, s)
+			if got, want := feedUIDs(first), []string{"standup@example.com", "review@example.com"}; !slices.Equal(got, want) {
 				t.Fatalf("Fetch() UIDs = %q, want %q", got, want)
 			}
 			for range 2 {
-				again := fetchOK(t, s)
+				again := feedFetchOK(t, s)
 				if len(again) != len(first) || again[0] != first[0] {
-					t.Fatalf("Fetch() after no change = %q, want the previous events", uids(again))
+					t.Fatalf("Fetch() after no change = %q, want the previous events", feedUIDs(again))
 				}
 			}
 			requests, notModified := f.counts()
@@ -261,7 +261,7 @@ func TestICSSourceConditionalGET(t *testing.T) {
 				f.lastModified = "Tue, 03 Mar 2026 08:00:00 GMT"
 				f.mu.Unlock()
 			}
-			if got := uids(fetchOK(t, s)); !slices.Equal(got, []string{"lunch@example.com"}) {
+			if got := feedUIDs(feedFetchOK(t, s)); !slices.Equal(got, []string{"lunch@example.com"}) {
 				t.Errorf("Fetch() after a change = %q, want the new events", got)
 			}
 			if parses.Load() != 2 {
@@ -276,14 +276,14 @@ func TestICSSourceUnexpected304(t *testing.T) {
 		w.WriteHeader(http.StatusNotModified)
 	}))
 	defer srv.Close()
-	s, _ := newTestSource(t, ICSOptions{URL: srv.URL})
+	s, _ := newFeedSource(t, ICSOptions{URL: srv.URL})
 	_, _, err := s.Fetch(t.Context())
 	if err == nil || !strings.Contains(err.Error(), "304 Not Modified to an unconditional request") {
 		t.Errorf("Fetch() = %v, want an error about the 304", err)
 	}
 }
 
-func gzipped(t *testing.T, b []byte) []byte {
+func feedGzip(t *testing.T, b []byte) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
@@ -295,21 +295,21 @@ func gzipped(t *testing.T, b []byte) []byte {
 }
 
 func TestICSSourceGzip(t *testing.T) {
-	body := readTestdata(t, "two.ics")
+	body := readFeedFile(t, "two.ics")
 	bomb := append([]byte("BEGIN:VCALENDAR\r\n"), bytes.Repeat([]byte("X-PAD:0000000000000000000000000000000\r\n"), 1<<15)...) // ~1.2 MiB
 	var sawAccept atomic.Value
 	handler := func(payload []byte) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
 			sawAccept.Store(r.Header.Get("Accept-Encoding"))
 			w.Header().Set("Content-Encoding", "gzip")
-			w.Write(gzipped(t, payload))
+			w.Write(feedGzip(t, payload))
 		}
 	}
 	srv := httptest.NewServer(handler(body))
 	defer srv.Close()
-	s, _ := newTestSource(t, ICSOptions{URL: srv.URL})
-	if got := uids(fetchOK(t, s)); len(got) != 2 {
-		t.Errorf("Fetch() of a gzipped feed = %q, want 2 events", got)
+	s, _ := newFeedSource(t, ICSOptions{URL: srv.URL})
+	if got := feedUIDs(feedFetchOK(t, s)); len(got) != 2 {
+		t.Errorf("Fetch() of a feedGzip feed = %q, want 2 events", got)
 	}
 	if got := sawAccept.Load(); got != "gzip" {
 		t.Errorf("Accept-Encoding sent = %q, want gzip", got)
@@ -317,10 +317,10 @@ func TestICSSourceGzip(t *testing.T) {
 
 	bombSrv := httptest.NewServer(handler(bomb))
 	defer bombSrv.Close()
-	s, _ = newTestSource(t, ICSOptions{URL: bombSrv.URL + "/big.ics", MaxBytes: 1 << 20})
+	s, _ = newFeedSource(t, ICSOptions{URL: bombSrv.URL + "/big.ics", MaxBytes: 1 << 20})
 	_, _, err := s.Fetch(t.Context())
 	if want := "ics " + bombSrv.URL + "/big.ics: feed exceeds the size limit of 1 MiB"; err == nil || err.Error() != want {
-		t.Errorf("Fetch() of a gzipped feed over the limit = %v, want %q", err, want)
+		t.Errorf("Fetch() of a feedGzip feed over the limit = %v, want %q", err, want)
 	}
 
 	badSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -328,7 +328,7 @@ func TestICSSourceGzip(t *testing.T) {
 		w.Write(body)
 	}))
 	defer badSrv.Close()
-	s, _ = newTestSource(t, ICSOptions{URL: badSrv.URL})
+	s, _ = newFeedSource(t, ICSOptions{URL: badSrv.URL})
 	if _, _, err := s.Fetch(t.Context()); err == nil || !strings.Contains(err.Error(), "gzip") {
 		t.Errorf("Fetch() of a body that claims gzip but is not = %v, want a gzip error", err)
 	}
@@ -353,7 +353,7 @@ func TestICSSourceSizeLimit(t *testing.T) {
 				w.Write(big)
 			}))
 			defer srv.Close()
-			s, parses := newTestSource(t, ICSOptions{URL: srv.URL + "/a.ics", MaxBytes: 4 << 10})
+			s, parses := newFeedSource(t, ICSOptions{URL: srv.URL + "/a.ics", MaxBytes: 4 << 10})
 			_, _, err := s.Fetch(t.Context())
 			if want := "ics " + srv.URL + "/a.ics: feed exceeds the size limit of 4 KiB"; err == nil || err.Error() != want {
 				t.Errorf("Fetch() = %v, want %q", err, want)
@@ -367,12 +367,12 @@ func TestICSSourceSizeLimit(t *testing.T) {
 	// Exactly at the limit is fine.
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(big) }))
 	defer srv.Close()
-	s, _ := newTestSource(t, ICSOptions{URL: srv.URL, MaxBytes: int64(len(big))})
-	fetchOK(t, s)
+	s, _ := newFeedSource(t, ICSOptions{URL: srv.URL, MaxBytes: int64(len(big))})
+	feedFetchOK(t, s)
 }
 
 func TestICSSourceRedirects(t *testing.T) {
-	body := readTestdata(t, "two.ics")
+	body := readFeedFile(t, "two.ics")
 	mux := http.NewServeMux()
 	mux.HandleFunc("/hop/{n}", func(w http.ResponseWriter, r *http.Request) {
 		var n int
@@ -397,7 +397,7 @@ func TestICSSourceRedirects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		url := fmt.Sprintf("%s/hop/%d", srv.URL, tt.hops)
-		s, _ := newTestSource(t, ICSOptions{URL: url})
+		s, _ := newFeedSource(t, ICSOptions{URL: url})
 		_, _, err := s.Fetch(t.Context())
 		if tt.wantErr == "" && err != nil {
 			t.Errorf("Fetch(%d redirects) = %v, want ok", tt.hops, err)
@@ -408,19 +408,19 @@ func TestICSSourceRedirects(t *testing.T) {
 	}
 }
 
-// authRecorder records the Authorization header of each request.
-type authRecorder struct {
+// feedAuthRecorder records the Authorization header of each request.
+type feedAuthRecorder struct {
 	mu   sync.Mutex
 	seen []string
 }
 
-func (a *authRecorder) record(r *http.Request) {
+func (a *feedAuthRecorder) record(r *http.Request) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.seen = append(a.seen, r.Header.Get("Authorization"))
 }
 
-func (a *authRecorder) get() []string {
+func (a *feedAuthRecorder) get() []string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return slices.Clone(a.seen)
@@ -428,8 +428,8 @@ func (a *authRecorder) get() []string {
 
 func TestICSSourceAuth(t *testing.T) {
 	const secret = "s3cr3t-pa55"
-	body := readTestdata(t, "one.ics")
-	var rec authRecorder
+	body := readFeedFile(t, "one.ics")
+	var rec feedAuthRecorder
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec.record(r)
 		w.Write(body)
@@ -447,8 +447,8 @@ func TestICSSourceAuth(t *testing.T) {
 		{"bearer", "", password, "Bearer " + secret},
 	}
 	for _, tt := range tests {
-		s, _ := newTestSource(t, ICSOptions{URL: srv.URL, Username: tt.username, Password: tt.password})
-		fetchOK(t, s)
+		s, _ := newFeedSource(t, ICSOptions{URL: srv.URL, Username: tt.username, Password: tt.password})
+		feedFetchOK(t, s)
 		seen := rec.get()
 		if got := seen[len(seen)-1]; got != tt.want {
 			t.Errorf("Fetch(%s) sent Authorization %q, want %q", tt.name, got, tt.want)
@@ -458,7 +458,7 @@ func TestICSSourceAuth(t *testing.T) {
 	failing := func(context.Context) (string, error) {
 		return "", errors.New("password_command pass show dav: exit status 1")
 	}
-	s, _ := newTestSource(t, ICSOptions{URL: srv.URL, Username: "alice", Password: failing})
+	s, _ := newFeedSource(t, ICSOptions{URL: srv.URL, Username: "alice", Password: failing})
 	n := len(rec.get())
 	if _, _, err := s.Fetch(t.Context()); err == nil || !strings.Contains(err.Error(), "credentials: password_command") {
 		t.Errorf("Fetch() with a failing password source = %v, want a credentials error", err)
@@ -508,7 +508,7 @@ func TestICSSourceStatusErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		var logs bytes.Buffer
-		s, _ := newTestSource(t, ICSOptions{URL: tt.url, Username: tt.username, Password: tt.password,
+		s, _ := newFeedSource(t, ICSOptions{URL: tt.url, Username: tt.username, Password: tt.password,
 			Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 		_, _, err := s.Fetch(t.Context())
 		if err == nil || err.Error() != tt.want {
@@ -525,14 +525,14 @@ func TestICSSourceStatusErrors(t *testing.T) {
 }
 
 func TestICSSourceCrossHostRedirectDropsCredentials(t *testing.T) {
-	body := readTestdata(t, "one.ics")
-	var other authRecorder
+	body := readFeedFile(t, "one.ics")
+	var other feedAuthRecorder
 	otherSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		other.record(r)
 		w.Write(body)
 	}))
 	defer otherSrv.Close()
-	var origin authRecorder
+	var origin feedAuthRecorder
 	originSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		origin.record(r)
 		switch r.URL.Path {
@@ -549,8 +549,8 @@ func TestICSSourceCrossHostRedirectDropsCredentials(t *testing.T) {
 	defer originSrv.Close()
 	password := func(context.Context) (string, error) { return "tok", nil }
 
-	s, _ := newTestSource(t, ICSOptions{URL: originSrv.URL + "/away", Password: password})
-	fetchOK(t, s)
+	s, _ := newFeedSource(t, ICSOptions{URL: originSrv.URL + "/away", Password: password})
+	feedFetchOK(t, s)
 	if got := other.get(); len(got) != 1 || got[0] != "" {
 		t.Errorf("Authorization sent to the other host after a redirect = %q, want none", got)
 	}
@@ -558,8 +558,8 @@ func TestICSSourceCrossHostRedirectDropsCredentials(t *testing.T) {
 		t.Errorf("Authorization sent to the origin = %q, want the token", got)
 	}
 
-	s, _ = newTestSource(t, ICSOptions{URL: originSrv.URL + "/here", Password: password})
-	fetchOK(t, s)
+	s, _ = newFeedSource(t, ICSOptions{URL: originSrv.URL + "/here", Password: password})
+	feedFetchOK(t, s)
 	if got := origin.get(); len(got) != 3 || got[2] != "Bearer tok" {
 		t.Errorf("Authorization after a same-host redirect = %q, want the token kept", got)
 	}
@@ -569,7 +569,7 @@ func TestICSSourceServerDown(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL + "/cal.ics"
 	srv.Close()
-	s, _ := newTestSource(t, ICSOptions{URL: url})
+	s, _ := newFeedSource(t, ICSOptions{URL: url})
 	_, _, err := s.Fetch(t.Context())
 	if err == nil || !strings.HasPrefix(err.Error(), "ics "+url+": ") || !strings.Contains(err.Error(), "refused") {
 		t.Errorf("Fetch() from a closed port = %v, want a connection error naming %s", err, url)
@@ -589,7 +589,7 @@ func TestICSSourceSlowServer(t *testing.T) {
 	}))
 	defer srv.Close()
 	defer close(release)
-	s, _ := newTestSource(t, ICSOptions{URL: srv.URL})
+	s, _ := newFeedSource(t, ICSOptions{URL: srv.URL})
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
 	_, _, err := s.Fetch(ctx)
@@ -608,13 +608,13 @@ func TestICSSourceSlowServer(t *testing.T) {
 }
 
 func TestICSSourceTLS(t *testing.T) {
-	body := readTestdata(t, "one.ics")
+	body := readFeedFile(t, "one.ics")
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(body) }))
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake is expected
 	srv.StartTLS()
 	defer srv.Close()
 
-	s, _ := newTestSource(t, ICSOptions{URL: srv.URL})
+	s, _ := newFeedSource(t, ICSOptions{URL: srv.URL})
 	if _, _, err := s.Fetch(t.Context()); err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Errorf("Fetch() from a server with an unknown CA = %v, want a certificate error", err)
 	}
@@ -625,18 +625,18 @@ func TestICSSourceTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	shared := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
-	s, _ = newTestSource(t, ICSOptions{URL: srv.URL, CAFile: ca, HTTPClient: shared})
-	fetchOK(t, s)
+	s, _ = newFeedSource(t, ICSOptions{URL: srv.URL, CAFile: ca, HTTPClient: shared})
+	feedFetchOK(t, s)
 	if tc := shared.Transport.(*http.Transport).TLSClientConfig; shared.CheckRedirect != nil || tc != nil && tc.RootCAs != nil {
 		t.Errorf("Fetch() with CAFile modified the shared HTTP client")
 	}
 	webcal := strings.Replace(srv.URL, "https://", "webcal://", 1)
-	s, _ = newTestSource(t, ICSOptions{URL: webcal, CAFile: ca})
-	fetchOK(t, s)
+	s, _ = newFeedSource(t, ICSOptions{URL: webcal, CAFile: ca})
+	feedFetchOK(t, s)
 
 	bad := filepath.Join(t.TempDir(), "bad.pem")
 	os.WriteFile(bad, []byte("not pem"), 0o600)
-	s, _ = newTestSource(t, ICSOptions{URL: srv.URL, CAFile: bad})
+	s, _ = newFeedSource(t, ICSOptions{URL: srv.URL, CAFile: bad})
 	if _, _, err := s.Fetch(t.Context()); err == nil || !strings.Contains(err.Error(), "no PEM certificates") {
 		t.Errorf("Fetch() with a CA file without certificates = %v, want an error saying so", err)
 	}
@@ -645,35 +645,35 @@ func TestICSSourceTLS(t *testing.T) {
 func TestICSSourceFile(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "cal.ics")
-	if err := os.WriteFile(path, readTestdata(t, "two.ics"), 0o600); err != nil {
+	if err := os.WriteFile(path, readFeedFile(t, "two.ics"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	for _, url := range []string{path, "file://" + path} {
-		s, parses := newTestSource(t, ICSOptions{URL: url})
-		if got := uids(fetchOK(t, s)); len(got) != 2 {
+		s, parses := newFeedSource(t, ICSOptions{URL: url})
+		if got := feedUIDs(feedFetchOK(t, s)); len(got) != 2 {
 			t.Fatalf("Fetch(%s) = %q, want 2 events", url, got)
 		}
-		fetchOK(t, s)
+		feedFetchOK(t, s)
 		if parses.Load() != 1 {
 			t.Errorf("parses of an unchanged file = %d, want 1", parses.Load())
 		}
 	}
 
-	s, parses := newTestSource(t, ICSOptions{URL: path})
-	fetchOK(t, s)
+	s, parses := newFeedSource(t, ICSOptions{URL: path})
+	feedFetchOK(t, s)
 	// Same size, new modification time: read again.
 	mtime := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 	if err := os.Chtimes(path, mtime, mtime); err != nil {
 		t.Fatal(err)
 	}
-	fetchOK(t, s)
+	feedFetchOK(t, s)
 	if parses.Load() != 1 { // same content, so the digest spares the parse
 		t.Errorf("parses after touching the file = %d, want 1 (content unchanged)", parses.Load())
 	}
-	if err := os.WriteFile(path, readTestdata(t, "one.ics"), 0o600); err != nil {
+	if err := os.WriteFile(path, readFeedFile(t, "one.ics"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if got := uids(fetchOK(t, s)); !slices.Equal(got, []string{"lunch@example.com"}) {
+	if got := feedUIDs(feedFetchOK(t, s)); !slices.Equal(got, []string{"lunch@example.com"}) {
 		t.Errorf("Fetch() after rewriting the file = %q, want the new events", got)
 	}
 
@@ -685,7 +685,7 @@ func TestICSSourceFile(t *testing.T) {
 	}
 	// Nothing lost: the source still has the last good events for when the
 	// file is fixed, and the failed read is not remembered as current.
-	if got := uids(s.events); !slices.Equal(got, []string{"lunch@example.com"}) {
+	if got := feedUIDs(s.events); !slices.Equal(got, []string{"lunch@example.com"}) {
 		t.Errorf("events after a failed read = %q, want the last good ones", got)
 	}
 
@@ -697,7 +697,7 @@ func TestICSSourceFile(t *testing.T) {
 		{dir, "ics " + dir + ": is a directory, not an iCalendar file"},
 	}
 	for _, tt := range tests {
-		s, _ := newTestSource(t, ICSOptions{URL: tt.url})
+		s, _ := newFeedSource(t, ICSOptions{URL: tt.url})
 		if _, _, err := s.Fetch(t.Context()); err == nil || err.Error() != tt.want {
 			t.Errorf("Fetch(%s) = %v, want %q", tt.url, err, tt.want)
 		}
@@ -705,7 +705,7 @@ func TestICSSourceFile(t *testing.T) {
 
 	big := filepath.Join(dir, "big.ics")
 	os.WriteFile(big, bytes.Repeat([]byte("x"), 2048), 0o600)
-	s, _ = newTestSource(t, ICSOptions{URL: big, MaxBytes: 1024})
+	s, _ = newFeedSource(t, ICSOptions{URL: big, MaxBytes: 1024})
 	if _, _, err := s.Fetch(t.Context()); err == nil || err.Error() != "ics "+big+": feed exceeds the size limit of 1 KiB" {
 		t.Errorf("Fetch(%s) = %v, want the size limit error", big, err)
 	}
@@ -743,7 +743,7 @@ func TestICSSourceFetchErrorInput(t *testing.T) {
 		{missing, true},
 	}
 	for _, tt := range tests {
-		s, _ := newTestSource(t, ICSOptions{URL: tt.url, MaxBytes: 1024})
+		s, _ := newFeedSource(t, ICSOptions{URL: tt.url, MaxBytes: 1024})
 		_, _, err := s.Fetch(t.Context())
 		var fe *FetchError
 		if !errors.As(err, &fe) || fe.Input != tt.wantInput || fe.URL != tt.url {
@@ -752,7 +752,7 @@ func TestICSSourceFetchErrorInput(t *testing.T) {
 	}
 
 	// An error that names its position in the feed is not prefixed again.
-	s, _ := newTestSource(t, ICSOptions{URL: srv.URL + "/html"})
+	s, _ := newFeedSource(t, ICSOptions{URL: srv.URL + "/html"})
 	s.parse = func(io.Reader, ParseOptions) ([]*Event, []Warning, error) {
 		return nil, nil, fmt.Errorf("%s:1:1: expected BEGIN:VCALENDAR", srv.URL+"/html")
 	}

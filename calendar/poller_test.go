@@ -12,7 +12,7 @@ import (
 )
 
 func TestParseSchedule(t *testing.T) {
-	berlin := mustZone(t, "Europe/Berlin")
+	berlin := feedZone(t, "Europe/Berlin")
 	from := time.Date(2026, 3, 2, 8, 2, 0, 0, berlin)
 	tests := []struct {
 		spec     string
@@ -83,7 +83,7 @@ func TestParseScheduleZones(t *testing.T) {
 		{"Asia/Kolkata", time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 1, 1, 2, 30, 0, 0, time.UTC)},
 	}
 	for _, tt := range tests {
-		got := sched.Next(tt.from.In(mustZone(t, tt.zone)))
+		got := sched.Next(tt.from.In(feedZone(t, tt.zone)))
 		if !got.Equal(tt.want) {
 			t.Errorf("Next(%v in %s) = %v, want %v", tt.from, tt.zone, got.UTC(), tt.want)
 		}
@@ -92,7 +92,7 @@ func TestParseScheduleZones(t *testing.T) {
 	// Midnight does not exist on some DST days in some zones; the schedule
 	// must still move on.
 	daily, _ := ParseSchedule("@daily")
-	sp := mustZone(t, "America/Sao_Paulo")
+	sp := feedZone(t, "America/Sao_Paulo")
 	from := time.Date(2018, 11, 3, 12, 0, 0, 0, sp)
 	if got := daily.Next(from); got.IsZero() || !got.After(from) || got.Sub(from) > 36*time.Hour {
 		t.Errorf("@daily Next(%v) = %v, want the next day", from, got)
@@ -115,8 +115,8 @@ func FuzzParseSchedule(f *testing.F) {
 	})
 }
 
-// fakeSource returns scripted results and records when it was fetched.
-type fakeSource struct {
+// pollFakeSource returns scripted results and records when it was fetched.
+type pollFakeSource struct {
 	mu      sync.Mutex
 	results []error // one per fetch; nil = success; past the end: success
 	block   bool    // wait for ctx instead
@@ -124,9 +124,9 @@ type fakeSource struct {
 	version int
 }
 
-func (f *fakeSource) Name() string { return "work" }
+func (f *pollFakeSource) Name() string { return "work" }
 
-func (f *fakeSource) Fetch(ctx context.Context) ([]*Event, []Warning, error) {
+func (f *pollFakeSource) Fetch(ctx context.Context) ([]*Event, []Warning, error) {
 	f.mu.Lock()
 	n := len(f.fetches)
 	f.fetches = append(f.fetches, time.Now())
@@ -146,7 +146,7 @@ func (f *fakeSource) Fetch(ctx context.Context) ([]*Event, []Warning, error) {
 	return []*Event{{UID: fmt.Sprintf("v%d", v)}}, []Warning{{Source: "cal.ics", Line: 3, Err: errors.New("bad")}}, nil
 }
 
-func (f *fakeSource) times(start time.Time) []time.Duration {
+func (f *pollFakeSource) times(start time.Time) []time.Duration {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []time.Duration
@@ -156,27 +156,27 @@ func (f *fakeSource) times(start time.Time) []time.Duration {
 	return out
 }
 
-// updates records OnUpdate calls.
-type updates struct {
+// pollUpdates records OnUpdate calls.
+type pollUpdates struct {
 	mu   sync.Mutex
-	uids []string
+	feedUIDs []string
 }
 
-func (u *updates) on(name string, events []*Event, _ []Warning) {
+func (u *pollUpdates) on(name string, events []*Event, _ []Warning) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	u.uids = append(u.uids, name+":"+events[0].UID)
+	u.feedUIDs = append(u.feedUIDs, name+":"+events[0].UID)
 }
 
-func (u *updates) get() []string {
+func (u *pollUpdates) get() []string {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	return append([]string(nil), u.uids...)
+	return append([]string(nil), u.feedUIDs...)
 }
 
-// runPoller starts p.Run in the bubble and returns a function that stops it
+// startPoller starts p.Run in the bubble and returns a function that stops it
 // and returns Run's error.
-func runPoller(t *testing.T, p *Poller) (stop func() error) {
+func startPoller(t *testing.T, p *Poller) (stop func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
@@ -194,7 +194,7 @@ func runPoller(t *testing.T, p *Poller) (stop func() error) {
 	}
 }
 
-func durations(ds ...string) []time.Duration {
+func pollDurations(ds ...string) []time.Duration {
 	var out []time.Duration
 	for _, s := range ds {
 		d, err := time.ParseDuration(s)
@@ -206,7 +206,7 @@ func durations(ds ...string) []time.Duration {
 	return out
 }
 
-func equalDurations(a, b []time.Duration) bool {
+func pollEqualDurations(a, b []time.Duration) bool {
 	return fmt.Sprint(a) == fmt.Sprint(b)
 }
 
@@ -218,29 +218,29 @@ func TestPollerFollowsSchedule(t *testing.T) {
 		// The bubble starts at 2000-01-01T00:00:00Z.
 		want []time.Duration
 	}{
-		{"every", "@every 5m", "UTC", durations("0s", "5m", "10m", "15m")},
-		{"default", "", "UTC", durations("0s", "5m", "10m", "15m")},
-		{"cron", "*/7 * * * *", "UTC", durations("0s", "7m", "14m")},
+		{"every", "@every 5m", "UTC", pollDurations("0s", "5m", "10m", "15m")},
+		{"default", "", "UTC", pollDurations("0s", "5m", "10m", "15m")},
+		{"cron", "*/7 * * * *", "UTC", pollDurations("0s", "7m", "14m")},
 		// Hourly on the hour in India is at half past in UTC.
-		{"cron in the user's zone", "0 * * * *", "Asia/Kolkata", durations("0s", "30m")},
-		{"cron in the user's zone 2", "0 6 * * *", "America/New_York", durations("0s", "11h")},
+		{"cron in the user's zone", "0 * * * *", "Asia/Kolkata", pollDurations("0s", "30m")},
+		{"cron in the user's zone 2", "0 6 * * *", "America/New_York", pollDurations("0s", "11h")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				start := time.Now()
-				src := &fakeSource{}
-				var got updates
-				p, err := NewPoller(PollerOptions{Source: src, Schedule: tt.schedule, Zone: mustZone(t, tt.zone), OnUpdate: got.on})
+				src := &pollFakeSource{}
+				var got pollUpdates
+				p, err := NewPoller(PollerOptions{Source: src, Schedule: tt.schedule, Zone: feedZone(t, tt.zone), OnUpdate: got.on})
 				if err != nil {
 					t.Fatal(err)
 				}
-				stop := runPoller(t, p)
+				stop := startPoller(t, p)
 				time.Sleep(tt.want[len(tt.want)-1] + time.Minute/2)
 				if err := stop(); !errors.Is(err, context.Canceled) {
 					t.Errorf("Run() = %v, want context.Canceled", err)
 				}
-				if times := src.times(start); !equalDurations(times, tt.want) {
+				if times := src.times(start); !pollEqualDurations(times, tt.want) {
 					t.Errorf("fetches at %v, want %v", times, tt.want)
 				}
 				if n := len(got.get()); n != len(tt.want) {
@@ -255,14 +255,14 @@ func TestPollerKeepsLastGoodDataAndBacksOff(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		start := time.Now()
 		boom := errors.New("ics https://h/a.ics: server answered HTTP 503 Service Unavailable")
-		src := &fakeSource{results: []error{nil, boom, boom, boom, boom}}
-		var got updates
+		src := &pollFakeSource{results: []error{nil, boom, boom, boom, boom}}
+		var got pollUpdates
 		p, err := NewPoller(PollerOptions{Source: src, Schedule: "@every 1h", Zone: time.UTC, OnUpdate: got.on,
 			MinRetry: 10 * time.Second, MaxRetry: 40 * time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}
-		stop := runPoller(t, p)
+		stop := startPoller(t, p)
 		time.Sleep(time.Hour + 30*time.Second)
 		synctest.Wait()
 		st := p.Status()
@@ -302,16 +302,16 @@ func TestPollerRetryNeverPassesSchedule(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		start := time.Now()
 		boom := errors.New("down")
-		src := &fakeSource{results: []error{boom, boom, boom, boom, boom, boom}}
+		src := &pollFakeSource{results: []error{boom, boom, boom, boom, boom, boom}}
 		p, err := NewPoller(PollerOptions{Source: src, Schedule: "*/1 * * * *", Zone: time.UTC,
 			MinRetry: 10 * time.Minute, MaxRetry: time.Hour})
 		if err != nil {
 			t.Fatal(err)
 		}
-		stop := runPoller(t, p)
+		stop := startPoller(t, p)
 		time.Sleep(3*time.Minute + time.Second)
 		stop()
-		if times := src.times(start); !equalDurations(times, durations("0s", "1m", "2m", "3m")) {
+		if times := src.times(start); !pollEqualDurations(times, pollDurations("0s", "1m", "2m", "3m")) {
 			t.Errorf("fetches at %v, want every minute despite a 10m backoff", times)
 		}
 	})
@@ -320,12 +320,12 @@ func TestPollerRetryNeverPassesSchedule(t *testing.T) {
 func TestPollerStopsPromptly(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		// Cancelled while a fetch hangs.
-		src := &fakeSource{block: true}
+		src := &pollFakeSource{block: true}
 		p, err := NewPoller(PollerOptions{Source: src, Zone: time.UTC})
 		if err != nil {
 			t.Fatal(err)
 		}
-		stop := runPoller(t, p)
+		stop := startPoller(t, p)
 		synctest.Wait()
 		if err := stop(); !errors.Is(err, context.Canceled) {
 			t.Errorf("Run() = %v, want context.Canceled", err)
@@ -339,7 +339,7 @@ func TestPollerStopsPromptly(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		stop = runPoller(t, p)
+		stop = startPoller(t, p)
 		time.Sleep(time.Minute + time.Second)
 		if st := p.Status(); st.Failures != 1 || !errors.Is(st.LastErr, context.DeadlineExceeded) {
 			t.Errorf("Status() after a hung fetch = %+v, want one failure, deadline exceeded", st)
@@ -351,20 +351,20 @@ func TestPollerStopsPromptly(t *testing.T) {
 func TestPollerForcedPoll(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		start := time.Now()
-		src := &fakeSource{}
-		var got updates
+		src := &pollFakeSource{}
+		var got pollUpdates
 		p, err := NewPoller(PollerOptions{Source: src, Schedule: "@every 10m", Zone: time.UTC, OnUpdate: got.on})
 		if err != nil {
 			t.Fatal(err)
 		}
-		stop := runPoller(t, p)
+		stop := startPoller(t, p)
 		time.Sleep(3 * time.Minute)
 		if err := p.Poll(t.Context()); err != nil {
 			t.Errorf("Poll() = %v", err)
 		}
 		time.Sleep(10*time.Minute + time.Second)
 		stop()
-		if times := src.times(start); !equalDurations(times, durations("0s", "3m", "13m")) {
+		if times := src.times(start); !pollEqualDurations(times, pollDurations("0s", "3m", "13m")) {
 			t.Errorf("fetches at %v, want 0s, the forced 3m, then 10m later", times)
 		}
 		if u := got.get(); len(u) != 3 || u[1] != "work:v2" {
@@ -372,7 +372,7 @@ func TestPollerForcedPoll(t *testing.T) {
 		}
 
 		// Run refuses to run twice at once.
-		stop = runPoller(t, p)
+		stop = startPoller(t, p)
 		synctest.Wait()
 		if err := p.Run(t.Context()); err == nil || !strings.Contains(err.Error(), "already running") {
 			t.Errorf("second Run() = %v, want an error", err)
@@ -387,7 +387,7 @@ func TestPollerForcedPoll(t *testing.T) {
 }
 
 func TestNewPollerErrors(t *testing.T) {
-	src := &fakeSource{}
+	src := &pollFakeSource{}
 	tests := []struct {
 		opts PollerOptions
 		want string

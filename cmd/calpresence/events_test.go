@@ -25,25 +25,25 @@ func init() {
 	}
 }
 
-func updateGolden() bool {
+func eventsUpdate() bool {
 	f := flag.Lookup("update")
 	return f != nil && f.Value.String() == "true"
 }
 
-// runMain runs the command line in-process.
-func runMain(t *testing.T, args ...string) (code int, stdout, stderr string) {
+// eventsRun runs the command line in-process.
+func eventsRun(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	code = Main(t.Context(), args, strings.NewReader(""), &out, &errOut)
 	return code, out.String(), errOut.String()
 }
 
-// checkGolden compares got with testdata/events/name.golden, or rewrites
+// eventsCheckGolden compares got with testdata/events/name.golden, or rewrites
 // the file under -update.
-func checkGolden(t *testing.T, name, got string) {
+func eventsCheckGolden(t *testing.T, name, got string) {
 	t.Helper()
 	path := filepath.Join("testdata", "events", name+".golden")
-	if updateGolden() {
+	if eventsUpdate() {
 		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -68,7 +68,7 @@ const (
 var eventsWeek = []string{"-from", "2026-03-02", "-to", "2026-03-10", "-tz", "Europe/Berlin", "-me", "mailto:alice@example.com"}
 
 func TestEventsGolden(t *testing.T) {
-	requireCalendarCore(t)
+	eventsRequireCore(t)
 	srv := httptest.NewServer(http.FileServer(http.Dir("testdata/events")))
 	defer srv.Close()
 	tests := []struct {
@@ -87,7 +87,7 @@ func TestEventsGolden(t *testing.T) {
 		{"text-empty", []string{"-ics", eventsWork, "-from", "2027-01-01", "-to", "2027-01-02", "-tz", "Europe/Berlin"}, 0},
 		{"json-empty", []string{"-ics", eventsWork, "-json", "-from", "2027-01-01", "-to", "2027-01-02", "-tz", "Europe/Berlin"}, 0},
 		{"text-partly-broken", []string{"-ics", "testdata/events/partly-broken.ics", "-from", "2026-03-02", "-to", "2026-03-03", "-tz", "UTC"}, 0},
-		{"text-http", append([]string{"-ics", srv.URL + "/work.ics", "-ics", "file://" + mustAbs(t, eventsHome)}, eventsWeek...), 0},
+		{"text-http", append([]string{"-ics", srv.URL + "/work.ics", "-ics", "file://" + eventsAbs(t, eventsHome)}, eventsWeek...), 0},
 		{"error-not-ics", []string{"-ics", "testdata/events/not-ics.ics", "-tz", "UTC"}, 2},
 		{"error-missing-file", []string{"-ics", "testdata/events/missing.ics", "-tz", "UTC"}, 2},
 		{"error-http-404", []string{"-ics", srv.URL + "/missing.ics", "-tz", "UTC"}, 2},
@@ -98,10 +98,10 @@ func TestEventsGolden(t *testing.T) {
 		{"error-argument", []string{"-ics", eventsWork, "extra.ics"}, 2},
 		{"error-unknown-flag", []string{"-ics", eventsWork, "-frm", "2026-03-02"}, 2},
 	}
-	abs := mustAbs(t, eventsHome)
+	abs := eventsAbs(t, eventsHome)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, stdout, stderr := runMain(t, append([]string{"events"}, tt.args...)...)
+			code, stdout, stderr := eventsRun(t, append([]string{"events"}, tt.args...)...)
 			if code != tt.wantCode {
 				t.Errorf("events %q: exit %d, want %d; stderr:\n%s", tt.args, code, tt.wantCode, stderr)
 			}
@@ -111,12 +111,12 @@ func TestEventsGolden(t *testing.T) {
 			got := fmt.Sprintf("exit %d\n-- stdout --\n%s-- stderr --\n%s", code, stdout, stderr)
 			got = strings.ReplaceAll(got, srv.URL, "http://SERVER")
 			got = strings.ReplaceAll(got, abs, "/ABS/home.ics")
-			checkGolden(t, tt.name, got)
+			eventsCheckGolden(t, tt.name, got)
 		})
 	}
 }
 
-func mustAbs(t *testing.T, path string) string {
+func eventsAbs(t *testing.T, path string) string {
 	t.Helper()
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -129,8 +129,8 @@ func mustAbs(t *testing.T, path string) string {
 // independently of the golden file: key order, sorting, the forms of
 // recurrence_id, all-day times and categories.
 func TestEventsJSONContract(t *testing.T) {
-	requireCalendarCore(t)
-	code, stdout, stderr := runMain(t, append([]string{"events", "-json", "-ics", eventsWork, "-ics", eventsHome}, eventsWeek...)...)
+	eventsRequireCore(t)
+	code, stdout, stderr := eventsRun(t, append([]string{"events", "-json", "-ics", eventsWork, "-ics", eventsHome}, eventsWeek...)...)
 	if code != 0 {
 		t.Fatalf("events -json: exit %d: %s", code, stderr)
 	}
@@ -147,7 +147,7 @@ func TestEventsJSONContract(t *testing.T) {
 	var prevStart time.Time
 	var prevUID string
 	for i, r := range raw {
-		if keys := jsonKeys(t, r); !slices.Equal(keys, wantKeys) {
+		if keys := eventsJSONKeys(t, r); !slices.Equal(keys, wantKeys) {
 			t.Errorf("element %d keys = %q, want %q", i, keys, wantKeys)
 		}
 		var o struct {
@@ -195,8 +195,8 @@ func TestEventsJSONContract(t *testing.T) {
 	}
 }
 
-// jsonKeys returns an object's keys in the order written.
-func jsonKeys(t *testing.T, r json.RawMessage) []string {
+// eventsJSONKeys returns an object's keys in the order written.
+func eventsJSONKeys(t *testing.T, r json.RawMessage) []string {
 	t.Helper()
 	dec := json.NewDecoder(bytes.NewReader(r))
 	if _, err := dec.Token(); err != nil {
@@ -221,14 +221,14 @@ func TestEventsServerDown(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL + "/cal.ics"
 	srv.Close()
-	code, _, stderr := runMain(t, "events", "-ics", url, "-tz", "UTC")
+	code, _, stderr := eventsRun(t, "events", "-ics", url, "-tz", "UTC")
 	if code != 1 || !strings.Contains(stderr, "ics "+url+": ") {
 		t.Errorf("events -ics %s (down) = exit %d, stderr %q; want exit 1 naming the URL", url, code, stderr)
 	}
 }
 
 func TestEventsHelp(t *testing.T) {
-	code, _, stderr := runMain(t, "events", "-h")
+	code, _, stderr := eventsRun(t, "events", "-h")
 	if code != 0 || !strings.Contains(stderr, "usage: calpresence events") || !strings.Contains(stderr, "-json") {
 		t.Errorf("events -h = exit %d, stderr %q; want 0 and the usage", code, stderr)
 	}
@@ -284,10 +284,10 @@ func TestEventsFlags(t *testing.T) {
 	}
 }
 
-// requireCalendarCore skips until calendar.ParseICS is built (branch
+// eventsRequireCore skips until calendar.ParseICS is built (branch
 // calcore); the transport and the command's plumbing are tested either way.
 // TODO(feeds): remove once calcore is merged into main.
-func requireCalendarCore(t *testing.T) {
+func eventsRequireCore(t *testing.T) {
 	t.Helper()
 	defer func() {
 		if recover() != nil {
