@@ -44,7 +44,10 @@ func runEvents(ctx context.Context, e *env, args []string) int {
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	inputs, err := in.load(e, logger)
 	if err != nil {
-		return eventsFail(e, err)
+		// load does no network I/O: whatever fails is the command line,
+		// the config or a calendar's URL.
+		fmt.Fprintln(e.stderr, err)
+		return 2
 	}
 	from, to, err := window(*fromFlag, *toFlag, time.Now(), inputs.zone)
 	if err != nil {

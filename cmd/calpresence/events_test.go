@@ -95,6 +95,8 @@ func TestEventsGolden(t *testing.T) {
 		{"error-to-before-from", []string{"-ics", eventsWork, "-from", "2026-03-02", "-to", "2026-03-01", "-tz", "UTC"}, 2},
 		{"error-bad-tz", []string{"-ics", eventsWork, "-tz", "Mars/Olympus"}, 2},
 		{"error-config-and-ics", []string{"-ics", eventsWork, "-config", "x.toml"}, 2},
+		{"error-unsupported-scheme", []string{"-ics", "ftp://example.com/cal.ics", "-tz", "UTC"}, 2},
+		{"error-missing-config", []string{"-config", "testdata/events/missing.toml", "-tz", "UTC"}, 2},
 		{"error-argument", []string{"-ics", eventsWork, "extra.ics"}, 2},
 		{"error-unknown-flag", []string{"-ics", eventsWork, "-frm", "2026-03-02"}, 2},
 	}
