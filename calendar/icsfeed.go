@@ -491,11 +491,37 @@ func checkICSRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) > maxICSRedirects {
 		return fmt.Errorf("stopped after %d redirects", maxICSRedirects)
 	}
-	orig := via[0].URL
-	if !strings.EqualFold(req.URL.Host, orig.Host) || req.URL.Scheme != orig.Scheme {
+	if !sameOrigin(via[0].URL, req.URL) {
 		req.Header.Del("Authorization")
 	}
 	return nil
+}
+
+// sameOrigin reports whether credentials for from may go to to: the same
+// host and port and scheme, or the upgrade from http to https of the same
+// host on the default ports, which servers that force TLS answer with.
+func sameOrigin(from, to *url.URL) bool {
+	if !strings.EqualFold(from.Hostname(), to.Hostname()) {
+		return false
+	}
+	fp, tp := effectivePort(from), effectivePort(to)
+	switch {
+	case from.Scheme == to.Scheme:
+		return fp == tp
+	case from.Scheme == "http" && to.Scheme == "https":
+		return fp == "80" && tp == "443"
+	}
+	return false
+}
+
+func effectivePort(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	if u.Scheme == "https" {
+		return "443"
+	}
+	return "80"
 }
 
 // fetchHTTP does a conditional GET and parses a changed body.

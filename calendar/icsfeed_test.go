@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -802,4 +803,28 @@ func requireParseICS(t *testing.T) {
 		}
 	}()
 	ParseICS(strings.NewReader("BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"), ParseOptions{Zone: time.UTC})
+}
+
+func TestSameOrigin(t *testing.T) {
+	tests := []struct {
+		from, to string
+		want     bool
+	}{
+		{"https://dav.example.com/a.ics", "https://dav.example.com/b.ics", true},
+		{"https://dav.example.com/a.ics", "https://DAV.example.com:443/b.ics", true},
+		{"http://dav.example.com/a.ics", "https://dav.example.com/a.ics", true},
+		{"https://dav.example.com/a.ics", "http://dav.example.com/a.ics", false},
+		{"https://dav.example.com/a.ics", "https://dav.example.com:8443/a.ics", false},
+		{"http://dav.example.com:8080/a.ics", "https://dav.example.com/a.ics", false},
+		{"https://dav.example.com/a.ics", "https://cdn.example.com/a.ics", false},
+		{"https://example.com/a.ics", "https://dav.example.com/a.ics", false},
+		{"http://127.0.0.1:8080/a", "http://127.0.0.1:8081/a", false},
+	}
+	for _, tt := range tests {
+		from, _ := url.Parse(tt.from)
+		to, _ := url.Parse(tt.to)
+		if got := sameOrigin(from, to); got != tt.want {
+			t.Errorf("sameOrigin(%s, %s) = %v, want %v", tt.from, tt.to, got, tt.want)
+		}
+	}
 }
