@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -580,7 +581,8 @@ func (s *ICSSource) fetchHTTP(ctx context.Context) error {
 		log.DebugContext(ctx, "ics not modified", "duration", s.now().Sub(start))
 		return nil
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
-		return &StatusError{Code: resp.StatusCode, Status: resp.Status, Credentials: s.opts.Password != nil}
+		return &StatusError{Code: resp.StatusCode, Status: resp.Status, Credentials: s.opts.Password != nil,
+			Retry: retryAfter(resp.Header.Get("Retry-After"), s.now())}
 	}
 
 	var body io.Reader = resp.Body
@@ -621,6 +623,29 @@ type StatusError struct {
 	Code        int    // the HTTP status code
 	Status      string // the status line's code and reason, "404 Not Found"
 	Credentials bool   // the request carried credentials
+	// Retry is how long the server asked us to wait (Retry-After, RFC
+	// 9110 §10.2.3, with 429 and 503); 0 if it did not say.
+	Retry time.Duration
+}
+
+// RetryAfter returns how long the server asked to wait; a Poller honours
+// it.
+func (e *StatusError) RetryAfter() time.Duration { return e.Retry }
+
+// retryAfter reads a Retry-After value: seconds or an HTTP date. Values
+// beyond a day are taken as a day, so that a wrong header cannot stop a
+// calendar for good.
+func retryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if secs, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil {
+		d = time.Duration(min(max(secs, 0), 86400)) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = t.Sub(now)
+	}
+	return min(max(d, 0), 24*time.Hour)
 }
 
 func (e *StatusError) Error() string {

@@ -828,3 +828,37 @@ func TestSameOrigin(t *testing.T) {
 		}
 	}
 }
+
+func TestRetryAfter(t *testing.T) {
+	now := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+	tests := []struct {
+		in   string
+		want time.Duration
+	}{
+		{"", 0},
+		{"120", 2 * time.Minute},
+		{" 5 ", 5 * time.Second},
+		{"-5", 0},
+		{"99999999", 24 * time.Hour},
+		{"Mon, 02 Mar 2026 08:10:00 GMT", 10 * time.Minute},
+		{"Mon, 02 Mar 2026 07:10:00 GMT", 0},
+		{"soon", 0},
+	}
+	for _, tt := range tests {
+		if got := retryAfter(tt.in, now); got != tt.want {
+			t.Errorf("retryAfter(%q) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "120")
+		http.Error(w, "busy", http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	s, _ := newFeedSource(t, ICSOptions{URL: srv.URL})
+	_, _, err := s.Fetch(t.Context())
+	var se *StatusError
+	if !errors.As(err, &se) || se.RetryAfter() != 2*time.Minute {
+		t.Errorf("Fetch() from a busy server = %v, want a StatusError with RetryAfter 2m", err)
+	}
+}

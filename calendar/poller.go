@@ -225,6 +225,12 @@ func (p *Poller) Poll(ctx context.Context) error {
 		p.failures++
 		p.lastErr = err
 		p.next = p.retryAt(now, p.failures)
+		// A server that says when to come back (HTTP 429 or 503 with
+		// Retry-After) is believed, even past scheduled polls.
+		var ra interface{ RetryAfter() time.Duration }
+		if errors.As(err, &ra) && ra.RetryAfter() > 0 {
+			p.next = latest(p.next, now.Add(ra.RetryAfter()))
+		}
 		failures, next := p.failures, p.next
 		p.mu.Unlock()
 		p.logger.WarnContext(ctx, "calendar poll failed; keeping the last good events",
@@ -313,4 +319,11 @@ func (p *Poller) Status() PollStatus {
 		Events: p.events, Warnings: p.warnings, LastOK: p.lastOK,
 		LastErr: p.lastErr, Failures: p.failures, Next: p.next,
 	}
+}
+
+func latest(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }

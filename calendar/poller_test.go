@@ -158,7 +158,7 @@ func (f *pollFakeSource) times(start time.Time) []time.Duration {
 
 // pollUpdates records OnUpdate calls.
 type pollUpdates struct {
-	mu   sync.Mutex
+	mu       sync.Mutex
 	feedUIDs []string
 }
 
@@ -402,4 +402,27 @@ func TestNewPollerErrors(t *testing.T) {
 			t.Errorf("NewPoller(%+v) = %v, want error containing %q", tt.opts, err, tt.want)
 		}
 	}
+}
+
+// retryLater is an error that asks to wait, like a 503 with Retry-After.
+type retryLater time.Duration
+
+func (r retryLater) Error() string             { return "busy" }
+func (r retryLater) RetryAfter() time.Duration { return time.Duration(r) }
+
+func TestPollerHonoursRetryAfter(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		src := &pollFakeSource{results: []error{retryLater(20 * time.Minute)}}
+		p, err := NewPoller(PollerOptions{Source: src, Schedule: "@every 5m", Zone: time.UTC})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stop := startPoller(t, p)
+		time.Sleep(26 * time.Minute)
+		stop()
+		if times := src.times(start); !pollEqualDurations(times, pollDurations("0s", "20m", "25m")) {
+			t.Errorf("fetches at %v, want 0s, then 20m as the server asked, then on schedule", times)
+		}
+	})
 }
