@@ -862,3 +862,43 @@ func TestRetryAfter(t *testing.T) {
 		t.Errorf("Fetch() from a busy server = %v, want a StatusError with RetryAfter 2m", err)
 	}
 }
+
+// BenchmarkICSSourceNotModified measures a poll of an unchanged feed over
+// HTTP: one conditional GET answered 304, no parse.
+func BenchmarkICSSourceNotModified(b *testing.B) {
+	f := &condFeedServer{body: bytes.Repeat([]byte("BEGIN:VCALENDAR\r\n"), 1<<16), etag: `"v1"`}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	s, err := NewICSSource(ICSOptions{URL: srv.URL, Parse: ParseOptions{Zone: time.UTC}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s.parse = feedParse
+	if _, _, err := s.Fetch(b.Context()); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, _, err := s.Fetch(b.Context()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkICSSourceFileUnchanged measures a poll of an unchanged file:
+// one stat, no read.
+func BenchmarkICSSourceFileUnchanged(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "cal.ics")
+	if err := os.WriteFile(path, bytes.Repeat([]byte("BEGIN:VCALENDAR\r\n"), 1<<16), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	s, err := NewICSSource(ICSOptions{URL: path, Parse: ParseOptions{Zone: time.UTC}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s.parse = feedParse
+	for b.Loop() {
+		if _, _, err := s.Fetch(b.Context()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
