@@ -10,8 +10,8 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/calpresence/calpresence/calendar"
 )
@@ -151,16 +151,63 @@ func writeEventsTable(w io.Writer, occs []calendar.Occurrence, from, to time.Tim
 		_, err := fmt.Fprintf(w, "No events from %s to %s.\n", from.In(zone).Format(eventsTimeLayout), to.In(zone).Format(eventsTimeLayout))
 		return err
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "DATE\tTIME\tCALENDAR\tSUMMARY\tLOCATION\tSTATUS\tFLAGS")
+	rows := [][]string{{"DATE", "TIME", "CALENDAR", "SUMMARY", "LOCATION", "STATUS", "FLAGS"}}
 	for _, o := range occs {
 		start, end := o.Start.In(zone), o.End.In(zone)
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+		rows = append(rows, []string{
 			start.Format("Mon 2006-01-02"), eventsTimeRange(start, end, o.AllDay),
 			eventsCell(o.Calendar), eventsCell(o.Summary), eventsCell(o.Location),
-			eventsCell(string(o.Status)), eventsFlags(&o))
+			eventsCell(string(o.Status)), eventsFlags(&o),
+		})
 	}
-	return tw.Flush()
+	return writeEventsColumns(w, rows)
+}
+
+// writeEventsColumns aligns rows in columns two spaces apart. Unlike
+// text/tabwriter it measures cells as a terminal shows them, so that a
+// summary with an emoji or CJK text does not shift the columns after it.
+func writeEventsColumns(w io.Writer, rows [][]string) error {
+	var widths []int
+	for _, row := range rows {
+		for i, cell := range row {
+			if i == len(widths) {
+				widths = append(widths, 0)
+			}
+			widths[i] = max(widths[i], eventsWidth(cell))
+		}
+	}
+	var b strings.Builder
+	for _, row := range rows {
+		for i, cell := range row {
+			b.WriteString(cell)
+			if i < len(row)-1 {
+				b.WriteString(strings.Repeat(" ", widths[i]-eventsWidth(cell)+2))
+			}
+		}
+		b.WriteByte('\n')
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// eventsWidth is the number of terminal columns s takes: two for wide
+// (East Asian) characters and emoji, none for combining marks and
+// zero-width joiners.
+func eventsWidth(s string) int {
+	n := 0
+	for _, r := range s {
+		switch {
+		case unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Me, r) || r == 0x200d || (r >= 0xfe00 && r <= 0xfe0f):
+		case r >= 0x1100 && r <= 0x115f, r >= 0x2e80 && r <= 0xa4cf && r != 0x303f, r >= 0xac00 && r <= 0xd7a3,
+			r >= 0xf900 && r <= 0xfaff, r >= 0xfe30 && r <= 0xfe4f, r >= 0xff00 && r <= 0xff60, r >= 0xffe0 && r <= 0xffe6,
+			r >= 0x1f300 && r <= 0x1f64f, r >= 0x1f900 && r <= 0x1f9ff, r >= 0x1f680 && r <= 0x1f6ff,
+			r >= 0x20000 && r <= 0x3fffd:
+			n += 2
+		default:
+			n++
+		}
+	}
+	return n
 }
 
 const eventsTimeLayout = "Mon 2006-01-02 15:04 MST"

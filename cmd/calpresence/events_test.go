@@ -298,3 +298,22 @@ func eventsRequireCore(t *testing.T) {
 	}()
 	calendar.ParseICS(strings.NewReader("BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"), calendar.ParseOptions{Zone: time.UTC})
 }
+
+func TestEventsWidth(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int
+	}{
+		{"Lunch", 5},
+		{"Größe", 5},
+		{"Mum's birthday 🎂", 17},
+		{"会議", 4},
+		{"e\u0301", 1},           // e + combining acute
+		{"👩\u200d💻 pairing", 12}, // ZWJ sequence counted per emoji
+	}
+	for _, tt := range tests {
+		if got := eventsWidth(tt.in); got != tt.want {
+			t.Errorf("eventsWidth(%q) = %d, want %d", tt.in, got, tt.want)
+		}
+	}
+}
