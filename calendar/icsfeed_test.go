@@ -902,3 +902,45 @@ func BenchmarkICSSourceFileUnchanged(b *testing.B) {
 		}
 	}
 }
+
+// FuzzNewICSSource checks that no URL makes the constructor panic or
+// repeat a password from the URL in its error, name or display URL.
+func FuzzNewICSSource(f *testing.F) {
+	for _, s := range []string{"https://u:secret1@h/a.ics", "webcal://h/x", "file:///a.ics", "a.ics", "ftp://u:secret1@h",
+		"https://u:secret1@exa mple.com/", "http://[::1]:80/", "https://u:secret1@[::1/", "://", "file://h/x"} {
+		f.Add(s)
+	}
+	zone := time.UTC
+	f.Fuzz(func(t *testing.T, raw string) {
+		s, err := NewICSSource(ICSOptions{URL: raw, Parse: ParseOptions{Zone: zone, Source: raw}})
+		// The password is what net/http would send: the URL's userinfo;
+		// for a string that is no URL, what looks like one.
+		secret := ""
+		if !strings.Contains(raw, "://") {
+			return // a file path, whatever it looks like
+		}
+		if u, err := url.Parse(raw); err == nil {
+			if u.User != nil {
+				secret, _ = u.User.Password()
+			}
+		} else if i, j := strings.Index(raw, "://"), strings.LastIndex(raw, "@"); i >= 0 && j > i {
+			if k := strings.Index(raw[i+3:j], ":"); k >= 0 {
+				secret = raw[i+3+k+1 : j]
+			}
+		}
+		if len(secret) < 6 || strings.Count(raw, secret) != 1 {
+			return
+		}
+		var shown []string
+		if err != nil {
+			shown = append(shown, err.Error())
+		} else {
+			shown = append(shown, s.Name(), s.URL(), s.opts.Parse.Source)
+		}
+		for _, text := range shown {
+			if strings.Contains(text, secret) {
+				t.Errorf("NewICSSource(%q) shows the password: %q", raw, text)
+			}
+		}
+	})
+}
