@@ -24,28 +24,7 @@ import (
 	"time"
 )
 
-// feedParse is the parse step behind the transport tests. It reads only
-// UIDs so that these tests exercise fetching on their own; the calendar
-// core's tests own parsing.
-func feedParse(r io.Reader, _ ParseOptions) ([]*Event, []Warning, error) {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return nil, nil, err
-	}
-	if !bytes.HasPrefix(b, []byte("BEGIN:VCALENDAR")) {
-		return nil, nil, errors.New("not an iCalendar stream")
-	}
-	var events []*Event
-	for line := range strings.Lines(string(b)) {
-		if uid, ok := strings.CutPrefix(strings.TrimRight(line, "\r\n"), "UID:"); ok {
-			events = append(events, &Event{UID: uid})
-		}
-	}
-	return events, nil, nil
-}
-
-// newFeedSource returns a source with the test parse step, and the number
-// of parses it has done.
+// newFeedSource returns a source and a count of the parses it has done.
 func newFeedSource(t *testing.T, opts ICSOptions) (*ICSSource, *atomic.Int32) {
 	t.Helper()
 	if opts.Parse.Zone == nil {
@@ -58,7 +37,7 @@ func newFeedSource(t *testing.T, opts ICSOptions) (*ICSSource, *atomic.Int32) {
 	var n atomic.Int32
 	s.parse = func(r io.Reader, po ParseOptions) ([]*Event, []Warning, error) {
 		n.Add(1)
-		return feedParse(r, po)
+		return ParseICS(r, po)
 	}
 	return s, &n
 }
@@ -72,7 +51,7 @@ func feedZone(t testing.TB, name string) *time.Location {
 	return loc
 }
 
-func readFeedFile(t *testing.T, name string) []byte {
+func readFeedFile(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", "feeds", name))
 	if err != nil {
@@ -505,7 +484,7 @@ func TestICSSourceStatusErrors(t *testing.T) {
 		{"server error", u + "/x.ics", "", nil, "ics " + u + "/x.ics: server answered HTTP 500 Internal Server Error", 500},
 		{"userinfo in URL", strings.Replace(u, "://", "://bob:"+secret+"@", 1) + "/x.ics", "", nil,
 			"ics " + strings.Replace(u, "://", "://bob:xxxxx@", 1) + "/x.ics: server answered HTTP 500 Internal Server Error", 500},
-		{"not a calendar", u + "/html", "", nil, "ics " + u + "/html: not an iCalendar stream", 0},
+		{"not a calendar", u + "/html", "", nil, u + `/html:1:1: expected BEGIN:VCALENDAR, got "<html>login</html>"`, 0},
 	}
 	for _, tt := range tests {
 		var logs bytes.Buffer
@@ -764,7 +743,6 @@ func TestICSSourceFetchErrorInput(t *testing.T) {
 
 // TestICSSourceParseICS runs the real parse step behind the transport.
 func TestICSSourceParseICS(t *testing.T) {
-	requireParseICS(t)
 	body := readFeedFile(t, "two.ics")
 	f := &condFeedServer{body: body, etag: `"x"`}
 	srv := httptest.NewServer(f)
@@ -791,18 +769,6 @@ func TestICSSourceParseICS(t *testing.T) {
 	if strings.Contains(s.opts.Parse.Source, "hunter2") {
 		t.Errorf("parse source %q carries the password", s.opts.Parse.Source)
 	}
-}
-
-// requireParseICS skips until calendar.ParseICS is built on branch calcore.
-// TODO(feeds): remove once calcore is merged into main.
-func requireParseICS(t *testing.T) {
-	t.Helper()
-	defer func() {
-		if recover() != nil {
-			t.Skip("calendar.ParseICS is not built yet")
-		}
-	}()
-	ParseICS(strings.NewReader("BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"), ParseOptions{Zone: time.UTC})
 }
 
 func TestSameOrigin(t *testing.T) {
@@ -866,14 +832,13 @@ func TestRetryAfter(t *testing.T) {
 // BenchmarkICSSourceNotModified measures a poll of an unchanged feed over
 // HTTP: one conditional GET answered 304, no parse.
 func BenchmarkICSSourceNotModified(b *testing.B) {
-	f := &condFeedServer{body: bytes.Repeat([]byte("BEGIN:VCALENDAR\r\n"), 1<<16), etag: `"v1"`}
+	f := &condFeedServer{body: readFeedFile(b, "two.ics"), etag: `"v1"`}
 	srv := httptest.NewServer(f)
 	defer srv.Close()
 	s, err := NewICSSource(ICSOptions{URL: srv.URL, Parse: ParseOptions{Zone: time.UTC}})
 	if err != nil {
 		b.Fatal(err)
 	}
-	s.parse = feedParse
 	if _, _, err := s.Fetch(b.Context()); err != nil {
 		b.Fatal(err)
 	}
@@ -888,14 +853,13 @@ func BenchmarkICSSourceNotModified(b *testing.B) {
 // one stat, no read.
 func BenchmarkICSSourceFileUnchanged(b *testing.B) {
 	path := filepath.Join(b.TempDir(), "cal.ics")
-	if err := os.WriteFile(path, bytes.Repeat([]byte("BEGIN:VCALENDAR\r\n"), 1<<16), 0o600); err != nil {
+	if err := os.WriteFile(path, readFeedFile(b, "two.ics"), 0o600); err != nil {
 		b.Fatal(err)
 	}
 	s, err := NewICSSource(ICSOptions{URL: path, Parse: ParseOptions{Zone: time.UTC}})
 	if err != nil {
 		b.Fatal(err)
 	}
-	s.parse = feedParse
 	for b.Loop() {
 		if _, _, err := s.Fetch(b.Context()); err != nil {
 			b.Fatal(err)

@@ -68,7 +68,6 @@ const (
 var eventsWeek = []string{"-from", "2026-03-02", "-to", "2026-03-10", "-tz", "Europe/Berlin", "-me", "mailto:alice@example.com"}
 
 func TestEventsGolden(t *testing.T) {
-	eventsRequireCore(t)
 	srv := httptest.NewServer(http.FileServer(http.Dir("testdata/events")))
 	defer srv.Close()
 	tests := []struct {
@@ -131,7 +130,6 @@ func eventsAbs(t *testing.T, path string) string {
 // independently of the golden file: key order, sorting, the forms of
 // recurrence_id, all-day times and categories.
 func TestEventsJSONContract(t *testing.T) {
-	eventsRequireCore(t)
 	code, stdout, stderr := eventsRun(t, append([]string{"events", "-json", "-ics", eventsWork, "-ics", eventsHome}, eventsWeek...)...)
 	if code != 0 {
 		t.Fatalf("events -json: exit %d: %s", code, stderr)
@@ -284,19 +282,6 @@ func TestEventsFlags(t *testing.T) {
 	if got := eventsFlags(&calendar.Occurrence{Attendees: 1}); got != "1 attendee" {
 		t.Errorf("eventsFlags(1 attendee) = %q", got)
 	}
-}
-
-// eventsRequireCore skips until calendar.ParseICS is built (branch
-// calcore); the transport and the command's plumbing are tested either way.
-// TODO(feeds): remove once calcore is merged into main.
-func eventsRequireCore(t *testing.T) {
-	t.Helper()
-	defer func() {
-		if recover() != nil {
-			t.Skip("calendar.ParseICS is not built yet")
-		}
-	}()
-	calendar.ParseICS(strings.NewReader("BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"), calendar.ParseOptions{Zone: time.UTC})
 }
 
 func TestEventsWidth(t *testing.T) {
