@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -425,4 +428,43 @@ func TestPollerHonoursRetryAfter(t *testing.T) {
 			t.Errorf("fetches at %v, want 0s, then 20m as the server asked, then on schedule", times)
 		}
 	})
+}
+
+// TestPollerWithICSSource polls a real feed: the second poll costs a 304,
+// still hands the events on, and a failing server keeps them.
+func TestPollerWithICSSource(t *testing.T) {
+	f := &condFeedServer{body: readFeedFile(t, "two.ics"), etag: `"v1"`}
+	var down atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if down.Load() {
+			http.Error(w, "down", http.StatusBadGateway)
+			return
+		}
+		f.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	src, parses := newFeedSource(t, ICSOptions{Name: "team", URL: srv.URL + "/team.ics"})
+	var got pollUpdates
+	p, err := NewPoller(PollerOptions{Source: src, Zone: feedZone(t, "Europe/Berlin"), OnUpdate: got.on})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := p.Poll(t.Context()); err != nil {
+			t.Fatalf("Poll() = %v", err)
+		}
+	}
+	down.Store(true)
+	if err := p.Poll(t.Context()); err == nil || !strings.Contains(err.Error(), "502 Bad Gateway") {
+		t.Errorf("Poll() from a failing server = %v, want the 502", err)
+	}
+	if _, notModified := f.counts(); notModified != 1 || parses.Load() != 1 {
+		t.Errorf("after two polls: %d answered 304, %d parses; want 1 and 1", notModified, parses.Load())
+	}
+	if u := got.get(); len(u) != 2 || u[0] != "team:standup@example.com" || u[1] != u[0] {
+		t.Errorf("OnUpdate calls = %q, want the feed's events twice", u)
+	}
+	if st := p.Status(); len(st.Events) != 2 || st.Failures != 1 {
+		t.Errorf("Status() after a failure = %d events, %d failures; want the 2 last good events, 1 failure", len(st.Events), st.Failures)
+	}
 }
