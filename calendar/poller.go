@@ -241,8 +241,15 @@ func (p *Poller) Poll(ctx context.Context) error {
 	p.failures, p.lastErr, p.lastOK = 0, nil, now
 	p.events, p.warnings = events, warnings
 	p.next = p.sched.Next(now.In(p.opts.Zone))
+	next := p.next
 	changed := p.warningsChanged(warnings)
 	p.mu.Unlock()
+
+	if next.IsZero() {
+		// ParseSchedule refuses specs that never fire; this one has run
+		// out within robfig's five-year horizon.
+		p.logger.WarnContext(ctx, "calendar poll schedule has no further run; polling stops until forced", "schedule", p.opts.Schedule)
+	}
 
 	if changed {
 		for _, w := range warnings {
