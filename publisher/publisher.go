@@ -485,7 +485,11 @@ func (p *Publisher) send(ctx context.Context, what op, body []byte, expires int)
 				return nil, fmt.Errorf("sip digest auth for %s: %w", p.opts.AOR, cerr)
 			}
 			if challenges++; challenges > 3 || (challenged && !chal.Stale) {
-				return res, nil // our fresh credentials were refused
+				// Our fresh credentials were refused: forget them, so that the
+				// next attempt asks for the password again (it may have been
+				// changed since).
+				p.auth = digestState{}
+				return res, nil
 			}
 			if p.opts.Username == "" {
 				return nil, fmt.Errorf("sip digest auth for %s: challenged but no username configured", p.opts.AOR)

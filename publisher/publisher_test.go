@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -398,7 +399,11 @@ func TestWrongPassword(t *testing.T) {
 		atT0()
 		srv := &digestServer{alg: "MD5", password: "right", staleAfter: 100}
 		s := &script{handle: srv.handle}
-		p, cancel, done := start(t, s, Options{Username: "alice", Password: func(context.Context) (string, error) { return "wrong", nil }})
+		var asked atomic.Int32
+		p, cancel, done := start(t, s, Options{Username: "alice", Password: func(context.Context) (string, error) {
+			asked.Add(1)
+			return "wrong", nil
+		}})
 		p.SetTimeline([]Entry{{Start: t0, End: t0.Add(time.Hour), Body: []byte("A")}})
 		synctest.Wait()
 		err := p.LastError()
@@ -416,6 +421,10 @@ func TestWrongPassword(t *testing.T) {
 		// a handful of attempts in 10 minutes, each two requests.
 		if n := len(s.got()); n < 6 || n > 30 {
 			t.Errorf("wrong password for 10 minutes: %d requests, want 6..30 (backoff)", n)
+		}
+		// Each attempt asks again: the password may have been fixed.
+		if n := int(asked.Load()); n != len(s.got())/2 {
+			t.Errorf("password asked %d times in %d attempts, want once per attempt", n, len(s.got())/2)
 		}
 		cancel()
 		<-done
