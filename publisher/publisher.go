@@ -168,13 +168,16 @@ func parseURIs(aor, proxy string) (sip.Uri, sip.Uri, error) {
 	if err := sip.ParseUri(strings.Trim(aor, "<>"), &a); err != nil {
 		return a, n, fmt.Errorf("parse aor %q: %w", aor, err)
 	}
-	if a.User == "" || a.Host == "" {
-		return a, n, fmt.Errorf("parse aor %q: want sip:user@domain", aor)
+	if a.User == "" || a.Host == "" || (!strings.EqualFold(a.Scheme, "sip") && !strings.EqualFold(a.Scheme, "sips")) {
+		return a, n, fmt.Errorf("parse aor %q: want sip:user@domain or sips:user@domain", aor)
 	}
 	n = a
 	if proxy != "" {
 		if err := sip.ParseUri(strings.Trim(proxy, "<>"), &n); err != nil {
 			return a, n, fmt.Errorf("parse proxy %q: %w", proxy, err)
+		}
+		if n.Host == "" || (!strings.EqualFold(n.Scheme, "sip") && !strings.EqualFold(n.Scheme, "sips")) {
+			return a, n, fmt.Errorf("parse proxy %q: want a sip: or sips: URI", proxy)
 		}
 	}
 	a = sip.Uri{Scheme: a.Scheme, User: a.User, Host: a.Host, Port: a.Port}

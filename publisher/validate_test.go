@@ -18,6 +18,8 @@ func TestValidate(t *testing.T) {
 		{Options{AOR: "sip:alice@example.com", Username: "alice", Password: pw}, true},
 		{Options{AOR: "alice@example.com"}, false},
 		{Options{AOR: "sip:example.com"}, false},
+		{Options{AOR: "tel:+4930123456"}, false},
+		{Options{AOR: "sip:alice@example.com", Proxy: "http://pbx"}, false},
 		{Options{AOR: "sip:alice@example.com", Proxy: "sip:pbx;transport=sctp"}, false},
 		{Options{AOR: "sip:alice@example.com", Username: "alice"}, false},
 	} {
