@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -387,5 +388,40 @@ func TestKamailioLargeBodyGoesTCP(t *testing.T) {
 	w.waitFor(t, "with the large document", 5*time.Second, contains("Quarterly planning"))
 	if err := p.LastError(); err != nil {
 		t.Errorf("LastError() = %v, want nil", err)
+	}
+}
+
+// TestKamailioAcceptsPIDFGoldens publishes the documents the pidf and rules
+// packages' golden files hold, as the agent will send them, and checks that
+// Kamailio's presence_xml accepts them (no 415) and passes them on.
+func TestKamailioAcceptsPIDFGoldens(t *testing.T) {
+	files, _ := filepath.Glob("../pidf/testdata/*.xml")
+	more, _ := filepath.Glob("../rules/testdata/pidf/*.xml")
+	files = append(files, more...)
+	if len(files) == 0 {
+		t.Skip("no PIDF golden files")
+	}
+	k := testserver.StartKamailio(t, testserver.KamailioOptions{})
+	c := newClient(t)
+	tupleID := regexp.MustCompile(`<tuple id="([^"]+)"`)
+	for i, f := range files {
+		body, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := tupleID.FindSubmatch(body)
+		if m == nil {
+			continue
+		}
+		t.Run(filepath.Base(filepath.Dir(filepath.Dir(f)))+"/"+filepath.Base(f), func(t *testing.T) {
+			aor := fmt.Sprintf("sip:golden%d@example.com", i)
+			w := newWatcher(t, k, aor)
+			p, _ := runPublisher(t, c, Options{AOR: aor, Proxy: "sip:" + k.Addr + ";transport=tcp"})
+			p.SetTimeline([]Entry{{Start: time.Now(), Body: body}})
+			w.waitFor(t, "with tuple "+string(m[1]), 5*time.Second, contains(`"`+string(m[1])+`"`))
+			if err := p.LastError(); err != nil {
+				t.Errorf("publishing %s: %v", f, err)
+			}
+		})
 	}
 }
