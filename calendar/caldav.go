@@ -458,7 +458,9 @@ func findCalendar(all []*davCollection, want string) *davCollection {
 	match := []func(*davCollection) bool{
 		func(c *davCollection) bool { return c.displayName == want },
 		func(c *davCollection) bool { return strings.Trim(c.url.Path, "/") == strings.Trim(want, "/") },
-		func(c *davCollection) bool { return path.Base(strings.TrimSuffix(c.url.Path, "/")) == strings.Trim(want, "/") },
+		func(c *davCollection) bool {
+			return path.Base(strings.TrimSuffix(c.url.Path, "/")) == strings.Trim(want, "/")
+		},
 		func(c *davCollection) bool { return strings.EqualFold(c.displayName, want) },
 	}
 	for _, m := range match {
