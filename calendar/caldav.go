@@ -85,6 +85,9 @@ type CalDAVSource struct {
 	selected     []*davCollection
 	discoveredAt time.Time
 	cache        map[string]*davCollection // by calendar URL, across rediscoveries
+
+	testRetries *int // set by tests
+	testBackoff time.Duration
 }
 
 // NewCalDAVSource checks opts and returns a source. It does no I/O: the
@@ -154,6 +157,9 @@ func (s *CalDAVSource) Fetch(ctx context.Context) ([]*Event, []Warning, error) {
 		}
 		s.http = &davHTTP{client: hc, username: s.opts.Username, logger: s.log,
 			retries: davRetries, backoff: davBackoff, maxBackoff: davMaxBackoff, attemptTimeout: timeout}
+		if s.testRetries != nil {
+			s.http.retries, s.http.backoff, s.http.maxBackoff = *s.testRetries, s.testBackoff, s.testBackoff
+		}
 	}
 	secret, have := "", false
 	if s.opts.Password != nil {
