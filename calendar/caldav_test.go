@@ -61,8 +61,10 @@ type fakeBackend struct {
 	gen  int
 }
 
-func (b *fakeBackend) CurrentUserPrincipal(context.Context) (string, error) { return fakePrincipal, nil }
-func (b *fakeBackend) CalendarHomeSetPath(context.Context) (string, error)  { return fakeHome, nil }
+func (b *fakeBackend) CurrentUserPrincipal(context.Context) (string, error) {
+	return fakePrincipal, nil
+}
+func (b *fakeBackend) CalendarHomeSetPath(context.Context) (string, error) { return fakeHome, nil }
 
 func (b *fakeBackend) CreateCalendar(context.Context, *caldav.Calendar) error {
 	return webdav.NewHTTPError(http.StatusForbidden, errors.New("read-only"))
