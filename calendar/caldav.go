@@ -212,12 +212,13 @@ type davCollection struct {
 	components  []string // supported components; empty means any
 
 	// State as of the last complete sync.
-	synced     bool
-	ctag       string
-	syncToken  string
-	hasTags    bool // the server gave a getctag or sync-token
-	noSyncColl bool // sync-collection failed here: list ETags instead
-	objects    map[string]*davObject
+	synced    bool
+	ctag      string // getctag; "" if the server has none
+	syncToken string // sync-token (RFC 6578); "" if the server has none
+	// What the server offers here, learnt on the first sync.
+	hasCTag, hasToken bool
+	noSyncColl        bool // sync-collection failed here: list ETags instead
+	objects           map[string]*davObject
 }
 
 // davObject is one calendar object resource.

@@ -27,10 +27,21 @@ const propfindProbe = xmlHeader + `<D:propfind xmlns:D="DAV:" xmlns:C="urn:ietf:
 	`<D:prop><D:resourcetype/><D:displayname/><D:current-user-principal/><C:calendar-home-set/>` +
 	`<C:supported-calendar-component-set/><CS:getctag/><D:sync-token/></D:prop></D:propfind>`
 
-// propfindState asks only for a calendar's change tags: the body of an
-// unchanged poll.
+// propfindState asks for a calendar's change tags, to learn which the
+// server offers.
 const propfindState = xmlHeader + `<D:propfind xmlns:D="DAV:" xmlns:CS="http://calendarserver.org/ns/">` +
 	`<D:prop><CS:getctag/><D:sync-token/></D:prop></D:propfind>`
+
+// propfindCTag and propfindSyncToken ask for one change tag: the body of an
+// unchanged poll. One is enough, and each costs the server a pass over the
+// calendar's items (Radicale: ~45 ms for getctag and ~90 ms for sync-token
+// on 2,000 items), so polls ask for getctag where it exists.
+const (
+	propfindCTag = xmlHeader + `<D:propfind xmlns:D="DAV:" xmlns:CS="http://calendarserver.org/ns/">` +
+		`<D:prop><CS:getctag/></D:prop></D:propfind>`
+	propfindSyncToken = xmlHeader + `<D:propfind xmlns:D="DAV:">` +
+		`<D:prop><D:sync-token/></D:prop></D:propfind>`
+)
 
 // propfindETags lists a calendar's members with their ETags (RFC 4918
 // §9.1, Depth 1); getcontentlength is not asked for, since not every server
