@@ -100,4 +100,3 @@ func report(b *testing.B, reqs, bytes int) {
 	b.ReportMetric(float64(bytes)/float64(b.N), "recv-bytes/op")
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/op")
 }
-
