@@ -177,6 +177,7 @@ func (b *fakeBackend) remove(calPath, name string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	c, _ := b.find(calPath)
+	b.gen++
 	delete(c.objects, name)
 }
 
@@ -192,7 +193,7 @@ func (b *fakeBackend) setNoLength() {
 
 // newFakeBackend holds testdata/caldav: work ("Work"), team ("Team
 // Meetings") and tasks ("Tasks", VTODO only).
-func newFakeBackend(t *testing.T) *fakeBackend {
+func newFakeBackend(t testing.TB) *fakeBackend {
 	t.Helper()
 	b := &fakeBackend{}
 	for _, c := range []struct{ dir, name, comp string }{
@@ -246,7 +247,7 @@ type fakeServer struct {
 	hook func(w http.ResponseWriter, r *http.Request, n int) bool
 }
 
-func newFakeServer(t *testing.T) *fakeServer {
+func newFakeServer(t testing.TB) *fakeServer {
 	t.Helper()
 	s := &fakeServer{backend: newFakeBackend(t)}
 	s.auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(fakeUser+":"+fakePassword))
@@ -831,4 +832,72 @@ func writeCertPEM(t *testing.T, file string, der []byte) {
 	if err := os.WriteFile(file, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// ctagHook makes the fake server answer PROPFIND Depth 0 on the work
+// calendar with a getctag that changes with every change to the backend, as
+// most servers do (go-webdav's Handler has no getctag).
+func ctagHook(srv *fakeServer) func(w http.ResponseWriter, r *http.Request, n int) bool {
+	return func(w http.ResponseWriter, r *http.Request, _ int) bool {
+		if r.Method != "PROPFIND" || r.Header.Get("Depth") != "0" || r.URL.Path != fakeHome+"work/" {
+			return false
+		}
+		srv.backend.mu.Lock()
+		gen := srv.backend.gen
+		srv.backend.mu.Unlock()
+		w.Header().Set("Content-Type", "application/xml; charset=utf-8")
+		w.WriteHeader(http.StatusMultiStatus)
+		fmt.Fprintf(w, `<?xml version="1.0"?><d:multistatus xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav" xmlns:cs="http://calendarserver.org/ns/">
+<d:response><d:href>%swork/</d:href>
+<d:propstat><d:prop><d:resourcetype><d:collection/><c:calendar/></d:resourcetype><d:displayname>Work</d:displayname>
+<cs:getctag>"ctag-%d"</cs:getctag></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat>
+<d:propstat><d:prop><d:sync-token/></d:prop><d:status>HTTP/1.1 404 Not Found</d:status></d:propstat>
+</d:response></d:multistatus>`, fakeHome, gen)
+		return true
+	}
+}
+
+func TestCalDAVCTag(t *testing.T) {
+	srv := newFakeServer(t)
+	srv.setHook(ctagHook(srv))
+	src := newSource(t, srv.URL+fakeHome+"work/", nil)
+	if _, _, err := src.Fetch(t.Context()); err != nil {
+		t.Fatalf("first Fetch() error = %v", err)
+	}
+	srv.take()
+	if _, _, err := src.Fetch(t.Context()); err != nil {
+		t.Fatalf("unchanged Fetch() error = %v", err)
+	}
+	if reqs := srv.take(); len(reqs) != 1 || reqs[0].Depth != "0" || !strings.Contains(reqs[0].Body, "getctag") {
+		t.Errorf("unchanged Fetch() requests = %v, want one PROPFIND Depth 0 for getctag", methods(reqs))
+	}
+	srv.backend.remove(fakeHome+"work/", "lunch.ics")
+	events, _, err := src.Fetch(t.Context())
+	if err != nil {
+		t.Fatalf("Fetch() after a deletion error = %v", err)
+	}
+	if got, want := uids(events), []string{"review-0305@example.com", "standup-2020@example.com", "vacation-0309@example.com"}; !slices.Equal(got, want) {
+		t.Errorf("Fetch() after a deletion UIDs = %q, want %q", got, want)
+	}
+	if reqs := srv.take(); len(reqs) != 2 || reqs[1].Depth != "1" {
+		t.Errorf("Fetch() after a deletion requests = %v, want the getctag PROPFIND and one listing, no download", methods(reqs))
+	}
+}
+
+// BenchmarkCalDAVUnchangedPollClient measures our side of an unchanged poll:
+// the server answers the getctag PROPFIND at once.
+func BenchmarkCalDAVUnchangedPollClient(b *testing.B) {
+	srv := newFakeServer(b)
+	srv.setHook(ctagHook(srv))
+	src := newSource(b, srv.URL+fakeHome+"work/", nil)
+	if _, _, err := src.Fetch(b.Context()); err != nil {
+		b.Fatal(err)
+	}
+	srv.take()
+	for b.Loop() {
+		if _, _, err := src.Fetch(b.Context()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(srv.take()))/float64(b.N), "requests/op")
 }
