@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -31,11 +32,13 @@ type davServer struct {
 	home           string // calendar home path
 	user, password string // "" when the server has no authentication
 	process        *testserver.Process
+	storage        string // Radicale's storage folder
 }
 
 func startRadicale(t testing.TB) *davServer {
 	r := testserver.StartRadicale(t, map[string]string{"alice": "radicale-pw", "bob": "bobs-pw"})
-	return &davServer{name: "radicale", root: r.URL, home: "/alice/", user: "alice", password: "radicale-pw", process: r.Process}
+	return &davServer{name: "radicale", root: r.URL, home: "/alice/", user: "alice", password: "radicale-pw",
+		process: r.Process, storage: r.Storage}
 }
 
 func startXandikos(t testing.TB) *davServer {
@@ -335,6 +338,46 @@ func testRealServer(t *testing.T, srv *davServer) {
 		}
 	})
 
+	if srv.storage != "" {
+		t.Run("forgotten sync token", func(t *testing.T) {
+			srv.mkcalendar(t, "forgetful", "Forgetful", "VEVENT")
+			work := readTestdataDir(t, "work")
+			srv.put(t, "forgetful", "lunch.ics", work["lunch.ics"])
+			srv.put(t, "forgetful", "review.ics", work["review.ics"])
+			ct := &countingTransport{base: http.DefaultTransport}
+			src := srv.source(t, srv.home+"forgetful/", ct, func(o *calendar.CalDAVOptions) { o.Logger = testLogger(t) })
+			if _, _, err := src.Fetch(t.Context()); err != nil {
+				t.Fatalf("first Fetch() error = %v", err)
+			}
+			// Radicale keeps its sync tokens here; without them, the
+			// token we hold is unknown to it.
+			cache := filepath.Join(srv.storage, "collection-root", strings.Trim(srv.home, "/"), "forgetful", ".Radicale.cache", "sync-token")
+			if err := os.RemoveAll(cache); err != nil {
+				t.Fatal(err)
+			}
+			srv.put(t, "forgetful", "vacation.ics", work["vacation.ics"])
+			srv.do(t, http.MethodDelete, srv.home+"forgetful/lunch.ics", "", nil)
+			ct.take()
+			events, _, err := src.Fetch(t.Context())
+			if err != nil {
+				t.Fatalf("Fetch() with a forgotten token error = %v", err)
+			}
+			if got, want := uids(events), []string{"review-0305@example.com", "vacation-0309@example.com"}; !slices.Equal(got, want) {
+				t.Errorf("Fetch() with a forgotten token UIDs = %q, want %q", got, want)
+			}
+			reqs, _ := ct.take()
+			var fetched []string
+			for _, r := range reqs {
+				if strings.Contains(r.Body, "calendar-multiget") {
+					fetched = append(fetched, multigetHrefs(r.Body)...)
+				}
+			}
+			if want := []string{srv.home + "forgetful/vacation.ics"}; !slices.Equal(fetched, want) {
+				t.Errorf("Fetch() with a forgotten token downloaded %q, want only %q (requests %v)", fetched, want, methods(reqs))
+			}
+		})
+	}
+
 	if srv.user != "" {
 		t.Run("wrong password", func(t *testing.T) {
 			src := srv.source(t, "/", nil, func(o *calendar.CalDAVOptions) {
@@ -377,4 +420,16 @@ func stopServer(t testing.TB, srv *davServer) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("%s did not stop", srv.name)
+}
+
+// testLogger sends a source's debug log to t.Log.
+func testLogger(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type tWriter struct{ t testing.TB }
+
+func (w tWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -77,6 +78,8 @@ func (s *CalDAVSource) sync(ctx context.Context, col *davCollection) error {
 			}
 		}
 	}
+	slices.Sort(ch.gone)
+	ch.gone = slices.Compact(ch.gone)
 	for _, key := range ch.gone {
 		delete(col.objects, key)
 	}
