@@ -174,10 +174,16 @@ func (s *CalDAVSource) Fetch(ctx context.Context) ([]*Event, []Warning, error) {
 
 	if s.selected == nil || s.now().Sub(s.discoveredAt) >= rediscoverEvery {
 		sel, err := s.discover(ctx)
-		if err != nil {
+		switch {
+		case err == nil:
+			s.selected = sel
+		case s.selected == nil:
 			return nil, nil, fmt.Errorf("caldav %q: %w", s.opts.Name, err)
+		default:
+			// A periodic look failed: the calendars we have still work.
+			s.log.Warn("caldav rediscovery failed, keeping the calendars found before", "err", err)
 		}
-		s.selected, s.discoveredAt = sel, s.now()
+		s.discoveredAt = s.now()
 	}
 
 	var errs []error

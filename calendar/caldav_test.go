@@ -547,7 +547,7 @@ func TestCalDAVUnchangedPollIsOneRequest(t *testing.T) {
 	work := fakeHome + "work/"
 	lunch := readTestdataDir(t, "work")["lunch.ics"]
 	srv.backend.put(work, "lunch.ics", strings.Replace(lunch, "Lunch with Bob", "Lunch with Dave", 1))
-	srv.backend.put(work, "new.ics", strings.Replace(lunch, "lunch-0303@example.com", "new@example.com", 1))
+	srv.backend.put(work, "new event@x.ics", strings.Replace(lunch, "lunch-0303@example.com", "new@example.com", 1))
 	srv.backend.remove(work, "vacation.ics")
 	events, _, err = src.Fetch(t.Context())
 	if err != nil {
@@ -561,8 +561,8 @@ func TestCalDAVUnchangedPollIsOneRequest(t *testing.T) {
 	if len(reqs) != 2 || reqs[0].Method != "PROPFIND" || reqs[1].Method != "REPORT" {
 		t.Fatalf("Fetch() after changes requests = %v, want PROPFIND, REPORT", methods(reqs))
 	}
-	if got := multigetHrefs(reqs[1].Body); !slices.Equal(got, []string{work + "lunch.ics", work + "new.ics"}) {
-		t.Errorf("Fetch() after changes fetched %q, want only the changed lunch.ics and new.ics", got)
+	if got := multigetHrefs(reqs[1].Body); !slices.Equal(got, []string{work + "lunch.ics", work + "new%20event@x.ics"}) {
+		t.Errorf("Fetch() after changes fetched %q, want only the changed lunch.ics and the new object", got)
 	}
 
 	if _, _, err := src.Fetch(t.Context()); err != nil {
@@ -900,4 +900,59 @@ func BenchmarkCalDAVUnchangedPollClient(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(len(srv.take()))/float64(b.N), "requests/op")
+}
+
+func TestCalDAVRediscoversHourly(t *testing.T) {
+	srv := newFakeServer(t)
+	var mu sync.Mutex
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	src := newSource(t, srv.URL+"/", func(o *calendar.CalDAVOptions) { o.Now = clock })
+	if _, _, err := src.Fetch(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	srv.backend.mu.Lock()
+	srv.backend.cals = append(srv.backend.cals, &fakeCalendar{
+		cal:     caldav.Calendar{Path: fakeHome + "new/", Name: "New", SupportedComponentSet: []string{"VEVENT"}},
+		objects: map[string]*fakeObject{"a.ics": {data: readTestdataDir(t, "work")["vacation.ics"], etag: "n1"}},
+	})
+	srv.backend.mu.Unlock()
+	srv.backend.remove(fakeHome+"work/", "vacation.ics")
+
+	advance(59 * time.Minute)
+	events, _, err := src.Fetch(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := sorted(slices.DeleteFunc(slices.Clone(workUIDs), func(s string) bool { return s == "vacation-0309@example.com" }), teamUIDs)
+	if got := uids(events); !slices.Equal(got, want) {
+		t.Errorf("Fetch() before an hour UIDs = %q, want %q (no new calendar yet)", got, want)
+	}
+
+	advance(time.Minute)
+	events, _, err = src.Fetch(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := uids(events); !slices.Equal(got, sorted(workUIDs, teamUIDs)) {
+		t.Errorf("Fetch() after an hour UIDs = %q, want %q (the new calendar's event too)", got, sorted(workUIDs, teamUIDs))
+	}
+
+	// A failed rediscovery keeps the calendars found before.
+	srv.setHook(func(w http.ResponseWriter, r *http.Request, _ int) bool {
+		if r.URL.Path == "/.well-known/caldav" || r.URL.Path == fakeHome {
+			http.Error(w, "down for maintenance", http.StatusBadGateway)
+			return true
+		}
+		return false
+	})
+	advance(time.Hour)
+	events, _, err = src.Fetch(t.Context())
+	if err != nil {
+		t.Fatalf("Fetch() with rediscovery failing error = %v, want the known calendars synced", err)
+	}
+	if got := uids(events); !slices.Equal(got, sorted(workUIDs, teamUIDs)) {
+		t.Errorf("Fetch() with rediscovery failing UIDs = %q, want %q", got, sorted(workUIDs, teamUIDs))
+	}
 }
