@@ -13,10 +13,47 @@ import (
 )
 
 // Event is a normalized VEVENT: a master component with its recurrence
-// data and the overrides (RECURRENCE-ID components) of its instances.
+// data and the overrides (RECURRENCE-ID components) of its instances. A
+// RECURRENCE-ID component whose series is not in the calendar is an Event
+// of its own, with RecurrenceID set.
 type Event struct {
-	UID string
-	// The fields below are settled by the foundation issue.
+	UID      string
+	Calendar string // ParseOptions.Calendar
+	Source   string // ParseOptions.Source
+	Line     int    // line of BEGIN:VEVENT in Source, 0 if unknown
+
+	Start Time // DTSTART
+	// The instance length comes from End (DTEND), else Duration
+	// (DURATION), else the defaults of RFC 5545 §3.6.1: one day for a
+	// DATE start, none for a DATE-TIME start.
+	End      Time
+	Duration *Duration
+	AllDay   bool // DTSTART is a DATE
+	Floating bool // DTSTART is a local time without zone
+
+	RRules  []string // RRULE values as written
+	RDates  []Period // RDATE values (DATE, DATE-TIME, PERIOD)
+	ExDates []Time   // EXDATE values
+
+	// RecurrenceID is set on overrides; ThisAndFuture when its RANGE is
+	// THISANDFUTURE.
+	RecurrenceID  Time
+	ThisAndFuture bool
+	Overrides     []*Event
+
+	Summary, Description, Location string
+	Status                         Status
+	Transparent                    bool
+	Class                          Class
+	Response                       string // the user's PARTSTAT, lower case; "" if not invited
+	Attendees                      int
+	AttendeeNames                  []string // CN, else the address
+	Organizer                      string   // the organizer's calendar address
+	OrganizerIsMe                  bool
+	Categories                     []string
+
+	rules    []rule
+	sequence int
 }
 
 // ParseOptions says how to read a calendar.
@@ -43,14 +80,39 @@ func (w Warning) String() string {
 // ParseICS reads an iCalendar stream (RFC 5545) into events. A component
 // that cannot be read is skipped with a Warning; an error means the stream
 // as a whole could not be read.
+//
+// A stream that is not iCalendar at all yields a *SyntaxError. Floating
+// times and dates are kept as written and placed in the user's zone when
+// expanded; opts.Zone serves TZIDs that name no known zone (nil: UTC).
 func ParseICS(r io.Reader, opts ParseOptions) ([]*Event, []Warning, error) {
-	panic("calendar.ParseICS: built by the foundation issue")
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read %s: %w", opts.Source, err)
+	}
+	tops, err := lexICS(data, opts.Source)
+	if err != nil {
+		return nil, nil, err
+	}
+	b := newBuilder(opts)
+	events := b.build(tops)
+	return events, b.warnings, nil
 }
 
 // FromGoICal maps a calendar object as go-ical (and so go-webdav's CalDAV
 // client) hands it back into events.
+// It shares ParseICS's builder, so both give the same events for the same
+// calendar; go-ical keeps no line numbers, so warnings carry line 0.
 func FromGoICal(cal *goical.Calendar, opts ParseOptions) ([]*Event, []Warning) {
-	panic("calendar.FromGoICal: built by the foundation issue")
+	if cal == nil || cal.Component == nil {
+		return nil, nil
+	}
+	var tops []*component
+	for _, c := range cal.Children {
+		tops = append(tops, fromGoComponent(c, 1))
+	}
+	b := newBuilder(opts)
+	events := b.build(tops)
+	return events, b.warnings
 }
 
 // ExpandOptions bounds an expansion.
@@ -63,8 +125,26 @@ type ExpandOptions struct {
 
 // Expand returns the occurrences of events that overlap [from, to), sorted
 // by start, then UID.
+// Floating times and all-day dates are read in opts.Zone (nil: UTC); the
+// occurrences' times are in opts.Zone too. Memory and time follow the
+// window and the number of events, not the age of a series.
 func Expand(events []*Event, from, to time.Time, opts ExpandOptions) ([]Occurrence, []Warning) {
-	panic("calendar.Expand: built by the foundation issue")
+	x := &expander{from: from, to: to, user: locZone(opts.Zone), loc: opts.Zone, max: opts.MaxPerEvent}
+	if x.loc == nil {
+		x.loc = time.UTC
+	}
+	if x.max <= 0 {
+		x.max = DefaultMaxPerEvent
+	}
+	if !from.Before(to) {
+		return nil, nil
+	}
+	for _, e := range events {
+		if e != nil {
+			x.event(e)
+		}
+	}
+	return x.occurrences(), x.warnings
 }
 
 // Source is one configured calendar.

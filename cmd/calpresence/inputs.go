@@ -62,7 +62,8 @@ func exitCode(err error) int {
 	var ue *usageError
 	var ce *configError
 	var te *tomlpos.Error
-	if errors.As(err, &ue) || errors.As(err, &ce) || errors.As(err, &te) {
+	var se *calendar.SyntaxError
+	if errors.As(err, &ue) || errors.As(err, &ce) || errors.As(err, &te) || errors.As(err, &se) {
 		return 2
 	}
 	return 1

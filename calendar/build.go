@@ -1,0 +1,476 @@
+package calendar
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/teambition/rrule-go"
+)
+
+// builder turns the components of one calendar object into events. Both
+// iCalendar libraries feed it, so every source yields the same model.
+type builder struct {
+	opts      ParseOptions
+	user      *zone
+	vtimezone map[string]*component
+	zones     map[string]*zone
+	warnings  []Warning
+	me        []string
+}
+
+func newBuilder(opts ParseOptions) *builder {
+	b := &builder{opts: opts, user: locZone(opts.Zone), zones: map[string]*zone{}}
+	for _, m := range opts.Me {
+		if m = normAddr(m); m != "" {
+			b.me = append(b.me, m)
+		}
+	}
+	return b
+}
+
+func (b *builder) warn(line int, uid string, err error) {
+	b.warnings = append(b.warnings, Warning{Source: b.opts.Source, Line: line, UID: uid, Err: err})
+}
+
+// build turns top-level components into events: VTIMEZONEs first (they may
+// follow the events that use them), then VEVENTs grouped by UID with their
+// overrides. Other components (VTODO, VJOURNAL, VFREEBUSY) are ignored.
+func (b *builder) build(tops []*component) []*Event {
+	b.vtimezone = map[string]*component{}
+	for _, c := range tops {
+		if c.name == "VTIMEZONE" && c.err == nil {
+			if p := c.prop("TZID"); p != nil {
+				b.vtimezone[strings.TrimSpace(unescapeText(p.value))] = c
+			}
+		}
+	}
+	var (
+		masters   []*Event
+		byUID     = map[string]*Event{}
+		overrides []*Event
+	)
+	for _, c := range tops {
+		if c.name != "VEVENT" {
+			continue
+		}
+		if c.err != nil {
+			b.warn(c.line, c.uid, fmt.Errorf("skipped VEVENT: %w", c.err))
+			continue
+		}
+		ev, err := b.event(c)
+		if err != nil {
+			b.warn(c.line, c.uid, fmt.Errorf("skipped VEVENT: %w", err))
+			continue
+		}
+		if !ev.RecurrenceID.IsZero() {
+			overrides = append(overrides, ev)
+			continue
+		}
+		masters = append(masters, ev)
+		if _, dup := byUID[ev.UID]; !dup && ev.UID != "" {
+			byUID[ev.UID] = ev
+		}
+	}
+	for _, ov := range overrides {
+		m := byUID[ov.UID]
+		if m == nil {
+			// An instance without its series (an invitation to one
+			// occurrence): it stands alone.
+			masters = append(masters, ov)
+			continue
+		}
+		m.addOverride(ov)
+	}
+	return masters
+}
+
+func (m *Event) addOverride(ov *Event) {
+	for i, o := range m.Overrides {
+		if o.RecurrenceID == ov.RecurrenceID && o.ThisAndFuture == ov.ThisAndFuture {
+			if ov.sequence >= o.sequence {
+				m.Overrides[i] = ov
+			}
+			return
+		}
+	}
+	m.Overrides = append(m.Overrides, ov)
+}
+
+// event reads one VEVENT.
+func (b *builder) event(c *component) (*Event, error) {
+	ev := &Event{UID: c.uid, Calendar: b.opts.Calendar, Source: b.opts.Source, Line: c.line, Class: ClassPublic}
+	var durProp *property
+	for i := range c.props {
+		p := &c.props[i]
+		var err error
+		switch p.name {
+		case "DTSTART":
+			ev.Start, err = b.timeValue(p, ev.UID)
+		case "DTEND":
+			ev.End, err = b.timeValue(p, ev.UID)
+		case "DURATION":
+			durProp = p
+		case "RRULE":
+			ev.RRules = append(ev.RRules, p.value)
+		case "RDATE":
+			var ps []Period
+			ps, err = b.periods(p, ev.UID)
+			ev.RDates = append(ev.RDates, ps...)
+		case "EXDATE":
+			var ps []Period
+			ps, err = b.periods(p, ev.UID)
+			for _, q := range ps {
+				ev.ExDates = append(ev.ExDates, q.Start)
+			}
+		case "RECURRENCE-ID":
+			ev.RecurrenceID, err = b.timeValue(p, ev.UID)
+			ev.ThisAndFuture = strings.EqualFold(p.param("RANGE"), "THISANDFUTURE")
+		case "SEQUENCE":
+			ev.sequence, _ = strconv.Atoi(strings.TrimSpace(p.value))
+		case "SUMMARY":
+			ev.Summary = unescapeText(p.value)
+		case "DESCRIPTION":
+			ev.Description = unescapeText(p.value)
+		case "LOCATION":
+			ev.Location = unescapeText(p.value)
+		case "STATUS":
+			switch strings.ToUpper(strings.TrimSpace(p.value)) {
+			case "CONFIRMED":
+				ev.Status = StatusConfirmed
+			case "TENTATIVE":
+				ev.Status = StatusTentative
+			case "CANCELLED":
+				ev.Status = StatusCancelled
+			}
+		case "TRANSP":
+			ev.Transparent = strings.EqualFold(strings.TrimSpace(p.value), "TRANSPARENT")
+		case "CLASS":
+			switch strings.ToUpper(strings.TrimSpace(p.value)) {
+			case "PUBLIC":
+				ev.Class = ClassPublic
+			case "CONFIDENTIAL":
+				ev.Class = ClassConfidential
+			default:
+				// RFC 5545 §3.8.1.3: unknown classes are treated as PRIVATE.
+				ev.Class = ClassPrivate
+			}
+		case "CATEGORIES":
+			for _, cat := range splitText(p.value) {
+				if cat = strings.TrimSpace(cat); cat != "" {
+					ev.Categories = append(ev.Categories, cat)
+				}
+			}
+		case "ATTENDEE":
+			ev.Attendees++
+			name := p.param("CN")
+			if name == "" {
+				name = strings.TrimSpace(p.value)
+				if len(name) > 7 && strings.EqualFold(name[:7], "mailto:") {
+					name = name[7:]
+				}
+			}
+			ev.AttendeeNames = append(ev.AttendeeNames, name)
+			if b.isMe(p.value) && ev.Response == "" {
+				ev.Response = strings.ToLower(strings.TrimSpace(p.param("PARTSTAT")))
+				if ev.Response == "" {
+					ev.Response = "needs-action" // RFC 5545 §3.2.12 default
+				}
+			}
+		case "ORGANIZER":
+			ev.Organizer = strings.TrimSpace(p.value)
+			ev.OrganizerIsMe = b.isMe(p.value)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("line %d: %s: %w", p.line, p.name, err)
+		}
+	}
+	if ev.Start.IsZero() && !ev.RecurrenceID.IsZero() {
+		ev.Start = ev.RecurrenceID // an override that does not move its instance
+	}
+	if ev.Start.IsZero() {
+		return nil, errors.New("no DTSTART")
+	}
+	ev.AllDay = ev.Start.Kind == KindDate
+	ev.Floating = ev.Start.Kind == KindFloating
+	if durProp != nil && ev.End.IsZero() {
+		d, err := parseDuration(durProp.value)
+		if err != nil {
+			return nil, fmt.Errorf("line %d: DURATION: %w", durProp.line, err)
+		}
+		ev.Duration = &d
+	}
+	if !ev.End.IsZero() && ev.AllDay && ev.End.Kind != KindDate {
+		// A DATE start with a DATE-TIME end: keep the end's day.
+		ev.End = Time{Wall: ev.End.Wall.Truncate(24 * time.Hour), Kind: KindDate}
+	}
+	for _, r := range ev.RRules {
+		rl, err := b.rule(r, ev.Start)
+		if err != nil {
+			b.warn(c.line, ev.UID, fmt.Errorf("RRULE %q ignored: %w", truncate(r, 80), err))
+			continue
+		}
+		ev.rules = append(ev.rules, rl)
+	}
+	return ev, nil
+}
+
+func (b *builder) isMe(addr string) bool {
+	a := normAddr(addr)
+	if a == "" {
+		return false
+	}
+	for _, m := range b.me {
+		if m == a {
+			return true
+		}
+	}
+	return false
+}
+
+// normAddr lower-cases a calendar address and drops its mailto: scheme, so
+// that "MAILTO:Alice@Example.com" is the user "mailto:alice@example.com".
+func normAddr(s string) string {
+	s = strings.ToLower(strings.TrimSpace(s))
+	return strings.TrimPrefix(s, "mailto:")
+}
+
+// timeValue reads a DATE or DATE-TIME property value.
+func (b *builder) timeValue(p *property, uid string) (Time, error) {
+	v := p.value
+	if i := strings.IndexByte(v, ','); i >= 0 {
+		v = v[:i]
+	}
+	return b.parseTime(v, p, uid)
+}
+
+func (b *builder) parseTime(v string, p *property, uid string) (Time, error) {
+	wall, isDate, utc, err := parseWall(v)
+	if err != nil {
+		return Time{}, err
+	}
+	switch {
+	case isDate:
+		return Time{Wall: wall, Kind: KindDate}, nil
+	case utc:
+		return Time{Wall: wall, Kind: KindUTC}, nil
+	}
+	tzid := strings.TrimSpace(p.param("TZID"))
+	if tzid == "" {
+		return Time{Wall: wall, Kind: KindFloating}, nil
+	}
+	return Time{Wall: wall, Kind: KindZoned, TZID: tzid, zone: b.zone(tzid, p.line, uid)}, nil
+}
+
+// periods reads an RDATE or EXDATE value list: DATE, DATE-TIME or PERIOD
+// values, all in the property's TZID.
+func (b *builder) periods(p *property, uid string) ([]Period, error) {
+	var out []Period
+	for _, v := range strings.Split(p.value, ",") {
+		v = strings.TrimSpace(v)
+		if v == "" {
+			continue
+		}
+		start, rest, isPeriod := strings.Cut(v, "/")
+		t, err := b.parseTime(start, p, uid)
+		if err != nil {
+			return nil, err
+		}
+		per := Period{Start: t}
+		if isPeriod {
+			if strings.HasPrefix(rest, "P") || strings.HasPrefix(rest, "+P") || strings.HasPrefix(rest, "-P") {
+				d, err := parseDuration(rest)
+				if err != nil {
+					return nil, err
+				}
+				per.Duration = &d
+			} else {
+				per.End, err = b.parseTime(rest, p, uid)
+				if err != nil {
+					return nil, err
+				}
+			}
+		}
+		out = append(out, per)
+		if len(out) > 100000 {
+			return nil, errors.New("too many values")
+		}
+	}
+	return out, nil
+}
+
+// zone resolves a TZID: IANA names first, then Windows names, then the
+// file's own VTIMEZONE; an unknown TZID is read in the user's zone.
+func (b *builder) zone(tzid string, line int, uid string) *zone {
+	if z, ok := b.zones[tzid]; ok {
+		return z
+	}
+	z := knownZone(tzid)
+	if z == nil {
+		if c := b.vtimezone[tzid]; c != nil {
+			var err error
+			z, err = customZone(tzid, c)
+			if err != nil {
+				b.warn(c.line, uid, fmt.Errorf("VTIMEZONE %q: %w", tzid, err))
+				z = nil
+			}
+		}
+	}
+	if z == nil {
+		b.warn(line, uid, fmt.Errorf("unknown TZID %q: read in the user's zone %s", tzid, b.user.name))
+		z = b.user
+	}
+	b.zones[tzid] = z
+	return z
+}
+
+// customZone interprets a VTIMEZONE's STANDARD and DAYLIGHT observances
+// (RFC 5545 §3.6.5): each onset (DTSTART, its RRULE and RDATEs, in local
+// time at TZOFFSETFROM) starts TZOFFSETTO.
+func customZone(tzid string, c *component) (*zone, error) {
+	const lastYear = 2200
+	z := &zone{name: tzid}
+	for _, o := range c.children {
+		if o.name != "STANDARD" && o.name != "DAYLIGHT" {
+			continue
+		}
+		var (
+			start    time.Time
+			from, to int
+			haveFrom bool
+			haveTo   bool
+			rules    []string
+			rdates   []time.Time
+		)
+		for i := range o.props {
+			p := &o.props[i]
+			var err error
+			switch p.name {
+			case "DTSTART":
+				start, _, _, err = parseWall(p.value)
+			case "TZOFFSETFROM":
+				from, err = parseOffset(p.value)
+				haveFrom = true
+			case "TZOFFSETTO":
+				to, err = parseOffset(p.value)
+				haveTo = true
+			case "RRULE":
+				rules = append(rules, p.value)
+			case "RDATE":
+				for _, v := range strings.Split(p.value, ",") {
+					w, _, _, err := parseWall(strings.SplitN(v, "/", 2)[0])
+					if err != nil {
+						return nil, fmt.Errorf("%s RDATE: %w", o.name, err)
+					}
+					rdates = append(rdates, w)
+				}
+			}
+			if err != nil {
+				return nil, fmt.Errorf("%s %s: %w", o.name, p.name, err)
+			}
+		}
+		if start.IsZero() || !haveTo {
+			return nil, fmt.Errorf("%s without DTSTART or TZOFFSETTO", o.name)
+		}
+		if !haveFrom {
+			from = to
+		}
+		add := func(w time.Time) {
+			z.trans = append(z.trans, transition{at: w.Unix() - int64(from), from: from, to: to})
+		}
+		add(start)
+		for _, w := range rdates {
+			add(w)
+		}
+		for _, r := range rules {
+			opt, until, err := ruleOption(r)
+			if err != nil {
+				return nil, fmt.Errorf("%s RRULE: %w", o.name, err)
+			}
+			opt.Dtstart = start
+			// rrule-go's default UNTIL is DTSTART plus the longest
+			// time.Duration (292 years): an Outlook zone starting in 1601
+			// would stop changing in 1893.
+			opt.Until = time.Date(lastYear, 12, 31, 23, 59, 59, 0, time.UTC)
+			rr, err := rrule.NewRRule(*opt)
+			if err != nil {
+				return nil, fmt.Errorf("%s RRULE: %w", o.name, err)
+			}
+			next := rr.Iterator()
+			for n := 0; n < 4000; n++ {
+				w, ok := next()
+				if !ok || w.Year() > lastYear {
+					break
+				}
+				if !until.IsZero() {
+					// UNTIL is UTC (RFC 5545 §3.3.10) or, loosely, local.
+					at := w.Add(-time.Duration(from) * time.Second)
+					if until.Kind != KindUTC {
+						at = w
+					}
+					if at.After(until.Wall) {
+						break
+					}
+				}
+				if !w.Equal(start) {
+					add(w)
+				}
+			}
+		}
+	}
+	if len(z.trans) == 0 {
+		return nil, errors.New("no STANDARD or DAYLIGHT observance")
+	}
+	sort.SliceStable(z.trans, func(i, j int) bool { return z.trans[i].at < z.trans[j].at })
+	return z, nil
+}
+
+// ruleParts are the RRULE parts rrule-go reads; x-name parts are dropped.
+var ruleParts = map[string]bool{
+	"FREQ": true, "INTERVAL": true, "WKST": true, "COUNT": true, "BYSETPOS": true,
+	"BYMONTH": true, "BYMONTHDAY": true, "BYYEARDAY": true, "BYWEEKNO": true,
+	"BYDAY": true, "BYHOUR": true, "BYMINUTE": true, "BYSECOND": true,
+}
+
+// ruleOption parses an RRULE value. UNTIL is taken out and returned as a
+// Time, since it comes in three forms (DATE, UTC, floating) that must be
+// read against DTSTART, which rrule-go cannot do.
+func ruleOption(v string) (*rrule.ROption, Time, error) {
+	var (
+		parts []string
+		until Time
+	)
+	for _, part := range strings.Split(strings.TrimSpace(v), ";") {
+		k, val, ok := strings.Cut(part, "=")
+		k = strings.ToUpper(strings.TrimSpace(k))
+		val = strings.ToUpper(strings.TrimSpace(val))
+		switch {
+		case k == "" && !ok:
+			continue
+		case k == "UNTIL":
+			wall, isDate, utc, err := parseWall(val)
+			if err != nil {
+				return nil, Time{}, fmt.Errorf("UNTIL: %w", err)
+			}
+			until = Time{Wall: wall, Kind: KindFloating}
+			if isDate {
+				until.Kind = KindDate
+			} else if utc {
+				until.Kind = KindUTC
+			}
+		case ruleParts[k]:
+			parts = append(parts, k+"="+val)
+		}
+	}
+	opt, err := rrule.StrToROption(strings.Join(parts, ";"))
+	if err != nil {
+		return nil, Time{}, err
+	}
+	if opt.Count < 0 || opt.Interval < 0 {
+		return nil, Time{}, errors.New("negative COUNT or INTERVAL")
+	}
+	return opt, until, nil
+}

@@ -1,0 +1,571 @@
+package calendar
+
+import (
+	"cmp"
+	"errors"
+	"slices"
+	"strings"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/teambition/rrule-go"
+)
+
+// DefaultMaxPerEvent caps the instances of one event in a window when
+// ExpandOptions.MaxPerEvent is 0: a minutely series over a week stays
+// under it, a secondly one does not.
+const DefaultMaxPerEvent = 10000
+
+// maxSkipped bounds how many instances before the window one rule may walk
+// over when it cannot jump to the window directly (a COUNT with BY* parts).
+const maxSkipped = 200000
+
+// rule is one RRULE of an event, parsed; DTSTART is set when expanding.
+type rule struct {
+	opt   rrule.ROption
+	until Time
+}
+
+func (b *builder) rule(v string, start Time) (rule, error) {
+	opt, until, err := ruleOption(v)
+	if err != nil {
+		return rule{}, err
+	}
+	o := *opt
+	o.Dtstart = start.Wall
+	if _, err := rrule.NewRRule(o); err != nil {
+		return rule{}, err
+	}
+	return rule{opt: *opt, until: until}, nil
+}
+
+// expander holds one Expand call's state.
+type expander struct {
+	from, to time.Time
+	user     *zone
+	loc      *time.Location
+	max      int
+	recs     []occRec
+	warnings []Warning
+}
+
+// candidate is one instance of a series before overrides apply.
+type candidate struct {
+	wall   time.Time // start, wall-clock in the series' zone
+	start  time.Time
+	end    time.Time // explicit end (RDATE PERIOD), zero if none
+	hasEnd bool
+}
+
+func (x *expander) warn(e *Event, err error) {
+	x.warnings = append(x.warnings, Warning{Source: e.Source, Line: e.Line, UID: e.UID, Err: err})
+}
+
+// span returns an event's instance end for a start at wall time w
+// (instant start) per its DTEND, DURATION or neither.
+func (x *expander) span(e *Event, z *zone, w, start time.Time) time.Time {
+	switch {
+	case e.Duration != nil:
+		d := *e.Duration
+		end := start
+		if d.Days != 0 {
+			end = z.instant(w.AddDate(0, 0, d.Days))
+		}
+		end = end.Add(d.Exact)
+		if end.Before(start) {
+			return start
+		}
+		return end
+	case !e.End.IsZero():
+		if e.AllDay {
+			days := int(e.End.Wall.Sub(e.Start.Wall).Hours() / 24)
+			if days < 1 {
+				days = 1
+			}
+			return z.instant(w.AddDate(0, 0, days))
+		}
+		// RFC 5545 §3.8.5.3: with DTEND every instance has the same exact
+		// duration as the first.
+		d := e.End.instant(x.user).Sub(e.Start.instant(x.user))
+		if d < 0 {
+			d = 0
+		}
+		return start.Add(d)
+	case e.AllDay:
+		return z.instant(w.AddDate(0, 0, 1))
+	}
+	return start
+}
+
+func (x *expander) overlaps(start, end time.Time) bool {
+	if end.Equal(start) {
+		return !start.Before(x.from) && start.Before(x.to)
+	}
+	return start.Before(x.to) && end.After(x.from)
+}
+
+// occRec is an occurrence before sorting: small, so that sorting and
+// growing the list move little memory; Expand lays out the Occurrence
+// values once, in order.
+type occRec struct {
+	ev                *Event
+	start, end, recID int64 // Unix nanoseconds; recID 0: none
+}
+
+func (x *expander) emit(e *Event, start, end, recID time.Time) {
+	r := occRec{ev: e, start: start.UnixNano(), end: end.UnixNano()}
+	if !recID.IsZero() {
+		r.recID = recID.UnixNano()
+	}
+	x.recs = append(x.recs, r)
+}
+
+// occurrences sorts the records by start, UID and end and turns them into
+// occurrences in the user's zone.
+func (x *expander) occurrences() []Occurrence {
+	slices.SortFunc(x.recs, func(a, b occRec) int {
+		if c := cmp.Compare(a.start, b.start); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.ev.UID, b.ev.UID); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.end, b.end); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.recID, b.recID); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ev.Line, b.ev.Line)
+	})
+	out := make([]Occurrence, len(x.recs))
+	for i, r := range x.recs {
+		e := r.ev
+		o := &out[i]
+		*o = Occurrence{
+			Calendar:      e.Calendar,
+			UID:           e.UID,
+			Summary:       e.Summary,
+			Description:   e.Description,
+			Location:      e.Location,
+			Start:         time.Unix(0, r.start).In(x.loc),
+			End:           time.Unix(0, r.end).In(x.loc),
+			AllDay:        e.AllDay,
+			Status:        e.Status,
+			Transparent:   e.Transparent,
+			Class:         e.Class,
+			Response:      e.Response,
+			Attendees:     e.Attendees,
+			AttendeeNames: e.AttendeeNames,
+			Organizer:     e.Organizer,
+			OrganizerIsMe: e.OrganizerIsMe,
+			Categories:    e.Categories,
+		}
+		if r.recID != 0 {
+			o.RecurrenceID = time.Unix(0, r.recID).In(x.loc)
+		}
+	}
+	return out
+}
+
+func (x *expander) event(e *Event) {
+	z := e.Start.zoneFor(x.user)
+	start := z.instant(e.Start.Wall)
+	recurring := len(e.rules) > 0 || len(e.RDates) > 0
+	if !recurring {
+		end := x.span(e, z, e.Start.Wall, start)
+		if x.overlaps(start, end) {
+			var rid time.Time
+			if !e.RecurrenceID.IsZero() {
+				rid = e.RecurrenceID.instant(x.user).In(x.loc)
+			}
+			x.emit(e, start, end, rid)
+		}
+		// Overrides of an event that does not recur still count.
+		x.overrides(e, z, nil)
+		return
+	}
+	// Overrides, by the instant of their RECURRENCE-ID.
+	single := map[int64]bool{}
+	var future []*Event // RANGE=THISANDFUTURE, by recurrence instant
+	var shift time.Duration
+	for _, ov := range e.Overrides {
+		rid := ov.RecurrenceID.instant(x.user)
+		single[rid.Unix()] = true
+		if ov.ThisAndFuture {
+			future = append(future, ov)
+			d := ov.Start.instant(x.user).Sub(rid)
+			if d < 0 {
+				d = -d
+			}
+			shift = max(shift, d)
+		}
+	}
+	sort.Slice(future, func(i, j int) bool {
+		return future[i].RecurrenceID.instant(x.user).Before(future[j].RecurrenceID.instant(x.user))
+	})
+	excluded := map[int64]bool{}
+	var exDays map[time.Time]bool
+	for _, ex := range e.ExDates {
+		if ex.Kind == KindDate && !e.AllDay {
+			// A DATE EXDATE on a timed series removes that day's instances.
+			if exDays == nil {
+				exDays = map[time.Time]bool{}
+			}
+			exDays[ex.Wall] = true
+			continue
+		}
+		excluded[ex.instant(x.user).Unix()] = true
+	}
+
+	baseLen := x.span(e, z, e.Start.Wall, start).Sub(start)
+	margin := baseLen + shift + 27*time.Hour
+	if e.Duration != nil && e.Duration.Days != 0 || e.AllDay {
+		margin += 2 * time.Hour
+	}
+	wallLo := x.from.Add(-margin).UTC()
+	wallLo = time.Date(wallLo.Year(), wallLo.Month(), wallLo.Day(), wallLo.Hour(), wallLo.Minute(), wallLo.Second(), 0, time.UTC)
+	wallHi := x.to.Add(shift + 27*time.Hour).UTC()
+
+	var cands []candidate
+	limit := x.max
+	add := func(c candidate) bool {
+		cands = append(cands, c)
+		return len(cands) <= 4*limit+16
+	}
+	// DTSTART is always the first instance (RFC 5545 §3.8.5.3).
+	if !e.Start.Wall.Before(wallLo) && !e.Start.Wall.After(wallHi) {
+		add(candidate{wall: e.Start.Wall, start: start})
+	}
+	for _, rl := range e.rules {
+		if err := x.ruleWalls(e, rl, z, wallLo, wallHi, func(w time.Time) bool {
+			return add(candidate{wall: w, start: z.instant(w)})
+		}); err != nil {
+			x.warn(e, err)
+		}
+	}
+	for _, rd := range e.RDates {
+		rz := rd.Start.zoneFor(x.user)
+		s := rz.instant(rd.Start.Wall)
+		c := candidate{wall: z.wallOf(s), start: s}
+		if e.AllDay && rd.Start.Kind == KindDate {
+			c.wall = rd.Start.Wall
+		}
+		switch {
+		case !rd.End.IsZero():
+			c.end, c.hasEnd = rd.End.instant(x.user), true
+		case rd.Duration != nil:
+			c.end = s
+			if rd.Duration.Days != 0 {
+				c.end = rz.instant(rd.Start.Wall.AddDate(0, 0, rd.Duration.Days))
+			}
+			c.end, c.hasEnd = c.end.Add(rd.Duration.Exact), true
+		}
+		if c.hasEnd && c.end.Before(c.start) {
+			c.end = c.start
+		}
+		if c.start.Before(x.from.Add(-margin-durOf(c))) || c.start.After(wallHi) {
+			continue
+		}
+		add(c)
+	}
+	sort.SliceStable(cands, func(i, j int) bool { return cands[i].start.Before(cands[j].start) })
+
+	n := 0
+	var last candidate
+	for i, c := range cands {
+		if i > 0 && c.start.Equal(last.start) && c.wall.Equal(last.wall) {
+			// The recurrence set has no duplicates. Two local times that
+			// meet on the time line (one in a DST gap, RFC 5545 §3.3.10)
+			// are still two instances.
+			continue
+		}
+		last = c
+		key := c.start.Unix()
+		if excluded[key] || single[key] {
+			continue
+		}
+		if exDays != nil && exDays[time.Date(c.wall.Year(), c.wall.Month(), c.wall.Day(), 0, 0, 0, 0, time.UTC)] {
+			continue
+		}
+		src, s, end := e, c.start, c.end
+		if !c.hasEnd {
+			end = x.span(e, z, c.wall, c.start)
+		}
+		// The latest THISANDFUTURE override before this instance moves it
+		// by its own offset and lends it its properties and length.
+		for j := len(future) - 1; j >= 0; j-- {
+			ov := future[j]
+			rid := ov.RecurrenceID.instant(x.user)
+			if rid.After(c.start) {
+				continue
+			}
+			oz := ov.Start.zoneFor(x.user)
+			ovStart := oz.instant(ov.Start.Wall)
+			ovEnd := x.overrideEnd(e, ov, oz, ovStart)
+			s = c.start.Add(ovStart.Sub(rid))
+			end = s.Add(ovEnd.Sub(ovStart))
+			src = ov
+			break
+		}
+		if !x.overlaps(s, end) {
+			continue
+		}
+		if n >= limit {
+			x.warn(e, fmt.Errorf("more than %d instances in the window: the rest are left out", limit))
+			break
+		}
+		n++
+		x.emit(src, s, end, c.start)
+	}
+	x.overrides(e, z, single)
+}
+
+func durOf(c candidate) time.Duration {
+	if c.hasEnd {
+		return c.end.Sub(c.start)
+	}
+	return 0
+}
+
+// overrideEnd is an override's end: its own DTEND or DURATION, else the
+// length of the series' instances.
+func (x *expander) overrideEnd(master, ov *Event, oz *zone, ovStart time.Time) time.Time {
+	if ov.Duration != nil || !ov.End.IsZero() || master == ov {
+		return x.span(ov, oz, ov.Start.Wall, ovStart)
+	}
+	mz := master.Start.zoneFor(x.user)
+	ms := mz.instant(master.Start.Wall)
+	return ovStart.Add(x.span(master, mz, master.Start.Wall, ms).Sub(ms))
+}
+
+// overrides emits the RECURRENCE-ID components of a series: each is an
+// occurrence of its own, whether or not the rule generates its instance.
+func (x *expander) overrides(e *Event, _ *zone, _ map[int64]bool) {
+	for _, ov := range e.Overrides {
+		oz := ov.Start.zoneFor(x.user)
+		s := oz.instant(ov.Start.Wall)
+		end := x.overrideEnd(e, ov, oz, s)
+		if x.overlaps(s, end) {
+			x.emit(ov, s, end, ov.RecurrenceID.instant(x.user).In(x.loc))
+		}
+	}
+}
+
+var errTooCostly = errors.New("recurrence rule too costly to reach the window: instances left out")
+
+var pyWeekdays = [7]rrule.Weekday{rrule.SU, rrule.MO, rrule.TU, rrule.WE, rrule.TH, rrule.FR, rrule.SA}
+
+// ruleWalls calls f with the wall-clock starts a rule generates in
+// [lo, hi], until f returns false. rrule-go walks from DTSTART, so a rule
+// without COUNT is first moved to a DTSTART aligned with its period just
+// before the window (after making the parts it derives from DTSTART
+// explicit), and a simple rule with COUNT skips whole periods; either way
+// the cost follows the window, not the series' age.
+func (x *expander) ruleWalls(e *Event, rl rule, z *zone, lo, hi time.Time, f func(time.Time) bool) error {
+	opt := rl.opt
+	dt := e.Start.Wall
+	opt.Dtstart = dt
+	until, err := x.until(e, rl, z)
+	if err != nil {
+		return err
+	}
+	if until.IsZero() || until.After(hi) {
+		until = hi
+	}
+	if until.Before(lo) || until.Before(dt) {
+		return nil
+	}
+	opt.Until = until
+	interval := max(opt.Interval, 1)
+	if opt.Count == 0 {
+		explicit(&opt, dt)
+		if ns, ok := aligned(opt.Freq, opt.Wkst, interval, dt, lo); ok {
+			opt.Dtstart = ns
+		}
+	} else if ns, skipped, ok := skipCount(opt, interval, dt, lo); ok {
+		if skipped >= opt.Count {
+			return nil
+		}
+		opt.Dtstart, opt.Count = ns, opt.Count-skipped
+	}
+	rr, err := rrule.NewRRule(opt)
+	if err != nil {
+		return fmt.Errorf("RRULE: %w", err)
+	}
+	next := rr.Iterator()
+	for skipped := 0; ; {
+		w, ok := next()
+		if !ok || w.After(hi) {
+			return nil
+		}
+		if w.Before(lo) {
+			if skipped++; skipped > maxSkipped {
+				return errTooCostly
+			}
+			continue
+		}
+		if !f(w) {
+			return nil
+		}
+	}
+}
+
+// until returns a rule's UNTIL as a wall-clock time in the series' zone.
+// RFC 5545 §3.3.10: UNTIL is a DATE for DATE series, else UTC for zoned
+// series and floating for floating ones; the other forms are read sensibly.
+func (x *expander) until(e *Event, rl rule, z *zone) (time.Time, error) {
+	u := rl.until
+	switch u.Kind {
+	case KindNone:
+		return time.Time{}, nil
+	case KindDate:
+		if e.AllDay {
+			return u.Wall, nil
+		}
+		return u.Wall.Add(24*time.Hour - time.Second), nil // the whole day counts
+	case KindUTC:
+		if e.Start.Kind == KindUTC {
+			return u.Wall, nil
+		}
+		return z.wallOf(u.Wall), nil
+	}
+	return u.Wall, nil
+}
+
+// explicit writes out the rule parts rrule-go derives from DTSTART (its
+// buildRRule), so that DTSTART can move without changing the rule.
+func explicit(o *rrule.ROption, dt time.Time) {
+	if len(o.Byweekno) == 0 && len(o.Byyearday) == 0 && len(o.Bymonthday) == 0 && len(o.Byweekday) == 0 && len(o.Byeaster) == 0 {
+		switch o.Freq {
+		case rrule.YEARLY:
+			if len(o.Bymonth) == 0 {
+				o.Bymonth = []int{int(dt.Month())}
+			}
+			o.Bymonthday = []int{dt.Day()}
+		case rrule.MONTHLY:
+			o.Bymonthday = []int{dt.Day()}
+		case rrule.WEEKLY:
+			o.Byweekday = []rrule.Weekday{pyWeekdays[dt.Weekday()]}
+		}
+	}
+	if len(o.Byhour) == 0 && o.Freq < rrule.HOURLY {
+		o.Byhour = []int{dt.Hour()}
+	}
+	if len(o.Byminute) == 0 && o.Freq < rrule.MINUTELY {
+		o.Byminute = []int{dt.Minute()}
+	}
+	if len(o.Bysecond) == 0 && o.Freq < rrule.SECONDLY {
+		o.Bysecond = []int{dt.Second()}
+	}
+}
+
+// aligned returns the start of the rule's period (year, month, week,
+// day, hour, minute, second) that lies a whole number of intervals after
+// dt's and at least one interval before lo.
+func aligned(freq rrule.Frequency, wkst rrule.Weekday, interval int, dt, lo time.Time) (time.Time, bool) {
+	if !lo.After(dt) {
+		return time.Time{}, false
+	}
+	day := time.Date(dt.Year(), dt.Month(), dt.Day(), 0, 0, 0, 0, time.UTC)
+	var ns time.Time
+	switch freq {
+	case rrule.YEARLY:
+		k := (lo.Year()-dt.Year())/interval - 1
+		if k <= 0 {
+			return time.Time{}, false
+		}
+		ns = time.Date(dt.Year()+k*interval, 1, 1, 0, 0, 0, 0, time.UTC)
+	case rrule.MONTHLY:
+		months := (lo.Year()-dt.Year())*12 + int(lo.Month()) - int(dt.Month())
+		k := months/interval - 1
+		if k <= 0 {
+			return time.Time{}, false
+		}
+		ns = time.Date(dt.Year(), dt.Month()+time.Month(k*interval), 1, 0, 0, 0, 0, time.UTC)
+	case rrule.WEEKLY:
+		wd := (int(dt.Weekday()) + 6) % 7 // Monday = 0, as rrule-go counts
+		back := (wd - wkst.Day() + 7) % 7
+		weekStart := day.AddDate(0, 0, -back)
+		k := int(lo.Sub(weekStart).Hours()/24)/(7*interval) - 1
+		if k <= 0 {
+			return time.Time{}, false
+		}
+		ns = weekStart.AddDate(0, 0, k*7*interval)
+	case rrule.DAILY:
+		k := int(lo.Sub(day).Hours()/24)/interval - 1
+		if k <= 0 {
+			return time.Time{}, false
+		}
+		ns = day.AddDate(0, 0, k*interval)
+	case rrule.HOURLY, rrule.MINUTELY, rrule.SECONDLY:
+		unit := map[rrule.Frequency]time.Duration{rrule.HOURLY: time.Hour, rrule.MINUTELY: time.Minute, rrule.SECONDLY: time.Second}[freq]
+		base := dt.Truncate(unit)
+		k := int64(lo.Sub(base)/unit)/int64(interval) - 1
+		if k <= 0 {
+			return time.Time{}, false
+		}
+		ns = base.Add(time.Duration(k*int64(interval)) * unit)
+	default:
+		return time.Time{}, false
+	}
+	return ns, true
+}
+
+// skipCount handles a COUNT rule with one instance per period (no BY*
+// parts, no month end or leap day to skip): instance n is DTSTART plus n
+// intervals, so whole periods before lo can be counted off without walking
+// them.
+func skipCount(o rrule.ROption, interval int, dt, lo time.Time) (time.Time, int, bool) {
+	if len(o.Bysetpos)+len(o.Bymonth)+len(o.Bymonthday)+len(o.Byyearday)+len(o.Byweekno)+
+		len(o.Byweekday)+len(o.Byhour)+len(o.Byminute)+len(o.Bysecond)+len(o.Byeaster) > 0 || !lo.After(dt) {
+		return time.Time{}, 0, false
+	}
+	step := func(k int) time.Time {
+		switch o.Freq {
+		case rrule.YEARLY:
+			return dt.AddDate(k*interval, 0, 0)
+		case rrule.MONTHLY:
+			return dt.AddDate(0, k*interval, 0)
+		case rrule.WEEKLY:
+			return dt.AddDate(0, 0, 7*k*interval)
+		case rrule.DAILY:
+			return dt.AddDate(0, 0, k*interval)
+		case rrule.HOURLY:
+			return dt.Add(time.Duration(k*interval) * time.Hour)
+		case rrule.MINUTELY:
+			return dt.Add(time.Duration(k*interval) * time.Minute)
+		}
+		return dt.Add(time.Duration(k*interval) * time.Second)
+	}
+	var per time.Duration
+	switch o.Freq {
+	case rrule.YEARLY:
+		if dt.Month() == 2 && dt.Day() == 29 {
+			return time.Time{}, 0, false
+		}
+		per = 366 * 24 * time.Hour
+	case rrule.MONTHLY:
+		if dt.Day() > 28 {
+			return time.Time{}, 0, false
+		}
+		per = 31 * 24 * time.Hour
+	case rrule.WEEKLY:
+		per = 7 * 24 * time.Hour
+	case rrule.DAILY:
+		per = 24 * time.Hour
+	case rrule.HOURLY:
+		per = time.Hour
+	case rrule.MINUTELY:
+		per = time.Minute
+	default:
+		per = time.Second
+	}
+	// An estimate from the longest period length, never past lo.
+	k := int(int64(lo.Sub(dt)/per)/int64(interval)) - 1
+	if k <= 0 {
+		return time.Time{}, 0, false
+	}
+	return step(k), k, true
+}

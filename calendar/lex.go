@@ -1,0 +1,369 @@
+package calendar
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+
+	ics "github.com/arran4/golang-ical"
+)
+
+// property is one content line (RFC 5545 §3.1) as both iCalendar libraries
+// hand it over: name and parameter names in upper case, the value still
+// escaped as written.
+type property struct {
+	name   string
+	params map[string][]string
+	value  string
+	line   int
+}
+
+func (p *property) param(name string) string {
+	if v := p.params[name]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// component is a BEGIN/END block with its properties and sub-components.
+type component struct {
+	name     string
+	props    []property
+	children []*component
+	line     int   // of its BEGIN line, 0 when unknown
+	err      error // first problem inside it: the component is skipped
+	uid      string
+}
+
+func (c *component) prop(name string) *property {
+	for i := range c.props {
+		if c.props[i].name == name {
+			return &c.props[i]
+		}
+	}
+	return nil
+}
+
+// SyntaxError is a stream that could not be read as iCalendar at all.
+type SyntaxError struct {
+	File      string
+	Line, Col int
+	Msg       string
+}
+
+// Error formats the error as FILE:LINE:COL: message, the form editors jump to.
+func (e *SyntaxError) Error() string {
+	return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Col, e.Msg)
+}
+
+const maxDepth = 8
+
+// lexICS splits an iCalendar stream into its top-level components (the
+// children of every VCALENDAR in it). It unfolds lines itself, so that it
+// knows every component's physical line, and hands each content line to
+// golang-ical's property parser. A bad line or an unbalanced BEGIN/END
+// spoils only the top-level component it is in.
+func lexICS(data []byte, source string) ([]*component, error) {
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	var (
+		tops    []*component
+		stack   []*component
+		seenCal bool
+	)
+	top := func() *component { // the top-level component being read
+		if len(stack) >= 2 {
+			return stack[1]
+		}
+		return nil
+	}
+	fail := func(line int, err error) {
+		if t := top(); t != nil && t.err == nil {
+			t.err = fmt.Errorf("line %d: %w", line, err)
+		}
+	}
+	lineNo := 0
+	var (
+		logical     string // the current logical line; a substring of text unless folded
+		folded      []byte
+		isFolded    bool
+		logicalLine int
+	)
+	handle := func(raw string, line int) error {
+		if strings.TrimSpace(raw) == "" {
+			return nil
+		}
+		name, rest := splitName(raw)
+		upper := strings.ToUpper(name)
+		if upper == "BEGIN" || upper == "END" {
+			val := strings.ToUpper(strings.TrimSpace(rest))
+			if upper == "BEGIN" {
+				if len(stack) == 0 {
+					if val != "VCALENDAR" {
+						if !seenCal {
+							return &SyntaxError{File: source, Line: line, Col: 1, Msg: fmt.Sprintf("expected BEGIN:VCALENDAR, got %q", truncate(raw, 40))}
+						}
+						return nil // junk after the calendar
+					}
+					seenCal = true
+				}
+				if len(stack) >= maxDepth {
+					fail(line, errors.New("components nested too deeply"))
+					return nil
+				}
+				stack = append(stack, &component{name: val, line: line})
+				return nil
+			}
+			// END
+			for i := len(stack) - 1; i >= 0; i-- {
+				if stack[i].name != val {
+					continue
+				}
+				if i != len(stack)-1 {
+					fail(line, fmt.Errorf("END:%s closes BEGIN:%s", val, stack[len(stack)-1].name))
+				}
+				for len(stack) > i+1 {
+					pop(&stack, &tops)
+				}
+				pop(&stack, &tops)
+				return nil
+			}
+			fail(line, fmt.Errorf("END:%s without BEGIN", val))
+			return nil
+		}
+		if len(stack) == 0 {
+			if !seenCal {
+				return &SyntaxError{File: source, Line: line, Col: 1, Msg: fmt.Sprintf("expected BEGIN:VCALENDAR, got %q", truncate(raw, 40))}
+			}
+			return nil
+		}
+		if len(stack) == 1 {
+			return nil // calendar properties: not needed
+		}
+		if !wanted(raw) {
+			return nil
+		}
+		p, err := parseProperty(raw, line)
+		if err != nil {
+			fail(line, err)
+			return nil
+		}
+		cur := stack[len(stack)-1]
+		cur.props = append(cur.props, p)
+		if p.name == "UID" && len(stack) == 2 {
+			cur.uid = unescapeText(p.value)
+		}
+		return nil
+	}
+	text := string(data) // one copy; lines are substrings of it
+	flush := func() error {
+		if logicalLine == 0 {
+			return nil
+		}
+		if isFolded {
+			logical = string(folded)
+		}
+		return handle(logical, logicalLine)
+	}
+	for len(text) > 0 {
+		var ln string
+		if i := strings.IndexByte(text, '\n'); i >= 0 {
+			ln, text = text[:i], text[i+1:]
+		} else {
+			ln, text = text, ""
+		}
+		ln = strings.TrimSuffix(ln, "\r")
+		lineNo++
+		if len(ln) > 0 && (ln[0] == ' ' || ln[0] == '\t') && logicalLine > 0 {
+			if !isFolded {
+				folded = append(folded[:0], logical...)
+				isFolded = true
+			}
+			folded = append(folded, ln[1:]...)
+			continue
+		}
+		if err := flush(); err != nil {
+			return nil, err
+		}
+		logical, isFolded, logicalLine = ln, false, lineNo
+	}
+	if err := flush(); err != nil {
+		return nil, err
+	}
+	if !seenCal {
+		return nil, &SyntaxError{File: source, Line: lineNo + 1, Col: 1, Msg: "no BEGIN:VCALENDAR in input"}
+	}
+	// A component left open at the end of the stream is cut off.
+	for len(stack) > 1 {
+		if t := stack[1]; t.err == nil {
+			t.err = fmt.Errorf("line %d: BEGIN:%s not closed before end of input", stack[len(stack)-1].line, stack[len(stack)-1].name)
+		}
+		pop(&stack, &tops)
+	}
+	return tops, nil
+}
+
+// pop closes the innermost component: a child of VCALENDAR becomes a
+// top-level component, a deeper one a child of its parent.
+func pop(stack *[]*component, tops *[]*component) {
+	s := *stack
+	c := s[len(s)-1]
+	*stack = s[:len(s)-1]
+	switch len(s) {
+	case 1: // VCALENDAR itself
+	case 2:
+		*tops = append(*tops, c)
+	default:
+		parent := s[len(s)-2]
+		parent.children = append(parent.children, c)
+		if c.err != nil && parent.err == nil {
+			parent.err = c.err
+		}
+	}
+}
+
+// splitName returns a content line's name and what follows the ':' for
+// lines without parameters, which is all BEGIN/END needs.
+func splitName(raw string) (string, string) {
+	for i := 0; i < len(raw); i++ {
+		switch raw[i] {
+		case ':':
+			return raw[:i], raw[i+1:]
+		case ';':
+			return raw[:i], ""
+		}
+	}
+	return raw, ""
+}
+
+// wantedProps are the properties the builder reads; the lexer drops the
+// rest (DTSTAMP, X- properties, ...) unparsed.
+var wantedProps = map[string]bool{
+	"UID": true, "DTSTART": true, "DTEND": true, "DURATION": true, "RRULE": true,
+	"RDATE": true, "EXDATE": true, "RECURRENCE-ID": true, "SEQUENCE": true,
+	"SUMMARY": true, "DESCRIPTION": true, "LOCATION": true, "STATUS": true,
+	"TRANSP": true, "CLASS": true, "CATEGORIES": true, "ATTENDEE": true,
+	"ORGANIZER": true, "TZID": true, "TZOFFSETFROM": true, "TZOFFSETTO": true,
+}
+
+func wanted(raw string) bool {
+	end := len(raw)
+	for i := 0; i < len(raw); i++ {
+		if raw[i] == ':' || raw[i] == ';' {
+			end = i
+			break
+		}
+	}
+	return wantedProps[strings.ToUpper(raw[:end])]
+}
+
+// parseProperty reads one unfolded content line. Lines with parameters go
+// through golang-ical's parser; its value is not used, because it unescapes
+// TEXT values (so "a\,b" in CATEGORIES could no longer be told from two
+// categories). Lines without parameters need no parser.
+func parseProperty(raw string, line int) (property, error) {
+	colon := valueStart(raw)
+	if colon < 0 {
+		return property{}, errors.New("content line without ':'")
+	}
+	semi := strings.IndexByte(raw[:colon], ';')
+	if semi < 0 {
+		name := raw[:colon]
+		if !validName(name) {
+			return property{}, fmt.Errorf("invalid property name %q", truncate(name, 40))
+		}
+		return property{name: strings.ToUpper(name), value: raw[colon+1:], line: line}, nil
+	}
+	bp, err := ics.ParseProperty(ics.ContentLine(raw))
+	if err != nil {
+		return property{}, fmt.Errorf("parse property: %w", err)
+	}
+	if bp == nil || !validName(raw[:semi]) {
+		return property{}, fmt.Errorf("invalid property %q", truncate(raw, 40))
+	}
+	params := bp.ICalParameters
+	for k := range params {
+		if u := strings.ToUpper(k); u != k {
+			// Parameter names are case-insensitive (RFC 5545 §3.2).
+			params[u] = append(params[u], params[k]...)
+			delete(params, k)
+		}
+	}
+	return property{name: strings.ToUpper(raw[:semi]), params: params, value: raw[colon+1:], line: line}, nil
+}
+
+// valueStart returns the index of the ':' that ends a content line's name
+// and parameters: the first one outside a quoted parameter value.
+func valueStart(raw string) int {
+	quoted := false
+	for i := 0; i < len(raw); i++ {
+		b := raw[i]
+		switch {
+		case b == '"':
+			quoted = !quoted
+		case b == ':' && !quoted:
+			return i
+		}
+	}
+	return -1
+}
+
+func validName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
+// unescapeText undoes RFC 5545 §3.3.11 TEXT escaping.
+func unescapeText(s string) string {
+	if strings.IndexByte(s, '\\') < 0 {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '\\' && i+1 < len(s) {
+			i++
+			switch s[i] {
+			case 'n', 'N':
+				b.WriteByte('\n')
+			default:
+				b.WriteByte(s[i])
+			}
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// splitText splits a TEXT list at unescaped commas and unescapes each item.
+func splitText(s string) []string {
+	var out []string
+	start := 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++
+		case ',':
+			out = append(out, unescapeText(s[start:i]))
+			start = i + 1
+		}
+	}
+	return append(out, unescapeText(s[start:]))
+}
