@@ -13,6 +13,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -37,10 +38,10 @@ const (
 	fakeHome      = "/alice/calendars/"
 	fakeUser      = "alice"
 	fakePassword  = "s3cret-pw"
-	// breakMarker in an object's text is replaced, on the wire, by a line
+	// breakMarker in an object's text is replaced, on the wire, by the
+	// server's rewrite function.
 	// no iCalendar parser accepts.
 	breakMarker = "X-CALPRESENCE-TEST:BREAK"
-	brokenText  = "THIS LINE IS NOT ICALENDAR"
 )
 
 type fakeObject struct {
@@ -245,6 +246,8 @@ type fakeServer struct {
 	auth     string // the Authorization header required; "" for none
 	// hook, when set, may answer a request itself (returning true).
 	hook func(w http.ResponseWriter, r *http.Request, n int) bool
+	// rewrite, when set, changes the handler's answers on the wire.
+	rewrite func([]byte) []byte
 }
 
 func newFakeServer(t testing.TB) *fakeServer {
@@ -258,7 +261,7 @@ func newFakeServer(t testing.TB) *fakeServer {
 		s.mu.Lock()
 		s.requests = append(s.requests, recordedRequest{Method: r.Method, Path: r.URL.Path, Depth: r.Header.Get("Depth"), Body: string(body)})
 		n := len(s.requests)
-		hook, auth := s.hook, s.auth
+		hook, auth, rewrite := s.hook, s.auth, s.rewrite
 		s.mu.Unlock()
 		if hook != nil && hook(w, r, n) {
 			return
@@ -270,7 +273,10 @@ func newFakeServer(t testing.TB) *fakeServer {
 		}
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, r)
-		out := bytes.ReplaceAll(rec.Body.Bytes(), []byte(breakMarker), []byte(brokenText))
+		out := rec.Body.Bytes()
+		if rewrite != nil {
+			out = rewrite(out)
+		}
 		for k, v := range rec.Header() {
 			w.Header()[k] = v
 		}
@@ -461,8 +467,7 @@ func TestCalDAVRedirectLoop(t *testing.T) {
 }
 
 func TestCalDAVBrokenObjectIsSkipped(t *testing.T) {
-	srv := newFakeServer(t)
-	srv.backend.put(fakeHome+"work/", "broken.ics", strings.ReplaceAll(`BEGIN:VCALENDAR
+	broken := strings.ReplaceAll(`BEGIN:VCALENDAR
 VERSION:2.0
 PRODID:-//calpresence//test//EN
 BEGIN:VEVENT
@@ -474,34 +479,50 @@ SUMMARY:Broken
 `+breakMarker+`
 END:VEVENT
 END:VCALENDAR
-`, "\n", "\r\n"))
-	src := newSource(t, srv.URL+"/", func(o *calendar.CalDAVOptions) { o.Calendars = []string{"Work"} })
-	events, warnings, err := src.Fetch(t.Context())
-	if err != nil {
-		t.Fatalf("Fetch() with a broken object error = %v, want nil", err)
+`, "\n", "\r\n")
+	tests := []struct {
+		name    string
+		rewrite func([]byte) []byte
+		wantErr string
+	}{
+		{"a component cut short", func(b []byte) []byte {
+			return bytes.ReplaceAll(b, []byte(breakMarker), []byte("BEGIN:VALARM"))
+		}, "END:VEVENT closes BEGIN:VALARM"},
+		{"not iCalendar at all", func(b []byte) []byte {
+			// The object's calendar-data no longer starts with BEGIN:VCALENDAR.
+			re := regexp.MustCompile(`(broken\.ics</href>.*?<calendar-data[^>]*>)BEGIN:VCALENDAR`)
+			return re.ReplaceAll(b, []byte("${1}<html>Internal error</html>"))
+		}, "calendar object skipped"},
 	}
-	got := uids(events)
-	for _, u := range workUIDs {
-		if !slices.Contains(got, u) {
-			t.Errorf("Fetch() with a broken object UIDs = %q, want %s among them", got, u)
-		}
-	}
-	wantSource := srv.URL + fakeHome + "work/broken.ics"
-	i := slices.IndexFunc(warnings, func(w calendar.Warning) bool { return w.Source == wantSource })
-	if i < 0 {
-		t.Fatalf("Fetch() with a broken object warnings = %v, want one for %s", warnings, wantSource)
-	}
-	if warnings[i].UID != "broken@example.com" {
-		t.Errorf("Fetch() broken object warning UID = %q, want broken@example.com", warnings[i].UID)
-	}
-	// The warning stays while the object does, and costs no download.
-	srv.take()
-	_, warnings, err = src.Fetch(t.Context())
-	if err != nil || !slices.ContainsFunc(warnings, func(w calendar.Warning) bool { return w.Source == wantSource }) {
-		t.Errorf("second Fetch() = %v, %v; want the broken object's warning again", warnings, err)
-	}
-	if reqs := srv.take(); len(reqs) != 1 {
-		t.Errorf("second Fetch() made %d requests, want 1", len(reqs))
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newFakeServer(t)
+			srv.rewrite = tt.rewrite
+			srv.backend.put(fakeHome+"work/", "broken.ics", broken)
+			src := newSource(t, srv.URL+"/", func(o *calendar.CalDAVOptions) { o.Calendars = []string{"Work"} })
+			events, warnings, err := src.Fetch(t.Context())
+			if err != nil {
+				t.Fatalf("Fetch() with a broken object error = %v, want nil", err)
+			}
+			if got := uids(events); !slices.Equal(got, workUIDs) {
+				t.Errorf("Fetch() with a broken object UIDs = %q, want %q", got, workUIDs)
+			}
+			wantSource := srv.URL + fakeHome + "work/broken.ics"
+			if len(warnings) != 1 || warnings[0].Source != wantSource || warnings[0].UID != "broken@example.com" ||
+				!strings.Contains(warnings[0].Err.Error(), tt.wantErr) {
+				t.Fatalf("Fetch() with a broken object warnings = %v, want one for %s, uid broken@example.com, saying %q",
+					warnings, wantSource, tt.wantErr)
+			}
+			// The warning stays while the object does, and costs no download.
+			srv.take()
+			_, warnings, err = src.Fetch(t.Context())
+			if err != nil || len(warnings) != 1 || warnings[0].Source != wantSource {
+				t.Errorf("second Fetch() = %v, %v; want the broken object's warning again", warnings, err)
+			}
+			if reqs := srv.take(); len(reqs) != 1 {
+				t.Errorf("second Fetch() made %d requests, want 1", len(reqs))
+			}
+		})
 	}
 }
 
