@@ -55,6 +55,7 @@ END:VCALENDAR
 	b.Run("first-sync", func(b *testing.B) {
 		ct := &countingTransport{base: http.DefaultTransport}
 		var reqs, bytes int
+		var wait time.Duration
 		for b.Loop() {
 			src := srv.source(b, path, ct, nil)
 			events, _, err := src.Fetch(b.Context())
@@ -64,11 +65,12 @@ END:VCALENDAR
 			if len(events) != benchEvents {
 				b.Fatalf("first Fetch() = %d events, want %d", len(events), benchEvents)
 			}
+			wait += ct.waited()
 			r, n := ct.take()
 			reqs += len(r)
 			bytes += int(n)
 		}
-		report(b, reqs, bytes)
+		report(b, reqs, bytes, wait)
 	})
 
 	b.Run("unchanged-poll", func(b *testing.B) {
@@ -79,6 +81,7 @@ END:VCALENDAR
 		}
 		ct.take()
 		var reqs, bytes int
+		var wait time.Duration
 		for b.Loop() {
 			events, _, err := src.Fetch(b.Context())
 			if err != nil {
@@ -87,16 +90,20 @@ END:VCALENDAR
 			if len(events) != benchEvents {
 				b.Fatalf("Fetch() = %d events, want %d", len(events), benchEvents)
 			}
+			wait += ct.waited()
 			r, n := ct.take()
 			reqs += len(r)
 			bytes += int(n)
 		}
-		report(b, reqs, bytes)
+		report(b, reqs, bytes, wait)
 	})
 }
 
-func report(b *testing.B, reqs, bytes int) {
+// report gives requests, bytes received, wall milliseconds and the
+// milliseconds spent waiting for the server per Fetch.
+func report(b *testing.B, reqs, bytes int, wait time.Duration) {
 	b.ReportMetric(float64(reqs)/float64(b.N), "requests/op")
 	b.ReportMetric(float64(bytes)/float64(b.N), "recv-bytes/op")
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/op")
+	b.ReportMetric(float64(wait.Microseconds())/1000/float64(b.N), "server-ms/op")
 }

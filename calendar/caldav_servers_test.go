@@ -105,6 +105,7 @@ type countingTransport struct {
 	mu   sync.Mutex
 	reqs []recordedRequest
 	recv int64
+	wait time.Duration
 }
 
 func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -117,17 +118,33 @@ func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	c.mu.Lock()
 	c.reqs = append(c.reqs, recordedRequest{Method: r.Method, Path: r.URL.Path, Depth: r.Header.Get("Depth"), Body: string(body)})
 	c.mu.Unlock()
+	began := time.Now()
 	resp, err := c.base.RoundTrip(r)
 	if err != nil {
 		return nil, err
 	}
-	resp.Body = &countingBody{ReadCloser: resp.Body, c: c}
+	resp.Body = &countingBody{ReadCloser: resp.Body, c: c, began: began}
 	return resp, nil
 }
 
 type countingBody struct {
 	io.ReadCloser
-	c *countingTransport
+	c      *countingTransport
+	began  time.Time
+	closed bool
+}
+
+// Close adds the time from sending the request to the end of the answer
+// to the transport's wait: the part of a Fetch spent on the network and the
+// server.
+func (b *countingBody) Close() error {
+	b.c.mu.Lock()
+	if !b.closed {
+		b.c.wait += time.Since(b.began)
+		b.closed = true
+	}
+	b.c.mu.Unlock()
+	return b.ReadCloser.Close()
 }
 
 func (b *countingBody) Read(p []byte) (int, error) {
@@ -143,8 +160,15 @@ func (c *countingTransport) take() ([]recordedRequest, int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	r, n := c.reqs, c.recv
-	c.reqs, c.recv = nil, 0
+	c.reqs, c.recv, c.wait = nil, 0, 0
 	return r, n
+}
+
+// waited returns the time spent waiting for answers since the last take.
+func (c *countingTransport) waited() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.wait
 }
 
 func (s *davServer) source(t testing.TB, path string, ct *countingTransport, mod func(*calendar.CalDAVOptions)) *calendar.CalDAVSource {
