@@ -977,3 +977,143 @@ func TestCalDAVRediscoversHourly(t *testing.T) {
 		t.Errorf("Fetch() with rediscovery failing UIDs = %q, want %q", got, sorted(workUIDs, teamUIDs))
 	}
 }
+
+func TestCalDAVObjectMissingFromMultigetIsAskedAgain(t *testing.T) {
+	srv := newFakeServer(t)
+	srv.setHook(ctagHook(srv))
+	drop := regexp.MustCompile(`(?s)<response[^>]*><href>[^<]*lunch\.ics</href>.*?</response>`)
+	var dropping atomic.Bool
+	dropping.Store(true)
+	srv.rewrite = func(b []byte) []byte {
+		if dropping.Load() && bytes.Contains(b, []byte("calendar-data")) {
+			return drop.ReplaceAll(b, nil)
+		}
+		return b
+	}
+	src := newSource(t, srv.URL+fakeHome+"work/", nil)
+	events, _, err := src.Fetch(t.Context())
+	if err != nil {
+		t.Fatalf("Fetch() with an object left out error = %v", err)
+	}
+	if got := uids(events); slices.Contains(got, "lunch-0303@example.com") || len(got) != len(workUIDs)-1 {
+		t.Fatalf("Fetch() with lunch.ics left out UIDs = %q, want the others", got)
+	}
+	// The calendar's getctag has not changed, but the last sync was not
+	// complete: the next poll must look again.
+	dropping.Store(false)
+	srv.take()
+	events, _, err = src.Fetch(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := uids(events); !slices.Equal(got, workUIDs) {
+		t.Errorf("Fetch() after the object came back UIDs = %q, want %q", got, workUIDs)
+	}
+	var fetched []string
+	for _, r := range srv.take() {
+		if strings.Contains(r.Body, "calendar-multiget") {
+			fetched = append(fetched, multigetHrefs(r.Body)...)
+		}
+	}
+	if want := []string{fakeHome + "work/lunch.ics"}; !slices.Equal(fetched, want) {
+		t.Errorf("second Fetch() downloaded %q, want only %q", fetched, want)
+	}
+}
+
+// syncTokenHook makes the work calendar advertise a sync-token and no
+// getctag; go-webdav's Handler then refuses the sync-collection REPORT, as
+// a server with a broken RFC 6578 implementation would.
+func syncTokenHook(srv *fakeServer) func(w http.ResponseWriter, r *http.Request, n int) bool {
+	return func(w http.ResponseWriter, r *http.Request, _ int) bool {
+		if r.Method != "PROPFIND" || r.Header.Get("Depth") != "0" || r.URL.Path != fakeHome+"work/" {
+			return false
+		}
+		srv.backend.mu.Lock()
+		gen := srv.backend.gen
+		srv.backend.mu.Unlock()
+		w.Header().Set("Content-Type", "application/xml; charset=utf-8")
+		w.WriteHeader(http.StatusMultiStatus)
+		fmt.Fprintf(w, `<?xml version="1.0"?><d:multistatus xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">
+<d:response><d:href>%swork/</d:href>
+<d:propstat><d:prop><d:resourcetype><d:collection/><c:calendar/></d:resourcetype>
+<d:sync-token>http://example.com/sync/%d</d:sync-token></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat>
+</d:response></d:multistatus>`, fakeHome, gen)
+		return true
+	}
+}
+
+func TestCalDAVSyncCollectionRefused(t *testing.T) {
+	srv := newFakeServer(t)
+	srv.setHook(syncTokenHook(srv))
+	src := newSource(t, srv.URL+fakeHome+"work/", nil)
+	events, _, err := src.Fetch(t.Context())
+	if err != nil {
+		t.Fatalf("Fetch() with sync-collection refused error = %v", err)
+	}
+	if got := uids(events); !slices.Equal(got, workUIDs) {
+		t.Errorf("Fetch() with sync-collection refused UIDs = %q, want %q", got, workUIDs)
+	}
+	srv.take()
+	if _, _, err := src.Fetch(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if reqs := srv.take(); len(reqs) != 1 || !strings.Contains(reqs[0].Body, "sync-token") {
+		t.Errorf("unchanged Fetch() requests = %v, want one PROPFIND for the sync-token", methods(reqs))
+	}
+	srv.backend.remove(fakeHome+"work/", "lunch.ics")
+	if _, _, err := src.Fetch(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	reqs := srv.take()
+	if len(reqs) != 2 || reqs[1].Method != "PROPFIND" || reqs[1].Depth != "1" {
+		t.Errorf("Fetch() after a change requests = %v, want the sync-token PROPFIND and an ETag listing (sync-collection not tried again)", methods(reqs))
+	}
+}
+
+func TestCalDAVSyncCollectionTruncated(t *testing.T) {
+	// RFC 6578 §3.6: a server may answer part of the changes, marking the
+	// collection 507; the client asks again from the token it got.
+	srv := newFakeServer(t)
+	tokenHook := syncTokenHook(srv)
+	var tokens []string
+	srv.setHook(func(w http.ResponseWriter, r *http.Request, n int) bool {
+		if r.Method != "REPORT" || !strings.Contains(readBody(r), "sync-collection") {
+			return tokenHook(w, r, n)
+		}
+		body := readBody(r)
+		from := strings.SplitN(strings.SplitN(body, "<D:sync-token>", 2)[1], "<", 2)[0]
+		tokens = append(tokens, from)
+		names := []string{"lunch.ics", "review.ics", "standup.ics", "vacation.ics"}
+		next, status := "page2", `<d:response><d:href>`+fakeHome+`work/</d:href><d:status>HTTP/1.1 507 Insufficient Storage</d:status></d:response>`
+		if from == "" {
+			names = names[:2]
+		} else {
+			names, next, status = names[2:], fmt.Sprintf("http://example.com/sync/%d", srv.backend.gen), ""
+		}
+		w.Header().Set("Content-Type", "application/xml")
+		w.WriteHeader(http.StatusMultiStatus)
+		fmt.Fprint(w, `<d:multistatus xmlns:d="DAV:">`)
+		for _, name := range names {
+			fmt.Fprintf(w, `<d:response><d:href>%swork/%s</d:href><d:propstat><d:prop><d:getetag>"%s"</d:getetag></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response>`,
+				fakeHome, name, name)
+		}
+		fmt.Fprintf(w, `%s<d:sync-token>%s</d:sync-token></d:multistatus>`, status, next)
+		return true
+	})
+	events, _, err := newSource(t, srv.URL+fakeHome+"work/", nil).Fetch(t.Context())
+	if err != nil {
+		t.Fatalf("Fetch() with a truncated sync-collection error = %v", err)
+	}
+	if got := uids(events); !slices.Equal(got, workUIDs) {
+		t.Errorf("Fetch() with a truncated sync-collection UIDs = %q, want %q", got, workUIDs)
+	}
+	if want := []string{"", "page2"}; !slices.Equal(tokens, want) {
+		t.Errorf("sync-collection asked from tokens %q, want %q", tokens, want)
+	}
+}
+
+func readBody(r *http.Request) string {
+	b, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(b))
+	return string(b)
+}
