@@ -346,8 +346,8 @@ func testRealServer(t *testing.T, srv *davServer) {
 		if want := []string{srv.home + "changing/lunch.ics", srv.home + "changing/new.ics"}; !slices.Equal(fetched, want) {
 			t.Errorf("Fetch() after changes downloaded %q, want only %q", fetched, want)
 		}
-		if len(reqs) > 3 {
-			t.Errorf("Fetch() after changes requests = %v, want at most 3 (state, changes, multiget)", methods(reqs))
+		if len(reqs) != 3 {
+			t.Errorf("Fetch() after changes requests = %v, want 3 (getctag, sync-collection, multiget)", methods(reqs))
 		}
 		lines := occurrenceLines(t, events)
 		if !slices.ContainsFunc(lines, func(l string) bool { return strings.Contains(l, `"Lunch with Dave"`) }) {
