@@ -30,8 +30,10 @@ type CalDAVOptions struct {
 	// Username selects basic authentication. Without it, a Password is
 	// sent as a bearer token.
 	Username string
-	// Password returns the secret; it is called once per Fetch so that a
-	// rotated password or token is picked up. Nil means no secret.
+	// Password returns the secret. It is called by the first Fetch and
+	// again after the server answers 401, so that a rotated password or an
+	// expired token is picked up without running a password command at
+	// every poll. Nil means no secret.
 	Password func(ctx context.Context) (string, error)
 	// Calendars selects calendars by display name or path (the full path or
 	// its last segment). Empty selects every calendar that can hold events.
@@ -85,6 +87,9 @@ type CalDAVSource struct {
 	selected     []*davCollection
 	discoveredAt time.Time
 	cache        map[string]*davCollection // by calendar URL, across rediscoveries
+
+	secret     string // from Password, kept until a 401
+	haveSecret bool
 
 	testRetries *int // set by tests
 	testBackoff time.Duration
@@ -161,17 +166,52 @@ func (s *CalDAVSource) Fetch(ctx context.Context) ([]*Event, []Warning, error) {
 			s.http.retries, s.http.backoff, s.http.maxBackoff = *s.testRetries, s.testBackoff, s.testBackoff
 		}
 	}
-	secret, have := "", false
-	if s.opts.Password != nil {
-		p, err := s.opts.Password(ctx)
-		if err != nil {
-			return nil, nil, fmt.Errorf("caldav %q: password: %w", s.opts.Name, err)
+	fresh := false
+	if s.opts.Password != nil && !s.haveSecret {
+		if err := s.readSecret(ctx); err != nil {
+			return nil, nil, err
 		}
-		secret, have = p, true
+		fresh = true
 	}
-	s.http.setCredentials(secret, have)
+	s.http.setCredentials(s.secret, s.haveSecret)
 	defer s.http.setCredentials("", false)
+	events, warnings, err := s.fetch(ctx)
+	if isUnauthorized(err) && s.opts.Password != nil {
+		if !fresh {
+			// The secret may have been rotated (or a bearer token
+			// expired) since it was read: read it again, once.
+			if err := s.readSecret(ctx); err != nil {
+				return nil, nil, err
+			}
+			s.http.setCredentials(s.secret, s.haveSecret)
+			events, warnings, err = s.fetch(ctx)
+		}
+		if isUnauthorized(err) {
+			s.secret, s.haveSecret = "", false
+		}
+	}
+	return events, warnings, err
+}
 
+// readSecret calls the Password function. The secret is kept between
+// Fetches, so that a password command (which may prompt, or wake a GPG
+// agent) runs at start and after a 401, not at every poll.
+func (s *CalDAVSource) readSecret(ctx context.Context) error {
+	p, err := s.opts.Password(ctx)
+	if err != nil {
+		return fmt.Errorf("caldav %q: password: %w", s.opts.Name, err)
+	}
+	s.secret, s.haveSecret = p, true
+	return nil
+}
+
+func isUnauthorized(err error) bool {
+	var se *CalDAVStatusError
+	return errors.As(err, &se) && se.Code == http.StatusUnauthorized
+}
+
+// fetch is Fetch once the credentials are set.
+func (s *CalDAVSource) fetch(ctx context.Context) ([]*Event, []Warning, error) {
 	if s.selected == nil || s.now().Sub(s.discoveredAt) >= rediscoverEvery {
 		sel, err := s.discover(ctx)
 		switch {

@@ -711,10 +711,60 @@ func TestCalDAVAuth(t *testing.T) {
 					t.Fatalf("Fetch() with %s auth error = %v", tt.name, err)
 				}
 			}
-			if calls.Load() != 2 {
-				t.Errorf("Password called %d times in 2 Fetches, want 2 (once each)", calls.Load())
+			if calls.Load() != 1 {
+				t.Errorf("Password called %d times in 2 Fetches, want 1", calls.Load())
 			}
 		})
+	}
+}
+
+func TestCalDAVPasswordRotated(t *testing.T) {
+	srv := newFakeServer(t)
+	var mu sync.Mutex
+	current, calls := fakePassword, 0
+	src := newSource(t, srv.URL+"/", func(o *calendar.CalDAVOptions) {
+		o.Password = func(context.Context) (string, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			calls++
+			return current, nil
+		}
+	})
+	if _, _, err := src.Fetch(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	// The password changes on the server and in the password store.
+	srv.mu.Lock()
+	srv.auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(fakeUser+":new-pw"))
+	srv.mu.Unlock()
+	mu.Lock()
+	current = "new-pw"
+	mu.Unlock()
+	events, _, err := src.Fetch(t.Context())
+	if err != nil {
+		t.Fatalf("Fetch() after a password change error = %v, want the new password read and used", err)
+	}
+	if got := uids(events); !slices.Equal(got, sorted(workUIDs, teamUIDs)) {
+		t.Errorf("Fetch() after a password change UIDs = %q, want %q", got, sorted(workUIDs, teamUIDs))
+	}
+	if calls != 2 {
+		t.Errorf("Password called %d times, want 2 (at start and after the 401)", calls)
+	}
+	// A password that is simply wrong is reported, and read again next time.
+	mu.Lock()
+	current = "wrong"
+	mu.Unlock()
+	srv.mu.Lock()
+	srv.auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(fakeUser+":other"))
+	srv.mu.Unlock()
+	if _, _, err := src.Fetch(t.Context()); !strings.Contains(fmt.Sprint(err), "wrong credentials for") {
+		t.Errorf("Fetch() with a wrong password error = %v, want wrong credentials", err)
+	}
+	if _, _, err := src.Fetch(t.Context()); !strings.Contains(fmt.Sprint(err), "wrong credentials for") {
+		t.Errorf("Fetch() with a wrong password error = %v, want wrong credentials", err)
+	}
+	if calls != 4 {
+		t.Errorf("Password called %d times, want 4 (once more after each failing Fetch)", calls)
 	}
 }
 
