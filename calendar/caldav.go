@@ -103,7 +103,8 @@ func NewCalDAVSource(opts CalDAVOptions) (*CalDAVSource, error) {
 	}
 	u, err := url.Parse(opts.URL)
 	if err != nil {
-		return nil, fmt.Errorf("caldav %q: bad url: %w", opts.Name, err)
+		// Not err itself: its message repeats the URL, password and all.
+		return nil, fmt.Errorf("caldav %q: bad url: %w", opts.Name, unwrapURLError(err))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return nil, fmt.Errorf("caldav %q: url %s: scheme must be http or https", opts.Name, redactURL(u))

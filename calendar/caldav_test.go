@@ -859,6 +859,7 @@ func TestNewCalDAVSourceRejects(t *testing.T) {
 		{"webcal", calendar.CalDAVOptions{Name: "w", URL: "webcal://x/", Parse: zone}, "scheme"},
 		{"no host", calendar.CalDAVOptions{Name: "w", URL: "https:///dav/", Parse: zone}, "no host"},
 		{"credentials in url", calendar.CalDAVOptions{Name: "w", URL: "https://bob:pw@x/", Parse: zone}, "credentials"},
+		{"bad url with credentials", calendar.CalDAVOptions{Name: "w", URL: "https://bob:pw@x/%zz", Parse: zone}, "bad url"},
 		{"no zone", calendar.CalDAVOptions{Name: "w", URL: "https://x/"}, "zone"},
 	}
 	for _, tt := range tests {
