@@ -107,13 +107,13 @@ func NewCalDAVSource(opts CalDAVOptions) (*CalDAVSource, error) {
 		return nil, fmt.Errorf("caldav %q: bad url: %w", opts.Name, unwrapURLError(err))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("caldav %q: url %s: scheme must be http or https", opts.Name, redactURL(u))
+		return nil, fmt.Errorf("caldav %q: url %s: scheme must be http or https", opts.Name, davRedact(u))
 	}
 	if u.Host == "" {
-		return nil, fmt.Errorf("caldav %q: url %s has no host", opts.Name, redactURL(u))
+		return nil, fmt.Errorf("caldav %q: url %s has no host", opts.Name, davRedact(u))
 	}
 	if u.User != nil {
-		return nil, fmt.Errorf("caldav %q: url %s must not hold credentials; set username and a password source", opts.Name, redactURL(u))
+		return nil, fmt.Errorf("caldav %q: url %s must not hold credentials; set username and a password source", opts.Name, davRedact(u))
 	}
 	if opts.Parse.Zone == nil {
 		return nil, fmt.Errorf("caldav %q: parse options need a zone", opts.Name)
@@ -278,9 +278,9 @@ type davObject struct {
 
 func (c *davCollection) label() string {
 	if c.displayName != "" {
-		return fmt.Sprintf("%q (%s)", c.displayName, redactURL(c.url))
+		return fmt.Sprintf("%q (%s)", c.displayName, davRedact(c.url))
 	}
-	return redactURL(c.url)
+	return davRedact(c.url)
 }
 
 func (c *davCollection) sortedKeys() []string {
@@ -314,7 +314,7 @@ func (s *CalDAVSource) doXML(ctx context.Context, method string, u *url.URL, dep
 	fn func(*davResponse) error) (final *url.URL, syncToken string, err error) {
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), bytes.NewReader(body))
 	if err != nil {
-		return nil, "", fmt.Errorf("%s %s: %w", method, redactURL(u), err)
+		return nil, "", fmt.Errorf("%s %s: %w", method, davRedact(u), err)
 	}
 	req.Header.Set("Content-Type", `application/xml; charset="utf-8"`)
 	if depth != "" {
@@ -328,11 +328,11 @@ func (s *CalDAVSource) doXML(ctx context.Context, method string, u *url.URL, dep
 	final = resp.Request.URL
 	if resp.StatusCode != http.StatusMultiStatus {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		return final, "", fmt.Errorf("%s %s: got %s: %w", method, redactURL(final), resp.Status, errNotMultiStatus)
+		return final, "", fmt.Errorf("%s %s: got %s: %w", method, davRedact(final), resp.Status, errNotMultiStatus)
 	}
 	token, err := decodeMultistatus(resp.Body, fn)
 	if err != nil {
-		return final, "", fmt.Errorf("%s %s: %w", method, redactURL(final), err)
+		return final, "", fmt.Errorf("%s %s: %w", method, davRedact(final), err)
 	}
 	return final, token, nil
 }
@@ -350,7 +350,7 @@ func (s *CalDAVSource) probeURL(ctx context.Context, u *url.URL) (*probe, error)
 		return nil, err
 	}
 	if p == nil {
-		return nil, fmt.Errorf("PROPFIND %s: empty multistatus", redactURL(final))
+		return nil, fmt.Errorf("PROPFIND %s: empty multistatus", davRedact(final))
 	}
 	p.url = final
 	return p, nil
@@ -387,10 +387,10 @@ func (s *CalDAVSource) discover(ctx context.Context) ([]*davCollection, error) {
 		}
 		all, err = s.listCalendars(ctx, home)
 		if err != nil {
-			return nil, fmt.Errorf("discovery: list calendars at %s: %w", redactURL(home), err)
+			return nil, fmt.Errorf("discovery: list calendars at %s: %w", davRedact(home), err)
 		}
 		if len(all) == 0 {
-			return nil, fmt.Errorf("discovery: no calendars at %s", redactURL(home))
+			return nil, fmt.Errorf("discovery: no calendars at %s", davRedact(home))
 		}
 	}
 	sel, err := selectCalendars(all, s.opts.Calendars)
@@ -431,11 +431,11 @@ func (s *CalDAVSource) findHome(ctx context.Context, p *probe) (*url.URL, error)
 	}
 	cl, err := caldav.NewClient(s.http, hostURL(principal))
 	if err != nil {
-		return nil, fmt.Errorf("caldav client for %s: %w", redactURL(principal), err)
+		return nil, fmt.Errorf("caldav client for %s: %w", davRedact(principal), err)
 	}
 	homePath, err := cl.FindCalendarHomeSet(ctx, principal.EscapedPath())
 	if err != nil {
-		return nil, fmt.Errorf("calendar-home-set of %s: %w", redactURL(principal), err)
+		return nil, fmt.Errorf("calendar-home-set of %s: %w", davRedact(principal), err)
 	}
 	return resolveHref(principal, (&url.URL{Path: homePath}).EscapedPath())
 }

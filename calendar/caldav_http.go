@@ -141,14 +141,14 @@ func (h *davHTTP) Do(req *http.Request) (*http.Response, error) {
 		switch {
 		case err != nil:
 			if ctx.Err() != nil {
-				return nil, fmt.Errorf("%s %s: %w", req.Method, redactURL(req.URL), ctx.Err())
+				return nil, fmt.Errorf("%s %s: %w", req.Method, davRedact(req.URL), ctx.Err())
 			}
 			retry = retriable(err)
 		case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
 			retry = true
 		case resp.StatusCode >= 400:
 			drain(resp)
-			return nil, &CalDAVStatusError{Method: req.Method, URL: redactURL(resp.Request.URL), Code: resp.StatusCode}
+			return nil, &CalDAVStatusError{Method: req.Method, URL: davRedact(resp.Request.URL), Code: resp.StatusCode}
 		default:
 			return resp, nil
 		}
@@ -157,7 +157,7 @@ func (h *davHTTP) Do(req *http.Request) (*http.Response, error) {
 				return nil, err
 			}
 			drain(resp)
-			return nil, &CalDAVStatusError{Method: req.Method, URL: redactURL(resp.Request.URL), Code: resp.StatusCode}
+			return nil, &CalDAVStatusError{Method: req.Method, URL: davRedact(resp.Request.URL), Code: resp.StatusCode}
 		}
 		reason := ""
 		if err != nil {
@@ -167,13 +167,13 @@ func (h *davHTTP) Do(req *http.Request) (*http.Response, error) {
 			drain(resp)
 		}
 		wait := jitter(backoff)
-		h.logger.Debug("caldav request failed, retrying", "method", req.Method, "url", redactURL(req.URL),
+		h.logger.Debug("caldav request failed, retrying", "method", req.Method, "url", davRedact(req.URL),
 			"attempt", attempt+1, "reason", reason, "backoff", wait)
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return nil, fmt.Errorf("%s %s: %w (last failure: %s)", req.Method, redactURL(req.URL), ctx.Err(), reason)
+			return nil, fmt.Errorf("%s %s: %w (last failure: %s)", req.Method, davRedact(req.URL), ctx.Err(), reason)
 		case <-t.C:
 		}
 		backoff = min(2*backoff, h.maxBackoff)
@@ -190,7 +190,7 @@ func (h *davHTTP) attempt(ctx context.Context, method string, u *url.URL, hdr ht
 		req, err := http.NewRequestWithContext(actx, method, u.String(), bytes.NewReader(body))
 		if err != nil {
 			cancel()
-			return nil, fmt.Errorf("%s %s: %w", method, redactURL(u), err)
+			return nil, fmt.Errorf("%s %s: %w", method, davRedact(u), err)
 		}
 		req.Header = hdr.Clone()
 		if req.Header == nil {
@@ -203,7 +203,7 @@ func (h *davHTTP) attempt(ctx context.Context, method string, u *url.URL, hdr ht
 		resp, err := h.client.Do(req)
 		if err != nil {
 			cancel()
-			return nil, fmt.Errorf("%s %s: %w", method, redactURL(u), unwrapURLError(err))
+			return nil, fmt.Errorf("%s %s: %w", method, davRedact(u), unwrapURLError(err))
 		}
 		switch resp.StatusCode {
 		case http.StatusMovedPermanently, http.StatusFound, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
@@ -215,18 +215,18 @@ func (h *davHTTP) attempt(ctx context.Context, method string, u *url.URL, hdr ht
 		drain(resp)
 		if loc == "" {
 			cancel()
-			return nil, fmt.Errorf("%s %s: redirect %d without Location", method, redactURL(u), resp.StatusCode)
+			return nil, fmt.Errorf("%s %s: redirect %d without Location", method, davRedact(u), resp.StatusCode)
 		}
 		if hops >= davMaxRedirects {
 			cancel()
-			return nil, fmt.Errorf("%s %s: more than %d redirects", method, redactURL(orig), davMaxRedirects)
+			return nil, fmt.Errorf("%s %s: more than %d redirects", method, davRedact(orig), davMaxRedirects)
 		}
 		next, err := u.Parse(loc)
 		if err != nil {
 			cancel()
-			return nil, fmt.Errorf("%s %s: bad redirect Location: %w", method, redactURL(u), err)
+			return nil, fmt.Errorf("%s %s: bad redirect Location: %w", method, davRedact(u), err)
 		}
-		h.logger.Debug("caldav redirect", "method", method, "from", redactURL(u), "to", redactURL(next), "status", resp.StatusCode)
+		h.logger.Debug("caldav redirect", "method", method, "from", davRedact(u), "to", davRedact(next), "status", resp.StatusCode)
 		u = next
 	}
 }
@@ -277,8 +277,8 @@ func drain(resp *http.Response) {
 	resp.Body.Close()
 }
 
-// redactURL formats u without user info, query or fragment.
-func redactURL(u *url.URL) string {
+// davRedact formats u without user info, query or fragment.
+func davRedact(u *url.URL) string {
 	if u == nil {
 		return ""
 	}

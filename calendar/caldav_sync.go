@@ -94,7 +94,7 @@ func (s *CalDAVSource) sync(ctx context.Context, col *davCollection) error {
 	if err != nil {
 		return err
 	}
-	s.log.Debug("caldav calendar synced", "url", redactURL(col.url), "fetched", len(want),
+	s.log.Debug("caldav calendar synced", "url", davRedact(col.url), "fetched", len(want),
 		"deleted", len(ch.gone), "objects", len(col.objects), "complete", complete)
 	if complete {
 		// The tags read before the changes: if the calendar changed in
@@ -136,7 +136,7 @@ func (s *CalDAVSource) findChanges(ctx context.Context, col *davCollection) (*ch
 		if err != nil && from != "" && errors.As(err, &se) && isClientError(se.Code) {
 			// RFC 6578 §3.2: a token the server no longer knows draws
 			// 403 or 409 (valid-sync-token); start over from none.
-			s.log.Debug("caldav sync token refused, syncing in full", "url", redactURL(col.url), "err", err)
+			s.log.Debug("caldav sync token refused, syncing in full", "url", davRedact(col.url), "err", err)
 			ch, err = s.syncCollection(ctx, col, "")
 		}
 		if err == nil {
@@ -145,7 +145,7 @@ func (s *CalDAVSource) findChanges(ctx context.Context, col *davCollection) (*ch
 		if !errors.As(err, &se) || !isClientError(se.Code) {
 			return nil, err
 		}
-		s.log.Debug("caldav sync-collection refused, listing ETags instead", "url", redactURL(col.url), "err", err)
+		s.log.Debug("caldav sync-collection refused, listing ETags instead", "url", davRedact(col.url), "err", err)
 		col.noSyncColl = true
 	}
 	return s.listETags(ctx, col)
@@ -192,7 +192,7 @@ func (s *CalDAVSource) syncCollection(ctx context.Context, col *davCollection, t
 			return nil, err
 		}
 		if next == "" {
-			return nil, fmt.Errorf("REPORT sync-collection %s: no sync-token in the answer", redactURL(col.url))
+			return nil, fmt.Errorf("REPORT sync-collection %s: no sync-token in the answer", davRedact(col.url))
 		}
 		ch.token = next
 		if !truncated || next == token {
@@ -200,7 +200,7 @@ func (s *CalDAVSource) syncCollection(ctx context.Context, col *davCollection, t
 		}
 		token = next
 	}
-	return nil, fmt.Errorf("REPORT sync-collection %s: still truncated after 1000 rounds", redactURL(col.url))
+	return nil, fmt.Errorf("REPORT sync-collection %s: still truncated after 1000 rounds", davRedact(col.url))
 }
 
 // listETags lists all members and their ETags with a PROPFIND Depth 1.
@@ -281,7 +281,7 @@ func (s *CalDAVSource) fetchObjects(ctx context.Context, col *davCollection, mem
 		for key := range pending {
 			complete = false
 			s.log.Warn("caldav server did not return a calendar object; will ask again next poll",
-				"url", redactURL(col.url.ResolveReference(&url.URL{Path: key})))
+				"url", davRedact(col.url.ResolveReference(&url.URL{Path: key})))
 		}
 	}
 	return complete, nil
@@ -290,7 +290,7 @@ func (s *CalDAVSource) fetchObjects(ctx context.Context, col *davCollection, mem
 // parseObject reads one object's calendar-data. An object that cannot be
 // read at all becomes a Warning naming its URL and UID.
 func (s *CalDAVSource) parseObject(col *davCollection, key string, data []byte) ([]*Event, []Warning) {
-	src := redactURL(col.url.ResolveReference(&url.URL{Path: key}))
+	src := davRedact(col.url.ResolveReference(&url.URL{Path: key}))
 	opts := s.opts.Parse
 	opts.Source = src
 	uid := scanUID(data)
