@@ -54,6 +54,10 @@ type Options struct {
 	ClockCheck time.Duration
 	// UserAgent is the User-Agent header value (default "calpresence").
 	UserAgent string
+	// Speed makes the Publisher wait Speed times shorter than the
+	// timeline says, for `calpresence demo -speed N`, whose Now runs N
+	// times faster than real time (default 1).
+	Speed float64
 }
 
 // StatusError is a final non-2xx response the publisher could not recover
@@ -258,6 +262,9 @@ func (p *Publisher) Run(ctx context.Context) error {
 			if !t.IsZero() && t.After(now) {
 				wait = min(wait, t.Sub(now))
 			}
+		}
+		if p.opts.Speed > 0 {
+			wait = time.Duration(float64(wait) / p.opts.Speed)
 		}
 		timer.Reset(wait)
 		select {
