@@ -494,6 +494,10 @@ func (p *Publisher) send(ctx context.Context, what op, body []byte, expires int)
 			if cerr != nil {
 				return nil, fmt.Errorf("sip digest auth for %s: %w", p.opts.AOR, cerr)
 			}
+			// Credentials sent pre-emptively may just have an expired
+			// nonce: Kamailio 5.6 then re-challenges without stale=true.
+			// Only credentials answering a challenge of this very call
+			// are known to be wrong unless stale=true.
 			if challenges++; challenges > 3 || (challenged && !chal.Stale) {
 				// Our fresh credentials were refused: forget them, so that the
 				// next attempt asks for the password again (it may have been
