@@ -3,10 +3,10 @@ package calendar
 import (
 	"cmp"
 	"errors"
-	"slices"
-	"strings"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/teambition/rrule-go"

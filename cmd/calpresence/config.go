@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -12,8 +11,8 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
-	"github.com/robfig/cron/v3"
 
+	"github.com/calpresence/calpresence/calendar"
 	"github.com/calpresence/calpresence/internal/tomlpos"
 )
 
@@ -441,8 +440,8 @@ func (v *validator) calendars(path string, cs []calendarConfig) []CalendarSettin
 		default:
 			v.errorf(p+".type", "calendar type %q is not \"ics\" or \"caldav\"", c.Type)
 		}
-		if err := validatePoll(s.Poll); err != nil {
-			v.errorf(p+".poll", "poll %q: %v", s.Poll, err)
+		if _, err := calendar.ParseSchedule(s.Poll); err != nil {
+			v.errorf(p+".poll", "%v", err)
 		}
 		v.caFile(p+".ca_file", s.CAFile)
 		s.Password = v.secret(p, &c.secretConfig)
@@ -477,19 +476,4 @@ func (v *validator) icsURL(path, raw string) string {
 		v.errorf(path, "url scheme %q is not one of file, http, https, webcal", u.Scheme)
 		return raw
 	}
-}
-
-// validatePoll checks a poll schedule without letting robfig/cron's parser
-// panic (it does on inputs such as "TZ=0").
-func validatePoll(spec string) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("not a cron spec")
-		}
-	}()
-	if strings.HasPrefix(spec, "TZ=") || strings.HasPrefix(spec, "CRON_TZ=") {
-		return errors.New("a zone prefix is not supported; schedules run in the user's timezone")
-	}
-	_, err = cron.ParseStandard(spec)
-	return err
 }
