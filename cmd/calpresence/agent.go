@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -15,6 +13,7 @@ import (
 	"time"
 
 	"github.com/calpresence/calpresence/calendar"
+	"github.com/calpresence/calpresence/pidf"
 	"github.com/calpresence/calpresence/publisher"
 	"github.com/calpresence/calpresence/rules"
 	"github.com/emiago/sipgo/sip"
@@ -42,7 +41,9 @@ type userSpec struct {
 	Zone      *time.Location
 	Rules     *rules.Rules
 	Calendars []calendarSpec
-	Publisher publisher.Options // Logger and Now are set by the agent
+	Publisher publisher.Options // Logger is set by the agent
+	// Doer sends the user's requests; nil: the agent's.
+	Doer publisher.Doer
 	// PublisherKey identifies the publisher options that cannot be
 	// compared (the password source): a reload restarts the user's
 	// publisher only when the key changes.
@@ -196,7 +197,7 @@ func (a *agent) Apply(specs []userSpec) {
 			p.update(s)
 			continue
 		}
-		p := &pipeline{a: a, id: s.ID, idBase: idBase(s.ID)}
+		p := &pipeline{a: a, id: s.ID, idBase: pidf.IDBase(s.ID)}
 		a.users[s.ID] = p
 		p.start(s)
 	}
@@ -207,21 +208,14 @@ func (a *agent) Apply(specs []userSpec) {
 	slices.Sort(a.order)
 }
 
-// idBase is the stem of the ids of a user's tuple and person: stable per
-// user and distinct from what phones publish (CONTRACT.md).
-func idBase(aor string) string {
-	h := sha256.Sum256([]byte(aor))
-	return "calpresence-" + hex.EncodeToString(h[:4])
-}
-
 // pipeline is one user.
 type pipeline struct {
 	a      *agent
 	id     string
 	idBase string
-	doer   countingDoer
 
 	mu        sync.Mutex // guards the fields below
+	doer      *countingDoer
 	spec      *userSpec
 	cals      []*calState
 	pub       timelineRunner
@@ -263,7 +257,6 @@ type calState struct {
 }
 
 func (p *pipeline) start(s *userSpec) {
-	p.doer = countingDoer{d: p.a.doer}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.spec = s
@@ -280,12 +273,24 @@ func (p *pipeline) start(s *userSpec) {
 
 // startPublisher starts the user's publisher; p.mu is held.
 func (p *pipeline) startPublisher() {
+	d := p.spec.Doer
+	if d == nil {
+		d = p.a.doer
+	}
+	cd := &countingDoer{d: d}
+	if p.doer != nil { // a restart: the counts go on
+		for i := range cd.results {
+			cd.results[i].Store(p.doer.results[i].Load())
+		}
+	}
+	p.doer = cd
 	opts := p.spec.Publisher
 	opts.Logger = p.a.log
-	// TODO(agent): opts.ClockCheck = p.a.opts.PublisherClockCheck once the
-	// publisher with ClockCheck is in main.
+	if opts.ClockCheck == 0 {
+		opts.ClockCheck = p.a.opts.PublisherClockCheck
+	}
 	ctx, cancel := context.WithCancel(p.a.ctx)
-	pub := p.a.newPublisher(&p.doer, opts)
+	pub := p.a.newPublisher(cd, opts)
 	p.pub, p.pubCancel = pub, cancel
 	p.ready = false
 	p.timelineH = 0
@@ -780,10 +785,10 @@ func (a *agent) writeMetrics(pw *promWriter) {
 			rows = append(rows, calRow{user: p.id, cal: c.spec.Name, polls: c.polls.Load(), errs: c.errs.Load(),
 				lastGood: c.lastGood.Load(), stale: c.stale})
 		}
-		p.mu.Unlock()
 		for i := range u.results {
 			u.results[i] = p.doer.results[i].Load()
 		}
+		p.mu.Unlock()
 		users = append(users, u)
 	}
 

@@ -101,7 +101,9 @@ func benchAgentUsers(b *testing.B, n int, server string, zone *time.Location, rs
 		a.mu.Lock()
 		defer a.mu.Unlock()
 		for _, p := range a.users {
+			p.mu.Lock()
 			n += p.doer.results[2].Load()
+			p.mu.Unlock()
 		}
 		return n
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/calpresence/calpresence/calendar"
@@ -12,10 +11,17 @@ import (
 	"github.com/robfig/cron/v3"
 )
 
+// agentDeps are what the users of one agent share: the calendar sources'
+// HTTP client and logger, and the SIP clients, one per CA file.
+type agentDeps struct {
+	sources   sourceDeps
+	sipClient func(caFile string) (publisher.Doer, error)
+}
+
 // buildUsers compiles a loaded config into the agent's users: rules
 // compiled (once per file), sources built, schedules parsed. It does no
 // network I/O. Either every user builds or the error lists every failure.
-func buildUsers(cfg *Config, deps sourceDeps) ([]userSpec, error) {
+func buildUsers(cfg *Config, deps agentDeps) ([]userSpec, error) {
 	compiled := map[string]*rules.Rules{}
 	var errs []error
 	specs := make([]userSpec, 0, len(cfg.Users))
@@ -42,8 +48,15 @@ func buildUsers(cfg *Config, deps sourceDeps) ([]userSpec, error) {
 			PublisherKey: fmt.Sprintf("%s\x00%s\x00%s\x00%v\x00%v\x00%s", u.SIP.Proxy, u.SIP.Username,
 				secretKey(u.SIP.Password), u.SIP.Expires, u.SIP.Grace, u.SIP.CAFile),
 		}
+		if deps.sipClient != nil {
+			d, err := deps.sipClient(u.SIP.CAFile)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("user %s: %w", u.AOR, err))
+			}
+			s.Doer = d
+		}
 		for _, c := range u.Calendars {
-			src, err := newSource(c, calendar.ParseOptions{Calendar: c.Name, Source: c.URL, Zone: u.Zone, Me: u.Me}, deps)
+			src, err := newSource(c, calendar.ParseOptions{Calendar: c.Name, Source: c.URL, Zone: u.Zone, Me: u.Me}, deps.sources)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("user %s: %w", u.AOR, err))
 				continue
@@ -78,29 +91,26 @@ func secretKey(s *Secret) string {
 }
 
 // pollSchedule parses a calendar's poll spec, a cron spec or "@every D",
-// in the user's zone. robfig/cron's parser panics on some inputs, which is
-// an error here.
-func pollSchedule(spec string, zone *time.Location) (s schedule, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			s, err = nil, errors.New("not a cron spec")
-		}
-	}()
-	spec = strings.TrimSpace(spec)
-	if strings.HasPrefix(spec, "TZ=") || strings.HasPrefix(spec, "CRON_TZ=") {
-		return nil, errors.New("a zone prefix is not supported; schedules run in the user's timezone")
+// whose fields are read in the user's zone.
+func pollSchedule(spec string, zone *time.Location) (schedule, error) {
+	s, err := calendar.ParseSchedule(spec)
+	if err != nil {
+		return nil, err
 	}
-	if d, ok := strings.CutPrefix(spec, "@every "); ok {
-		// cron rounds anything below a second, negative ones too, up to a
-		// second; a mistake should be an error instead.
-		iv, err := time.ParseDuration(strings.TrimSpace(d))
-		if err != nil || iv < time.Second {
-			return nil, fmt.Errorf("@every wants a duration of at least 1s, such as 5m")
-		}
-		return cron.Every(iv), nil
+	return zonedSchedule{s, zone}, nil
+}
+
+// zonedSchedule evaluates a cron schedule in a zone: robfig/cron reads the
+// fields in the zone of the time given to Next.
+type zonedSchedule struct {
+	s    cron.Schedule
+	zone *time.Location
+}
+
+// Next returns the first activation after t.
+func (z zonedSchedule) Next(t time.Time) time.Time {
+	if z.zone != nil {
+		t = t.In(z.zone)
 	}
-	if zone != nil {
-		spec = "CRON_TZ=" + zone.String() + " " + spec
-	}
-	return cron.ParseStandard(spec)
+	return z.s.Next(t)
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/calpresence/calpresence/calendar"
+	"github.com/calpresence/calpresence/pidf"
 	"github.com/calpresence/calpresence/publisher"
 	"github.com/calpresence/calpresence/rules"
 	"github.com/emiago/sipgo"
@@ -116,7 +117,10 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 		runCtx, cancel = context.WithDeadline(ctx, d.clock.real(simStart.Add(*duration)))
 		defer cancel()
 	}
-	pub := publisher.New(sink, publisher.Options{AOR: demoAOR, Proxy: demoProxy, Logger: log})
+	// The publisher runs on the simulated clock; Speed makes it wait that
+	// much shorter in real time.
+	pub := publisher.New(sink, publisher.Options{AOR: demoAOR, Proxy: demoProxy, Logger: log,
+		Now: func() time.Time { return d.clock.sim(time.Now()) }, Speed: *speed})
 	pubCtx, stopPub := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- pub.Run(pubCtx) }()
@@ -199,10 +203,7 @@ type demoEntry struct {
 }
 
 // loop hands the publisher each simulated day's timeline, printing it first,
-// until ctx is done. The publisher follows the real clock; its timeline is
-// the simulated one compressed by the speed, so that it needs no clock of
-// its own and publishes each document at the real instant that corresponds
-// to the simulated boundary.
+// until ctx is done.
 func (d *demo) loop(ctx context.Context, pub *publisher.Publisher) {
 	day := startOfDay(d.clock.simStart, d.zone)
 	for {
@@ -213,12 +214,12 @@ func (d *demo) loop(ctx context.Context, pub *publisher.Publisher) {
 		var entries []publisher.Entry
 		var simEntries []demoEntry
 		for _, s := range segs {
-			body, err := s.Document(demoAOR, idBase(demoAOR)).Marshal()
+			body, err := s.Document(demoAOR, pidf.IDBase(demoAOR)).Marshal()
 			if err != nil {
 				fmt.Fprintf(d.out, "encoding presence failed: %v\n", err)
 				continue
 			}
-			entries = append(entries, publisher.Entry{Start: d.clock.real(s.Start), End: d.clock.real(s.End), Body: body})
+			entries = append(entries, publisher.Entry{Start: s.Start, End: s.End, Body: body})
 			simEntries = append(simEntries, demoEntry{start: s.Start, body: string(body)})
 		}
 		d.mu.Lock()

@@ -48,6 +48,7 @@ func TestMetricsHandler(t *testing.T) {
 	c.errs.Add(2)
 	c.lastGood.Store(time.Unix(1700000000, 0).UnixNano())
 	p.cals = []*calState{c}
+	p.doer = &countingDoer{}
 	p.doer.results[2].Add(7)
 	p.doer.results[0].Add(1)
 	a.users[p.id] = p

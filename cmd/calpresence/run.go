@@ -6,13 +6,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
-	"github.com/emiago/sipgo"
-	"github.com/emiago/sipgo/sip"
+	"github.com/calpresence/calpresence/publisher"
 )
 
 // shutdownBound is how long the agent waits for its publications to be
@@ -78,19 +79,37 @@ func runAgent(ctx context.Context, e *env, args []string) int {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("calpresence/" + version))
-	if err != nil {
-		fmt.Fprintf(e.stderr, "calpresence run: sip: %v.\n", err)
-		return 1
+	// One SIP client per CA file and one HTTP client, shared by every
+	// user: connections to the presence and calendar servers are reused.
+	clients := map[string]*publisher.Client{}
+	defer func() {
+		for _, c := range clients {
+			c.Close()
+		}
+	}()
+	var clientsMu sync.Mutex
+	deps := agentDeps{
+		sources: sourceDeps{logger: log, httpClient: &http.Client{Transport: &http.Transport{
+			Proxy:               http.ProxyFromEnvironment,
+			MaxIdleConnsPerHost: 32,
+			IdleConnTimeout:     90 * time.Second,
+			TLSHandshakeTimeout: 15 * time.Second,
+			ForceAttemptHTTP2:   true,
+		}}},
+		sipClient: func(caFile string) (publisher.Doer, error) {
+			clientsMu.Lock()
+			defer clientsMu.Unlock()
+			if c := clients[caFile]; c != nil {
+				return c, nil
+			}
+			c, err := publisher.NewClient(publisher.ClientOptions{CAFile: caFile, Logger: log, UserAgent: "calpresence/" + version})
+			if err != nil {
+				return nil, err
+			}
+			clients[caFile] = c
+			return c, nil
+		},
 	}
-	defer ua.Close()
-	client, err := sipgo.NewClient(ua)
-	if err != nil {
-		fmt.Fprintf(e.stderr, "calpresence run: sip: %v.\n", err)
-		return 1
-	}
-	defer client.Close()
-	deps := sourceDeps{logger: log}
 
 	cfg, specs, err := loadAgentConfig(path, e.getenv, deps)
 	if err != nil {
@@ -114,7 +133,7 @@ func runAgent(ctx context.Context, e *env, args []string) int {
 		// cost more than a server that does not suspend gains.
 		opts.PublisherClockCheck = 15 * time.Second
 	}
-	a := newAgent(log, sipDoer{client}, &stateStore{dir: stateDir}, opts)
+	a := newAgent(log, nil, &stateStore{dir: stateDir}, opts)
 	if f.metricsAddr != "" {
 		if _, err := serveMetrics(ctx, f.metricsAddr, metricsHandler(a), log); err != nil {
 			fmt.Fprintf(e.stderr, "calpresence run: %v.\n", err)
@@ -159,7 +178,7 @@ func runAgent(ctx context.Context, e *env, args []string) int {
 }
 
 // loadAgentConfig loads the config and compiles its users.
-func loadAgentConfig(path string, getenv func(string) string, deps sourceDeps) (*Config, []userSpec, error) {
+func loadAgentConfig(path string, getenv func(string) string, deps agentDeps) (*Config, []userSpec, error) {
 	cfg, err := loadConfig(path, getenv)
 	if err != nil {
 		return nil, nil, err
@@ -185,12 +204,4 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return nil, fmt.Errorf("-log-format %q: want text or json", format)
-}
-
-// sipDoer adapts sipgo's client, whose Do takes options, to publisher.Doer.
-type sipDoer struct{ c *sipgo.Client }
-
-// Do sends req and waits for its final response.
-func (d sipDoer) Do(ctx context.Context, req *sip.Request) (*sip.Response, error) {
-	return d.c.Do(ctx, req)
 }
