@@ -26,6 +26,7 @@ import (
 type watcher struct {
 	mu     sync.Mutex
 	bodies []notify
+	seen   int // NOTIFYs before this one are matched already
 }
 
 type notify struct {
@@ -80,16 +81,16 @@ func startWatcher(t *testing.T, server, presentity string) *watcher {
 	return w
 }
 
-// waitFor waits until a NOTIFY body satisfies ok and returns when it came.
+// waitFor waits until a NOTIFY that came after the last one waitFor
+// matched satisfies ok, and returns when it came.
 func (w *watcher) waitFor(t *testing.T, what string, deadline time.Time, ok func(*pidf.Document) bool) time.Time {
 	t.Helper()
-	seen := 0
 	for {
 		w.mu.Lock()
-		ns := slices.Clone(w.bodies[seen:])
+		ns := slices.Clone(w.bodies[w.seen:])
 		w.mu.Unlock()
 		for _, n := range ns {
-			seen++
+			w.seen++
 			doc, err := pidf.Unmarshal(n.body)
 			if err == nil && ok(doc) {
 				return n.at
