@@ -449,7 +449,7 @@ func TestAgentStaleAndRestart(t *testing.T) {
 			t.Fatalf("after a restart with the calendar down the server holds %s, want closed (saved data)", fmtState(got))
 		}
 		// Three hours after the last good poll the data is stale: default.
-		time.Sleep(start.Add(3*time.Hour + time.Second).Sub(time.Now()))
+		time.Sleep(time.Until(start.Add(3*time.Hour + time.Second)))
 		synctest.Wait()
 		if got, _ := d2.heldState(t, aor); got.Basic != "open" || len(got.Activities) != 0 {
 			t.Fatalf("with stale data the server holds %s, want the default (open)", fmtState(got))
@@ -483,7 +483,7 @@ func TestAgentEditAndApply(t *testing.T) {
 		// Move alice's meeting 30 minutes earlier; the next poll sees it.
 		time.Sleep(10 * time.Minute)
 		src.set(meetingICS(start.Add(30*time.Minute), start.Add(2*time.Hour)), nil)
-		time.Sleep(start.Add(30*time.Minute + time.Second).Sub(time.Now()))
+		time.Sleep(time.Until(start.Add(30*time.Minute + time.Second)))
 		synctest.Wait()
 		if got, _ := d.heldState(t, "sip:alice@example.com"); got.Basic != "closed" {
 			t.Fatalf("after the edit alice's meeting should have started: server holds %s", fmtState(got))
