@@ -72,7 +72,8 @@ func StartKamailioDND(t testing.TB, cfg string) *KamailioDND {
 	}
 	port := FreePort(t)
 	listen := fmt.Sprintf("127.0.0.1:%d", port)
-	p := Start(t, dir, nil, bin, "-f", abs, "-DD", "-E", "-Y", run,
+	// 256 MB of shared memory: thousands of presentities in the benchmarks.
+	p := Start(t, dir, nil, bin, "-f", abs, "-DD", "-E", "-Y", run, "-m", "256",
 		"-A", fmt.Sprintf("DBURL=\"text://%s\"", db),
 		"-l", "udp:"+listen, "-l", "tcp:"+listen)
 	WaitTCP(t, listen, 10*time.Second)
