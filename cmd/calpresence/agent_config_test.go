@@ -15,7 +15,7 @@ import (
 func TestExampleConfigs(t *testing.T) {
 	env := map[string]string{"HOME": "/home/alice", "CALPRESENCE_DAV_PASSWORD": "x", "BOB_FEED_TOKEN": "y"}
 	for _, name := range []string{"config.toml", "config-multi.toml"} {
-		path := filepath.Join("..", "..", "examples", name)
+		path := filepath.Join("..", "..", "examples", "config", name)
 		cfg, err := loadConfig(path, func(k string) string { return env[k] })
 		if err != nil {
 			t.Errorf("loadConfig(%s) = %v", path, err)
@@ -32,7 +32,7 @@ func TestExampleConfigs(t *testing.T) {
 			}
 		}
 	}
-	data, err := os.ReadFile(filepath.Join("..", "..", "examples", "config-multi.toml"))
+	data, err := os.ReadFile(filepath.Join("..", "..", "examples", "config", "config-multi.toml"))
 	if err != nil {
 		t.Fatal(err)
 	}

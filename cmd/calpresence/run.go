@@ -114,6 +114,9 @@ func runAgent(ctx context.Context, e *env, args []string) int {
 	cfg, specs, err := loadAgentConfig(path, e.getenv, deps)
 	if err != nil {
 		fmt.Fprintln(e.stderr, err)
+		if isNotExist(err) {
+			return 2 // no config is a mistake in the input, not a runtime failure
+		}
 		return exitCode(err)
 	}
 	for _, w := range cfg.Warnings {
