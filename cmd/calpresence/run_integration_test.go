@@ -284,6 +284,28 @@ poll = "@every 1s"
 	davPut(t, rad.URL, "alice", "secret-pw", meetingICS(s2, s2.Add(time.Hour)))
 	w.waitFor(t, "a meeting after the refused reload", s2.Add(3*time.Second), inMeeting(aor))
 
+	// SIGHUP with a valid config and new rules: the running meeting is
+	// published the new way at once.
+	os.WriteFile(filepath.Join(dir, "relaxed.toml"), []byte(`
+[default]
+basic = "open"
+
+[[rule]]
+name = "all"
+[rule.presence]
+basic = "open"
+activities = ["busy"]
+note = "Reloaded"
+`), 0o600)
+	if err := os.WriteFile(cfgPath, []byte("rules = \"relaxed.toml\"\n"+cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Process.Signal(syscall.SIGHUP)
+	w.waitFor(t, "the reloaded rules", time.Now().Add(5*time.Second), func(doc *pidf.Document) bool {
+		tu, _ := ours(doc, aor)
+		return tu != nil && tu.Basic == "open" && len(tu.Notes) > 0 && tu.Notes[0].Text == "Reloaded"
+	})
+
 	// SIGTERM: the publication is removed and the agent exits 0 within 5 s.
 	sent := time.Now()
 	cmd.Process.Signal(syscall.SIGTERM)
