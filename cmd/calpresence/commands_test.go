@@ -66,6 +66,7 @@ func TestCheck(t *testing.T) {
 		{"config-builtin-rules", []string{"-config", "testdata/check/good-builtin.toml"}, 0},
 		{"config-bad-rules", []string{"-config", "testdata/check/config-bad-rules.toml"}, 2},
 		{"config-bad", []string{"-config", "testdata/check/config-bad.toml"}, 2},
+		{"config-secrets", []string{"-config", "testdata/check/config-secrets.toml"}, 2},
 		{"config-and-rules", []string{"-config", "testdata/check/config-bad-rules.toml", "-rules", "../../rules.example.toml"}, 0},
 		{"no-inputs", nil, 2},
 		{"bad-flag", []string{"-nope"}, 2},
