@@ -61,7 +61,7 @@ func TestCheck(t *testing.T) {
 		{"rules-ok", []string{"-rules", "../../rules.example.toml"}, 0},
 		{"examples-ok", []string{"-rules", "../../examples/on-call-travel.toml"}, 0},
 		{"rules-bad", []string{"-rules", "testdata/check/bad-rules.toml"}, 2},
-		{"rules-missing", []string{"-rules", "testdata/check/nope.toml"}, 1},
+		{"rules-missing", []string{"-rules", "testdata/check/nope.toml"}, 2},
 		{"config-ok", []string{"-config", "testdata/check/good.toml"}, 0},
 		{"config-builtin-rules", []string{"-config", "testdata/check/good-builtin.toml"}, 0},
 		{"config-bad-rules", []string{"-config", "testdata/check/config-bad-rules.toml"}, 2},
