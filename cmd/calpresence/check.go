@@ -2,13 +2,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"strings"
 
 	calpresence "github.com/calpresence/calpresence"
+	"github.com/calpresence/calpresence/calendar"
 	"github.com/calpresence/calpresence/rules"
 )
 
@@ -48,6 +48,12 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 			for _, w := range cfg.Warnings {
 				fmt.Fprintf(e.stderr, "warning: %v\n", w)
 			}
+			warnings, secretErrs := cfg.CheckSecrets()
+			for _, w := range warnings {
+				fmt.Fprintf(e.stderr, "warning: %v\n", w)
+			}
+			errs = append(errs, secretErrs...)
+			errs = append(errs, checkSources(cfg)...)
 			if *rulesPath == "" { // -rules replaces the config's rules
 				seen := map[string]bool{}
 				for _, u := range cfg.Users {
@@ -73,18 +79,29 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 		return 2
 	}
 	if len(errs) > 0 {
+		// Whatever check finds is a mistake in the files it was given.
 		for _, err := range errs {
 			printErrors(e.stderr, err)
-		}
-		for _, err := range errs {
-			if exitCodeOf(err) == 1 {
-				return 1
-			}
 		}
 		return 2
 	}
 	fmt.Fprintln(e.stdout, "ok")
 	return 0
+}
+
+// checkSources builds every calendar source of cfg, which validates what
+// the config cannot (a source's own URL rules) without network I/O.
+func checkSources(cfg *Config) []error {
+	var errs []error
+	for _, u := range cfg.Users {
+		for _, c := range u.Calendars {
+			p := calendar.ParseOptions{Calendar: c.Name, Source: c.URL, Zone: u.Zone, Me: u.Me}
+			if _, err := newSource(c, p, sourceDeps{}); err != nil {
+				errs = append(errs, fmt.Errorf("%s: calendar %s: %w", cfg.Path, c.Name, err))
+			}
+		}
+	}
+	return errs
 }
 
 // loadRules loads the rules file at path, or the built-in copy of
@@ -94,16 +111,6 @@ func loadRules(path string) (*rules.Rules, error) {
 		return rules.Parse("rules.example.toml (built in)", calpresence.DefaultRules)
 	}
 	return rules.Load(path)
-}
-
-// exitCodeOf is exitCode that also knows rules errors: a mistake in a
-// rules file is bad input, exit 2.
-func exitCodeOf(err error) int {
-	var re *rules.Error
-	if errors.As(err, &re) {
-		return 2
-	}
-	return exitCode(err)
 }
 
 // printErrors writes each line of err, which may join several, to w.

@@ -149,10 +149,11 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 
 func parseConfig(path string, data []byte, getenv func(string) string) (*Config, error) {
 	var fc fileConfig
-	if errs := tomlpos.Decode(path, data, &fc); errs != nil {
+	errs := tomlpos.Decode(path, data, &fc)
+	if !tomlpos.OnlyUnknownKeys(errs) {
 		return nil, &configError{errs}
 	}
-	v := &validator{file: path, ix: tomlpos.NewIndex(data), getenv: getenv, dir: filepath.Dir(path)}
+	v := &validator{file: path, ix: tomlpos.NewIndex(data), getenv: getenv, dir: filepath.Dir(path), errs: errs}
 	cfg := v.config(&fc)
 	if len(v.errs) > 0 {
 		tomlpos.Sort(v.errs)

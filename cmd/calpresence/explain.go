@@ -43,24 +43,24 @@ func runExplain(ctx context.Context, e *env, args []string) int {
 	if *rulesPath != "" { // a broken rules file is reported before any calendar is touched
 		if r, err = rules.Load(*rulesPath); err != nil {
 			printErrors(e.stderr, err)
-			return exitCodeOf(err)
+			return exitCode(err)
 		}
 	}
 	inputs, err := in.load(e, logger)
 	if err != nil {
 		printErrors(e.stderr, err)
-		return exitCodeOf(err)
+		return exitCode(err)
 	}
 	if r == nil {
 		if r, err = commandRules("", inputs); err != nil {
 			printErrors(e.stderr, err)
-			return exitCodeOf(err)
+			return exitCode(err)
 		}
 	}
 	at, err := parseTime("at", *atFlag, inputs.zone)
 	if err != nil {
 		printErrors(e.stderr, err)
-		return exitCodeOf(err)
+		return exitCode(err)
 	}
 	aor := *aorFlag
 	if aor == "" && inputs.user != nil {
@@ -74,7 +74,7 @@ func runExplain(ctx context.Context, e *env, args []string) int {
 	occs, err := inputs.occurrences(ctx, at.AddDate(0, 0, -62), at.AddDate(0, 0, 62), e.stderr)
 	if err != nil {
 		printErrors(e.stderr, err)
-		return exitCodeOf(err)
+		return exitCode(err)
 	}
 	ex := r.Explain(occs, at, inputs.zone)
 	doc, err := ex.Segment.Document(aor, pidf.IDBase(aor)).Marshal()

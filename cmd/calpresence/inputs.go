@@ -13,6 +13,7 @@ import (
 
 	"github.com/calpresence/calpresence/calendar"
 	"github.com/calpresence/calpresence/internal/tomlpos"
+	"github.com/calpresence/calpresence/rules"
 )
 
 // listFlag is a repeatable string flag.
@@ -63,7 +64,8 @@ func exitCode(err error) int {
 	var ce *configError
 	var te *tomlpos.Error
 	var se *calendar.SyntaxError
-	if errors.As(err, &ue) || errors.As(err, &ce) || errors.As(err, &te) || errors.As(err, &se) {
+	var re *rules.Error
+	if errors.As(err, &ue) || errors.As(err, &ce) || errors.As(err, &te) || errors.As(err, &se) || errors.As(err, &re) {
 		return 2
 	}
 	return 1

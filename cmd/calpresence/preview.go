@@ -37,31 +37,31 @@ func runPreview(ctx context.Context, e *env, args []string) int {
 	if *rulesPath != "" { // a broken rules file is reported before any calendar is touched
 		if r, err = rules.Load(*rulesPath); err != nil {
 			printErrors(e.stderr, err)
-			return exitCodeOf(err)
+			return exitCode(err)
 		}
 	}
 	inputs, err := in.load(e, logger)
 	if err != nil {
 		printErrors(e.stderr, err)
-		return exitCodeOf(err)
+		return exitCode(err)
 	}
 	if r == nil {
 		if r, err = commandRules("", inputs); err != nil {
 			printErrors(e.stderr, err)
-			return exitCodeOf(err)
+			return exitCode(err)
 		}
 	}
 	from, to, err := window(*fromFlag, *toFlag, time.Now(), inputs.zone)
 	if err != nil {
 		printErrors(e.stderr, err)
-		return exitCodeOf(err)
+		return exitCode(err)
 	}
 	// Events that start before the window can still decide it (a
 	// vacation, a rule's lag): expand a little wider.
 	occs, err := inputs.occurrences(ctx, from.AddDate(0, 0, -31), to.AddDate(0, 0, 1), e.stderr)
 	if err != nil {
 		printErrors(e.stderr, err)
-		return exitCodeOf(err)
+		return exitCode(err)
 	}
 	segs := r.Timeline(occs, from, to, inputs.zone)
 	if *asJSON {

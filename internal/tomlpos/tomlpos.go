@@ -24,6 +24,9 @@ type Error struct {
 	File      string
 	Line, Col int // 1-based; 0 when unknown
 	Msg       string
+	// UnknownKey marks an unknown key: the rest of the document was still
+	// decoded, so validation can go on and report its own mistakes too.
+	UnknownKey bool
 }
 
 func (e *Error) Error() string {
@@ -182,7 +185,7 @@ func Decode(file string, data []byte, v any) []error {
 		for i := range strict.Errors {
 			de := &strict.Errors[i]
 			line, col := de.Position()
-			errs = append(errs, &Error{File: file, Line: line, Col: col,
+			errs = append(errs, &Error{File: file, Line: line, Col: col, UnknownKey: true,
 				Msg: fmt.Sprintf("unknown key %q", strings.Join(de.Key(), "."))})
 		}
 		sortErrors(errs)
@@ -208,6 +211,16 @@ func sortErrors(errs []error) {
 		}
 		return a.Col < b.Col
 	})
+}
+
+// OnlyUnknownKeys reports whether every error of errs is an unknown key.
+func OnlyUnknownKeys(errs []error) bool {
+	for _, err := range errs {
+		if e, ok := err.(*Error); !ok || !e.UnknownKey {
+			return false
+		}
+	}
+	return true
 }
 
 // Sort orders errs by file position; errors that are not *Error keep their
