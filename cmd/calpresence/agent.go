@@ -251,6 +251,7 @@ type calState struct {
 	savedAt   time.Time
 	savedH    uint64
 	warnH     uint64
+	failures  int // consecutive failed polls
 
 	polls, errs atomic.Uint64
 	lastGood    atomic.Int64 // unix nanoseconds of the last good poll
@@ -483,9 +484,11 @@ func (p *pipeline) poll(ctx context.Context, c *calState) {
 	c.attempted = true
 	if err != nil {
 		c.errs.Add(1)
+		c.failures++
 		p.a.log.Warn("calendar poll failed; keeping the last good data", "user", p.id, "calendar", name,
 			"last_good", c.goodAt, "err", err)
 	} else {
+		c.failures = 0
 		c.lastGood.Store(now.UnixNano())
 		p.logWarnings(c, warns)
 		changed := !sameEvents(c.events, events) || c.saved != nil
@@ -570,6 +573,14 @@ func (p *pipeline) schedule(c *calState, now time.Time) {
 	next := c.spec.Poll.Next(now)
 	if next.IsZero() || !next.After(now) {
 		next = now.Add(5 * time.Minute) // a schedule that never fires again
+	}
+	if c.failures > 0 {
+		// A failing server is asked less and less often (1 s, 2 s, 4 s, ...
+		// up to 5 min), whatever the schedule says.
+		backoff := min(time.Second<<min(c.failures-1, 9), 5*time.Minute)
+		if at := now.Add(backoff); at.After(next) {
+			next = at
+		}
 	}
 	c.dueAt = next
 	c.timer.Reset(next.Sub(now))

@@ -552,3 +552,37 @@ func TestAgentSlowCalendarIsolated(t *testing.T) {
 		h.stop()
 	})
 }
+
+// A failing calendar is polled less and less often; a clock jump polls the
+// calendars that fell due at once.
+func TestAgentBackoffAndCatchUp(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		zone := zoneBerlin(t)
+		src := &fakeSource{name: "work", zone: zone, err: errors.New("fetch work: connection refused")}
+		spec := userFor("sip:alice@example.com", zone, builtin(t), src)
+		spec.Calendars[0].Poll = cron.Every(time.Second)
+		h := startAgent(t, newRecDoer(), &stateStore{}, agentOptions{}, spec)
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		src.mu.Lock()
+		n := src.fetches
+		src.mu.Unlock()
+		// 1+1+2+4+8+16+32 s: 7 polls in the first minute, not 60.
+		if n < 5 || n > 9 {
+			t.Errorf("a failing calendar on @every 1s was fetched %d times in a minute, want about 7", n)
+		}
+
+		// The wall clock jumps past the next poll (as after a suspend): the
+		// catch-up polls at once.
+		h.a.catchUp(time.Now().Add(time.Hour))
+		synctest.Wait()
+		src.mu.Lock()
+		m := src.fetches
+		src.mu.Unlock()
+		if m != n+1 {
+			t.Errorf("after a clock jump the calendar was fetched %d more times, want 1", m-n)
+		}
+		h.stop()
+		assertStopped(t, h.a)
+	})
+}

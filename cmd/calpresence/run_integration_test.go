@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -230,7 +231,8 @@ poll = "@every 1s"
 	w := startWatcher(t, kam.Addr(), aor)
 
 	var logs testserver.SafeBuffer
-	cmd := exec.Command(bin, "run", "-config", cfgPath, "-log-level", "debug")
+	metrics := fmt.Sprintf("127.0.0.1:%d", testserver.FreePort(t))
+	cmd := exec.Command(bin, "run", "-config", cfgPath, "-log-level", "debug", "-metrics-addr", metrics)
 	cmd.Env = append(os.Environ(), "CALPRESENCE_TEST_DAV_PASSWORD=secret-pw", "XDG_STATE_HOME="+dir)
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
@@ -252,6 +254,23 @@ poll = "@every 1s"
 	at := w.waitFor(t, "the meeting", start.Add(5*time.Second), inMeeting(aor))
 	if d := at.Sub(start); d < -50*time.Millisecond || d > time.Second {
 		t.Errorf("the meeting reached the watcher %v after its start, want within 1s", d)
+	}
+
+	// The metrics say so too.
+	res, err := http.Get("http://" + metrics + "/metrics")
+	if err != nil {
+		t.Fatalf("GET /metrics: %v", err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, want := range []string{
+		`calpresence_presence{user="sip:alice@example.com",basic="closed",activities="busy,meeting"} 1`,
+		`calpresence_publish_requests_total{user="sip:alice@example.com",result="2xx"} `,
+		`calpresence_calendar_poll_errors_total{user="sip:alice@example.com",calendar="work"} 0`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("GET /metrics during the meeting lacks %q:\n%s", want, body)
+		}
 	}
 
 	// Edit: the meeting ends early. The next poll (1 s) moves the flip.
