@@ -26,6 +26,9 @@ import (
 // timeline rebuilds are driven by timers that queue jobs for a fixed pool of
 // workers, so that 10,000 users cost 10,000 publisher goroutines and a few
 // dozen more, and a slow calendar occupies one worker, not the others.
+// (calendar.Poller runs a goroutine per calendar, ~8 kB each, which alone
+// would take a third of the 50 kB a user may cost; the agent uses its
+// schedules, calendar.ParseSchedule, with timers instead.)
 
 // schedule says when a calendar is polled next; robfig/cron's schedules
 // satisfy it.

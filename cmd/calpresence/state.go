@@ -194,7 +194,7 @@ func (st *stateStore) Load(user, cal string) (sc savedCalendar, ok bool, err err
 	return sc, true, nil
 }
 
-// Occurrences returns the saved occurrences as the calendar package's type.
+// occurrences returns the saved occurrences as the calendar package's type.
 func (sc savedCalendar) occurrences() []calendar.Occurrence {
 	occs := make([]calendar.Occurrence, len(sc.Occurrences))
 	for i, s := range sc.Occurrences {
