@@ -322,6 +322,9 @@ func TestAgentMonth(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		zone := zoneBerlin(t)
 		rs := builtin(t)
+		// The bubble's clock starts on 1 Jan 2000; the month runs over the
+		// night Berlin moves to summer time (26 Mar 2000).
+		time.Sleep(time.Until(time.Date(2000, 3, 10, 6, 0, 0, 0, time.UTC)))
 		start := time.Now()
 		const aor = "sip:alice@example.com"
 		src := &fakeSource{name: "work", zone: zone, ics: busyMonth(start, zone)}
