@@ -104,6 +104,9 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "calpresence demo: %v.\n", err)
 		return 1
 	}
+	if *speed != 1 || *start != "" {
+		sink.label = " (simulated)"
+	}
 	defer sink.Close()
 
 	fmt.Fprintf(out, "calpresence demo: the calendar of %s through the built-in rules (rules.example.toml),\n", demoAOR)
@@ -274,8 +277,7 @@ func (d *demo) printDay(day time.Time, segs []rules.Segment) {
 // at which the document it carries took effect (or the demo's start), when
 // the request went out at that boundary; else the simulated now.
 func (d *demo) simTimeOf(body []byte) time.Time {
-	real := time.Now()
-	now := d.clock.sim(real)
+	now := d.clock.sim(time.Now()).In(d.zone)
 	if len(body) == 0 {
 		return now.Truncate(time.Second)
 	}
@@ -292,7 +294,7 @@ func (d *demo) simTimeOf(body []byte) time.Time {
 			at = d.clock.simStart
 		}
 		if now.Sub(at).Abs() <= tolerance {
-			return at
+			return at.In(d.zone)
 		}
 	}
 	return now.Truncate(time.Second)
@@ -316,6 +318,7 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 type dryRunSink struct {
 	out    io.Writer
 	when   func(body []byte) time.Time
+	label  string // after the time: " (simulated)" when the clock is not real
 	ua     *sipgo.UserAgent
 	client *sipgo.Client
 
@@ -365,9 +368,9 @@ func (s *dryRunSink) Do(ctx context.Context, req *sip.Request) (*sip.Response, e
 	}
 	res.AppendHeader(sip.NewHeader("Expires", exp))
 
-	at := s.when(r.Body())
+	at := s.when(r.Body()) // in the demo's zone
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n=== %s (simulated): %s ===\n", at.Format("15:04:05"), describe(r))
+	fmt.Fprintf(&b, "\n=== %s%s: %s ===\n", at.Format("15:04:05"), s.label, describe(r))
 	b.WriteString(r.String())
 	if len(r.Body()) > 0 && !bytes.HasSuffix(r.Body(), []byte("\n")) {
 		b.WriteString("\n")
