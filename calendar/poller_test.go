@@ -120,33 +120,75 @@ func FuzzParseSchedule(f *testing.F) {
 
 // pollFakeSource returns scripted results and records when it was fetched.
 type pollFakeSource struct {
+	name    string        // "" means "work"
+	delay   time.Duration // each fetch takes this long (in the bubble's time)
+	busy    *inflight     // counts fetches in progress; may be nil
 	mu      sync.Mutex
 	results []error // one per fetch; nil = success; past the end: success
 	block   bool    // wait for ctx instead
+	panics  bool    // panic instead
+	warning string  // the warning every successful fetch returns; "" means "bad"
 	fetches []time.Time
 	version int
 }
 
-func (f *pollFakeSource) Name() string { return "work" }
+// inflight counts the fetches in progress of many sources.
+type inflight struct {
+	mu       sync.Mutex
+	now, max int
+}
+
+func (c *inflight) add(d int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now += d
+	c.max = max(c.max, c.now)
+}
+
+func (f *pollFakeSource) Name() string {
+	if f.name == "" {
+		return "work"
+	}
+	return f.name
+}
 
 func (f *pollFakeSource) Fetch(ctx context.Context) ([]*Event, []Warning, error) {
 	f.mu.Lock()
 	n := len(f.fetches)
 	f.fetches = append(f.fetches, time.Now())
-	block := f.block
+	block, panics, warning := f.block, f.panics, f.warning
 	f.mu.Unlock()
+	if f.busy != nil {
+		f.busy.add(1)
+		defer f.busy.add(-1)
+	}
+	if panics {
+		panic("source broke")
+	}
 	if block {
 		<-ctx.Done()
 		return nil, nil, ctx.Err()
 	}
+	if f.delay > 0 {
+		time.Sleep(f.delay) // the bubble's clock: a slow server
+	}
 	if n < len(f.results) && f.results[n] != nil {
 		return nil, nil, f.results[n]
+	}
+	if warning == "" {
+		warning = "bad"
 	}
 	f.mu.Lock()
 	f.version++
 	v := f.version
 	f.mu.Unlock()
-	return []*Event{{UID: fmt.Sprintf("v%d", v)}}, []Warning{{Source: "cal.ics", Line: 3, Err: errors.New("bad")}}, nil
+	return []*Event{{UID: fmt.Sprintf("v%d", v)}}, []Warning{{Source: "cal.ics", Line: 3, Err: errors.New(warning)}}, nil
+}
+
+func (f *pollFakeSource) set(fn func(f *pollFakeSource)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn(f)
 }
 
 func (f *pollFakeSource) times(start time.Time) []time.Duration {
@@ -254,72 +296,6 @@ func TestPollerFollowsSchedule(t *testing.T) {
 	}
 }
 
-func TestPollerKeepsLastGoodDataAndBacksOff(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		start := time.Now()
-		boom := errors.New("ics https://h/a.ics: server answered HTTP 503 Service Unavailable")
-		src := &pollFakeSource{results: []error{nil, boom, boom, boom, boom}}
-		var got pollUpdates
-		p, err := NewPoller(PollerOptions{Source: src, Schedule: "@every 1h", Zone: time.UTC, OnUpdate: got.on,
-			MinRetry: 10 * time.Second, MaxRetry: 40 * time.Second})
-		if err != nil {
-			t.Fatal(err)
-		}
-		stop := startPoller(t, p)
-		time.Sleep(time.Hour + 30*time.Second)
-		synctest.Wait()
-		st := p.Status()
-		if st.Failures == 0 || !errors.Is(st.LastErr, boom) || len(st.Events) != 1 || st.Events[0].UID != "v1" {
-			t.Errorf("Status() while failing = %+v, want failures, the error and the last good events (v1)", st)
-		}
-		time.Sleep(2 * time.Hour)
-		stop()
-
-		times := src.times(start)
-		// 0s ok, 1h fails, then retries after 5-10s, 10-20s, 20-40s, and
-		// one succeeds; then hourly from that success.
-		if len(times) < 7 || times[0] != 0 || times[1] != time.Hour {
-			t.Fatalf("fetches at %v, want 0s, 1h, retries, ...", times)
-		}
-		bounds := [][2]time.Duration{{5 * time.Second, 10 * time.Second}, {10 * time.Second, 20 * time.Second}, {20 * time.Second, 40 * time.Second}, {20 * time.Second, 40 * time.Second}}
-		for i, b := range bounds {
-			gap := times[i+2] - times[i+1]
-			if gap < b[0] || gap > b[1] {
-				t.Errorf("retry %d came %v after the failure, want within %v", i+1, gap, b)
-			}
-		}
-		// @every rounds to whole seconds.
-		if gap := times[6] - times[5]; gap <= time.Hour-time.Second || gap > time.Hour {
-			t.Errorf("after recovering, next fetch came %v later, want 1h (fetches %v)", gap, times)
-		}
-		if u := got.get(); len(u) < 3 || u[0] != "work:v1" || u[1] != "work:v2" {
-			t.Errorf("OnUpdate calls = %q, want work:v1, then work:v2 only after recovery", u)
-		}
-		if st := p.Status(); st.Failures != 0 || st.LastErr != nil {
-			t.Errorf("Status() after recovery = %+v, want no failures", st)
-		}
-	})
-}
-
-func TestPollerRetryNeverPassesSchedule(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		start := time.Now()
-		boom := errors.New("down")
-		src := &pollFakeSource{results: []error{boom, boom, boom, boom, boom, boom}}
-		p, err := NewPoller(PollerOptions{Source: src, Schedule: "*/1 * * * *", Zone: time.UTC,
-			MinRetry: 10 * time.Minute, MaxRetry: time.Hour})
-		if err != nil {
-			t.Fatal(err)
-		}
-		stop := startPoller(t, p)
-		time.Sleep(3*time.Minute + time.Second)
-		stop()
-		if times := src.times(start); !pollEqualDurations(times, pollDurations("0s", "1m", "2m", "3m")) {
-			t.Errorf("fetches at %v, want every minute despite a 10m backoff", times)
-		}
-	})
-}
-
 func TestPollerStopsPromptly(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		// Cancelled while a fetch hangs.
@@ -405,29 +381,6 @@ func TestNewPollerErrors(t *testing.T) {
 			t.Errorf("NewPoller(%+v) = %v, want error containing %q", tt.opts, err, tt.want)
 		}
 	}
-}
-
-// retryLater is an error that asks to wait, like a 503 with Retry-After.
-type retryLater time.Duration
-
-func (r retryLater) Error() string             { return "busy" }
-func (r retryLater) RetryAfter() time.Duration { return time.Duration(r) }
-
-func TestPollerHonoursRetryAfter(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		start := time.Now()
-		src := &pollFakeSource{results: []error{retryLater(20 * time.Minute)}}
-		p, err := NewPoller(PollerOptions{Source: src, Schedule: "@every 5m", Zone: time.UTC})
-		if err != nil {
-			t.Fatal(err)
-		}
-		stop := startPoller(t, p)
-		time.Sleep(26 * time.Minute)
-		stop()
-		if times := src.times(start); !pollEqualDurations(times, pollDurations("0s", "20m", "25m")) {
-			t.Errorf("fetches at %v, want 0s, then 20m as the server asked, then on schedule", times)
-		}
-	})
 }
 
 // TestPollerWithICSSource polls a real feed: the second poll costs a 304,

@@ -330,7 +330,9 @@ func (s *Scheduler) worker(ctx context.Context) {
 		for s.head == nil && !s.stopping {
 			s.work.Wait()
 		}
-		if s.stopping {
+		// Once ctx ends, a poll would only be cut short; Run is about to
+		// set stopping.
+		if s.stopping || ctx.Err() != nil {
 			s.mu.Unlock()
 			return
 		}
