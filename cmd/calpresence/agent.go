@@ -20,18 +20,17 @@ import (
 )
 
 // The agent runs one pipeline per user: each calendar is polled on its
-// schedule, each poll rebuilds the user's presence timeline, and the user's
-// publisher publishes the timeline's documents at their boundaries. It keeps
-// the state of the pipelines small and goroutine-free: calendars and
-// timeline rebuilds are driven by timers that queue jobs for a fixed pool of
-// workers, so that 10,000 users cost 10,000 publisher goroutines and a few
-// dozen more, and a slow calendar occupies one worker, not the others.
-// (calendar.Poller runs a goroutine per calendar, ~8 kB each, which alone
-// would take a third of the 50 kB a user may cost; the agent uses its
-// schedules, calendar.ParseSchedule, with timers instead.)
+// schedule by one calendar.Scheduler shared by all users, each poll rebuilds
+// the user's presence timeline, and the user's publisher publishes the
+// timeline's documents at their boundaries. The scheduler keeps a calendar
+// to a timer and a fixed pool of workers, no goroutine, so that 10,000 users
+// cost 10,000 publisher goroutines and a few dozen more, and a slow calendar
+// occupies one worker, not the others. Rebuilds that no poll causes (at
+// midnight, when data turns stale, after a reload or a clock jump) are
+// queued for one goroutine of the agent.
 
 // schedule says when a calendar is polled next; robfig/cron's schedules
-// satisfy it.
+// satisfy it, and so does calendar.ParseSchedule's.
 type schedule interface {
 	Next(time.Time) time.Time
 }
@@ -76,7 +75,10 @@ type agentOptions struct {
 	SaveDays int // default 14
 	// FetchTimeout bounds one poll of one calendar.
 	FetchTimeout time.Duration // default 30s
-	// Workers is the number of polls and rebuilds that run at once.
+	// MinRetry and MaxRetry bound the backoff after a failed poll; it
+	// never postpones the calendar's next scheduled poll.
+	MinRetry, MaxRetry time.Duration // default 1s and 5m
+	// Workers is the number of polls that run at once.
 	Workers int // default 64
 	// JumpCheck is how often the wall clock is compared with the
 	// monotonic clock to notice suspends and clock steps.
@@ -100,6 +102,12 @@ func (o agentOptions) withDefaults() agentOptions {
 	if o.FetchTimeout <= 0 {
 		o.FetchTimeout = 30 * time.Second
 	}
+	if o.MinRetry <= 0 {
+		o.MinRetry = time.Second
+	}
+	if o.MaxRetry < o.MinRetry {
+		o.MaxRetry = max(5*time.Minute, o.MinRetry)
+	}
 	if o.Workers <= 0 {
 		o.Workers = 64
 	}
@@ -119,13 +127,14 @@ type agent struct {
 	// newPublisher makes a user's publisher; tests replace it.
 	newPublisher func(d publisher.Doer, opts publisher.Options) timelineRunner
 
-	started  chan struct{} // closed when Run has set ctx
+	started  chan struct{} // closed when Run has set ctx and sched
 	ctx      context.Context
-	mu       sync.Mutex // guards users, order, stopped
+	sched    *calendar.Scheduler // polls every calendar of every user
+	mu       sync.Mutex          // guards users, order, stopped
 	users    map[string]*pipeline
 	order    []string // user ids, sorted, for metrics
 	stopped  bool
-	queue    jobQueue
+	pending  rebuildQueue
 	pubs     sync.WaitGroup // publisher goroutines
 	reloads  [2]atomic.Uint64
 	rebuilds atomic.Uint64
@@ -143,6 +152,7 @@ func newAgent(log *slog.Logger, d publisher.Doer, store *stateStore, opts agentO
 		newPublisher: func(d publisher.Doer, o publisher.Options) timelineRunner { return publisher.New(d, o) },
 		started:      make(chan struct{}),
 		users:        map[string]*pipeline{},
+		pending:      rebuildQueue{wake: make(chan struct{}, 1)},
 	}
 }
 
@@ -150,13 +160,23 @@ func newAgent(log *slog.Logger, d publisher.Doer, store *stateStore, opts agentO
 // publication and returns once the publishers have finished. Apply changes
 // the users while it runs.
 func (a *agent) Run(ctx context.Context, specs []userSpec) error {
-	a.ctx = ctx
-	close(a.started)
-	var workers sync.WaitGroup
-	for range a.opts.Workers {
-		workers.Go(func() { a.work(ctx) })
+	sched, err := calendar.NewScheduler(calendar.SchedulerOptions{
+		Workers: a.opts.Workers, Timeout: a.opts.FetchTimeout,
+		MinRetry: a.opts.MinRetry, MaxRetry: a.opts.MaxRetry,
+		ClockCheck: a.opts.JumpCheck, OnClockJump: a.clockJumped, Logger: a.log,
+	})
+	a.ctx, a.sched = ctx, sched
+	if err != nil {
+		a.mu.Lock()
+		a.stopped = true // Apply does nothing
+		a.mu.Unlock()
+		close(a.started)
+		return fmt.Errorf("agent: %w", err)
 	}
-	workers.Go(func() { a.watchClock(ctx) })
+	close(a.started)
+	var bg sync.WaitGroup
+	bg.Go(func() { sched.Run(ctx) })
+	bg.Go(func() { a.pending.run(ctx) })
 	a.Apply(specs)
 
 	<-ctx.Done()
@@ -166,8 +186,7 @@ func (a *agent) Run(ctx context.Context, specs []userSpec) error {
 		p.stop()
 	}
 	a.mu.Unlock()
-	a.queue.close()
-	workers.Wait()
+	bg.Wait()
 	a.pubs.Wait()
 	return nil
 }
@@ -216,6 +235,8 @@ type pipeline struct {
 	a      *agent
 	id     string
 	idBase string
+	log    *slog.Logger // the agent's, with the user
+	queued atomic.Bool  // in a.pending
 
 	mu        sync.Mutex // guards the fields below
 	doer      *countingDoer
@@ -240,12 +261,11 @@ type segInfo struct {
 
 // calState is one calendar of a user and its last good data.
 type calState struct {
-	spec   calendarSpec
-	timer  *time.Timer
-	dueAt  time.Time // when the timer fires, by the wall clock
-	queued atomic.Bool
+	spec calendarSpec
+	poll *calendar.Poll // in a.sched; nil if it could not be added
 
 	// Guarded by the pipeline's mu.
+	gone      bool              // removed: late results are dropped
 	attempted bool              // polled at least once, or loaded from disk
 	events    []*calendar.Event // last good fetch
 	saved     []calendar.Occurrence
@@ -253,8 +273,6 @@ type calState struct {
 	stale     bool
 	savedAt   time.Time
 	savedH    uint64
-	warnH     uint64
-	failures  int // consecutive failed polls
 
 	polls, errs atomic.Uint64
 	lastGood    atomic.Int64 // unix nanoseconds of the last good poll
@@ -264,14 +282,13 @@ func (p *pipeline) start(s *userSpec) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.spec = s
+	p.log = p.a.log.With("user", p.id)
 	p.startPublisher()
+	p.rebuild = time.AfterFunc(time.Hour, func() { p.a.pending.push(p) })
+	p.rebuild.Stop()
+	// Each calendar is polled at once; the results wait for p.mu.
 	for _, cs := range s.Calendars {
 		p.cals = append(p.cals, p.newCal(cs))
-	}
-	p.rebuild = time.AfterFunc(time.Hour, func() { p.a.enqueue(job{p: p}) })
-	p.rebuild.Stop()
-	for _, c := range p.cals {
-		p.a.enqueue(job{p: p, c: c})
 	}
 }
 
@@ -319,9 +336,23 @@ func (p *pipeline) newCal(cs calendarSpec) *calState {
 		c.attempted = true
 		c.lastGood.Store(sc.Fetched.UnixNano())
 	}
-	c.timer = time.AfterFunc(time.Hour, func() { p.a.enqueue(job{p: p, c: c}) })
-	c.timer.Stop()
+	c.poll, err = p.a.sched.Add(p.pollSpec(c))
+	if err != nil {
+		// buildUsers checked what Add checks; the user goes on without
+		// this calendar rather than waiting for it.
+		p.a.log.Error("calendar not polled", "user", p.id, "calendar", cs.Name, "err", err)
+		c.attempted = true
+	}
 	return c
+}
+
+// pollSpec is how the scheduler polls c; p.mu is held.
+func (p *pipeline) pollSpec(c *calState) calendar.PollSpec {
+	return calendar.PollSpec{
+		Source: c.spec.Source, Schedule: c.spec.Poll, Zone: p.spec.Zone, Logger: p.log,
+		OnUpdate:  func(_ string, events []*calendar.Event, _ []calendar.Warning) { p.updated(c, events) },
+		OnFailure: func(string, error) { p.failed(c) },
+	}
 }
 
 // update takes a new spec of the same user.
@@ -343,19 +374,32 @@ func (p *pipeline) update(s *userSpec) {
 	for _, cs := range s.Calendars {
 		if c := byKey[cs.Key]; c != nil && c.spec.Name == cs.Name {
 			delete(byKey, cs.Key)
-			c.spec = cs // a new schedule applies from the next poll
+			// The data stays; the new source (a new CA file) and schedule
+			// serve from the next poll.
+			c.spec = cs
+			if c.poll != nil {
+				if err := c.poll.Update(p.pollSpec(c)); err != nil {
+					p.a.log.Error("calendar settings not applied", "user", p.id, "calendar", cs.Name, "err", err)
+				}
+			}
 			cals = append(cals, c)
 			continue
 		}
-		c := p.newCal(cs)
-		cals = append(cals, c)
-		p.a.enqueue(job{p: p, c: c})
+		cals = append(cals, p.newCal(cs))
 	}
 	for _, c := range byKey {
-		c.timer.Stop()
+		p.removeCal(c)
 	}
 	p.cals = cals
-	p.a.enqueue(job{p: p})
+	p.a.pending.push(p)
+}
+
+// removeCal stops polling c; p.mu is held.
+func (p *pipeline) removeCal(c *calState) {
+	c.gone = true
+	if c.poll != nil {
+		p.a.sched.Remove(c.poll)
+	}
 }
 
 // stop ends the pipeline: its publisher removes the publication.
@@ -364,157 +408,93 @@ func (p *pipeline) stop() {
 	defer p.mu.Unlock()
 	p.stopped = true
 	for _, c := range p.cals {
-		c.timer.Stop()
+		p.removeCal(c)
 	}
 	p.rebuild.Stop()
 	p.pubCancel()
 }
 
-// job is a poll of calendar c of user p, followed by a rebuild of p's
-// timeline; with c nil, only the rebuild.
-type job struct {
-	p *pipeline
-	c *calState
-}
-
-// jobQueue is an unbounded FIFO of jobs: timers must never block on it.
-type jobQueue struct {
-	mu     sync.Mutex
-	cond   *sync.Cond
-	jobs   []job
-	head   int
-	closed bool
-}
-
-func (q *jobQueue) push(j job) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.cond == nil {
-		q.cond = sync.NewCond(&q.mu)
-	}
-	if q.closed {
-		return
-	}
-	q.jobs = append(q.jobs, j)
-	q.cond.Signal()
-}
-
-// pop waits for a job; ok is false once the queue is closed.
-func (q *jobQueue) pop() (j job, ok bool) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.cond == nil {
-		q.cond = sync.NewCond(&q.mu)
-	}
-	for q.head == len(q.jobs) && !q.closed {
-		q.cond.Wait()
-	}
-	if q.closed {
-		return job{}, false
-	}
-	j = q.jobs[q.head]
-	q.jobs[q.head] = job{}
-	q.head++
-	if q.head == len(q.jobs) {
-		q.jobs, q.head = q.jobs[:0], 0
-	} else if q.head > 1024 && q.head*2 > len(q.jobs) {
-		q.jobs = append(q.jobs[:0], q.jobs[q.head:]...)
-		q.head = 0
-	}
-	return j, true
-}
-
-func (q *jobQueue) close() {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.cond == nil {
-		q.cond = sync.NewCond(&q.mu)
-	}
-	q.closed = true
-	q.cond.Broadcast()
-}
-
-// enqueue queues j unless the same poll is queued already.
-func (a *agent) enqueue(j job) {
-	if j.c != nil && !j.c.queued.CompareAndSwap(false, true) {
-		return
-	}
-	a.queue.push(j)
-}
-
-func (a *agent) work(ctx context.Context) {
-	for {
-		j, ok := a.queue.pop()
-		if !ok {
-			return
-		}
-		if j.c != nil {
-			j.c.queued.Store(false)
-			j.p.poll(ctx, j.c)
-		} else {
-			j.p.mu.Lock()
-			j.p.rebuildLocked()
-			j.p.mu.Unlock()
-		}
-	}
-}
-
-// poll fetches one calendar, keeps its data if the fetch succeeded, and
-// rebuilds the user's timeline.
-func (p *pipeline) poll(ctx context.Context, c *calState) {
-	p.mu.Lock()
-	if p.stopped {
-		p.mu.Unlock()
-		return
-	}
-	src, name := c.spec.Source, c.spec.Name
-	p.mu.Unlock()
-
-	fctx, cancel := context.WithTimeout(ctx, p.a.opts.FetchTimeout)
-	events, warns, err := fetchSafely(fctx, src)
-	cancel()
+// updated takes the events of a successful poll of c, saves them if they
+// changed and rebuilds the user's timeline. It runs on a scheduler worker.
+func (p *pipeline) updated(c *calState, events []*calendar.Event) {
 	now := time.Now()
 	c.polls.Add(1)
-	if ctx.Err() != nil {
-		return
-	}
-
+	c.lastGood.Store(now.UnixNano())
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.stopped {
+	if p.stopped || c.gone {
 		return
 	}
 	c.attempted = true
-	if err != nil {
-		c.errs.Add(1)
-		c.failures++
-		p.a.log.Warn("calendar poll failed; keeping the last good data", "user", p.id, "calendar", name,
-			"last_good", c.goodAt, "err", err)
-	} else {
-		c.failures = 0
-		c.lastGood.Store(now.UnixNano())
-		p.logWarnings(c, warns)
-		changed := !sameEvents(c.events, events) || c.saved != nil
-		c.events, c.saved, c.goodAt = events, nil, now
-		// Save when the data changed, and now and then anyway so that the
-		// saved fetch time tells the staleness of the data after a restart.
-		if changed || now.Sub(c.savedAt) >= time.Hour {
-			p.save(c, now)
-		}
+	changed := !sameEvents(c.events, events) || c.saved != nil
+	c.events, c.saved, c.goodAt = events, nil, now
+	// Save when the data changed, and now and then anyway so that the
+	// saved fetch time tells the staleness of the data after a restart.
+	if changed || now.Sub(c.savedAt) >= time.Hour {
+		p.save(c, now)
 	}
-	p.schedule(c, now)
 	p.rebuildLocked()
 }
 
-// fetchSafely fetches from src; a panic in a source is an error of that
-// calendar, not the end of the agent.
-func fetchSafely(ctx context.Context, src calendar.Source) (events []*calendar.Event, warns []calendar.Warning, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("fetch calendar: panic: %v", r)
+// failed notes a failed poll of c (the scheduler logged it and retries);
+// the last good data stays. A first poll that fails lets the user publish
+// without this calendar.
+func (p *pipeline) failed(c *calState) {
+	c.polls.Add(1)
+	c.errs.Add(1)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stopped || c.gone {
+		return
+	}
+	c.attempted = true
+	p.rebuildLocked()
+}
+
+// rebuildQueue holds the users whose timeline is to be rebuilt without a
+// poll: at midnight, when data turns stale, after a reload or a clock jump.
+// One goroutine works through it, so that midnight, when every user's timer
+// fires, costs no burst of goroutines.
+type rebuildQueue struct {
+	mu   sync.Mutex
+	ps   []*pipeline
+	wake chan struct{} // holds a token while ps may be non-empty
+}
+
+// push queues p unless it is queued already; it never blocks.
+func (q *rebuildQueue) push(p *pipeline) {
+	if !p.queued.CompareAndSwap(false, true) {
+		return
+	}
+	q.mu.Lock()
+	q.ps = append(q.ps, p)
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run rebuilds the queued users until ctx ends.
+func (q *rebuildQueue) run(ctx context.Context) {
+	var ps []*pipeline
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-q.wake:
 		}
-	}()
-	return src.Fetch(ctx)
+		q.mu.Lock()
+		ps, q.ps = q.ps, ps[:0]
+		q.mu.Unlock()
+		for i, p := range ps {
+			p.queued.Store(false)
+			p.mu.Lock()
+			p.rebuildLocked()
+			p.mu.Unlock()
+			ps[i] = nil
+		}
+	}
 }
 
 // sameEvents reports whether a source handed back its previous events, as it
@@ -524,24 +504,6 @@ func sameEvents(a, b []*calendar.Event) bool {
 		return false
 	}
 	return len(a) == 0 || &a[0] == &b[0]
-}
-
-// logWarnings logs a calendar's warnings when they differ from the last
-// poll's, so that a feed with one bad component does not log every poll.
-func (p *pipeline) logWarnings(c *calState, warns []calendar.Warning) {
-	h := fnv.New64a()
-	for _, w := range warns {
-		h.Write([]byte(w.String()))
-		h.Write([]byte{0})
-	}
-	sum := h.Sum64()
-	if sum == c.warnH {
-		return
-	}
-	c.warnH = sum
-	for _, w := range warns {
-		p.a.log.Warn("calendar warning", "user", p.id, "calendar", c.spec.Name, "warning", w.String())
-	}
 }
 
 // save writes the calendar's occurrences over the saved window; p.mu is
@@ -569,24 +531,6 @@ func hashOccurrences(occs []calendar.Occurrence) uint64 {
 			o.Status, o.Class, o.Transparent, o.Response, o.Attendees, o.Categories)
 	}
 	return h.Sum64()
-}
-
-// schedule arms the calendar's timer for its next poll; p.mu is held.
-func (p *pipeline) schedule(c *calState, now time.Time) {
-	next := c.spec.Poll.Next(now)
-	if next.IsZero() || !next.After(now) {
-		next = now.Add(5 * time.Minute) // a schedule that never fires again
-	}
-	if c.failures > 0 {
-		// A failing server is asked less and less often (1 s, 2 s, 4 s, ...
-		// up to 5 min), whatever the schedule says.
-		backoff := min(time.Second<<min(c.failures-1, 9), 5*time.Minute)
-		if at := now.Add(backoff); at.After(next) {
-			next = at
-		}
-	}
-	c.dueAt = next
-	c.timer.Reset(next.Sub(now))
 }
 
 // rebuildLocked computes the user's timeline from the calendars' data and
@@ -690,46 +634,15 @@ func startOfDay(t time.Time, loc *time.Location) time.Time {
 	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc)
 }
 
-// watchClock notices that the wall clock moved differently from the
-// monotonic clock (a suspend, an NTP step, a manual change) and then
-// catches up: polls that fell due are run and every timeline is rebuilt.
-// Go's timers run on the monotonic clock, which stops during suspend.
-func (a *agent) watchClock(ctx context.Context) {
-	t := time.NewTicker(a.opts.JumpCheck)
-	defer t.Stop()
-	last := time.Now()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		now := time.Now()
-		mono := now.Sub(last)                   // monotonic
-		wall := now.Round(0).Sub(last.Round(0)) // wall clock
-		last = now
-		if d := wall - mono; d > 2*time.Second || d < -2*time.Second {
-			a.log.Info("clock jump; catching up", "jump", d.Round(time.Second))
-			a.catchUp(now)
-		}
-	}
-}
-
-func (a *agent) catchUp(now time.Time) {
+// clockJumped is called by the scheduler after the wall clock jumped (a
+// suspend, an NTP step, a manual change) and the polls that fell due were
+// queued: the timelines' rebuild timers follow the monotonic clock too, so
+// every timeline is rebuilt for the wall clock's day.
+func (a *agent) clockJumped(time.Duration) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, p := range a.users {
-		p.mu.Lock()
-		for _, c := range p.cals {
-			if !c.dueAt.IsZero() && !c.dueAt.After(now) {
-				c.timer.Stop()
-				a.enqueue(job{p: p, c: c})
-			} else if !c.dueAt.IsZero() {
-				c.timer.Reset(c.dueAt.Sub(now))
-			}
-		}
-		p.mu.Unlock()
-		a.enqueue(job{p: p})
+		a.pending.push(p)
 	}
 }
 

@@ -130,7 +130,7 @@ func benchAgentUsers(b *testing.B, n int, server string, zone *time.Location, rs
 	a.mu.Lock()
 	for _, p := range a.users {
 		for _, c := range p.cals {
-			a.enqueue(job{p: p, c: c})
+			c.poll.PollNow()
 		}
 	}
 	a.mu.Unlock()

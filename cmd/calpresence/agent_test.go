@@ -393,7 +393,8 @@ func TestAgentMonth(t *testing.T) {
 	})
 }
 
-// assertStopped checks that no timer of the agent is armed after Run.
+// assertStopped checks that no timer of the agent is armed and no calendar
+// scheduled after Run.
 func assertStopped(t *testing.T, a *agent) {
 	t.Helper()
 	a.mu.Lock()
@@ -403,8 +404,8 @@ func assertStopped(t *testing.T, a *agent) {
 			t.Errorf("user %s: rebuild timer still armed after Run", p.id)
 		}
 		for _, c := range p.cals {
-			if c.timer.Stop() {
-				t.Errorf("user %s calendar %s: poll timer still armed after Run", p.id, c.spec.Name)
+			if st := c.poll.Status(); !st.Next.IsZero() {
+				t.Errorf("user %s calendar %s: poll still scheduled at %v after Run", p.id, c.spec.Name, st.Next)
 			}
 		}
 	}
@@ -556,28 +557,55 @@ func TestAgentSlowCalendarIsolated(t *testing.T) {
 	})
 }
 
-// A failing calendar is polled less and less often; a clock jump polls the
-// calendars that fell due at once.
+// A failing calendar is retried less and less often, but never later than
+// its schedule; a clock jump polls the calendars that fell due at once and
+// rebuilds every timeline.
 func TestAgentBackoffAndCatchUp(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		zone := zoneBerlin(t)
 		src := &fakeSource{name: "work", zone: zone, err: errors.New("fetch work: connection refused")}
 		spec := userFor("sip:alice@example.com", zone, builtin(t), src)
-		spec.Calendars[0].Poll = cron.Every(time.Second)
+		spec.Calendars[0].Poll = cron.Every(time.Hour)
 		h := startAgent(t, newRecDoer(), &stateStore{}, agentOptions{}, spec)
 		time.Sleep(time.Minute)
 		synctest.Wait()
 		src.mu.Lock()
 		n := src.fetches
 		src.mu.Unlock()
-		// 1+1+2+4+8+16+32 s: 7 polls in the first minute, not 60.
+		// Retries after 0.5-1, 1-2, 2-4, ... 16-32 s: 6 to 8 polls in the
+		// first minute, not 60 (every second) nor 1 (the schedule).
 		if n < 5 || n > 9 {
-			t.Errorf("a failing calendar on @every 1s was fetched %d times in a minute, want about 7", n)
+			t.Errorf("a failing calendar was fetched %d times in a minute, want about 7", n)
+		}
+		if st := h.a.users["sip:alice@example.com"].cals[0].poll.Status(); st.Failures != n {
+			t.Errorf("Status() = %+v, want %d failures", st, n)
 		}
 
+		// A calendar on @every 1s is polled every second however it fails.
+		src.set("", errors.New("fetch work: connection refused"))
+		spec.Calendars[0].Poll = cron.Every(time.Second)
+		h.a.Apply([]userSpec{spec})
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		src.mu.Lock()
+		n2 := src.fetches
+		src.mu.Unlock()
+		if n2-n < 9 || n2-n > 11 {
+			t.Errorf("a failing calendar on @every 1s was fetched %d times in 10s, want 10", n2-n)
+		}
+		spec.Calendars[0].Poll = cron.Every(time.Hour)
+		h.a.Apply([]userSpec{spec})
+		time.Sleep(10 * time.Minute) // back to the backoff: the next try is minutes away
+		synctest.Wait()
+
 		// The wall clock jumps past the next poll (as after a suspend): the
-		// catch-up polls at once.
-		h.a.catchUp(time.Now().Add(time.Hour))
+		// catch-up polls at once, and the agent rebuilds the timelines.
+		src.mu.Lock()
+		n = src.fetches
+		src.mu.Unlock()
+		rebuilds := h.a.rebuilds.Load()
+		h.a.sched.CatchUp(time.Now().Add(time.Hour))
+		h.a.clockJumped(time.Hour)
 		synctest.Wait()
 		src.mu.Lock()
 		m := src.fetches
@@ -585,7 +613,42 @@ func TestAgentBackoffAndCatchUp(t *testing.T) {
 		if m != n+1 {
 			t.Errorf("after a clock jump the calendar was fetched %d more times, want 1", m-n)
 		}
+		if r := h.a.rebuilds.Load(); r < rebuilds+2 {
+			t.Errorf("after a clock jump %d rebuilds, want the poll's and the jump's", r-rebuilds)
+		}
 		h.stop()
 		assertStopped(t, h.a)
 	})
+}
+
+// A source that panics fails its polls; the user publishes without it and
+// the agent goes on.
+func TestAgentSourcePanics(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		zone := zoneBerlin(t)
+		start := time.Now()
+		good := &fakeSource{name: "work", zone: zone, ics: meetingICS(start.Add(time.Minute), start.Add(time.Hour))}
+		spec := userFor("sip:alice@example.com", zone, builtin(t), good)
+		spec.Calendars = append(spec.Calendars, calendarSpec{Name: "broken", Source: panicSource{}, Poll: cron.Every(5 * time.Minute), Key: "broken"})
+		d := newRecDoer()
+		h := startAgent(t, d, &stateStore{}, agentOptions{}, spec)
+		time.Sleep(time.Minute + time.Second)
+		synctest.Wait()
+		if got, _ := d.heldState(t, "sip:alice@example.com"); got.Basic != "closed" {
+			t.Errorf("with one calendar panicking the server holds %s, want the other's meeting (closed)", fmtState(got))
+		}
+		c := h.a.users["sip:alice@example.com"].cals[1]
+		if st := c.poll.Status(); st.LastErr == nil || !strings.Contains(st.LastErr.Error(), "panicked") || c.errs.Load() == 0 {
+			t.Errorf("Status() of the panicking calendar = %+v, want the panic as its error", st)
+		}
+		h.stop()
+	})
+}
+
+type panicSource struct{}
+
+func (panicSource) Name() string { return "broken" }
+
+func (panicSource) Fetch(context.Context) ([]*calendar.Event, []calendar.Warning, error) {
+	panic("nil map")
 }
