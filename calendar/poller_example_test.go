@@ -60,3 +60,50 @@ func ExampleParseSchedule() {
 	// 2026-03-09 08:00:00 +0100 CET
 	// poll schedule "CRON_TZ=UTC 0 8 * * *": time zone prefixes are not supported; schedules follow the configured timezone
 }
+
+// One Scheduler polls the calendars of many users with a few workers;
+// Run would poll each at once and then on its schedule in its user's
+// zone. Fetch polls one now, in the calling goroutine.
+func ExampleScheduler() {
+	s, err := calendar.NewScheduler(calendar.SchedulerOptions{Workers: 8, Timeout: 30 * time.Second})
+	if err != nil {
+		log.Fatal(err)
+	}
+	var polls []*calendar.Poll
+	for _, user := range []struct{ zone, schedule string }{{"Europe/Berlin", "*/5 * * * *"}, {"Asia/Kolkata", "@every 10m"}} {
+		zone, err := time.LoadLocation(user.zone)
+		if err != nil {
+			log.Fatal(err)
+		}
+		src, err := calendar.NewICSSource(calendar.ICSOptions{
+			Name: "team", URL: "testdata/feeds/two.ics",
+			Parse: calendar.ParseOptions{Zone: zone},
+		})
+		if err != nil {
+			log.Fatal(err)
+		}
+		sched, err := calendar.ParseSchedule(user.schedule)
+		if err != nil {
+			log.Fatal(err)
+		}
+		p, err := s.Add(calendar.PollSpec{
+			Source: src, Schedule: sched, Zone: zone,
+			OnUpdate: func(name string, events []*calendar.Event, warnings []calendar.Warning) {
+				fmt.Println(user.zone, name, len(events), "events")
+			},
+			OnFailure: func(name string, err error) { fmt.Println(user.zone, name, err) },
+		})
+		if err != nil {
+			log.Fatal(err)
+		}
+		polls = append(polls, p)
+	}
+	for _, p := range polls {
+		if err := p.Fetch(context.Background()); err != nil {
+			log.Fatal(err)
+		}
+	}
+	// Output:
+	// Europe/Berlin team 2 events
+	// Asia/Kolkata team 2 events
+}

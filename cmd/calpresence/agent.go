@@ -158,7 +158,8 @@ func newAgent(log *slog.Logger, d publisher.Doer, store *stateStore, opts agentO
 
 // Run runs the pipelines of specs until ctx is done, then removes every
 // publication and returns once the publishers have finished. Apply changes
-// the users while it runs.
+// the users while it runs. It fails, at once, only on options that
+// withDefaults cannot make valid.
 func (a *agent) Run(ctx context.Context, specs []userSpec) error {
 	sched, err := calendar.NewScheduler(calendar.SchedulerOptions{
 		Workers: a.opts.Workers, Timeout: a.opts.FetchTimeout,
