@@ -3,10 +3,10 @@ package calendar
 import (
 	"cmp"
 	"errors"
-	"slices"
-	"strings"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/teambition/rrule-go"
@@ -384,6 +384,12 @@ func (x *expander) ruleWalls(e *Event, rl rule, z *zone, lo, hi time.Time, f fun
 		if ns, ok := aligned(opt.Freq, opt.Wkst, interval, dt, lo); ok {
 			opt.Dtstart = ns
 		}
+	} else if !startsOnRule(opt) {
+		// RFC 5545 §3.3.10: DTSTART counts as the first of COUNT
+		// instances even when the rule would not generate it.
+		if opt.Count--; opt.Count == 0 {
+			return nil
+		}
 	} else if ns, skipped, ok := skipCount(opt, interval, dt, lo); ok {
 		if skipped >= opt.Count {
 			return nil
@@ -410,6 +416,17 @@ func (x *expander) ruleWalls(e *Event, rl rule, z *zone, lo, hi time.Time, f fun
 			return nil
 		}
 	}
+}
+
+// startsOnRule reports whether the rule's first instance is its DTSTART.
+func startsOnRule(o rrule.ROption) bool {
+	o.Count = 1
+	rr, err := rrule.NewRRule(o)
+	if err != nil {
+		return true
+	}
+	first, ok := rr.Iterator()()
+	return ok && first.Equal(o.Dtstart)
 }
 
 // until returns a rule's UNTIL as a wall-clock time in the series' zone.

@@ -247,14 +247,12 @@ var wantedProps = map[string]bool{
 }
 
 func wanted(raw string) bool {
-	end := len(raw)
 	for i := 0; i < len(raw); i++ {
 		if raw[i] == ':' || raw[i] == ';' {
-			end = i
-			break
+			return wantedProps[strings.ToUpper(raw[:i])]
 		}
 	}
-	return wantedProps[strings.ToUpper(raw[:end])]
+	return true // not a content line: let the parser say so
 }
 
 // parseProperty reads one unfolded content line. Lines with parameters go
