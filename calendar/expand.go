@@ -37,6 +37,10 @@ func (b *builder) rule(v string, start Time) (rule, error) {
 	if _, err := rrule.NewRRule(o); err != nil {
 		return rule{}, err
 	}
+	if neverMatches(o) {
+		// rrule-go would search up to the year 9999 for an instance.
+		return rule{}, errors.New("the rule matches no date")
+	}
 	return rule{opt: *opt, until: until}, nil
 }
 
@@ -230,9 +234,15 @@ func (x *expander) event(e *Event) {
 
 	var cands []candidate
 	limit := x.max
+	earliest := x.from.Add(-baseLen - shift) // a start before it cannot reach the window
 	add := func(c candidate) bool {
+		if !c.hasEnd && c.start.Before(earliest) {
+			return true
+		}
 		cands = append(cands, c)
-		return len(cands) <= 4*limit+16
+		// Past the cap (with room for EXDATEs and overrides) the rest
+		// would be cut anyway; the emit loop below reports it.
+		return len(cands) <= 2*limit+16
 	}
 	// DTSTART is always the first instance (RFC 5545 §3.8.5.3).
 	if !e.Start.Wall.Before(wallLo) && !e.Start.Wall.After(wallHi) {
@@ -416,6 +426,25 @@ func (x *expander) ruleWalls(e *Event, rl rule, z *zone, lo, hi time.Time, f fun
 			return nil
 		}
 	}
+}
+
+// neverMatches reports rules whose BYMONTHDAY fits none of their BYMONTH
+// months (FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30), the common way to write a
+// rule without instances.
+func neverMatches(o rrule.ROption) bool {
+	if len(o.Bymonth) == 0 || len(o.Bymonthday) == 0 {
+		return false
+	}
+	longest := 0
+	for _, m := range o.Bymonth {
+		longest = max(longest, daysIn(time.Month(m), 2024)) // a leap year
+	}
+	for _, d := range o.Bymonthday {
+		if d <= longest && -d <= longest {
+			return false
+		}
+	}
+	return true
 }
 
 // startsOnRule reports whether the rule's first instance is its DTSTART.
