@@ -347,8 +347,8 @@ END:VEVENT`)
 func TestExpandRules(t *testing.T) {
 	for _, tc := range []struct {
 		name, dtstart, rule string
-		from, to           string
-		want               []string // starts, Europe/Berlin wall time
+		from, to            string
+		want                []string // starts, Europe/Berlin wall time
 	}{
 		{"weekly keeps wall time over DST", "20260320T090000", "FREQ=WEEKLY;COUNT=3", "2026-03-01 00:00", "2026-05-01 00:00",
 			[]string{"2026-03-20 09:00 +0100", "2026-03-27 09:00 +0100", "2026-04-03 09:00 +0200"}},
