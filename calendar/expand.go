@@ -432,6 +432,20 @@ func (x *expander) ruleWalls(e *Event, rl rule, z *zone, lo, hi time.Time, f fun
 // months (FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30), the common way to write a
 // rule without instances.
 func neverMatches(o rrule.ROption) bool {
+	if len(o.Bysetpos) > 0 {
+		// BYSETPOS picks from each period's set: past its size it
+		// picks nothing, ever.
+		n := maxSetSize(o)
+		fits := false
+		for _, p := range o.Bysetpos {
+			if p <= n && -p <= n {
+				fits = true
+			}
+		}
+		if !fits {
+			return true
+		}
+	}
 	if len(o.Bymonth) == 0 || len(o.Bymonthday) == 0 {
 		return false
 	}
@@ -445,6 +459,38 @@ func neverMatches(o rrule.ROption) bool {
 		}
 	}
 	return true
+}
+
+// maxSetSize bounds the number of instances a rule yields per period.
+func maxSetSize(o rrule.ROption) int {
+	days := map[rrule.Frequency]int{rrule.YEARLY: 366, rrule.MONTHLY: 31, rrule.WEEKLY: 7}[o.Freq]
+	if days == 0 {
+		days = 1
+	}
+	ordinals := len(o.Byweekday) > 0
+	for _, w := range o.Byweekday {
+		if w.N() == 0 {
+			ordinals = false
+		}
+	}
+	if ordinals && (o.Freq == rrule.MONTHLY || o.Freq == rrule.YEARLY) {
+		n := len(o.Byweekday)
+		if o.Freq == rrule.YEARLY && len(o.Bymonth) > 0 {
+			n *= len(o.Bymonth)
+		}
+		days = min(days, n)
+	}
+	if len(o.Bymonthday) > 0 && o.Freq == rrule.MONTHLY {
+		days = min(days, len(o.Bymonthday))
+	}
+	if len(o.Byyearday) > 0 && o.Freq == rrule.YEARLY {
+		days = min(days, len(o.Byyearday))
+	}
+	times := 1
+	for _, l := range [][]int{o.Byhour, o.Byminute, o.Bysecond} {
+		times *= max(len(l), 1)
+	}
+	return days * times
 }
 
 // startsOnRule reports whether the rule's first instance is its DTSTART.

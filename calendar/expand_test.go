@@ -236,3 +236,28 @@ func TestExpandCalendarName(t *testing.T) {
 		t.Errorf("an occurrence uses time.Local: %v", occ)
 	}
 }
+
+func TestNeverMatches(t *testing.T) {
+	for _, tc := range []struct {
+		rule string
+		want bool
+	}{
+		{"FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30", true},
+		{"FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29", false},
+		{"FREQ=MONTHLY;BYMONTH=4,6;BYMONTHDAY=-31", true},
+		{"FREQ=MONTHLY;BYDAY=-1FR;BYSETPOS=11", true},
+		{"FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1", false},
+		{"FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=23", false},
+		{"FREQ=WEEKLY;BYDAY=MO;BYSETPOS=8", true},
+		{"FREQ=DAILY;BYHOUR=9,10;BYSETPOS=2", false},
+		{"FREQ=DAILY;BYHOUR=9,10;BYSETPOS=3", true},
+	} {
+		o, _, err := ruleOption(tc.rule)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := neverMatches(*o); got != tc.want {
+			t.Errorf("neverMatches(%s) = %v, want %v", tc.rule, got, tc.want)
+		}
+	}
+}
