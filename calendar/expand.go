@@ -114,13 +114,14 @@ func (x *expander) overlaps(start, end time.Time) bool {
 // values once, in order.
 type occRec struct {
 	ev                *Event
-	start, end, recID int64 // Unix nanoseconds; recID 0: none
+	start, end, recID int64 // Unix seconds (iCalendar has no finer times); recID 0: none
+	hasRecID          bool
 }
 
 func (x *expander) emit(e *Event, start, end, recID time.Time) {
-	r := occRec{ev: e, start: start.UnixNano(), end: end.UnixNano()}
+	r := occRec{ev: e, start: start.Unix(), end: end.Unix()}
 	if !recID.IsZero() {
-		r.recID = recID.UnixNano()
+		r.recID, r.hasRecID = recID.Unix(), true
 	}
 	x.recs = append(x.recs, r)
 }
@@ -153,8 +154,8 @@ func (x *expander) occurrences() []Occurrence {
 			Summary:       e.Summary,
 			Description:   e.Description,
 			Location:      e.Location,
-			Start:         time.Unix(0, r.start).In(x.loc),
-			End:           time.Unix(0, r.end).In(x.loc),
+			Start:         time.Unix(r.start, 0).In(x.loc),
+			End:           time.Unix(r.end, 0).In(x.loc),
 			AllDay:        e.AllDay,
 			Status:        e.Status,
 			Transparent:   e.Transparent,
@@ -166,8 +167,8 @@ func (x *expander) occurrences() []Occurrence {
 			OrganizerIsMe: e.OrganizerIsMe,
 			Categories:    e.Categories,
 		}
-		if r.recID != 0 {
-			o.RecurrenceID = time.Unix(0, r.recID).In(x.loc)
+		if r.hasRecID {
+			o.RecurrenceID = time.Unix(r.recID, 0).In(x.loc)
 		}
 	}
 	return out
