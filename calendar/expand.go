@@ -188,15 +188,18 @@ func (x *expander) event(e *Event) {
 			x.emit(e, start, end, rid)
 		}
 		// Overrides of an event that does not recur still count.
-		x.overrides(e, z, nil)
+		x.overrides(e)
 		return
 	}
 	// Overrides, by the instant of their RECURRENCE-ID.
-	single := map[int64]bool{}
+	var single map[int64]bool
 	var future []*Event // RANGE=THISANDFUTURE, by recurrence instant
 	var shift time.Duration
 	for _, ov := range e.Overrides {
 		rid := ov.RecurrenceID.instant(x.user)
+		if single == nil {
+			single = map[int64]bool{}
+		}
 		single[rid.Unix()] = true
 		if ov.ThisAndFuture {
 			future = append(future, ov)
@@ -210,7 +213,7 @@ func (x *expander) event(e *Event) {
 	sort.Slice(future, func(i, j int) bool {
 		return future[i].RecurrenceID.instant(x.user).Before(future[j].RecurrenceID.instant(x.user))
 	})
-	excluded := map[int64]bool{}
+	var excluded map[int64]bool
 	var exDays map[time.Time]bool
 	for _, ex := range e.ExDates {
 		if ex.Kind == KindDate && !e.AllDay {
@@ -220,6 +223,9 @@ func (x *expander) event(e *Event) {
 			}
 			exDays[ex.Wall] = true
 			continue
+		}
+		if excluded == nil {
+			excluded = map[int64]bool{}
 		}
 		excluded[ex.instant(x.user).Unix()] = true
 	}
@@ -281,7 +287,10 @@ func (x *expander) event(e *Event) {
 		}
 		add(c)
 	}
-	sort.SliceStable(cands, func(i, j int) bool { return cands[i].start.Before(cands[j].start) })
+	byStart := func(a, b candidate) int { return a.start.Compare(b.start) }
+	if !slices.IsSortedFunc(cands, byStart) {
+		slices.SortStableFunc(cands, byStart)
+	}
 
 	n := 0
 	var last candidate
@@ -330,7 +339,7 @@ func (x *expander) event(e *Event) {
 		n++
 		x.emit(src, s, end, c.start)
 	}
-	x.overrides(e, z, single)
+	x.overrides(e)
 }
 
 func durOf(c candidate) time.Duration {
@@ -353,7 +362,7 @@ func (x *expander) overrideEnd(master, ov *Event, oz *zone, ovStart time.Time) t
 
 // overrides emits the RECURRENCE-ID components of a series: each is an
 // occurrence of its own, whether or not the rule generates its instance.
-func (x *expander) overrides(e *Event, _ *zone, _ map[int64]bool) {
+func (x *expander) overrides(e *Event) {
 	for _, ov := range e.Overrides {
 		oz := ov.Start.zoneFor(x.user)
 		s := oz.instant(ov.Start.Wall)
