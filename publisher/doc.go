@@ -6,4 +6,37 @@
 // starts, refreshes the publication before it expires, modifies it at each
 // boundary and removes it on shutdown. It knows nothing of rules or
 // calendars: documents are opaque bodies to it.
+//
+// Per RFC 3903 it keeps one entity tag per user and one request in flight;
+// a document that changes while a request is in flight is sent once that
+// request is answered, only in its latest version; an unchanged document is
+// never re-sent, a refresh (SIP-If-Match, no body) keeps it alive. The
+// lifetime it asks for ends Options.Grace after the current document stops
+// being in force, so that a dead agent's state disappears soon after.
+// 412 publishes afresh, 423 raises Expires to Min-Expires, 401/407 answer
+// with digest credentials (RFC 7616: SHA-256 or MD5, qop=auth) which are
+// then sent pre-emptively with the same nonce and an incrementing nonce
+// count, so a steady state costs one round trip per PUBLISH. Other failures
+// back off exponentially with jitter, honouring Retry-After.
+//
+// The server is located per RFC 3263 (NAPTR, SRV by priority and weight,
+// A/AAAA, failing over on timeouts and 503) from Options.Proxy or the AOR's
+// domain; requests too large for UDP go over TCP (RFC 3261 §18.1.1).
+//
+// One Client (a sipgo user agent) serves any number of Publishers:
+//
+//	c, err := publisher.NewClient(publisher.ClientOptions{CAFile: caFile, Logger: log})
+//	...
+//	defer c.Close()
+//	p := publisher.New(c, publisher.Options{
+//		AOR:      "sip:alice@example.com",
+//		Proxy:    "sip:pbx.example.com;transport=tcp", // optional
+//		Username: "alice",
+//		Password: func(ctx context.Context) (string, error) { return secret, nil },
+//		Expires:  time.Hour,
+//		Grace:    2 * time.Minute,
+//		Logger:   log,
+//	})
+//	p.SetTimeline(entries) // again whenever the timeline changes
+//	err = p.Run(ctx)       // until ctx is done; then removes the publication
 package publisher

@@ -1,11 +1,16 @@
 package publisher
 
-// API of the publisher that cmd codes against; the publisher issue fills
-// in the bodies, the signatures are settled.
-
 import (
+	"bytes"
+	"cmp"
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -30,27 +35,592 @@ type Options struct {
 	Grace    time.Duration // how long a publication may outlive its segment (default 2m)
 	Logger   *slog.Logger
 	Now      func() time.Time // the clock; default time.Now
+
+	// Resolver answers the RFC 3263 DNS lookups (default: the system's
+	// DNS servers, see DNSResolver).
+	Resolver Resolver
+	// Timeout bounds one request, including its retransmissions (default
+	// 5s); a target that does not answer in time is failed over.
+	Timeout time.Duration
+	// RemoveTimeout bounds the removal on shutdown (default 3s), so that the
+	// agent exits within 5s of SIGTERM.
+	RemoveTimeout time.Duration
+	// MinBackoff and MaxBackoff bound the jittered exponential backoff
+	// after a failure (defaults 1s and 5m).
+	MinBackoff, MaxBackoff time.Duration
+	// ClockCheck is how often the wall clock is compared with the
+	// monotonic clock to notice suspend/resume and clock steps
+	// (default 2s).
+	ClockCheck time.Duration
+	// UserAgent is the User-Agent header value (default "calpresence").
+	UserAgent string
+	// Speed makes the Publisher wait Speed times shorter than the
+	// timeline says, for `calpresence demo -speed N`, whose Now runs N
+	// times faster than real time (default 1).
+	Speed float64
 }
+
+// StatusError is a final non-2xx response the publisher could not recover
+// from by itself (403, 404, other 4xx, 5xx after failover).
+type StatusError struct {
+	AOR    string
+	Code   int
+	Reason string
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("sip publish for %s: %d %s", e.AOR, e.Code, e.Reason)
+}
+
+// authRejected is the error for credentials the server refused.
+type authRejected struct {
+	aor    string
+	status *StatusError
+}
+
+func (e *authRejected) Error() string {
+	return fmt.Sprintf("sip digest auth for %s rejected: wrong credentials", e.aor)
+}
+
+func (e *authRejected) Unwrap() []error { return []error{ErrWrongCredentials, e.status} }
 
 // Publisher keeps one user's publication at the presence server in step
 // with a timeline of documents.
 type Publisher struct {
 	opts Options
+	doer Doer
+	log  *slog.Logger
+
+	mu       sync.Mutex
+	timeline []Entry
+	lastErr  error
+	wake     chan struct{}
+
+	// State below is owned by the Run goroutine.
+	aor, next  sip.Uri // the presentity; where requests are located from
+	uriErr     error
+	callID     string
+	fromTag    string
+	cseq       uint32
+	etag       string
+	published  []byte    // the body the server holds, nil if none
+	expiresAt  time.Time // when the server drops the publication
+	refreshAt  time.Time
+	minExpires int
+	auth       digestState
+	targets    []Target
+	targetIdx  int
+	targetsAt  time.Time
+	failures   int
+	retryAt    time.Time
 }
 
 // New returns a Publisher that sends its requests through d. It does no I/O.
 func New(d Doer, opts Options) *Publisher {
-	return &Publisher{opts: opts}
+	opts.Expires = cmp.Or(opts.Expires, time.Hour)
+	opts.Grace = cmp.Or(opts.Grace, 2*time.Minute)
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	opts.Logger = cmp.Or(opts.Logger, slog.New(slog.DiscardHandler))
+	opts.Timeout = cmp.Or(opts.Timeout, 5*time.Second)
+	opts.RemoveTimeout = cmp.Or(opts.RemoveTimeout, 3*time.Second)
+	opts.MinBackoff = cmp.Or(opts.MinBackoff, time.Second)
+	opts.MaxBackoff = cmp.Or(opts.MaxBackoff, 5*time.Minute)
+	opts.ClockCheck = cmp.Or(opts.ClockCheck, 2*time.Second)
+	opts.UserAgent = cmp.Or(opts.UserAgent, "calpresence")
+	if opts.Resolver == nil {
+		opts.Resolver = &DNSResolver{}
+	}
+	p := &Publisher{
+		opts:    opts,
+		doer:    d,
+		log:     opts.Logger.With("aor", opts.AOR),
+		wake:    make(chan struct{}, 1),
+		callID:  sip.GenerateTagN(24) + "@calpresence",
+		fromTag: sip.GenerateTagN(16),
+		cseq:    1,
+	}
+	p.aor, p.next, p.uriErr = parseURIs(opts.AOR, opts.Proxy)
+	return p
+}
+
+// Validate checks AOR and Proxy without network I/O, for `calpresence
+// check`.
+func (o Options) Validate() error {
+	_, next, err := parseURIs(o.AOR, o.Proxy)
+	if err != nil {
+		return err
+	}
+	if v, ok := next.UriParams.Get("transport"); ok {
+		switch strings.ToLower(v) {
+		case "udp", "tcp", "tls":
+		default:
+			return fmt.Errorf("sip uri %q: transport %q not supported (udp, tcp or tls)", cmp.Or(o.Proxy, o.AOR), v)
+		}
+	}
+	if o.Username != "" && o.Password == nil {
+		return fmt.Errorf("sip %s: username set but no password source", o.AOR)
+	}
+	return nil
+}
+
+// parseURIs returns the AOR as a Request-URI (no parameters) and the URI
+// the server is located from (the proxy, else the AOR).
+func parseURIs(aor, proxy string) (sip.Uri, sip.Uri, error) {
+	var a, n sip.Uri
+	if err := sip.ParseUri(strings.Trim(aor, "<>"), &a); err != nil {
+		return a, n, fmt.Errorf("parse aor %q: %w", aor, err)
+	}
+	if a.User == "" || a.Host == "" || (!strings.EqualFold(a.Scheme, "sip") && !strings.EqualFold(a.Scheme, "sips")) {
+		return a, n, fmt.Errorf("parse aor %q: want sip:user@domain or sips:user@domain", aor)
+	}
+	n = a
+	if proxy != "" {
+		if err := sip.ParseUri(strings.Trim(proxy, "<>"), &n); err != nil {
+			return a, n, fmt.Errorf("parse proxy %q: %w", proxy, err)
+		}
+		if n.Host == "" || (!strings.EqualFold(n.Scheme, "sip") && !strings.EqualFold(n.Scheme, "sips")) {
+			return a, n, fmt.Errorf("parse proxy %q: want a sip: or sips: URI", proxy)
+		}
+	}
+	a = sip.Uri{Scheme: a.Scheme, User: a.User, Host: a.Host, Port: a.Port}
+	return a, n, nil
 }
 
 // SetTimeline replaces the timeline the Publisher follows. It does not
 // block; the publication changes at once if the document in force changed.
 func (p *Publisher) SetTimeline(entries []Entry) {
-	panic("publisher: built by the publisher issue")
+	tl := sortedTimeline(entries)
+	p.mu.Lock()
+	p.timeline = tl
+	p.mu.Unlock()
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
 }
 
-// Run publishes until ctx is done, then removes the publication (PUBLISH
-// with Expires: 0) within a bounded time and returns.
-func (p *Publisher) Run(ctx context.Context) error {
-	panic("publisher: built by the publisher issue")
+// LastError returns the error of the latest request, nil after a success:
+// e.g. a *StatusError or an error wrapping ErrWrongCredentials.
+func (p *Publisher) LastError() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.lastErr
 }
+
+func (p *Publisher) setErr(err error) {
+	p.mu.Lock()
+	p.lastErr = err
+	p.mu.Unlock()
+}
+
+// op is what a PUBLISH does to the publication (RFC 3903 §4).
+type op string
+
+const (
+	opPublish op = "publish" // initial: body, no SIP-If-Match
+	opRefresh op = "refresh" // SIP-If-Match, no body
+	opModify  op = "modify"  // SIP-If-Match and a body
+	opRemove  op = "remove"  // SIP-If-Match, Expires: 0
+)
+
+// Run publishes until ctx is done, then removes the publication (PUBLISH
+// with Expires: 0) within a bounded time and returns. It returns an error
+// only if the configuration is unusable or the removal failed.
+func (p *Publisher) Run(ctx context.Context) error {
+	if p.uriErr != nil {
+		return p.uriErr
+	}
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	lastWall, lastMono := time.Now().Round(0), time.Now()
+	for {
+		now := p.opts.Now()
+		if !p.expiresAt.IsZero() && !now.Before(p.expiresAt) {
+			// The server has dropped it by now (e.g. after a suspend).
+			p.forget()
+		}
+		p.mu.Lock()
+		st := stateAt(p.timeline, now)
+		p.mu.Unlock()
+
+		what := p.decide(now, st)
+		if what != "" && now.Before(p.retryAt) {
+			what = ""
+		}
+		if what != "" {
+			p.step(ctx, what, st)
+			if ctx.Err() != nil {
+				break
+			}
+			continue
+		}
+
+		wait := p.opts.ClockCheck
+		for _, t := range []time.Time{st.next, p.refreshAt, p.expiresAt, p.retryAt} {
+			if !t.IsZero() && t.After(now) {
+				wait = min(wait, t.Sub(now))
+			}
+		}
+		if p.opts.Speed > 0 {
+			wait = time.Duration(float64(wait) / p.opts.Speed)
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+		case <-p.wake:
+		case <-timer.C:
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		// Timers run on the monotonic clock, which stops during suspend and
+		// ignores clock steps; the loop re-reads the wall clock on every wake,
+		// this only says why the state suddenly changed.
+		wall, mono := time.Now().Round(0), time.Now()
+		if jump := wall.Sub(lastWall) - mono.Sub(lastMono); jump > time.Second || jump < -time.Second {
+			p.log.Info("wall clock jumped; publishing what is true now", "jump_ms", jump.Milliseconds())
+		}
+		lastWall, lastMono = wall, mono
+	}
+	return p.shutdown()
+}
+
+// decide returns what to send now, "" for nothing.
+func (p *Publisher) decide(now time.Time, st state) op {
+	switch {
+	case st.body == nil && p.etag == "":
+		return ""
+	case st.body == nil:
+		return opRemove
+	case p.etag == "":
+		return opPublish
+	case !bytes.Equal(st.body, p.published):
+		return opModify
+	case !now.Before(p.refreshAt):
+		return opRefresh
+	}
+	return ""
+}
+
+func (p *Publisher) shutdown() error {
+	if p.etag == "" {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), p.opts.RemoveTimeout)
+	defer cancel()
+	p.step(ctx, opRemove, state{})
+	if p.etag != "" {
+		err := p.LastError()
+		if err == nil {
+			err = errors.New("no answer")
+		}
+		return fmt.Errorf("sip publish for %s: remove on shutdown: %w", p.opts.AOR, err)
+	}
+	return nil
+}
+
+func (p *Publisher) forget() {
+	p.etag, p.published = "", nil
+	p.expiresAt, p.refreshAt = time.Time{}, time.Time{}
+}
+
+// requestExpires is the lifetime to ask for: until shortly after the
+// current segment ends, so that a dead agent cannot leave a stale state
+// for long, and never more than Options.Expires.
+func (p *Publisher) requestExpires(now time.Time, st state) int {
+	d := p.opts.Expires
+	if !st.end.IsZero() {
+		d = min(d, st.end.Sub(now)+p.opts.Grace)
+	}
+	secs := int((d + time.Second - 1) / time.Second)
+	return max(secs, p.minExpires, 1)
+}
+
+// step sends one PUBLISH for what and updates the state from its answer.
+func (p *Publisher) step(ctx context.Context, what op, st state) {
+	now := p.opts.Now()
+	expires := 0
+	var body []byte
+	switch what {
+	case opPublish, opModify:
+		body = st.body
+		expires = p.requestExpires(now, st)
+	case opRefresh:
+		expires = p.requestExpires(now, st)
+	}
+	start := time.Now()
+	res, err := p.send(ctx, what, body, expires)
+	ms := time.Since(start).Milliseconds()
+	if err != nil {
+		if ctx.Err() != nil && what != opRemove {
+			return // shutting down; the removal follows
+		}
+		p.setErr(err)
+		now = p.opts.Now() // back off from when it failed, not when it started
+		p.backoff(now, 0)
+		p.log.Warn("sip publish failed", "what", string(what), "result", "error", "ms", ms, "error", err, "retry_in_ms", p.retryAt.Sub(now).Milliseconds())
+		return
+	}
+	code := res.StatusCode
+	switch {
+	case code >= 200 && code < 300:
+		if what == opRemove {
+			p.failures, p.retryAt = 0, time.Time{}
+			p.setErr(nil)
+			p.forget()
+			p.log.Info("sip publish", "what", string(what), "result", code, "ms", ms)
+			return
+		}
+		h := res.GetHeader("SIP-ETag")
+		if h == nil || strings.TrimSpace(h.Value()) == "" {
+			// RFC 3903 §6 requires it; without it the publication cannot be
+			// refreshed or removed, so treat it as a failure, not a loop.
+			p.forget()
+			err := &StatusError{AOR: p.opts.AOR, Code: code, Reason: res.Reason + " without SIP-ETag"}
+			p.setErr(err)
+			p.backoff(p.opts.Now(), 0)
+			p.log.Warn("sip publish failed", "what", string(what), "result", code, "ms", ms, "error", err, "retry_in_ms", p.retryAt.Sub(now).Milliseconds())
+			return
+		}
+		p.etag = strings.TrimSpace(h.Value())
+		p.failures, p.retryAt = 0, time.Time{}
+		p.setErr(nil)
+		granted := expires
+		if h := res.GetHeader("Expires"); h != nil {
+			if v, err := strconv.Atoi(strings.TrimSpace(h.Value())); err == nil && v > 0 {
+				granted = v
+			}
+		}
+		if body != nil {
+			p.published = body
+		}
+		g := time.Duration(granted) * time.Second
+		p.expiresAt = now.Add(g)
+		p.refreshAt = now.Add(g - min(clamp(g/4, time.Second, 5*time.Minute), g/2))
+		if !st.end.IsZero() && st.end.Before(p.expiresAt) {
+			// The next boundary sends a modification anyway, which
+			// refreshes; refreshing just before it would be wasted.
+			p.refreshAt = st.end
+		}
+		p.log.Info("sip publish", "what", string(what), "result", code, "ms", ms, "expires", granted)
+	case code == 412 && what != opPublish:
+		// RFC 3903 §6: the server lost our publication; start afresh.
+		p.log.Info("sip publish", "what", string(what), "result", code, "ms", ms, "action", "publish afresh")
+		p.forget()
+		if what == opRemove {
+			p.setErr(nil)
+		}
+	case code == 423:
+		v := 0
+		if h := res.GetHeader("Min-Expires"); h != nil {
+			v, _ = strconv.Atoi(strings.TrimSpace(h.Value()))
+		}
+		p.log.Info("sip publish", "what", string(what), "result", code, "ms", ms, "min_expires", v)
+		if v > expires && v <= 86400 {
+			p.minExpires = v
+			return // retry at once with the longer Expires
+		}
+		p.fail(now, res, what, ms)
+	default:
+		p.fail(p.opts.Now(), res, what, ms)
+	}
+}
+
+func clamp(d, lo, hi time.Duration) time.Duration { return max(lo, min(d, hi)) }
+
+func (p *Publisher) fail(now time.Time, res *sip.Response, what op, ms int64) {
+	err := error(&StatusError{AOR: p.opts.AOR, Code: res.StatusCode, Reason: res.Reason})
+	if res.StatusCode == sip.StatusUnauthorized || res.StatusCode == sip.StatusProxyAuthRequired {
+		err = &authRejected{aor: p.opts.AOR, status: err.(*StatusError)}
+	}
+	p.setErr(err)
+	var retryAfter time.Duration
+	if h := res.GetHeader("Retry-After"); h != nil {
+		v := strings.TrimSpace(h.Value())
+		if i := strings.IndexAny(v, " ;("); i >= 0 {
+			v = v[:i]
+		}
+		if s, err := strconv.Atoi(v); err == nil && s > 0 {
+			retryAfter = time.Duration(min(s, 3600)) * time.Second
+		}
+	}
+	p.backoff(now, retryAfter)
+	p.log.Warn("sip publish failed", "what", string(what), "result", res.StatusCode, "ms", ms, "error", err, "retry_in_ms", p.retryAt.Sub(now).Milliseconds())
+}
+
+// backoff schedules the next attempt: capped exponential with jitter
+// (half fixed, half random), at least retryAfter.
+func (p *Publisher) backoff(now time.Time, retryAfter time.Duration) {
+	p.failures++
+	d := p.opts.MinBackoff
+	for i := 1; i < p.failures && d < p.opts.MaxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, p.opts.MaxBackoff)
+	d = d/2 + rand.N(d/2+1)
+	p.retryAt = now.Add(max(d, retryAfter))
+}
+
+// send builds and sends one PUBLISH, answering digest challenges and
+// failing over to the next target on timeouts, transport errors and 503.
+func (p *Publisher) send(ctx context.Context, what op, body []byte, expires int) (*sip.Response, error) {
+	if err := p.locate(ctx); err != nil {
+		return nil, err
+	}
+	challenged := false // credentials in this call answer a fresh challenge
+	tried, challenges := 0, 0
+	for {
+		t := p.targets[p.targetIdx]
+		req := p.build(what, body, expires, t)
+		if err := p.auth.apply(req, p.opts.Username); err != nil {
+			return nil, fmt.Errorf("sip publish for %s: %w", p.opts.AOR, err)
+		}
+		if p.log.Enabled(ctx, slog.LevelDebug) {
+			p.log.Debug("sip request", "what", string(what), "target", req.Destination(), "transport", req.Transport(), "cseq", p.cseq-1, "expires", expires, "body_bytes", len(body))
+		}
+		rctx, cancel := context.WithTimeout(ctx, p.opts.Timeout)
+		res, err := p.doer.Do(rctx, req)
+		cancel()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if err == nil && res.StatusCode != sip.StatusServiceUnavailable {
+			if res.StatusCode != sip.StatusUnauthorized && res.StatusCode != sip.StatusProxyAuthRequired {
+				return res, nil
+			}
+			chal, header, cerr := pickChallenge(res)
+			if cerr != nil {
+				return nil, fmt.Errorf("sip digest auth for %s: %w", p.opts.AOR, cerr)
+			}
+			// Credentials sent pre-emptively may just have an expired
+			// nonce: Kamailio 5.6 then re-challenges without stale=true.
+			// Only credentials answering a challenge of this very call
+			// are known to be wrong unless stale=true.
+			if challenges++; challenges > 3 || (challenged && !chal.Stale) {
+				// Our fresh credentials were refused: forget them, so that the
+				// next attempt asks for the password again (it may have been
+				// changed since).
+				p.auth = digestState{}
+				return res, nil
+			}
+			if p.opts.Username == "" {
+				return nil, fmt.Errorf("sip digest auth for %s: challenged but no username configured", p.opts.AOR)
+			}
+			if err := p.auth.accept(ctx, chal, header, p.opts.Username, p.opts.Password); err != nil {
+				return nil, fmt.Errorf("sip digest auth for %s: %w", p.opts.AOR, err)
+			}
+			challenged = true
+			continue
+		}
+		// Timeout, transport error or 503: fail over (RFC 3263 §4.3).
+		tried++
+		p.log.Debug("sip target failed", "target", t.Addr, "transport", t.Transport, "error", errOrStatus(err, res))
+		if tried >= len(p.targets) {
+			p.targetsAt = time.Time{} // locate afresh next time
+			if err != nil {
+				return nil, fmt.Errorf("sip publish for %s: %w", p.opts.AOR, err)
+			}
+			return res, nil
+		}
+		p.targetIdx = (p.targetIdx + 1) % len(p.targets)
+	}
+}
+
+func errOrStatus(err error, res *sip.Response) any {
+	if err != nil {
+		return err.Error()
+	}
+	return res.StatusCode
+}
+
+// locate refreshes the target list every few minutes (DNS TTLs are not
+// known for every resolver).
+func (p *Publisher) locate(ctx context.Context) error {
+	now := time.Now()
+	if len(p.targets) > 0 && now.Sub(p.targetsAt) < 5*time.Minute {
+		return nil
+	}
+	ts, err := Locate(ctx, p.opts.Resolver, p.next)
+	if err != nil {
+		if len(p.targets) > 0 {
+			p.log.Warn("sip locate failed; keeping the old targets", "error", err)
+			return nil
+		}
+		return fmt.Errorf("sip publish for %s: %w", p.opts.AOR, err)
+	}
+	if len(ts) == 0 {
+		return fmt.Errorf("sip publish for %s: locate %s: no targets", p.opts.AOR, p.next.Host)
+	}
+	p.targets, p.targetIdx, p.targetsAt = ts, 0, now
+	return nil
+}
+
+// maxUDP is RFC 3261 §18.1.1's limit for requests over UDP when the path
+// MTU is unknown.
+const maxUDP = 1300
+
+// build makes the PUBLISH request (RFC 3903 §4).
+func (p *Publisher) build(what op, body []byte, expires int, t Target) *sip.Request {
+	req := sip.NewRequest(sip.PUBLISH, p.aor)
+	from := &sip.FromHeader{Address: p.aor}
+	from.Params = sip.NewParams()
+	from.Params.Add("tag", p.fromTag)
+	req.AppendHeader(from)
+	req.AppendHeader(&sip.ToHeader{Address: p.aor})
+	callID := sip.CallIDHeader(p.callID)
+	req.AppendHeader(&callID)
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: p.cseq, MethodName: sip.PUBLISH})
+	p.cseq++
+	maxFwd := sip.MaxForwardsHeader(70)
+	req.AppendHeader(&maxFwd)
+	req.AppendHeader(sip.NewHeader("Event", "presence"))
+	exp := sip.ExpiresHeader(expires)
+	req.AppendHeader(&exp)
+	if what != opPublish && p.etag != "" {
+		req.AppendHeader(sip.NewHeader("SIP-If-Match", p.etag))
+	}
+	req.AppendHeader(sip.NewHeader("User-Agent", p.opts.UserAgent))
+	if body != nil {
+		req.AppendHeader(sip.NewHeader("Content-Type", "application/pidf+xml"))
+	}
+	req.SetBody(body)
+
+	transport := t.Transport
+	if transport == "UDP" && len(body) > 0 && len(body)+headerEstimate(req) > maxUDP {
+		// RFC 3261 §18.1.1: too large for UDP, use a congestion
+		// controlled transport to the same server.
+		transport = "TCP"
+	}
+	req.SetTransport(transport)
+	dest := t.Addr
+	if transport == "TLS" && t.Host != "" {
+		// sipgo verifies the certificate against the destination's host
+		// name, so hand it the name, not the address.
+		if _, port, ok := strings.Cut(t.Addr[strings.LastIndex(t.Addr, "]")+1:], ":"); ok {
+			dest = hostPort(t.Host, port)
+		}
+	}
+	req.SetDestination(dest)
+	return req
+}
+
+func hostPort(host, port string) string {
+	if strings.Contains(host, ":") {
+		return "[" + host + "]:" + port
+	}
+	return host + ":" + port
+}
+
+// headerEstimate is the size of req without its body, plus room for the
+// Via and credentials that are added later.
+func headerEstimate(req *sip.Request) int {
+	n := 0
+	req.StringWrite(&counter{&n})
+	return n - len(req.Body()) + 150 + 350
+}
+
+type counter struct{ n *int }
+
+func (c *counter) WriteString(s string) (int, error) { *c.n += len(s); return len(s), nil }

@@ -2,11 +2,134 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
+	"io"
+	"strings"
+
+	calpresence "github.com/calpresence/calpresence"
+	"github.com/calpresence/calpresence/calendar"
+	"github.com/calpresence/calpresence/rules"
 )
 
-// TODO(issue): replaced by the issue that builds the check command.
+// runCheck validates a config and the rules it names, or one rules file,
+// without network I/O: "ok" and exit 0, or every error and exit 2.
 func runCheck(ctx context.Context, e *env, args []string) int {
-	fmt.Fprintln(e.stderr, "calpresence check: not built yet.")
-	return 1
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	configPath := fs.String("config", "", "config `FILE` to validate, with the rules it names (default $XDG_CONFIG_HOME/calpresence/config.toml)")
+	rulesPath := fs.String("rules", "", "rules `FILE` to validate")
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, "usage: calpresence check -config FILE | -rules FILE")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(e.stderr, "calpresence check: unexpected argument %q.\n", fs.Arg(0))
+		return 2
+	}
+	var errs []error
+	checked := false
+	if *configPath != "" || *rulesPath == "" {
+		path := *configPath
+		if path == "" {
+			path = defaultConfigPath(e.getenv)
+		}
+		cfg, err := loadConfig(path, e.getenv)
+		switch {
+		case err != nil && *configPath == "" && isNotExist(err):
+			fmt.Fprintf(e.stderr, "calpresence check: give -config FILE or -rules FILE (no config at %s).\n", path)
+			return 2
+		case err != nil:
+			errs = append(errs, err)
+		default:
+			for _, w := range cfg.Warnings {
+				fmt.Fprintf(e.stderr, "warning: %v\n", w)
+			}
+			warnings, secretErrs := cfg.CheckSecrets()
+			for _, w := range warnings {
+				fmt.Fprintf(e.stderr, "warning: %v\n", w)
+			}
+			errs = append(errs, secretErrs...)
+			errs = append(errs, checkSources(cfg)...)
+			if *rulesPath == "" { // -rules replaces the config's rules
+				seen := map[string]bool{}
+				for _, u := range cfg.Users {
+					if seen[u.RulesPath] {
+						continue
+					}
+					seen[u.RulesPath] = true
+					if _, err := loadRules(u.RulesPath); err != nil {
+						errs = append(errs, err)
+					}
+				}
+			}
+		}
+		checked = true
+	}
+	if *rulesPath != "" {
+		if _, err := rules.Load(*rulesPath); err != nil {
+			errs = append(errs, err)
+		}
+		checked = true
+	}
+	if !checked {
+		return 2
+	}
+	if len(errs) > 0 {
+		// Whatever check finds is a mistake in the files it was given.
+		for _, err := range errs {
+			printErrors(e.stderr, err)
+		}
+		return 2
+	}
+	fmt.Fprintln(e.stdout, "ok")
+	return 0
+}
+
+// checkSources builds every calendar source of cfg, which validates what
+// the config cannot (a source's own URL rules) without network I/O.
+func checkSources(cfg *Config) []error {
+	var errs []error
+	for _, u := range cfg.Users {
+		for _, c := range u.Calendars {
+			p := calendar.ParseOptions{Calendar: c.Name, Source: c.URL, Zone: u.Zone, Me: u.Me}
+			if _, err := newSource(c, p, sourceDeps{}); err != nil {
+				errs = append(errs, fmt.Errorf("%s: calendar %s: %w", cfg.Path, c.Name, err))
+			}
+		}
+	}
+	return errs
+}
+
+// loadRules loads the rules file at path, or the built-in copy of
+// rules.example.toml when path is "".
+func loadRules(path string) (*rules.Rules, error) {
+	if path == "" {
+		return rules.Parse("rules.example.toml (built in)", calpresence.DefaultRules)
+	}
+	return rules.Load(path)
+}
+
+// printErrors writes each line of err, which may join several, to w.
+func printErrors(w io.Writer, err error) {
+	for _, line := range strings.Split(err.Error(), "\n") {
+		if line != "" {
+			fmt.Fprintln(w, line)
+		}
+	}
+}
+
+// commandRules picks the rules of preview and explain: -rules, else the
+// config's, else the built-in ones.
+func commandRules(flagPath string, in *inputs) (*rules.Rules, error) {
+	if flagPath != "" {
+		return rules.Load(flagPath)
+	}
+	if in.user != nil {
+		return loadRules(in.user.RulesPath)
+	}
+	return loadRules("")
 }

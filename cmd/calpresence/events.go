@@ -2,11 +2,285 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/calpresence/calpresence/calendar"
 )
 
-// TODO(issue): replaced by the issue that builds the events command.
+// runEvents prints the occurrences overlapping [from, to) (CONTRACT.md
+// "events -json"), as a table or as JSON.
 func runEvents(ctx context.Context, e *env, args []string) int {
-	fmt.Fprintln(e.stderr, "calpresence events: not built yet.")
-	return 1
+	fs := flag.NewFlagSet("events", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	in := addInputFlags(fs)
+	fromFlag := fs.String("from", "", "start of the window: RFC 3339 `TIME` or a date (midnight in -tz); default now")
+	toFlag := fs.String("to", "", "end of the window, exclusive: RFC 3339 `TIME` or a date; default -from + 7 days")
+	asJSON := fs.Bool("json", false, "print a JSON array (CONTRACT.md) instead of a table")
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, "usage: calpresence events [-config FILE | -ics PATH_OR_URL ...] [-from T] [-to T] [-tz ZONE] [-me ADDR] [-json]")
+		fmt.Fprintln(e.stderr, "Prints the expanded occurrences of the calendars that overlap [from, to).")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(e.stderr, "calpresence events: unexpected argument %q (inputs are given with -ics or -config).\n", fs.Arg(0))
+		return 2
+	}
+
+	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	inputs, err := in.load(e, logger)
+	if err != nil {
+		// load does no network I/O: whatever fails is the command line,
+		// the config or a calendar's URL.
+		fmt.Fprintln(e.stderr, err)
+		return 2
+	}
+	from, to, err := window(*fromFlag, *toFlag, time.Now(), inputs.zone)
+	if err != nil {
+		return eventsFail(e, err)
+	}
+	occs, err := inputs.occurrences(ctx, from, to, e.stderr)
+	if err != nil {
+		return eventsFail(e, err)
+	}
+	// Expand sorts already; sorting again keeps the contract's order (start,
+	// then UID) whatever the sources hand back.
+	slices.SortStableFunc(occs, func(a, b calendar.Occurrence) int {
+		if c := a.Start.Compare(b.Start); c != 0 {
+			return c
+		}
+		return strings.Compare(a.UID, b.UID)
+	})
+
+	if *asJSON {
+		err = writeEventsJSON(e.stdout, occs, inputs.zone)
+	} else {
+		err = writeEventsTable(e.stdout, occs, from, to, inputs.zone)
+	}
+	if err != nil {
+		fmt.Fprintf(e.stderr, "calpresence events: writing the output: %v.\n", err)
+		return 1
+	}
+	return 0
+}
+
+// eventsFail prints err, one line per error it joins, and returns the exit
+// code: 2 when the command line, the config or a calendar's content is at
+// fault, 1 for runtime failures such as an unreachable server.
+func eventsFail(e *env, err error) int {
+	fmt.Fprintln(e.stderr, err)
+	code := exitCode(err)
+	var fe *calendar.FetchError
+	if code == 1 && errors.As(err, &fe) && fe.Input {
+		code = 2
+	}
+	return code
+}
+
+// eventJSON is one element of `events -json`, fields in the contract's
+// order.
+type eventJSON struct {
+	Calendar     string   `json:"calendar"`
+	UID          string   `json:"uid"`
+	RecurrenceID string   `json:"recurrence_id"`
+	Summary      string   `json:"summary"`
+	Location     string   `json:"location"`
+	Start        string   `json:"start"`
+	End          string   `json:"end"`
+	AllDay       bool     `json:"all_day"`
+	Status       string   `json:"status"`
+	Transparent  bool     `json:"transparent"`
+	Class        string   `json:"class"`
+	Response     string   `json:"response"`
+	Attendees    int      `json:"attendees"`
+	Categories   []string `json:"categories"`
+}
+
+func writeEventsJSON(w io.Writer, occs []calendar.Occurrence, zone *time.Location) error {
+	out := make([]eventJSON, 0, len(occs))
+	for _, o := range occs {
+		j := eventJSON{
+			Calendar:    o.Calendar,
+			UID:         o.UID,
+			Summary:     o.Summary,
+			Location:    o.Location,
+			Start:       o.Start.In(zone).Format(time.RFC3339),
+			End:         o.End.In(zone).Format(time.RFC3339),
+			AllDay:      o.AllDay,
+			Status:      string(o.Status),
+			Transparent: o.Transparent,
+			Class:       string(o.Class),
+			Response:    strings.ToLower(o.Response),
+			Attendees:   o.Attendees,
+			Categories:  o.Categories,
+		}
+		if !o.RecurrenceID.IsZero() {
+			j.RecurrenceID = o.RecurrenceID.UTC().Format(time.RFC3339)
+		}
+		if j.Class == "" {
+			j.Class = string(calendar.ClassPublic)
+		}
+		if j.Categories == nil {
+			j.Categories = []string{}
+		}
+		out = append(out, j)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+// writeEventsTable prints one line per occurrence, times in zone.
+func writeEventsTable(w io.Writer, occs []calendar.Occurrence, from, to time.Time, zone *time.Location) error {
+	if len(occs) == 0 {
+		_, err := fmt.Fprintf(w, "No events from %s to %s.\n", from.In(zone).Format(eventsTimeLayout), to.In(zone).Format(eventsTimeLayout))
+		return err
+	}
+	rows := [][]string{{"DATE", "TIME", "CALENDAR", "SUMMARY", "LOCATION", "STATUS", "FLAGS"}}
+	for _, o := range occs {
+		start, end := o.Start.In(zone), o.End.In(zone)
+		rows = append(rows, []string{
+			start.Format("Mon 2006-01-02"), eventsTimeRange(start, end, o.AllDay),
+			eventsCell(o.Calendar), eventsCell(o.Summary), eventsCell(o.Location),
+			eventsCell(string(o.Status)), eventsFlags(&o),
+		})
+	}
+	return writeEventsColumns(w, rows)
+}
+
+// writeEventsColumns aligns rows in columns two spaces apart. Unlike
+// text/tabwriter it measures cells as a terminal shows them, so that a
+// summary with an emoji or CJK text does not shift the columns after it.
+func writeEventsColumns(w io.Writer, rows [][]string) error {
+	var widths []int
+	for _, row := range rows {
+		for i, cell := range row {
+			if i == len(widths) {
+				widths = append(widths, 0)
+			}
+			widths[i] = max(widths[i], eventsWidth(cell))
+		}
+	}
+	var b strings.Builder
+	for _, row := range rows {
+		for i, cell := range row {
+			b.WriteString(cell)
+			if i < len(row)-1 {
+				b.WriteString(strings.Repeat(" ", widths[i]-eventsWidth(cell)+2))
+			}
+		}
+		b.WriteByte('\n')
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// eventsWidth is the number of terminal columns s takes: two for wide
+// (East Asian) characters and emoji, none for combining marks and
+// zero-width joiners.
+func eventsWidth(s string) int {
+	n := 0
+	for _, r := range s {
+		switch {
+		case unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Me, r) || r == 0x200d || (r >= 0xfe00 && r <= 0xfe0f):
+		case r >= 0x1100 && r <= 0x115f, r >= 0x2e80 && r <= 0xa4cf && r != 0x303f, r >= 0xac00 && r <= 0xd7a3,
+			r >= 0xf900 && r <= 0xfaff, r >= 0xfe30 && r <= 0xfe4f, r >= 0xff00 && r <= 0xff60, r >= 0xffe0 && r <= 0xffe6,
+			r >= 0x1f300 && r <= 0x1f64f, r >= 0x1f900 && r <= 0x1f9ff, r >= 0x1f680 && r <= 0x1f6ff,
+			r >= 0x20000 && r <= 0x3fffd:
+			n += 2
+		default:
+			n++
+		}
+	}
+	return n
+}
+
+const eventsTimeLayout = "Mon 2006-01-02 15:04 MST"
+
+// eventsTimeRange writes "09:00-09:30", "23:00-01:00+1" for an event
+// ending on a later day, "all day" or "all day, 3 days".
+func eventsTimeRange(start, end time.Time, allDay bool) string {
+	days := eventsDaysBetween(start, end)
+	if allDay {
+		if days <= 1 {
+			return "all day"
+		}
+		return fmt.Sprintf("all day, %d days", days)
+	}
+	s := start.Format("15:04") + "-" + end.Format("15:04")
+	if days > 0 {
+		s += fmt.Sprintf("+%d", days)
+	}
+	return s
+}
+
+// eventsDaysBetween counts calendar days from start's date to end's,
+// which are in the same zone; DST days are 23 or 25 hours long, so it
+// compares dates rather than dividing durations.
+func eventsDaysBetween(start, end time.Time) int {
+	a := time.Date(start.Year(), start.Month(), start.Day(), 0, 0, 0, 0, time.UTC)
+	b := time.Date(end.Year(), end.Month(), end.Day(), 0, 0, 0, 0, time.UTC)
+	return int(b.Sub(a).Hours() / 24)
+}
+
+// eventsFlags lists what the other columns do not show.
+func eventsFlags(o *calendar.Occurrence) string {
+	var flags []string
+	if !o.RecurrenceID.IsZero() {
+		flags = append(flags, "recurring")
+	}
+	if o.Transparent {
+		flags = append(flags, "free")
+	}
+	if o.Class == calendar.ClassPrivate || o.Class == calendar.ClassConfidential {
+		flags = append(flags, string(o.Class))
+	}
+	if o.Response != "" {
+		flags = append(flags, strings.ToLower(o.Response))
+	}
+	switch o.Attendees {
+	case 0:
+	case 1:
+		flags = append(flags, "1 attendee")
+	default:
+		flags = append(flags, fmt.Sprintf("%d attendees", o.Attendees))
+	}
+	if len(o.Categories) > 0 {
+		flags = append(flags, "categories: "+strings.Join(o.Categories, "/"))
+	}
+	return eventsCell(strings.Join(flags, ", "))
+}
+
+// eventsCell makes calendar text safe for one table cell: line breaks and
+// tabs become spaces, other control characters go, "" becomes "-".
+func eventsCell(s string) string {
+	s = strings.Map(func(r rune) rune {
+		switch {
+		case r == '\n' || r == '\r' || r == '\t':
+			return ' '
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
+			return -1
+		}
+		return r
+	}, s)
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "-"
+	}
+	return s
 }

@@ -2,11 +2,150 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/calpresence/calpresence/pidf"
+	"github.com/calpresence/calpresence/rules"
 )
 
-// TODO(issue): replaced by the issue that builds the explain command.
+// fallbackAOR is the presentity of explain's PIDF when neither -aor nor a
+// config names one.
+const fallbackAOR = "sip:user@example.invalid"
+
+// runExplain tells why the presence at one instant is what it is.
 func runExplain(ctx context.Context, e *env, args []string) int {
-	fmt.Fprintln(e.stderr, "calpresence explain: not built yet.")
-	return 1
+	fs := flag.NewFlagSet("explain", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	in := addInputFlags(fs)
+	rulesPath := fs.String("rules", "", "rules `FILE` (default: the config's, else the built-in rules.example.toml)")
+	atFlag := fs.String("at", "", "the instant `T` to explain: RFC 3339 or a date (required)")
+	onlyPIDF := fs.Bool("pidf", false, "print only the PIDF document")
+	aorFlag := fs.String("aor", "", "the presentity `URI` when no config gives one")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(e.stderr, "calpresence explain: unexpected argument %q.\n", fs.Arg(0))
+		return 2
+	}
+	if *atFlag == "" {
+		fmt.Fprintln(e.stderr, "calpresence explain: -at T is required.")
+		return 2
+	}
+	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	var r *rules.Rules
+	var err error
+	if *rulesPath != "" { // a broken rules file is reported before any calendar is touched
+		if r, err = rules.Load(*rulesPath); err != nil {
+			printErrors(e.stderr, err)
+			return exitCode(err)
+		}
+	}
+	inputs, err := in.load(e, logger)
+	if err != nil {
+		printErrors(e.stderr, err)
+		return exitCode(err)
+	}
+	if r == nil {
+		if r, err = commandRules("", inputs); err != nil {
+			printErrors(e.stderr, err)
+			return exitCode(err)
+		}
+	}
+	at, err := parseTime("at", *atFlag, inputs.zone)
+	if err != nil {
+		printErrors(e.stderr, err)
+		return exitCode(err)
+	}
+	aor := *aorFlag
+	if aor == "" && inputs.user != nil {
+		aor = inputs.user.AOR
+	}
+	if aor == "" {
+		aor = fallbackAOR
+	}
+	// The same reach as Rules.Explain's timeline, so that long events
+	// (vacations) count.
+	occs, err := inputs.occurrences(ctx, at.AddDate(0, 0, -62), at.AddDate(0, 0, 62), e.stderr)
+	if err != nil {
+		printErrors(e.stderr, err)
+		return exitCode(err)
+	}
+	ex := r.Explain(occs, at, inputs.zone)
+	doc, err := ex.Segment.Document(aor, pidf.IDBase(aor)).Marshal()
+	if err != nil {
+		fmt.Fprintf(e.stderr, "calpresence explain: %v\n", err)
+		return 1
+	}
+	if *onlyPIDF {
+		_, err = e.stdout.Write(doc)
+	} else {
+		err = writeExplain(e.stdout, ex, r.Names(), doc, inputs.zone)
+	}
+	if err != nil {
+		fmt.Fprintf(e.stderr, "calpresence explain: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func writeExplain(w io.Writer, ex rules.Explanation, ruleNames []string, doc []byte, loc *time.Location) error {
+	var b strings.Builder
+	when := func(t time.Time) string { return t.In(loc).Format("Mon 2 Jan 2006 15:04") }
+	fmt.Fprintf(&b, "At %s (%s), rules in order: %s\n\n", when(ex.At), ex.At.In(loc).Format(time.RFC3339), strings.Join(ruleNames, ", "))
+	if len(ex.Events) == 0 {
+		b.WriteString("No event is on.\n")
+	}
+	for i, ev := range ex.Events {
+		o := ev.Occurrence
+		mark := ""
+		if i == ex.Winner {
+			mark = "  <- wins"
+		}
+		fmt.Fprintf(&b, "%d. %q, %s to %s%s\n", i+1, o.Summary, when(o.Start), when(o.End), mark)
+		fmt.Fprintf(&b, "   uid %s, calendar %s, status %s, class %s, response %s, %d attendees, all-day %t, free %t\n",
+			o.UID, o.Calendar, orDash(string(o.Status)), orDash(string(o.Class)), orDash(o.Response), o.Attendees, o.AllDay, o.Transparent)
+		for _, m := range ev.Misses {
+			fmt.Fprintf(&b, "   not rule %q: %s\n", m.Rule, m.Reason)
+		}
+		switch {
+		case ev.Rule == "":
+			b.WriteString("   fits no rule: changes nothing\n")
+		case ev.Ignored:
+			fmt.Fprintf(&b, "   rule %q: ignore, changes nothing\n", ev.Rule)
+		case !ev.Counts:
+			fmt.Fprintf(&b, "   rule %q, but it counts only %s to %s\n", ev.Rule, when(ev.Start), when(ev.End))
+		case i != ex.Winner:
+			fmt.Fprintf(&b, "   rule %q, outranked by event %d\n", ev.Rule, ex.Winner+1)
+		default:
+			fmt.Fprintf(&b, "   rule %q\n", ev.Rule)
+		}
+	}
+	s := ex.Segment
+	b.WriteString("\n")
+	switch {
+	case ex.Winner >= 0:
+		fmt.Fprintf(&b, "Winner: event %d, rule %q.\n", ex.Winner+1, ex.Events[ex.Winner].Rule)
+	case ex.OutsideWorkingHours:
+		b.WriteString("No event applies; outside working hours.\n")
+	default:
+		b.WriteString("No event applies: the default presence.\n")
+	}
+	fmt.Fprintf(&b, "Presence from %s to %s: %s\n", when(s.Start), when(s.End), s.State)
+	b.WriteString("\nPIDF:\n")
+	b.Write(doc)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

@@ -2,11 +2,184 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"flag"
 	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/calpresence/calpresence/rules"
 )
 
-// TODO(issue): replaced by the issue that builds the preview command.
+// runPreview prints the presence timeline over [from, to).
 func runPreview(ctx context.Context, e *env, args []string) int {
-	fmt.Fprintln(e.stderr, "calpresence preview: not built yet.")
-	return 1
+	fs := flag.NewFlagSet("preview", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	in := addInputFlags(fs)
+	rulesPath := fs.String("rules", "", "rules `FILE` (default: the config's, else the built-in rules.example.toml)")
+	fromFlag := fs.String("from", "", "start `T`ime: RFC 3339 or a date (default now)")
+	toFlag := fs.String("to", "", "end `T`ime (default from + 7 days)")
+	asJSON := fs.Bool("json", false, "print JSON instead of a table")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(e.stderr, "calpresence preview: unexpected argument %q.\n", fs.Arg(0))
+		return 2
+	}
+	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	var r *rules.Rules
+	var err error
+	if *rulesPath != "" { // a broken rules file is reported before any calendar is touched
+		if r, err = rules.Load(*rulesPath); err != nil {
+			printErrors(e.stderr, err)
+			return exitCode(err)
+		}
+	}
+	inputs, err := in.load(e, logger)
+	if err != nil {
+		printErrors(e.stderr, err)
+		return exitCode(err)
+	}
+	if r == nil {
+		if r, err = commandRules("", inputs); err != nil {
+			printErrors(e.stderr, err)
+			return exitCode(err)
+		}
+	}
+	from, to, err := window(*fromFlag, *toFlag, time.Now(), inputs.zone)
+	if err != nil {
+		printErrors(e.stderr, err)
+		return exitCode(err)
+	}
+	// Events that start before the window can still decide it (a
+	// vacation, a rule's lag): expand a little wider.
+	occs, err := inputs.occurrences(ctx, from.AddDate(0, 0, -31), to.AddDate(0, 0, 1), e.stderr)
+	if err != nil {
+		printErrors(e.stderr, err)
+		return exitCode(err)
+	}
+	segs := r.Timeline(occs, from, to, inputs.zone)
+	if *asJSON {
+		err = writePreviewJSON(e.stdout, segs, inputs.zone)
+	} else {
+		err = writePreviewText(e.stdout, segs, from, to, inputs.zone, isTerminal(e.stdout) && e.getenv("NO_COLOR") == "")
+	}
+	if err != nil {
+		fmt.Fprintf(e.stderr, "calpresence preview: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// previewSegment is one element of preview -json (CONTRACT.md).
+type previewSegment struct {
+	Start      string   `json:"start"`
+	End        string   `json:"end"`
+	Basic      string   `json:"basic"`
+	Activities []string `json:"activities"`
+	Note       string   `json:"note"`
+	Rule       string   `json:"rule"`
+	UID        string   `json:"uid"`
+}
+
+func writePreviewJSON(w io.Writer, segs []rules.Segment, loc *time.Location) error {
+	out := make([]previewSegment, len(segs))
+	for i, s := range segs {
+		acts := s.State.Activities
+		if acts == nil {
+			acts = []string{}
+		}
+		out[i] = previewSegment{
+			Start: s.Start.In(loc).Format(time.RFC3339), End: s.End.In(loc).Format(time.RFC3339),
+			Basic: s.State.Basic, Activities: acts, Note: s.State.Note, Rule: s.Rule, UID: s.UID,
+		}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(out)
+}
+
+// isTerminal reports whether w is a terminal, where colour helps.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+const (
+	ansiReset  = "\x1b[0m"
+	ansiGreen  = "\x1b[32m"
+	ansiYellow = "\x1b[33m"
+	ansiRed    = "\x1b[31m"
+)
+
+// cell is how the day chart draws a state: free, busy but reachable, or
+// closed (Do Not Disturb).
+func cell(s rules.State, color bool) string {
+	ch, c := "·", ansiGreen
+	switch {
+	case s.Basic == "closed":
+		ch, c = "█", ansiRed
+	case len(s.Activities) > 0:
+		ch, c = "▒", ansiYellow
+	}
+	if color {
+		return c + ch + ansiReset
+	}
+	return ch
+}
+
+func writePreviewText(w io.Writer, segs []rules.Segment, from, to time.Time, loc *time.Location, color bool) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "START\tEND\tBASIC\tACTIVITIES\tNOTE\tRULE")
+	for _, s := range segs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Start.In(loc).Format("Mon 2 Jan 15:04"), s.End.In(loc).Format("Mon 2 Jan 15:04"),
+			s.State.Basic, strings.Join(s.State.Activities, ","), s.State.Note, s.Rule)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	// A bar per day: 48 half hours, each drawn as the state at its middle.
+	var b strings.Builder
+	hours := "           "
+	for h := 0; h < 24; h += 3 {
+		hours += fmt.Sprintf("%-6s", fmt.Sprintf("%02d", h))
+	}
+	b.WriteString("\n" + strings.TrimRight(hours, " ") + "\n")
+	y, m, d := from.In(loc).Date()
+	for i := 0; ; i++ {
+		day := time.Date(y, m, d+i, 0, 0, 0, 0, loc)
+		if !day.Before(to) {
+			break
+		}
+		fmt.Fprintf(&b, "%-10s ", day.Format("Mon 2 Jan"))
+		k := 0
+		for c := range 48 {
+			mid := time.Date(y, m, d+i, c/2, 30*(c%2)+15, 0, 0, loc)
+			if mid.Before(from) || !mid.Before(to) {
+				b.WriteString(" ")
+				continue
+			}
+			for k < len(segs) && !segs[k].End.After(mid) {
+				k++
+			}
+			if k < len(segs) {
+				b.WriteString(cell(segs[k].State, color))
+			}
+		}
+		b.WriteString("\n")
+	}
+	fmt.Fprintf(&b, "\n%s available  %s busy or away  %s closed (Do Not Disturb)\n",
+		cell(rules.State{Basic: "open"}, color), cell(rules.State{Basic: "open", Activities: []string{"busy"}}, color), cell(rules.State{Basic: "closed"}, color))
+	_, err := io.WriteString(w, b.String())
+	return err
 }

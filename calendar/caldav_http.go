@@ -1,0 +1,300 @@
+package calendar
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// CalDAVStatusError is an HTTP error status from a CalDAV server, after
+// redirects and retries. Its message names the URL, never a credential.
+type CalDAVStatusError struct {
+	Method string
+	URL    string // without user info
+	Code   int
+}
+
+func (e *CalDAVStatusError) Error() string {
+	switch e.Code {
+	case http.StatusUnauthorized:
+		return "wrong credentials for " + e.URL
+	case http.StatusForbidden:
+		return "access to " + e.URL + " forbidden (403)"
+	case http.StatusNotFound:
+		return e.URL + " not found (404)"
+	}
+	return fmt.Sprintf("%s %s: %d %s", e.Method, e.URL, e.Code, http.StatusText(e.Code))
+}
+
+// Retry and redirect bounds of a CalDAV source.
+const (
+	davMaxRedirects   = 10
+	davRetries        = 3 // after the first attempt
+	davBackoff        = 500 * time.Millisecond
+	davMaxBackoff     = 8 * time.Second
+	davAttemptTimeout = 30 * time.Second
+)
+
+// davHTTP performs the HTTP requests of one CalDAV source. It implements
+// go-webdav's HTTPClient, so discovery through go-webdav's client shares its
+// authentication, redirect handling and retries.
+//
+// Redirects are followed here rather than by net/http because net/http turns
+// a PROPFIND or REPORT answered with 301 or 302 into a bodiless GET (Radicale
+// answers /.well-known/caldav with 301, Xandikos with 302).
+type davHTTP struct {
+	client         *http.Client // never follows redirects itself
+	username       string
+	logger         *slog.Logger
+	retries        int
+	backoff        time.Duration
+	maxBackoff     time.Duration
+	attemptTimeout time.Duration
+
+	// auth is the Authorization header value for the current Fetch; set
+	// before a Fetch's first request and only read during it.
+	auth string
+}
+
+// newDAVHTTP builds the HTTP client of a source: base (shared, may be nil)
+// with its redirect following turned off, and with a CA file's roots when
+// caFile is set.
+func newDAVHTTP(base *http.Client, caFile string) (*http.Client, error) {
+	c := &http.Client{}
+	if base != nil {
+		*c = *base
+	}
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	if caFile == "" {
+		return c, nil
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("read ca file: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("read ca file %s: no PEM certificates in it", caFile)
+	}
+	var tr *http.Transport
+	switch t := c.Transport.(type) {
+	case nil:
+		tr = http.DefaultTransport.(*http.Transport).Clone()
+	case *http.Transport:
+		tr = t.Clone()
+	default:
+		return nil, fmt.Errorf("ca file %s: the HTTP client's transport %T cannot take a CA file", caFile, t)
+	}
+	if tr.TLSClientConfig == nil {
+		tr.TLSClientConfig = &tls.Config{}
+	}
+	tr.TLSClientConfig.RootCAs = pool
+	c.Transport = tr
+	return c, nil
+}
+
+// setCredentials sets the Authorization used by the following requests:
+// basic when a user name is configured, bearer when only a secret is.
+func (h *davHTTP) setCredentials(secret string, have bool) {
+	switch {
+	case h.username != "":
+		req := http.Request{Header: http.Header{}}
+		req.SetBasicAuth(h.username, secret)
+		h.auth = req.Header.Get("Authorization")
+	case have:
+		h.auth = "Bearer " + secret
+	default:
+		h.auth = ""
+	}
+}
+
+// Do sends req, following redirects with the same method and body and
+// retrying transport failures, timeouts and 5xx answers with capped,
+// jittered backoff within req's context. Statuses of 400 and above come
+// back as a *CalDAVStatusError.
+func (h *davHTTP) Do(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	var body []byte
+	if req.Body != nil {
+		b, err := io.ReadAll(req.Body)
+		req.Body.Close()
+		if err != nil {
+			return nil, fmt.Errorf("read request body: %w", err)
+		}
+		body = b
+	}
+	backoff := h.backoff
+	for attempt := 0; ; attempt++ {
+		resp, err := h.attempt(ctx, req.Method, req.URL, req.Header, body)
+		retry := false
+		switch {
+		case err != nil:
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("%s %s: %w", req.Method, davRedact(req.URL), ctx.Err())
+			}
+			retry = retriable(err)
+		case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
+			retry = true
+		case resp.StatusCode >= 400:
+			drain(resp)
+			return nil, &CalDAVStatusError{Method: req.Method, URL: davRedact(resp.Request.URL), Code: resp.StatusCode}
+		default:
+			return resp, nil
+		}
+		if !retry || attempt >= h.retries {
+			if err != nil {
+				return nil, err
+			}
+			drain(resp)
+			return nil, &CalDAVStatusError{Method: req.Method, URL: davRedact(resp.Request.URL), Code: resp.StatusCode}
+		}
+		reason := ""
+		if err != nil {
+			reason = err.Error()
+		} else {
+			reason = resp.Status
+			drain(resp)
+		}
+		wait := jitter(backoff)
+		h.logger.Debug("caldav request failed, retrying", "method", req.Method, "url", davRedact(req.URL),
+			"attempt", attempt+1, "reason", reason, "backoff", wait)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("%s %s: %w (last failure: %s)", req.Method, davRedact(req.URL), ctx.Err(), reason)
+		case <-t.C:
+		}
+		backoff = min(2*backoff, h.maxBackoff)
+	}
+}
+
+// attempt sends one request and follows its redirects. The attempt's
+// timeout lasts until the response body is closed, because callers read the
+// body after attempt returns.
+func (h *davHTTP) attempt(ctx context.Context, method string, u *url.URL, hdr http.Header, body []byte) (*http.Response, error) {
+	actx, cancel := context.WithTimeout(ctx, h.attemptTimeout)
+	orig := u
+	for hops := 0; ; hops++ {
+		req, err := http.NewRequestWithContext(actx, method, u.String(), bytes.NewReader(body))
+		if err != nil {
+			cancel()
+			return nil, fmt.Errorf("%s %s: %w", method, davRedact(u), err)
+		}
+		req.Header = hdr.Clone()
+		if req.Header == nil {
+			req.Header = http.Header{}
+		}
+		req.Header.Del("Authorization")
+		if h.auth != "" && sameAuthority(orig, u) {
+			req.Header.Set("Authorization", h.auth)
+		}
+		resp, err := h.client.Do(req)
+		if err != nil {
+			cancel()
+			return nil, fmt.Errorf("%s %s: %w", method, davRedact(u), unwrapURLError(err))
+		}
+		switch resp.StatusCode {
+		case http.StatusMovedPermanently, http.StatusFound, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		default:
+			resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+			return resp, nil
+		}
+		loc := resp.Header.Get("Location")
+		drain(resp)
+		if loc == "" {
+			cancel()
+			return nil, fmt.Errorf("%s %s: redirect %d without Location", method, davRedact(u), resp.StatusCode)
+		}
+		if hops >= davMaxRedirects {
+			cancel()
+			return nil, fmt.Errorf("%s %s: more than %d redirects", method, davRedact(orig), davMaxRedirects)
+		}
+		next, err := u.Parse(loc)
+		if err != nil {
+			cancel()
+			return nil, fmt.Errorf("%s %s: bad redirect Location: %w", method, davRedact(u), err)
+		}
+		h.logger.Debug("caldav redirect", "method", method, "from", davRedact(u), "to", davRedact(next), "status", resp.StatusCode)
+		u = next
+	}
+}
+
+// sameAuthority reports whether credentials meant for orig may go to u: the
+// same host, or a subdomain of it, and no downgrade from https to http.
+func sameAuthority(orig, u *url.URL) bool {
+	if orig.Scheme == "https" && u.Scheme != "https" {
+		return false
+	}
+	oh, h := strings.ToLower(orig.Hostname()), strings.ToLower(u.Hostname())
+	if orig.Host == u.Host || (oh == h && orig.Port() == u.Port()) {
+		return true
+	}
+	return strings.HasSuffix(h, "."+oh) && orig.Port() == u.Port()
+}
+
+// retriable reports whether a transport failure may go away on its own: a
+// timeout, a refused or reset connection. Certificate failures do not.
+func retriable(err error) bool {
+	var cv *tls.CertificateVerificationError
+	var ua x509.UnknownAuthorityError
+	var hn x509.HostnameError
+	var ci x509.CertificateInvalidError
+	if errors.As(err, &cv) || errors.As(err, &ua) || errors.As(err, &hn) || errors.As(err, &ci) {
+		return false
+	}
+	return true
+}
+
+// unwrapURLError drops net/http's *url.Error wrapper, whose message repeats
+// the method and URL that our own messages already give.
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+func jitter(d time.Duration) time.Duration {
+	// ±20 %, so that many agents restarted together do not retry in step.
+	return d + time.Duration((rand.Float64()*0.4-0.2)*float64(d))
+}
+
+func drain(resp *http.Response) {
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+}
+
+// davRedact formats u without user info, query or fragment.
+func davRedact(u *url.URL) string {
+	if u == nil {
+		return ""
+	}
+	c := *u
+	c.User = nil
+	c.RawQuery, c.Fragment = "", ""
+	return c.String()
+}
+
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c *cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
+}

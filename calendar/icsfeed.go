@@ -1,0 +1,663 @@
+package calendar
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DefaultMaxICSBytes is the default limit on the size of one ICS feed, after
+// decompression: large enough for a decade of a busy calendar, small enough
+// that a broken or hostile server cannot exhaust memory.
+const DefaultMaxICSBytes = 20 << 20
+
+// maxICSRedirects bounds the redirects an ICS fetch follows; feeds behind a
+// link shortener or a moved share need one or two.
+const maxICSRedirects = 5
+
+// userAgent identifies calpresence to feed servers, some of which refuse
+// requests without one.
+const userAgent = "calpresence (+https://github.com/calpresence/calpresence)"
+
+// ICSOptions configures an [ICSSource].
+type ICSOptions struct {
+	// Name is the configured calendar's name; empty means one derived from
+	// the URL (the file name without .ics, else the host).
+	Name string
+	// URL is a file path, or a file://, http://, https:// or webcal://
+	// (fetched as https://) URL.
+	URL string
+	// Parse says how to read the feed. Calendar defaults to Name and
+	// Source to the URL with any password removed; Zone is required.
+	Parse ParseOptions
+	// Username selects HTTP basic authentication with Password's result.
+	// When Username is empty and Password is set, Password's result is
+	// sent as a bearer token. Password is called on every fetch so that a
+	// rotated secret is picked up; nil means no credentials.
+	Username string
+	Password func(ctx context.Context) (string, error)
+	// HTTPClient is shared between sources (its connection pool is the
+	// point of sharing); nil means a default client with timeouts. The
+	// source never modifies it: it follows redirects with its own policy on
+	// a shallow copy.
+	HTTPClient *http.Client
+	// MaxBytes limits the feed's size after decompression; 0 means
+	// DefaultMaxICSBytes.
+	MaxBytes int64
+	// CAFile names a PEM file of extra certificate authorities trusted for
+	// this feed, on top of the system's. It is read on the first fetch.
+	CAFile string
+	// Logger receives one debug record per fetch; nil discards.
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// ICSSource is an iCalendar feed (RFC 5545) read from a file or over HTTP.
+// It remembers what it last read so that an unchanged feed costs no parse:
+// over HTTP it asks with a conditional GET (RFC 9110 §13.1: If-None-Match,
+// If-Modified-Since) and compares a digest of the body when the server
+// ignores those; for files it compares size and modification time.
+//
+// An ICSSource is safe for concurrent use; fetches are serialized.
+type ICSSource struct {
+	opts     ICSOptions
+	name     string
+	redacted string   // the URL for messages: no password
+	u        *url.URL // nil for a file path
+	path     string   // for files
+	max      int64
+	logger   *slog.Logger
+	now      func() time.Time
+	parse    func(io.Reader, ParseOptions) ([]*Event, []Warning, error)
+
+	sem chan struct{} // held while fetching; guards the fields below
+
+	client *http.Client // built on the first HTTP fetch
+
+	have     bool // events below are from a successful read
+	events   []*Event
+	warnings []Warning
+	etag     string
+	lastMod  string
+	digest   [sha256.Size]byte
+	size     int64
+	modTime  time.Time
+}
+
+// NewICSSource validates opts and returns a source. It does no I/O.
+func NewICSSource(opts ICSOptions) (*ICSSource, error) {
+	s := &ICSSource{
+		opts:   opts,
+		max:    opts.MaxBytes,
+		logger: opts.Logger,
+		now:    opts.Now,
+		parse:  ParseICS,
+		sem:    make(chan struct{}, 1),
+	}
+	if s.max == 0 {
+		s.max = DefaultMaxICSBytes
+	}
+	if s.max < 0 {
+		return nil, fmt.Errorf("ics %s: negative size limit %d", redactURL(opts.URL), s.max)
+	}
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if err := s.setURL(opts.URL); err != nil {
+		return nil, err
+	}
+	if opts.Parse.Zone == nil {
+		return nil, fmt.Errorf("ics %s: no time zone for floating times and all-day dates", s.redacted)
+	}
+	if opts.Username != "" && opts.Password == nil {
+		return nil, fmt.Errorf("ics %s: username %q given without a password source", s.redacted, opts.Username)
+	}
+	if s.u == nil && (opts.Username != "" || opts.Password != nil) {
+		return nil, fmt.Errorf("ics %s: credentials given for a file", s.redacted)
+	}
+	s.name = opts.Name
+	if s.name == "" {
+		s.name = defaultICSName(s.u, s.path)
+	}
+	if s.opts.Parse.Calendar == "" {
+		s.opts.Parse.Calendar = s.name
+	}
+	// Warnings carry Source: never a password, even when the caller
+	// passes the URL as given.
+	s.opts.Parse.Source = redactURL(s.opts.Parse.Source)
+	if s.opts.Parse.Source == "" {
+		s.opts.Parse.Source = s.redacted
+	}
+	return s, nil
+}
+
+// setURL classifies raw as a file path or a URL of a supported scheme.
+func (s *ICSSource) setURL(raw string) error {
+	s.redacted = redactURL(raw)
+	if strings.TrimSpace(raw) == "" {
+		return errors.New("ics: empty URL")
+	}
+	if !strings.Contains(raw, "://") {
+		s.path = raw
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		// url.Error repeats the URL, password included; keep only the reason.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("ics %s: invalid URL: %w", s.redacted, err)
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "file":
+		if u.Host != "" && u.Host != "localhost" {
+			return fmt.Errorf("ics %s: file URL names host %q; only local files can be read", s.redacted, u.Host)
+		}
+		if u.Path == "" {
+			return fmt.Errorf("ics %s: file URL without a path", s.redacted)
+		}
+		s.path = u.Path
+		return nil
+	case "http", "https":
+		u.Scheme = strings.ToLower(u.Scheme)
+	case "webcal", "webcals":
+		// webcal is not a protocol of its own: by convention it is https
+		// with a hint to subscribe.
+		u.Scheme = "https"
+	default:
+		return fmt.Errorf("ics %s: unsupported scheme %q (want a file path, file://, http://, https:// or webcal://)", s.redacted, u.Scheme)
+	}
+	if u.Host == "" {
+		return fmt.Errorf("ics %s: URL without a host", s.redacted)
+	}
+	u.Fragment = ""
+	s.u = u
+	return nil
+}
+
+// defaultICSName names a calendar after its file or host when the config
+// gives no name.
+func defaultICSName(u *url.URL, path string) string {
+	base := path
+	if u != nil {
+		base = u.Path
+	}
+	base = strings.TrimSuffix(filepath.Base(strings.TrimRight(base, "/")), filepath.Ext(base))
+	if base == "" || base == "." || base == "/" {
+		if u != nil {
+			return u.Hostname()
+		}
+		return "calendar"
+	}
+	return base
+}
+
+// redactURL removes the password from raw for messages and logs. Strings
+// that do not parse as URLs are returned as they are only when they hold
+// no "@" that could hide credentials.
+func redactURL(raw string) string {
+	if !strings.Contains(raw, "://") {
+		return raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		if i, j := strings.Index(raw, "://"), strings.LastIndex(raw, "@"); j > i {
+			return raw[:i+3] + "redacted@" + raw[j+1:]
+		}
+		return raw
+	}
+	return u.Redacted()
+}
+
+// Name returns the configured calendar's name.
+func (s *ICSSource) Name() string { return s.name }
+
+// URL returns the feed's URL (or path) with any password removed.
+func (s *ICSSource) URL() string { return s.redacted }
+
+// Fetch reads the feed and returns its events; when the feed has not
+// changed since the last successful read it returns that read's events and
+// warnings without parsing again. The slices are shared between calls and
+// must not be modified. On error, a *FetchError, the source keeps its
+// previous state.
+func (s *ICSSource) Fetch(ctx context.Context) ([]*Event, []Warning, error) {
+	select {
+	case s.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, nil, s.fetchError(ctx.Err())
+	}
+	defer func() { <-s.sem }()
+
+	var err error
+	if s.u == nil {
+		err = s.fetchFile(ctx)
+	} else {
+		err = s.fetchHTTP(ctx)
+	}
+	if err != nil {
+		return nil, nil, s.fetchError(err)
+	}
+	return s.events, s.warnings, nil
+}
+
+// fetchError wraps err with the URL and says whose fault it is.
+func (s *ICSSource) fetchError(err error) *FetchError {
+	fe := &FetchError{URL: s.redacted, Err: err}
+	var se *StatusError
+	var ne net.Error
+	switch {
+	case s.u == nil:
+		fe.Input = !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
+	case errors.As(err, &se):
+		// 4xx: the URL or the credentials are wrong; 408 and 429 are the
+		// server's way of saying "later".
+		fe.Input = se.Code >= 400 && se.Code < 500 && se.Code != http.StatusRequestTimeout && se.Code != http.StatusTooManyRequests
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne):
+	default:
+		fe.Input = errors.Is(err, errParse) || errors.Is(err, errTooLarge)
+	}
+	return fe
+}
+
+// FetchError is a failed fetch of an ICS feed. It reads "ics URL: reason",
+// or just the reason when that starts with the URL already, as a
+// FILE:LINE:COL syntax error does.
+type FetchError struct {
+	URL string // the feed's URL or path, without password
+	// Input is set when the calendar is at fault rather than the network
+	// or the server: a file that cannot be read, content that is not
+	// iCalendar or is over the size limit, an HTTP 4xx answer such as
+	// wrong credentials. Commands exit 2 for such errors, 1 for others.
+	Input bool
+	Err   error
+}
+
+func (e *FetchError) Error() string {
+	msg := e.Err.Error()
+	var se *StatusError
+	switch {
+	case strings.HasPrefix(msg, e.URL+":"):
+		return msg
+	case errors.As(e.Err, &se) && se.wrongCredentials():
+		// The one message users must act on reads as a sentence.
+		return "ics: wrong credentials for " + e.URL + ": " + msg
+	}
+	return "ics " + e.URL + ": " + msg
+}
+
+func (e *FetchError) Unwrap() error { return e.Err }
+
+// errParse marks errors of the parse step, for FetchError.Input.
+var errParse = errors.New("parse")
+
+// parseError keeps err's text but marks it as errParse too.
+type parseError struct{ err error }
+
+func (e *parseError) Error() string   { return e.err.Error() }
+func (e *parseError) Unwrap() []error { return []error{e.err, errParse} }
+
+// fetchFile re-reads the file when its size or modification time changed.
+func (s *ICSSource) fetchFile(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	f, err := os.Open(s.path)
+	if err != nil {
+		return unwrapPathError(err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return unwrapPathError(err)
+	}
+	if fi.IsDir() {
+		return errors.New("is a directory, not an iCalendar file")
+	}
+	if s.have && fi.Size() == s.size && fi.ModTime().Equal(s.modTime) {
+		s.logger.DebugContext(ctx, "ics file unchanged", "calendar", s.name, "path", s.path)
+		return nil
+	}
+	if fi.Size() > s.max {
+		return s.tooLarge()
+	}
+	body, err := readLimited(f, s.max)
+	if err != nil {
+		if errors.Is(err, errTooLarge) {
+			return s.tooLarge()
+		}
+		return unwrapPathError(err)
+	}
+	if err := s.parseBody(ctx, body); err != nil {
+		return err
+	}
+	s.size, s.modTime = fi.Size(), fi.ModTime()
+	return nil
+}
+
+// unwrapPathError drops the path that *os.PathError repeats: Fetch's
+// wrapping already names it.
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+var errTooLarge = errors.New("too large")
+
+func (s *ICSSource) tooLarge() error { return sizeError(s.max) }
+
+// sizeError is a feed over the limit of its value in bytes.
+type sizeError int64
+
+func (e sizeError) Error() string {
+	return "feed exceeds the size limit of " + formatBytes(int64(e))
+}
+
+func (e sizeError) Is(target error) bool { return target == errTooLarge }
+
+// formatBytes writes n in the unit a user configured it in, most likely.
+func formatBytes(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// readLimited reads r to its end, or fails with errTooLarge past max bytes.
+func readLimited(r io.Reader, max int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > max {
+		return nil, errTooLarge
+	}
+	return b, nil
+}
+
+// parseBody parses body unless it is byte for byte the one parsed last,
+// and keeps the result.
+func (s *ICSSource) parseBody(ctx context.Context, body []byte) error {
+	sum := sha256.Sum256(body)
+	if s.have && sum == s.digest {
+		s.logger.DebugContext(ctx, "ics content unchanged", "calendar", s.name, "url", s.redacted)
+		return nil
+	}
+	events, warnings, err := s.parse(bytes.NewReader(body), s.opts.Parse)
+	if err != nil {
+		return &parseError{err}
+	}
+	s.have, s.events, s.warnings, s.digest = true, events, warnings, sum
+	return nil
+}
+
+// httpClient returns the client for this source: a shallow copy of the
+// configured (or default) client with this package's redirect policy, and
+// with the extra CAs when CAFile is set.
+func (s *ICSSource) httpClient() (*http.Client, error) {
+	if s.client != nil {
+		return s.client, nil
+	}
+	var c http.Client
+	if s.opts.HTTPClient != nil {
+		c = *s.opts.HTTPClient
+	} else {
+		c = http.Client{Transport: defaultTransport, Timeout: 2 * time.Minute}
+	}
+	if s.opts.CAFile != "" {
+		t, ok := c.Transport.(*http.Transport)
+		if c.Transport == nil {
+			t, ok = http.DefaultTransport.(*http.Transport)
+		}
+		if !ok {
+			return nil, fmt.Errorf("ca_file %s: the HTTP client's transport is a %T, not an *http.Transport", s.opts.CAFile, c.Transport)
+		}
+		pool, err := loadCAs(s.opts.CAFile)
+		if err != nil {
+			return nil, err
+		}
+		t = t.Clone()
+		if t.TLSClientConfig == nil {
+			t.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		t.TLSClientConfig.RootCAs = pool
+		c.Transport = t
+	}
+	c.CheckRedirect = checkICSRedirect
+	s.client = &c
+	return s.client, nil
+}
+
+// defaultTransport is shared by every source without an HTTP client of its
+// own, so that feeds on one server share connections.
+var defaultTransport = &http.Transport{
+	Proxy:                 http.ProxyFromEnvironment,
+	DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+	ForceAttemptHTTP2:     true,
+	MaxIdleConns:          100,
+	IdleConnTimeout:       90 * time.Second,
+	TLSHandshakeTimeout:   15 * time.Second,
+	ResponseHeaderTimeout: time.Minute,
+	ExpectContinueTimeout: time.Second,
+	TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
+}
+
+// loadCAs returns the system's roots plus those in the PEM file.
+func loadCAs(file string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("ca_file: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("ca_file %s: no PEM certificates in it", file)
+	}
+	return pool, nil
+}
+
+// checkICSRedirect bounds redirects and keeps credentials to the origin:
+// net/http forwards Authorization to the same host name on any port and
+// scheme, which would hand a token to another service on that host or
+// send it in clear after a downgrade to http.
+func checkICSRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) > maxICSRedirects {
+		return fmt.Errorf("stopped after %d redirects", maxICSRedirects)
+	}
+	if !sameOrigin(via[0].URL, req.URL) {
+		req.Header.Del("Authorization")
+	}
+	return nil
+}
+
+// sameOrigin reports whether credentials for from may go to to: the same
+// host and port and scheme, or the upgrade from http to https of the same
+// host on the default ports, which servers that force TLS answer with.
+func sameOrigin(from, to *url.URL) bool {
+	if !strings.EqualFold(from.Hostname(), to.Hostname()) {
+		return false
+	}
+	fp, tp := effectivePort(from), effectivePort(to)
+	switch {
+	case from.Scheme == to.Scheme:
+		return fp == tp
+	case from.Scheme == "http" && to.Scheme == "https":
+		return fp == "80" && tp == "443"
+	}
+	return false
+}
+
+func effectivePort(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	if u.Scheme == "https" {
+		return "443"
+	}
+	return "80"
+}
+
+// fetchHTTP does a conditional GET and parses a changed body.
+func (s *ICSSource) fetchHTTP(ctx context.Context) error {
+	client, err := s.httpClient()
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.u.String(), nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("User-Agent", userAgent)
+	req.Header.Set("Accept", "text/calendar, */*;q=0.5")
+	// Asking for gzip ourselves turns off net/http's transparent decoding,
+	// so that the size limit applies to the decoded bytes we keep.
+	req.Header.Set("Accept-Encoding", "gzip")
+	if s.have {
+		if s.etag != "" {
+			req.Header.Set("If-None-Match", s.etag)
+		}
+		if s.lastMod != "" {
+			req.Header.Set("If-Modified-Since", s.lastMod)
+		}
+	}
+	if s.opts.Password != nil {
+		secret, err := s.opts.Password(ctx)
+		if err != nil {
+			return fmt.Errorf("credentials: %w", err)
+		}
+		if s.opts.Username != "" {
+			req.SetBasicAuth(s.opts.Username, secret)
+		} else {
+			req.Header.Set("Authorization", "Bearer "+secret)
+		}
+	}
+
+	start := s.now()
+	resp, err := client.Do(req)
+	if err != nil {
+		// *url.Error repeats the method and URL; Fetch names the URL.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return err
+	}
+	defer resp.Body.Close()
+	log := s.logger.With("calendar", s.name, "url", s.redacted, "status", resp.StatusCode)
+
+	switch {
+	case resp.StatusCode == http.StatusNotModified:
+		if !s.have {
+			return errors.New("server answered 304 Not Modified to an unconditional request")
+		}
+		log.DebugContext(ctx, "ics not modified", "duration", s.now().Sub(start))
+		return nil
+	case resp.StatusCode < 200 || resp.StatusCode > 299:
+		return &StatusError{Code: resp.StatusCode, Status: resp.Status, Credentials: s.opts.Password != nil,
+			Retry: retryAfter(resp.Header.Get("Retry-After"), s.now())}
+	}
+
+	var body io.Reader = resp.Body
+	if resp.ContentLength > s.max && !strings.EqualFold(resp.Header.Get("Content-Encoding"), "gzip") {
+		return s.tooLarge()
+	}
+	switch enc := strings.ToLower(resp.Header.Get("Content-Encoding")); enc {
+	case "", "identity":
+	case "gzip", "x-gzip":
+		zr, err := gzip.NewReader(io.LimitReader(resp.Body, s.max+1))
+		if err != nil {
+			return fmt.Errorf("gzip: %w", err)
+		}
+		defer zr.Close()
+		body = zr
+	default:
+		return fmt.Errorf("unsupported content encoding %q", enc)
+	}
+	b, err := readLimited(body, s.max)
+	if errors.Is(err, errTooLarge) {
+		return s.tooLarge()
+	}
+	if err != nil {
+		return fmt.Errorf("reading the body: %w", err)
+	}
+	if err := s.parseBody(ctx, b); err != nil {
+		return err
+	}
+	s.etag = resp.Header.Get("ETag")
+	s.lastMod = resp.Header.Get("Last-Modified")
+	log.DebugContext(ctx, "ics fetched", "bytes", len(b), "events", len(s.events), "duration", s.now().Sub(start))
+	return nil
+}
+
+// StatusError is an HTTP answer other than success or 304 Not Modified, so
+// that callers can tell a wrong password from a server fault.
+type StatusError struct {
+	Code        int    // the HTTP status code
+	Status      string // the status line's code and reason, "404 Not Found"
+	Credentials bool   // the request carried credentials
+	// Retry is how long the server asked us to wait (Retry-After, RFC
+	// 9110 §10.2.3, with 429 and 503); 0 if it did not say.
+	Retry time.Duration
+}
+
+// RetryAfter returns how long the server asked to wait; a Poller honours
+// it.
+func (e *StatusError) RetryAfter() time.Duration { return e.Retry }
+
+// retryAfter reads a Retry-After value: seconds or an HTTP date. Values
+// beyond a day are taken as a day, so that a wrong header cannot stop a
+// calendar for good.
+func retryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if secs, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil {
+		d = time.Duration(min(max(secs, 0), 86400)) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = t.Sub(now)
+	}
+	return min(max(d, 0), 24*time.Hour)
+}
+
+func (e *StatusError) Error() string {
+	switch {
+	case e.wrongCredentials():
+		return "HTTP " + e.Status
+	case e.Code == http.StatusUnauthorized:
+		return "the feed needs credentials (HTTP " + e.Status + ")"
+	}
+	return "server answered HTTP " + e.Status
+}
+
+func (e *StatusError) wrongCredentials() bool {
+	return (e.Code == http.StatusUnauthorized || e.Code == http.StatusForbidden) && e.Credentials
+}

@@ -1,0 +1,910 @@
+package calendar
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// newFeedSource returns a source and a count of the parses it has done.
+func newFeedSource(t *testing.T, opts ICSOptions) (*ICSSource, *atomic.Int32) {
+	t.Helper()
+	if opts.Parse.Zone == nil {
+		opts.Parse.Zone = feedZone(t, "Europe/Berlin")
+	}
+	s, err := NewICSSource(opts)
+	if err != nil {
+		t.Fatalf("NewICSSource(%q) = %v", opts.URL, err)
+	}
+	var n atomic.Int32
+	s.parse = func(r io.Reader, po ParseOptions) ([]*Event, []Warning, error) {
+		n.Add(1)
+		return ParseICS(r, po)
+	}
+	return s, &n
+}
+
+func feedZone(t testing.TB, name string) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		t.Fatalf("LoadLocation(%q) = %v", name, err)
+	}
+	return loc
+}
+
+func readFeedFile(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "feeds", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func feedUIDs(events []*Event) []string {
+	var out []string
+	for _, e := range events {
+		out = append(out, e.UID)
+	}
+	return out
+}
+
+func feedFetchOK(t *testing.T, s *ICSSource) []*Event {
+	t.Helper()
+	events, _, err := s.Fetch(t.Context())
+	if err != nil {
+		t.Fatalf("Fetch() = %v", err)
+	}
+	return events
+}
+
+func TestNewICSSourceURLs(t *testing.T) {
+	zone := feedZone(t, "UTC")
+	tests := []struct {
+		url      string
+		wantErr  string // substring; "" means valid
+		wantName string
+		wantURL  string // what the source fetches: the URL or the path
+	}{
+		{url: "cal/work.ics", wantName: "work", wantURL: "cal/work.ics"},
+		{url: "/srv/cal/team.ics", wantName: "team", wantURL: "/srv/cal/team.ics"},
+		{url: "file:///srv/cal/team.ics", wantName: "team", wantURL: "/srv/cal/team.ics"},
+		{url: "file://localhost/srv/x.ics", wantName: "x", wantURL: "/srv/x.ics"},
+		{url: "http://example.com/feeds/holidays.ics", wantName: "holidays", wantURL: "http://example.com/feeds/holidays.ics"},
+		{url: "HTTPS://example.com/", wantName: "example.com", wantURL: "https://example.com/"},
+		{url: "webcal://p01-calendars.icloud.com/published/2/abc", wantName: "abc", wantURL: "https://p01-calendars.icloud.com/published/2/abc"},
+		{url: "webcals://example.com/a.ics", wantName: "a", wantURL: "https://example.com/a.ics"},
+		{url: "", wantErr: "ics: empty URL"},
+		{url: "ftp://example.com/a.ics", wantErr: `ics ftp://example.com/a.ics: unsupported scheme "ftp"`},
+		{url: "caldav://example.com/", wantErr: `unsupported scheme "caldav"`},
+		{url: "file://otherhost/a.ics", wantErr: `file URL names host "otherhost"`},
+		{url: "https:///a.ics", wantErr: "URL without a host"},
+		{url: "https://u:hunter2@exa mple.com/", wantErr: "invalid URL"},
+		{url: "https://u:hunter2@[::1/", wantErr: "invalid URL"},
+	}
+	for _, tt := range tests {
+		s, err := NewICSSource(ICSOptions{URL: tt.url, Parse: ParseOptions{Zone: zone}})
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("NewICSSource(%q) = %v, want error containing %q", tt.url, err, tt.wantErr)
+			}
+			if err != nil && strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("NewICSSource(%q) = %v, want no password in the error", tt.url, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("NewICSSource(%q) = %v, want ok", tt.url, err)
+			continue
+		}
+		if s.Name() != tt.wantName {
+			t.Errorf("NewICSSource(%q).Name() = %q, want %q", tt.url, s.Name(), tt.wantName)
+		}
+		got := s.path
+		if s.u != nil {
+			got = s.u.String()
+		}
+		if got != tt.wantURL {
+			t.Errorf("NewICSSource(%q) fetches %q, want %q", tt.url, got, tt.wantURL)
+		}
+	}
+}
+
+func TestNewICSSourceOptions(t *testing.T) {
+	zone := feedZone(t, "UTC")
+	pw := func(context.Context) (string, error) { return "x", nil }
+	tests := []struct {
+		name    string
+		opts    ICSOptions
+		wantErr string
+	}{
+		{"no zone", ICSOptions{URL: "a.ics"}, "no time zone"},
+		{"username without password", ICSOptions{URL: "https://h/a.ics", Username: "u", Parse: ParseOptions{Zone: zone}}, "without a password source"},
+		{"credentials for a file", ICSOptions{URL: "a.ics", Password: pw, Parse: ParseOptions{Zone: zone}}, "credentials given for a file"},
+		{"negative limit", ICSOptions{URL: "a.ics", MaxBytes: -1, Parse: ParseOptions{Zone: zone}}, "negative size limit"},
+	}
+	for _, tt := range tests {
+		_, err := NewICSSource(tt.opts)
+		if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+			t.Errorf("NewICSSource(%s) = %v, want error containing %q", tt.name, err, tt.wantErr)
+		}
+	}
+
+	s, err := NewICSSource(ICSOptions{Name: "team", URL: "https://u:hunter2@h/a.ics", Parse: ParseOptions{Zone: zone, Source: "https://u:hunter2@h/a.ics"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.opts.Parse.Calendar != "team" || strings.Contains(s.opts.Parse.Source, "hunter2") || s.URL() != "https://u:xxxxx@h/a.ics" {
+		t.Errorf("NewICSSource() parse options = %+v, URL() = %q, want calendar team and the password redacted", s.opts.Parse, s.URL())
+	}
+}
+
+// condFeedServer serves body with the given validators and answers conditional
+// requests; it counts requests and 304s.
+type condFeedServer struct {
+	mu           sync.Mutex
+	body         []byte
+	etag         string
+	lastModified string
+	requests     int
+	notModified  int
+}
+
+func (f *condFeedServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.requests++
+	if f.etag != "" {
+		w.Header().Set("ETag", f.etag)
+	}
+	if f.lastModified != "" {
+		w.Header().Set("Last-Modified", f.lastModified)
+	}
+	if (f.etag != "" && r.Header.Get("If-None-Match") == f.etag) ||
+		(f.etag == "" && f.lastModified != "" && r.Header.Get("If-Modified-Since") == f.lastModified) {
+		f.notModified++
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
+	w.Write(f.body)
+}
+
+func (f *condFeedServer) set(body []byte, etag string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.body, f.etag = body, etag
+}
+
+func (f *condFeedServer) counts() (requests, notModified int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.requests, f.notModified
+}
+
+func TestICSSourceConditionalGET(t *testing.T) {
+	two, one := readFeedFile(t, "two.ics"), readFeedFile(t, "one.ics")
+	tests := []struct {
+		name            string
+		etag, lastMod   string
+		wantNotModified int
+	}{
+		{"etag", `"v1"`, "", 2},
+		{"last-modified", "", "Mon, 02 Mar 2026 08:00:00 GMT", 2},
+		{"no validators: digest", "", "", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &condFeedServer{body: two, etag: tt.etag, lastModified: tt.lastMod}
+			srv := httptest.NewServer(f)
+			defer srv.Close()
+			s, parses := newFeedSource(t, ICSOptions{URL: srv.URL + "/cal.ics"})
+
+			first := feedFetchOK(t, s)
+			if got, want := feedUIDs(first), []string{"standup@example.com", "review@example.com"}; !slices.Equal(got, want) {
+				t.Fatalf("Fetch() UIDs = %q, want %q", got, want)
+			}
+			for range 2 {
+				again := feedFetchOK(t, s)
+				if len(again) != len(first) || again[0] != first[0] {
+					t.Fatalf("Fetch() after no change = %q, want the previous events", feedUIDs(again))
+				}
+			}
+			requests, notModified := f.counts()
+			if requests != 3 || notModified != tt.wantNotModified || parses.Load() != 1 {
+				t.Errorf("after 3 fetches of an unchanged feed: %d requests, %d answered 304, %d parses; want 3, %d, 1",
+					requests, notModified, parses.Load(), tt.wantNotModified)
+			}
+
+			f.set(one, strings.ReplaceAll(tt.etag, "v1", "v2"))
+			if tt.lastMod != "" {
+				f.mu.Lock()
+				f.lastModified = "Tue, 03 Mar 2026 08:00:00 GMT"
+				f.mu.Unlock()
+			}
+			if got := feedUIDs(feedFetchOK(t, s)); !slices.Equal(got, []string{"lunch@example.com"}) {
+				t.Errorf("Fetch() after a change = %q, want the new events", got)
+			}
+			if parses.Load() != 2 {
+				t.Errorf("parses after a change = %d, want 2", parses.Load())
+			}
+		})
+	}
+}
+
+func TestICSSourceUnexpected304(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNotModified)
+	}))
+	defer srv.Close()
+	s, _ := newFeedSource(t, ICSOptions{URL: srv.URL})
+	_, _, err := s.Fetch(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "304 Not Modified to an unconditional request") {
+		t.Errorf("Fetch() = %v, want an error about the 304", err)
+	}
+}
+
+func feedGzip(t *testing.T, b []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(b)
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestICSSourceGzip(t *testing.T) {
+	body := readFeedFile(t, "two.ics")
+	bomb := append([]byte("BEGIN:VCALENDAR\r\n"), bytes.Repeat([]byte("X-PAD:0000000000000000000000000000000\r\n"), 1<<15)...) // ~1.2 MiB
+	var sawAccept atomic.Value
+	handler := func(payload []byte) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			sawAccept.Store(r.Header.Get("Accept-Encoding"))
+			w.Header().Set("Content-Encoding", "gzip")
+			w.Write(feedGzip(t, payload))
+		}
+	}
+	srv := httptest.NewServer(handler(body))
+	defer srv.Close()
+	s, _ := newFeedSource(t, ICSOptions{URL: srv.URL})
+	if got := feedUIDs(feedFetchOK(t, s)); len(got) != 2 {
+		t.Errorf("Fetch() of a feedGzip feed = %q, want 2 events", got)
+	}
+	if got := sawAccept.Load(); got != "gzip" {
+		t.Errorf("Accept-Encoding sent = %q, want gzip", got)
+	}
+
+	bombSrv := httptest.NewServer(handler(bomb))
+	defer bombSrv.Close()
+	s, _ = newFeedSource(t, ICSOptions{URL: bombSrv.URL + "/big.ics", MaxBytes: 1 << 20})
+	_, _, err := s.Fetch(t.Context())
+	if want := "ics " + bombSrv.URL + "/big.ics: feed exceeds the size limit of 1 MiB"; err == nil || err.Error() != want {
+		t.Errorf("Fetch() of a feedGzip feed over the limit = %v, want %q", err, want)
+	}
+
+	badSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Encoding", "gzip")
+		w.Write(body)
+	}))
+	defer badSrv.Close()
+	s, _ = newFeedSource(t, ICSOptions{URL: badSrv.URL})
+	if _, _, err := s.Fetch(t.Context()); err == nil || !strings.Contains(err.Error(), "gzip") {
+		t.Errorf("Fetch() of a body that claims gzip but is not = %v, want a gzip error", err)
+	}
+}
+
+func TestICSSourceSizeLimit(t *testing.T) {
+	big := append([]byte("BEGIN:VCALENDAR\r\n"), bytes.Repeat([]byte("X"), 4096)...)
+	tests := []struct {
+		name    string
+		chunked bool // no Content-Length: the limit must hold while reading
+	}{{"content-length", false}, {"chunked", true}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if tt.chunked {
+					w.Write(big[:100])
+					w.(http.Flusher).Flush()
+					w.Write(big[100:])
+					return
+				}
+				w.Header().Set("Content-Length", fmt.Sprint(len(big)))
+				w.Write(big)
+			}))
+			defer srv.Close()
+			s, parses := newFeedSource(t, ICSOptions{URL: srv.URL + "/a.ics", MaxBytes: 4 << 10})
+			_, _, err := s.Fetch(t.Context())
+			if want := "ics " + srv.URL + "/a.ics: feed exceeds the size limit of 4 KiB"; err == nil || err.Error() != want {
+				t.Errorf("Fetch() = %v, want %q", err, want)
+			}
+			if parses.Load() != 0 {
+				t.Errorf("parses = %d, want 0", parses.Load())
+			}
+		})
+	}
+
+	// Exactly at the limit is fine.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(big) }))
+	defer srv.Close()
+	s, _ := newFeedSource(t, ICSOptions{URL: srv.URL, MaxBytes: int64(len(big))})
+	feedFetchOK(t, s)
+}
+
+func TestICSSourceRedirects(t *testing.T) {
+	body := readFeedFile(t, "two.ics")
+	mux := http.NewServeMux()
+	mux.HandleFunc("/hop/{n}", func(w http.ResponseWriter, r *http.Request) {
+		var n int
+		fmt.Sscan(r.PathValue("n"), &n)
+		if n == 0 {
+			w.Write(body)
+			return
+		}
+		http.Redirect(w, r, fmt.Sprintf("/hop/%d", n-1), http.StatusFound)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	tests := []struct {
+		hops    int
+		wantErr string
+	}{
+		{0, ""},
+		{1, ""},
+		{maxICSRedirects, ""},
+		{maxICSRedirects + 1, "stopped after 5 redirects"},
+		{50, "stopped after 5 redirects"},
+	}
+	for _, tt := range tests {
+		url := fmt.Sprintf("%s/hop/%d", srv.URL, tt.hops)
+		s, _ := newFeedSource(t, ICSOptions{URL: url})
+		_, _, err := s.Fetch(t.Context())
+		if tt.wantErr == "" && err != nil {
+			t.Errorf("Fetch(%d redirects) = %v, want ok", tt.hops, err)
+		}
+		if want := "ics " + url + ": " + tt.wantErr; tt.wantErr != "" && (err == nil || err.Error() != want) {
+			t.Errorf("Fetch(%d redirects) = %v, want %q", tt.hops, err, want)
+		}
+	}
+}
+
+// feedAuthRecorder records the Authorization header of each request.
+type feedAuthRecorder struct {
+	mu   sync.Mutex
+	seen []string
+}
+
+func (a *feedAuthRecorder) record(r *http.Request) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.seen = append(a.seen, r.Header.Get("Authorization"))
+}
+
+func (a *feedAuthRecorder) get() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.seen)
+}
+
+func TestICSSourceAuth(t *testing.T) {
+	const secret = "s3cr3t-pa55"
+	body := readFeedFile(t, "one.ics")
+	var rec feedAuthRecorder
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec.record(r)
+		w.Write(body)
+	}))
+	defer srv.Close()
+	password := func(context.Context) (string, error) { return secret, nil }
+	tests := []struct {
+		name     string
+		username string
+		password func(context.Context) (string, error)
+		want     string
+	}{
+		{"none", "", nil, ""},
+		{"basic", "alice", password, "Basic " + base64.StdEncoding.EncodeToString([]byte("alice:"+secret))},
+		{"bearer", "", password, "Bearer " + secret},
+	}
+	for _, tt := range tests {
+		s, _ := newFeedSource(t, ICSOptions{URL: srv.URL, Username: tt.username, Password: tt.password})
+		feedFetchOK(t, s)
+		seen := rec.get()
+		if got := seen[len(seen)-1]; got != tt.want {
+			t.Errorf("Fetch(%s) sent Authorization %q, want %q", tt.name, got, tt.want)
+		}
+	}
+
+	failing := func(context.Context) (string, error) {
+		return "", errors.New("password_command pass show dav: exit status 1")
+	}
+	s, _ := newFeedSource(t, ICSOptions{URL: srv.URL, Username: "alice", Password: failing})
+	n := len(rec.get())
+	if _, _, err := s.Fetch(t.Context()); err == nil || !strings.Contains(err.Error(), "credentials: password_command") {
+		t.Errorf("Fetch() with a failing password source = %v, want a credentials error", err)
+	}
+	if len(rec.get()) != n {
+		t.Errorf("Fetch() with a failing password source sent a request")
+	}
+}
+
+func TestICSSourceStatusErrors(t *testing.T) {
+	const secret = "s3cr3t-pa55"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/private.ics":
+			if _, pw, _ := r.BasicAuth(); pw != "right" {
+				http.Error(w, "no", http.StatusUnauthorized)
+				return
+			}
+			w.Write([]byte("BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"))
+		case "/html":
+			w.Header().Set("Content-Type", "text/html")
+			w.Write([]byte("<html>login</html>"))
+		case "/gone.ics":
+			http.Error(w, "gone", http.StatusGone)
+		default:
+			http.Error(w, "boom", http.StatusInternalServerError)
+		}
+	}))
+	defer srv.Close()
+	password := func(context.Context) (string, error) { return secret, nil }
+	u := srv.URL
+	tests := []struct {
+		name     string
+		url      string
+		username string
+		password func(context.Context) (string, error)
+		want     string
+		wantCode int
+	}{
+		{"wrong password", u + "/private.ics", "alice", password, "ics: wrong credentials for " + u + "/private.ics: HTTP 401 Unauthorized", 401},
+		{"no password", u + "/private.ics", "", nil, "ics " + u + "/private.ics: the feed needs credentials (HTTP 401 Unauthorized)", 401},
+		{"gone", u + "/gone.ics", "", nil, "ics " + u + "/gone.ics: server answered HTTP 410 Gone", 410},
+		{"server error", u + "/x.ics", "", nil, "ics " + u + "/x.ics: server answered HTTP 500 Internal Server Error", 500},
+		{"userinfo in URL", strings.Replace(u, "://", "://bob:"+secret+"@", 1) + "/x.ics", "", nil,
+			"ics " + strings.Replace(u, "://", "://bob:xxxxx@", 1) + "/x.ics: server answered HTTP 500 Internal Server Error", 500},
+		{"not a calendar", u + "/html", "", nil, u + `/html:1:1: expected BEGIN:VCALENDAR, got "<html>login</html>"`, 0},
+	}
+	for _, tt := range tests {
+		var logs bytes.Buffer
+		s, _ := newFeedSource(t, ICSOptions{URL: tt.url, Username: tt.username, Password: tt.password,
+			Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+		_, _, err := s.Fetch(t.Context())
+		if err == nil || err.Error() != tt.want {
+			t.Errorf("Fetch(%s) = %v, want %q", tt.name, err, tt.want)
+		}
+		var se *StatusError
+		if code := 0; errors.As(err, &se) && se.Code != tt.wantCode || !errors.As(err, &se) && tt.wantCode != code {
+			t.Errorf("Fetch(%s) status code = %v, want %d", tt.name, err, tt.wantCode)
+		}
+		if strings.Contains(fmt.Sprint(err), secret) || strings.Contains(logs.String(), secret) {
+			t.Errorf("Fetch(%s) leaked the password: error %v, logs %q", tt.name, err, logs.String())
+		}
+	}
+}
+
+func TestICSSourceCrossHostRedirectDropsCredentials(t *testing.T) {
+	body := readFeedFile(t, "one.ics")
+	var other feedAuthRecorder
+	otherSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		other.record(r)
+		w.Write(body)
+	}))
+	defer otherSrv.Close()
+	var origin feedAuthRecorder
+	originSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin.record(r)
+		switch r.URL.Path {
+		case "/away":
+			// Same IP, another port: another service, as far as
+			// credentials go.
+			http.Redirect(w, r, otherSrv.URL+"/cal.ics", http.StatusMovedPermanently)
+		case "/here":
+			http.Redirect(w, r, "/cal.ics", http.StatusTemporaryRedirect)
+		default:
+			w.Write(body)
+		}
+	}))
+	defer originSrv.Close()
+	password := func(context.Context) (string, error) { return "tok", nil }
+
+	s, _ := newFeedSource(t, ICSOptions{URL: originSrv.URL + "/away", Password: password})
+	feedFetchOK(t, s)
+	if got := other.get(); len(got) != 1 || got[0] != "" {
+		t.Errorf("Authorization sent to the other host after a redirect = %q, want none", got)
+	}
+	if got := origin.get(); len(got) != 1 || got[0] != "Bearer tok" {
+		t.Errorf("Authorization sent to the origin = %q, want the token", got)
+	}
+
+	s, _ = newFeedSource(t, ICSOptions{URL: originSrv.URL + "/here", Password: password})
+	feedFetchOK(t, s)
+	if got := origin.get(); len(got) != 3 || got[2] != "Bearer tok" {
+		t.Errorf("Authorization after a same-host redirect = %q, want the token kept", got)
+	}
+}
+
+func TestICSSourceServerDown(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL + "/cal.ics"
+	srv.Close()
+	s, _ := newFeedSource(t, ICSOptions{URL: url})
+	_, _, err := s.Fetch(t.Context())
+	if err == nil || !strings.HasPrefix(err.Error(), "ics "+url+": ") || !strings.Contains(err.Error(), "refused") {
+		t.Errorf("Fetch() from a closed port = %v, want a connection error naming %s", err, url)
+	}
+	if strings.Count(fmt.Sprint(err), url) != 1 {
+		t.Errorf("Fetch() = %v, want the URL named once", err)
+	}
+}
+
+func TestICSSourceSlowServer(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	s, _ := newFeedSource(t, ICSOptions{URL: srv.URL})
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	_, _, err := s.Fetch(ctx)
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.HasPrefix(err.Error(), "ics "+srv.URL) {
+		t.Errorf("Fetch() from a server that never answers = %v, want context.DeadlineExceeded naming the URL", err)
+	}
+
+	// A fetch waiting for another one gives up with its context too.
+	s.sem <- struct{}{}
+	ctx, cancel = context.WithCancel(t.Context())
+	cancel()
+	if _, _, err := s.Fetch(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("Fetch() while another fetch runs, ctx cancelled = %v, want context.Canceled", err)
+	}
+	<-s.sem
+}
+
+func TestICSSourceTLS(t *testing.T) {
+	body := readFeedFile(t, "one.ics")
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(body) }))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake is expected
+	srv.StartTLS()
+	defer srv.Close()
+
+	s, _ := newFeedSource(t, ICSOptions{URL: srv.URL})
+	if _, _, err := s.Fetch(t.Context()); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("Fetch() from a server with an unknown CA = %v, want a certificate error", err)
+	}
+
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	if err := os.WriteFile(ca, pemBytes, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	shared := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	s, _ = newFeedSource(t, ICSOptions{URL: srv.URL, CAFile: ca, HTTPClient: shared})
+	feedFetchOK(t, s)
+	if tc := shared.Transport.(*http.Transport).TLSClientConfig; shared.CheckRedirect != nil || tc != nil && tc.RootCAs != nil {
+		t.Errorf("Fetch() with CAFile modified the shared HTTP client")
+	}
+	webcal := strings.Replace(srv.URL, "https://", "webcal://", 1)
+	s, _ = newFeedSource(t, ICSOptions{URL: webcal, CAFile: ca})
+	feedFetchOK(t, s)
+
+	bad := filepath.Join(t.TempDir(), "bad.pem")
+	os.WriteFile(bad, []byte("not pem"), 0o600)
+	s, _ = newFeedSource(t, ICSOptions{URL: srv.URL, CAFile: bad})
+	if _, _, err := s.Fetch(t.Context()); err == nil || !strings.Contains(err.Error(), "no PEM certificates") {
+		t.Errorf("Fetch() with a CA file without certificates = %v, want an error saying so", err)
+	}
+}
+
+func TestICSSourceFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "cal.ics")
+	if err := os.WriteFile(path, readFeedFile(t, "two.ics"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, url := range []string{path, "file://" + path} {
+		s, parses := newFeedSource(t, ICSOptions{URL: url})
+		if got := feedUIDs(feedFetchOK(t, s)); len(got) != 2 {
+			t.Fatalf("Fetch(%s) = %q, want 2 events", url, got)
+		}
+		feedFetchOK(t, s)
+		if parses.Load() != 1 {
+			t.Errorf("parses of an unchanged file = %d, want 1", parses.Load())
+		}
+	}
+
+	s, parses := newFeedSource(t, ICSOptions{URL: path})
+	feedFetchOK(t, s)
+	// Same size, new modification time: read again.
+	mtime := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	if err := os.Chtimes(path, mtime, mtime); err != nil {
+		t.Fatal(err)
+	}
+	feedFetchOK(t, s)
+	if parses.Load() != 1 { // same content, so the digest spares the parse
+		t.Errorf("parses after touching the file = %d, want 1 (content unchanged)", parses.Load())
+	}
+	if err := os.WriteFile(path, readFeedFile(t, "one.ics"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := feedUIDs(feedFetchOK(t, s)); !slices.Equal(got, []string{"lunch@example.com"}) {
+		t.Errorf("Fetch() after rewriting the file = %q, want the new events", got)
+	}
+
+	if err := os.WriteFile(path, []byte("garbage"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Fetch(t.Context()); err == nil {
+		t.Errorf("Fetch() of a corrupt file = nil error, want one")
+	}
+	// Nothing lost: the source still has the last good events for when the
+	// file is fixed, and the failed read is not remembered as current.
+	if got := feedUIDs(s.events); !slices.Equal(got, []string{"lunch@example.com"}) {
+		t.Errorf("events after a failed read = %q, want the last good ones", got)
+	}
+
+	tests := []struct {
+		url  string
+		want string
+	}{
+		{filepath.Join(dir, "missing.ics"), "ics " + filepath.Join(dir, "missing.ics") + ": no such file or directory"},
+		{dir, "ics " + dir + ": is a directory, not an iCalendar file"},
+	}
+	for _, tt := range tests {
+		s, _ := newFeedSource(t, ICSOptions{URL: tt.url})
+		if _, _, err := s.Fetch(t.Context()); err == nil || err.Error() != tt.want {
+			t.Errorf("Fetch(%s) = %v, want %q", tt.url, err, tt.want)
+		}
+	}
+
+	big := filepath.Join(dir, "big.ics")
+	os.WriteFile(big, bytes.Repeat([]byte("x"), 2048), 0o600)
+	s, _ = newFeedSource(t, ICSOptions{URL: big, MaxBytes: 1024})
+	if _, _, err := s.Fetch(t.Context()); err == nil || err.Error() != "ics "+big+": feed exceeds the size limit of 1 KiB" {
+		t.Errorf("Fetch(%s) = %v, want the size limit error", big, err)
+	}
+}
+
+func TestICSSourceFetchErrorInput(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/404":
+			http.NotFound(w, r)
+		case "/429":
+			http.Error(w, "slow down", http.StatusTooManyRequests)
+		case "/503":
+			http.Error(w, "later", http.StatusServiceUnavailable)
+		case "/html":
+			w.Write([]byte("<html>"))
+		case "/big":
+			w.Write(bytes.Repeat([]byte("x"), 2048))
+		}
+	}))
+	defer srv.Close()
+	down := httptest.NewServer(http.NotFoundHandler())
+	down.Close()
+	missing := filepath.Join(t.TempDir(), "missing.ics")
+	tests := []struct {
+		url       string
+		wantInput bool
+	}{
+		{srv.URL + "/404", true},
+		{srv.URL + "/429", false},
+		{srv.URL + "/503", false},
+		{srv.URL + "/html", true},
+		{srv.URL + "/big", true},
+		{down.URL, false},
+		{missing, true},
+	}
+	for _, tt := range tests {
+		s, _ := newFeedSource(t, ICSOptions{URL: tt.url, MaxBytes: 1024})
+		_, _, err := s.Fetch(t.Context())
+		var fe *FetchError
+		if !errors.As(err, &fe) || fe.Input != tt.wantInput || fe.URL != tt.url {
+			t.Errorf("Fetch(%s) = %#v, want a *FetchError with Input %v", tt.url, err, tt.wantInput)
+		}
+	}
+
+	// An error that names its position in the feed is not prefixed again.
+	s, _ := newFeedSource(t, ICSOptions{URL: srv.URL + "/html"})
+	s.parse = func(io.Reader, ParseOptions) ([]*Event, []Warning, error) {
+		return nil, nil, fmt.Errorf("%s:1:1: expected BEGIN:VCALENDAR", srv.URL+"/html")
+	}
+	if _, _, err := s.Fetch(t.Context()); err == nil || err.Error() != srv.URL+"/html:1:1: expected BEGIN:VCALENDAR" {
+		t.Errorf("Fetch() = %v, want the positioned error alone", err)
+	}
+}
+
+// TestICSSourceParseICS runs the real parse step behind the transport.
+func TestICSSourceParseICS(t *testing.T) {
+	body := readFeedFile(t, "two.ics")
+	f := &condFeedServer{body: body, etag: `"x"`}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	url := strings.Replace(srv.URL, "://", "://alice:hunter2@", 1) + "/team.ics"
+	s, err := NewICSSource(ICSOptions{URL: url, Parse: ParseOptions{Zone: feedZone(t, "Europe/Berlin"), Source: url}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, _, err := s.Fetch(t.Context())
+	if err != nil {
+		t.Fatalf("Fetch() = %v", err)
+	}
+	if got := feedUIDs(events); !slices.Equal(got, []string{"standup@example.com", "review@example.com"}) {
+		t.Errorf("Fetch() UIDs = %q", got)
+	}
+	again, _, err := s.Fetch(t.Context())
+	if err != nil || len(again) != 2 || again[0] != events[0] {
+		t.Errorf("Fetch() after 304 = %v, %v; want the same events", feedUIDs(again), err)
+	}
+	if _, notModified := f.counts(); notModified != 1 {
+		t.Errorf("304 answers = %d, want 1", notModified)
+	}
+	if strings.Contains(s.opts.Parse.Source, "hunter2") {
+		t.Errorf("parse source %q carries the password", s.opts.Parse.Source)
+	}
+}
+
+func TestSameOrigin(t *testing.T) {
+	tests := []struct {
+		from, to string
+		want     bool
+	}{
+		{"https://dav.example.com/a.ics", "https://dav.example.com/b.ics", true},
+		{"https://dav.example.com/a.ics", "https://DAV.example.com:443/b.ics", true},
+		{"http://dav.example.com/a.ics", "https://dav.example.com/a.ics", true},
+		{"https://dav.example.com/a.ics", "http://dav.example.com/a.ics", false},
+		{"https://dav.example.com/a.ics", "https://dav.example.com:8443/a.ics", false},
+		{"http://dav.example.com:8080/a.ics", "https://dav.example.com/a.ics", false},
+		{"https://dav.example.com/a.ics", "https://cdn.example.com/a.ics", false},
+		{"https://example.com/a.ics", "https://dav.example.com/a.ics", false},
+		{"http://127.0.0.1:8080/a", "http://127.0.0.1:8081/a", false},
+	}
+	for _, tt := range tests {
+		from, _ := url.Parse(tt.from)
+		to, _ := url.Parse(tt.to)
+		if got := sameOrigin(from, to); got != tt.want {
+			t.Errorf("sameOrigin(%s, %s) = %v, want %v", tt.from, tt.to, got, tt.want)
+		}
+	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	now := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+	tests := []struct {
+		in   string
+		want time.Duration
+	}{
+		{"", 0},
+		{"120", 2 * time.Minute},
+		{" 5 ", 5 * time.Second},
+		{"-5", 0},
+		{"99999999", 24 * time.Hour},
+		{"Mon, 02 Mar 2026 08:10:00 GMT", 10 * time.Minute},
+		{"Mon, 02 Mar 2026 07:10:00 GMT", 0},
+		{"soon", 0},
+	}
+	for _, tt := range tests {
+		if got := retryAfter(tt.in, now); got != tt.want {
+			t.Errorf("retryAfter(%q) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "120")
+		http.Error(w, "busy", http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	s, _ := newFeedSource(t, ICSOptions{URL: srv.URL})
+	_, _, err := s.Fetch(t.Context())
+	var se *StatusError
+	if !errors.As(err, &se) || se.RetryAfter() != 2*time.Minute {
+		t.Errorf("Fetch() from a busy server = %v, want a StatusError with RetryAfter 2m", err)
+	}
+}
+
+// BenchmarkICSSourceNotModified measures a poll of an unchanged feed over
+// HTTP: one conditional GET answered 304, no parse.
+func BenchmarkICSSourceNotModified(b *testing.B) {
+	f := &condFeedServer{body: readFeedFile(b, "two.ics"), etag: `"v1"`}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	s, err := NewICSSource(ICSOptions{URL: srv.URL, Parse: ParseOptions{Zone: time.UTC}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, _, err := s.Fetch(b.Context()); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, _, err := s.Fetch(b.Context()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkICSSourceFileUnchanged measures a poll of an unchanged file:
+// one stat, no read.
+func BenchmarkICSSourceFileUnchanged(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "cal.ics")
+	if err := os.WriteFile(path, readFeedFile(b, "two.ics"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	s, err := NewICSSource(ICSOptions{URL: path, Parse: ParseOptions{Zone: time.UTC}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, _, err := s.Fetch(b.Context()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// FuzzNewICSSource checks that no URL makes the constructor panic or
+// repeat a password from the URL in its error, name or display URL.
+func FuzzNewICSSource(f *testing.F) {
+	for _, s := range []string{"https://u:secret1@h/a.ics", "webcal://h/x", "file:///a.ics", "a.ics", "ftp://u:secret1@h",
+		"https://u:secret1@exa mple.com/", "http://[::1]:80/", "https://u:secret1@[::1/", "://", "file://h/x"} {
+		f.Add(s)
+	}
+	zone := time.UTC
+	f.Fuzz(func(t *testing.T, raw string) {
+		s, err := NewICSSource(ICSOptions{URL: raw, Parse: ParseOptions{Zone: zone, Source: raw}})
+		// The password is what net/http would send: the URL's userinfo;
+		// for a string that is no URL, what looks like one.
+		secret := ""
+		if !strings.Contains(raw, "://") {
+			return // a file path, whatever it looks like
+		}
+		if u, err := url.Parse(raw); err == nil {
+			if u.User != nil {
+				secret, _ = u.User.Password()
+			}
+		} else if i, j := strings.Index(raw, "://"), strings.LastIndex(raw, "@"); i >= 0 && j > i {
+			if k := strings.Index(raw[i+3:j], ":"); k >= 0 {
+				secret = raw[i+3+k+1 : j]
+			}
+		}
+		if len(secret) < 6 || strings.Count(raw, secret) != 1 {
+			return
+		}
+		var shown []string
+		if err != nil {
+			shown = append(shown, err.Error())
+		} else {
+			shown = append(shown, s.Name(), s.URL(), s.opts.Parse.Source)
+		}
+		for _, text := range shown {
+			if strings.Contains(text, secret) {
+				t.Errorf("NewICSSource(%q) shows the password: %q", raw, text)
+			}
+		}
+	})
+}

@@ -1,0 +1,211 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/calpresence/calpresence/calendar"
+	"github.com/calpresence/calpresence/internal/tomlpos"
+	"github.com/calpresence/calpresence/rules"
+)
+
+// listFlag is a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
+
+// inputFlags are the flags every command that reads calendars takes
+// (CONTRACT.md "Inputs").
+type inputFlags struct {
+	config string
+	ics    listFlag
+	tz     string
+	me     listFlag
+	user   string
+}
+
+func addInputFlags(fs *flag.FlagSet) *inputFlags {
+	f := &inputFlags{}
+	fs.StringVar(&f.config, "config", "", "config `FILE` (default $XDG_CONFIG_HOME/calpresence/config.toml when no -ics is given)")
+	fs.Var(&f.ics, "ics", "an ICS calendar: file path, file://, http(s):// or webcal:// `URL` (repeatable)")
+	fs.StringVar(&f.tz, "tz", "", "IANA `ZONE` for floating times, all-day dates and notes (default: the config's timezone, else the machine's zone)")
+	fs.Var(&f.me, "me", "the user's calendar `ADDR`ess, e.g. mailto:alice@example.com (repeatable)")
+	fs.StringVar(&f.user, "user", "", "with a config of several [[user]] tables: the `AOR` of the user to read (default: the first)")
+	return f
+}
+
+// inputs are the loaded inputs of a command.
+type inputs struct {
+	cfg     *Config // nil for -ics inputs
+	user    *User
+	zone    *time.Location
+	sources []calendar.Source
+}
+
+// usageError is a mistake on the command line: exit code 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+
+// exitCode maps an error to CONTRACT.md's exit codes: 2 for bad usage,
+// config or input, 1 for runtime failures.
+func exitCode(err error) int {
+	var ue *usageError
+	var ce *configError
+	var te *tomlpos.Error
+	var se *calendar.SyntaxError
+	var re *rules.Error
+	if errors.As(err, &ue) || errors.As(err, &ce) || errors.As(err, &te) || errors.As(err, &se) || errors.As(err, &re) {
+		return 2
+	}
+	return 1
+}
+
+// load reads the config (or takes the -ics inputs) and builds the
+// calendar sources. It does no network I/O.
+func (f *inputFlags) load(e *env, logger *slog.Logger) (*inputs, error) {
+	in := &inputs{}
+	if len(f.ics) > 0 && f.config != "" {
+		return nil, usagef("give either -config or -ics, not both")
+	}
+	if len(f.ics) == 0 {
+		path := f.config
+		if path == "" {
+			path = defaultConfigPath(e.getenv)
+		}
+		cfg, err := loadConfig(path, e.getenv)
+		if err != nil {
+			if f.config == "" && isNotExist(err) {
+				return nil, usagef("no inputs: give -ics PATH_OR_URL or -config FILE (no config at %s)", path)
+			}
+			return nil, err
+		}
+		in.cfg = cfg
+		in.user = cfg.Users[0]
+		if f.user != "" {
+			in.user = nil
+			for _, u := range cfg.Users {
+				if u.AOR == f.user {
+					in.user = u
+				}
+			}
+			if in.user == nil {
+				return nil, usagef("-user %s: no such user in %s", f.user, path)
+			}
+		}
+	} else {
+		in.user = &User{Zone: time.Local}
+		for i, u := range f.ics {
+			in.user.Calendars = append(in.user.Calendars, CalendarSettings{Name: icsName(u, i), Type: "ics", URL: u})
+		}
+	}
+	in.zone = in.user.Zone
+	if f.tz != "" {
+		loc, err := time.LoadLocation(f.tz)
+		if err != nil || f.tz == "Local" {
+			return nil, usagef("-tz %s: unknown time zone (want an IANA name such as Europe/Berlin)", f.tz)
+		}
+		in.zone = loc
+	}
+	me := in.user.Me
+	if len(f.me) > 0 {
+		me = f.me
+	}
+	for _, c := range in.user.Calendars {
+		src, err := newSource(c, calendar.ParseOptions{Calendar: c.Name, Source: c.URL, Zone: in.zone, Me: me}, sourceDeps{logger: logger})
+		if err != nil {
+			return nil, err
+		}
+		in.sources = append(in.sources, src)
+	}
+	return in, nil
+}
+
+func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
+
+// icsName names an -ics input for the calendar column: its file name
+// without extension.
+func icsName(u string, i int) string {
+	s := u
+	if j := strings.IndexAny(s, "?#"); j >= 0 {
+		s = s[:j]
+	}
+	s = strings.TrimRight(s, "/")
+	if j := strings.LastIndexAny(s, "/\\"); j >= 0 {
+		s = s[j+1:]
+	}
+	s = strings.TrimSuffix(strings.TrimSuffix(s, ".ics"), ".ical")
+	if s == "" {
+		return fmt.Sprintf("ics%d", i+1)
+	}
+	return s
+}
+
+// occurrences fetches every source once and expands them over [from, to).
+// Warnings (skipped components, capped expansions) go to w.
+func (in *inputs) occurrences(ctx context.Context, from, to time.Time, w io.Writer) ([]calendar.Occurrence, error) {
+	var events []*calendar.Event
+	var errs []error
+	for _, src := range in.sources {
+		evs, warns, err := src.Fetch(ctx)
+		for _, wn := range warns {
+			fmt.Fprintf(w, "warning: %s\n", wn)
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		events = append(events, evs...)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	occs, warns := calendar.Expand(events, from, to, calendar.ExpandOptions{Zone: in.zone})
+	for _, wn := range warns {
+		fmt.Fprintf(w, "warning: %s\n", wn)
+	}
+	return occs, nil
+}
+
+// parseTime reads a command-line time: RFC 3339, or a bare date meaning
+// midnight of that date in loc.
+func parseTime(name, s string, loc *time.Location) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	if d, err := time.ParseInLocation("2006-01-02", s, loc); err == nil {
+		return d, nil
+	}
+	return time.Time{}, usagef("-%s %q: want an RFC 3339 time (2026-03-02T09:00:00+01:00) or a date (2026-03-02)", name, s)
+}
+
+// window reads -from and -to with their defaults: from = now, to = from +
+// 7 days.
+func window(fromFlag, toFlag string, now time.Time, loc *time.Location) (from, to time.Time, err error) {
+	from = now
+	if fromFlag != "" {
+		if from, err = parseTime("from", fromFlag, loc); err != nil {
+			return
+		}
+	}
+	to = from.AddDate(0, 0, 7)
+	if toFlag != "" {
+		if to, err = parseTime("to", toFlag, loc); err != nil {
+			return
+		}
+	}
+	if !to.After(from) {
+		err = usagef("-to %s is not after -from %s", to.Format(time.RFC3339), from.Format(time.RFC3339))
+	}
+	return
+}

@@ -1,0 +1,298 @@
+package pidf
+
+import (
+	"bytes"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Marshal encodes d as well-formed UTF-8 XML. Text is escaped, invalid
+// UTF-8 is replaced and characters XML 1.0 forbids are dropped, so any
+// calendar text is safe. Equal documents give identical bytes.
+func (d *Document) Marshal() ([]byte, error) {
+	var w writer
+	w.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
+	w.WriteString(`<presence xmlns="` + NSPIDF + `" xmlns:dm="` + NSDataModel + `" xmlns:rpid="` + NSRPID + `"`)
+	if d.needsLT() {
+		w.WriteString(` xmlns:lt="` + NSLocationType + `"`)
+	}
+	w.attr("entity", d.Entity)
+	w.WriteString(">\n")
+	// RFC 3863 §4.1: tuples, then notes, then extensions (RFC 4479 persons and devices).
+	for _, t := range d.Tuples {
+		w.tuple(&t)
+	}
+	for _, n := range d.Notes {
+		w.note("  ", "note", n)
+	}
+	for _, p := range d.Persons {
+		w.person(&p)
+	}
+	for _, dv := range d.Devices {
+		w.WriteString(`  <dm:device`)
+		w.attr("id", dv.ID)
+		w.WriteString(">\n")
+		if dv.DeviceID != "" {
+			w.elem("    ", "dm:deviceID", dv.DeviceID)
+		}
+		for _, n := range dv.Notes {
+			w.note("    ", "dm:note", n)
+		}
+		w.timestamp("    ", "dm:timestamp", dv.Timestamp)
+		w.WriteString("  </dm:device>\n")
+	}
+	w.WriteString("</presence>\n")
+	return w.Bytes(), nil
+}
+
+func (d *Document) needsLT() bool {
+	for _, p := range d.Persons {
+		if p.PlaceType != nil && (len(p.PlaceType.Values) > 0 || p.PlaceType.Other != "") {
+			return true
+		}
+	}
+	return false
+}
+
+type writer struct{ bytes.Buffer }
+
+func (w *writer) tuple(t *Tuple) {
+	w.WriteString("  <tuple")
+	w.attr("id", t.ID)
+	w.WriteString(">\n")
+	// RFC 3863 §4.1.2: status, extensions, contact, note*, timestamp.
+	w.WriteString("    <status>")
+	if t.Basic != "" {
+		w.WriteString("<basic>")
+		w.text(t.Basic)
+		w.WriteString("</basic>")
+	}
+	w.WriteString("</status>\n")
+	if t.DeviceID != "" {
+		w.elem("    ", "dm:deviceID", t.DeviceID)
+	}
+	if t.Contact != "" {
+		w.WriteString("    <contact")
+		if t.Priority != "" {
+			w.attr("priority", t.Priority)
+		}
+		w.WriteString(">")
+		w.text(t.Contact)
+		w.WriteString("</contact>\n")
+	}
+	for _, n := range t.Notes {
+		w.note("    ", "note", n)
+	}
+	w.timestamp("    ", "timestamp", t.Timestamp)
+	w.WriteString("  </tuple>\n")
+}
+
+func (w *writer) person(p *Person) {
+	w.WriteString("  <dm:person")
+	w.attr("id", p.ID)
+	w.WriteString(">\n")
+	// RFC 4479 §4.1: extensions (RPID), note*, timestamp.
+	if a := p.Activities; a != nil {
+		w.open("rpid:activities", a.Span)
+		for _, n := range a.Notes {
+			w.note("      ", "rpid:note", n)
+		}
+		for _, v := range a.Values {
+			if v.Name == "other" {
+				w.elem("      ", "rpid:other", v.Text)
+				continue
+			}
+			w.empty("      ", "rpid:"+v.Name)
+		}
+		w.WriteString("    </rpid:activities>\n")
+	}
+	if m := p.Mood; m != nil {
+		w.open("rpid:mood", m.Span)
+		for _, n := range m.Notes {
+			w.note("      ", "rpid:note", n)
+		}
+		for _, v := range m.Values {
+			w.empty("      ", "rpid:"+v)
+		}
+		if m.Other != "" {
+			w.elem("      ", "rpid:other", m.Other)
+		}
+		w.WriteString("    </rpid:mood>\n")
+	}
+	if pt := p.PlaceType; pt != nil {
+		w.open("rpid:place-type", pt.Span)
+		for _, n := range pt.Notes {
+			w.note("      ", "rpid:note", n)
+		}
+		for _, v := range pt.Values {
+			w.empty("      ", "lt:"+v)
+		}
+		if pt.Other != "" {
+			w.elem("      ", "rpid:other", pt.Other)
+		}
+		w.WriteString("    </rpid:place-type>\n")
+	}
+	if pr := p.Privacy; pr != nil {
+		w.open("rpid:privacy", pr.Span)
+		for _, n := range pr.Notes {
+			w.note("      ", "rpid:note", n)
+		}
+		for _, v := range pr.Values {
+			w.empty("      ", "rpid:"+v)
+		}
+		w.WriteString("    </rpid:privacy>\n")
+	}
+	if s := p.Sphere; s != nil {
+		w.WriteString("    <rpid:sphere")
+		w.span(s.Span)
+		w.WriteString(">")
+		if Known(SphereNames, s.Value) {
+			w.WriteString("<rpid:" + s.Value + "/>")
+		} else {
+			w.text(s.Value)
+		}
+		w.WriteString("</rpid:sphere>\n")
+	}
+	for _, n := range p.Notes {
+		w.note("    ", "dm:note", n)
+	}
+	w.timestamp("    ", "dm:timestamp", p.Timestamp)
+	w.WriteString("  </dm:person>\n")
+}
+
+func (w *writer) open(name string, s Span) {
+	w.WriteString("    <" + name)
+	w.span(s)
+	w.WriteString(">\n")
+}
+
+func (w *writer) span(s Span) {
+	if !s.From.IsZero() {
+		w.attr("from", formatTime(s.From))
+	}
+	if !s.Until.IsZero() {
+		w.attr("until", formatTime(s.Until))
+	}
+}
+
+func (w *writer) empty(indent, name string) {
+	w.WriteString(indent + "<" + name + "/>\n")
+}
+
+func (w *writer) elem(indent, name, text string) {
+	w.WriteString(indent + "<" + name + ">")
+	w.text(text)
+	w.WriteString("</" + name + ">\n")
+}
+
+func (w *writer) note(indent, name string, n Note) {
+	w.WriteString(indent + "<" + name)
+	if n.Lang != "" {
+		w.attr("xml:lang", n.Lang)
+	}
+	w.WriteString(">")
+	w.text(n.Text)
+	w.WriteString("</" + name + ">\n")
+}
+
+func (w *writer) timestamp(indent, name string, t time.Time) {
+	if !t.IsZero() {
+		w.elem(indent, name, formatTime(t))
+	}
+}
+
+func (w *writer) attr(name, value string) {
+	w.WriteString(" " + name + `="`)
+	w.text(value)
+	w.WriteString(`"`)
+}
+
+// text writes s escaped for both character data and attribute values.
+// Invalid UTF-8 becomes U+FFFD; characters XML 1.0 §2.2 does not allow are
+// dropped; CR, LF and TAB are written as references so that they survive
+// attribute-value and end-of-line normalization.
+func (w *writer) text(s string) {
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+		switch {
+		case r == utf8.RuneError && size == 1:
+			w.WriteString("\uFFFD")
+		case r == '<':
+			w.WriteString("&lt;")
+		case r == '>':
+			w.WriteString("&gt;")
+		case r == '&':
+			w.WriteString("&amp;")
+		case r == '"':
+			w.WriteString("&quot;")
+		case r == '\'':
+			w.WriteString("&apos;")
+		case r == '\t':
+			w.WriteString("&#x9;")
+		case r == '\n':
+			w.WriteString("&#xA;")
+		case r == '\r':
+			w.WriteString("&#xD;")
+		case !isXMLChar(r):
+			// dropped: no XML 1.0 document may contain it, not even as a reference
+		default:
+			w.WriteRune(r)
+		}
+	}
+}
+
+// isXMLChar reports whether XML 1.0 §2.2 allows r.
+func isXMLChar(r rune) bool {
+	return r == 0x9 || r == 0xA || r == 0xD ||
+		(r >= 0x20 && r <= 0xD7FF) ||
+		(r >= 0xE000 && r <= 0xFFFD) ||
+		(r >= 0x10000 && r <= 0x10FFFF)
+}
+
+// Clean returns s as the encoder writes it: valid UTF-8 without the
+// characters XML 1.0 forbids. Decoding a document gives back Clean(text).
+func Clean(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b.WriteRune(utf8.RuneError)
+		case isXMLChar(r):
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func formatTime(t time.Time) string {
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// Shorten returns s cut to at most limit characters (runes) for displays
+// such as desk phones that show only so much (Grandstream: 64): on a word
+// boundary where there is one, with an ellipsis. limit <= 0 means no
+// limit. Whitespace runs are collapsed first.
+func Shorten(s string, limit int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if limit <= 0 || utf8.RuneCountInString(s) <= limit {
+		return s
+	}
+	if limit == 1 {
+		return "…"
+	}
+	runes := []rune(s)
+	cut := runes[:limit-1] // room for the ellipsis
+	// Back up to the last space, unless the cut already falls between
+	// words or that would lose more than half the text.
+	for i := len(cut) - 1; runes[len(cut)] != ' ' && i >= len(cut)/2; i-- {
+		if cut[i] == ' ' {
+			cut = cut[:i]
+			break
+		}
+	}
+	return strings.TrimRight(string(cut), " ,;:.-") + "…"
+}

@@ -1,0 +1,79 @@
+package publisher
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+)
+
+// ClientOptions configure a Client.
+type ClientOptions struct {
+	// CAFile is a PEM file of CA certificates trusted for TLS (sips:);
+	// default: the system's roots. Certificates are always verified.
+	CAFile string
+	// ServerName overrides the TLS server name (SNI and verification);
+	// default: the host name the server was located by.
+	ServerName string
+	Logger     *slog.Logger
+	UserAgent  string // default "calpresence"
+}
+
+// Client is a SIP client (sipgo user agent) that many Publishers can share:
+// one transport layer, connections reused per server.
+type Client struct {
+	ua *sipgo.UserAgent
+	c  *sipgo.Client
+}
+
+// NewClient builds a Client. It reads CAFile but does no network I/O.
+func NewClient(o ClientOptions) (*Client, error) {
+	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: o.ServerName}
+	if o.CAFile != "" {
+		pem, err := os.ReadFile(o.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("sip client: read ca file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("sip client: ca file %s: no PEM certificates", o.CAFile)
+		}
+		tlsConf.RootCAs = pool
+	}
+	name := o.UserAgent
+	if name == "" {
+		name = "calpresence"
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent(name), sipgo.WithUserAgenTLSConfig(tlsConf),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(log)),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(log),
+			// Late retransmitted 200s to finished transactions are normal
+			// over UDP; sipgo would log each at info on its global logger.
+			sip.WithTransactionLayerUnhandledResponseHandler(func(*sip.Response) {})))
+	if err != nil {
+		return nil, fmt.Errorf("sip client: %w", err)
+	}
+	c, err := sipgo.NewClient(ua, sipgo.WithClientLogger(log))
+	if err != nil {
+		ua.Close()
+		return nil, fmt.Errorf("sip client: %w", err)
+	}
+	return &Client{ua: ua, c: c}, nil
+}
+
+// Do implements Doer.
+func (c *Client) Do(ctx context.Context, req *sip.Request) (*sip.Response, error) {
+	return c.c.Do(ctx, req)
+}
+
+// Close closes the client's connections.
+func (c *Client) Close() error { return c.ua.Close() }
