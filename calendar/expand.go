@@ -51,6 +51,7 @@ type expander struct {
 	loc      *time.Location
 	max      int
 	recs     []occRec
+	cands    []candidate // scratch, reused from event to event
 	warnings []Warning
 }
 
@@ -148,25 +149,23 @@ func (x *expander) occurrences() []Occurrence {
 	for i, r := range x.recs {
 		e := r.ev
 		o := &out[i]
-		*o = Occurrence{
-			Calendar:      e.Calendar,
-			UID:           e.UID,
-			Summary:       e.Summary,
-			Description:   e.Description,
-			Location:      e.Location,
-			Start:         time.Unix(r.start, 0).In(x.loc),
-			End:           time.Unix(r.end, 0).In(x.loc),
-			AllDay:        e.AllDay,
-			Status:        e.Status,
-			Transparent:   e.Transparent,
-			Class:         e.Class,
-			Response:      e.Response,
-			Attendees:     e.Attendees,
-			AttendeeNames: e.AttendeeNames,
-			Organizer:     e.Organizer,
-			OrganizerIsMe: e.OrganizerIsMe,
-			Categories:    e.Categories,
-		}
+		o.Calendar = e.Calendar
+		o.UID = e.UID
+		o.Summary = e.Summary
+		o.Description = e.Description
+		o.Location = e.Location
+		o.Start = time.Unix(r.start, 0).In(x.loc)
+		o.End = time.Unix(r.end, 0).In(x.loc)
+		o.AllDay = e.AllDay
+		o.Status = e.Status
+		o.Transparent = e.Transparent
+		o.Class = e.Class
+		o.Response = e.Response
+		o.Attendees = e.Attendees
+		o.AttendeeNames = e.AttendeeNames
+		o.Organizer = e.Organizer
+		o.OrganizerIsMe = e.OrganizerIsMe
+		o.Categories = e.Categories
 		if r.hasRecID {
 			o.RecurrenceID = time.Unix(r.recID, 0).In(x.loc)
 		}
@@ -239,7 +238,8 @@ func (x *expander) event(e *Event) {
 	wallLo = time.Date(wallLo.Year(), wallLo.Month(), wallLo.Day(), wallLo.Hour(), wallLo.Minute(), wallLo.Second(), 0, time.UTC)
 	wallHi := x.to.Add(shift + 27*time.Hour).UTC()
 
-	var cands []candidate
+	cands := x.cands[:0]
+	defer func() { x.cands = cands[:0] }()
 	limit := x.max
 	earliest := x.from.Add(-baseLen - shift) // a start before it cannot reach the window
 	add := func(c candidate) bool {

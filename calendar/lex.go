@@ -111,7 +111,11 @@ func lexICS(data []byte, source string) ([]*component, error) {
 					fail(line, errors.New("components nested too deeply"))
 					return nil
 				}
-				stack = append(stack, &component{name: val, line: line})
+				c := &component{name: val, line: line}
+				if len(stack) == 1 {
+					c.props = make([]property, 0, 16)
+				}
+				stack = append(stack, c)
 				return nil
 			}
 			// END

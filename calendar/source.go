@@ -4,6 +4,7 @@ package calendar
 // The foundation issue fills in the bodies; the signatures are settled.
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -85,7 +86,12 @@ func (w Warning) String() string {
 // times and dates are kept as written and placed in the user's zone when
 // expanded; opts.Zone serves TZIDs that name no known zone (nil: UTC).
 func ParseICS(r io.Reader, opts ParseOptions) ([]*Event, []Warning, error) {
-	data, err := io.ReadAll(r)
+	var buf bytes.Buffer
+	if l, ok := r.(interface{ Len() int }); ok {
+		buf.Grow(l.Len() + 1) // a *bytes.Reader or *strings.Reader: one allocation
+	}
+	_, err := buf.ReadFrom(r)
+	data := buf.Bytes()
 	if err != nil {
 		return nil, nil, fmt.Errorf("read %s: %w", opts.Source, err)
 	}
