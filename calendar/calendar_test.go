@@ -411,3 +411,35 @@ func TestExpandRules(t *testing.T) {
 		})
 	}
 }
+
+func TestParseMe(t *testing.T) {
+	ics := vcal(`BEGIN:VEVENT
+UID:m
+DTSTART:20260302T100000Z
+ORGANIZER;CN=Alice:MAILTO:alice@EXAMPLE.com
+ATTENDEE:mailto:alice@example.com
+ATTENDEE;PARTSTAT=DECLINED:mailto:bob@example.com
+END:VEVENT`)
+	for _, tc := range []struct {
+		me        []string
+		response  string
+		organizer bool
+	}{
+		{[]string{"mailto:alice@example.com"}, "needs-action", true},
+		{[]string{"alice@example.com"}, "needs-action", true},
+		{[]string{"mailto:bob@example.com"}, "declined", false},
+		{nil, "", false},
+	} {
+		events, _, err := ParseICS(strings.NewReader(ics), ParseOptions{Zone: time.UTC, Me: tc.me})
+		if err != nil || len(events) != 1 {
+			t.Fatalf("ParseICS() = %v, %v", events, err)
+		}
+		e := events[0]
+		if e.Response != tc.response || e.OrganizerIsMe != tc.organizer || e.Organizer != "MAILTO:alice@EXAMPLE.com" {
+			t.Errorf("Me %q: Response %q OrganizerIsMe %v Organizer %q, want %q %v", tc.me, e.Response, e.OrganizerIsMe, e.Organizer, tc.response, tc.organizer)
+		}
+		if !slices.Equal(e.AttendeeNames, []string{"alice@example.com", "bob@example.com"}) {
+			t.Errorf("AttendeeNames = %q", e.AttendeeNames)
+		}
+	}
+}
