@@ -27,7 +27,12 @@ type rule struct {
 	until Time
 }
 
-func (b *builder) rule(v string, start Time) (rule, error) {
+func (b *builder) rule(v string, start Time) (r rule, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("recurrence rule failed: %v", p)
+		}
+	}()
 	opt, until, err := ruleOption(v)
 	if err != nil {
 		return rule{}, err
@@ -383,7 +388,14 @@ var pyWeekdays = [7]rrule.Weekday{rrule.SU, rrule.MO, rrule.TU, rrule.WE, rrule.
 // before the window (after making the parts it derives from DTSTART
 // explicit), and a simple rule with COUNT skips whole periods; either way
 // the cost follows the window, not the series' age.
-func (x *expander) ruleWalls(e *Event, rl rule, z *zone, lo, hi time.Time, f func(time.Time) bool) error {
+func (x *expander) ruleWalls(e *Event, rl rule, z *zone, lo, hi time.Time, f func(time.Time) bool) (err error) {
+	defer func() {
+		// rrule-go is third-party code on untrusted input: a panic in it
+		// costs this rule, not the process.
+		if r := recover(); r != nil {
+			err = fmt.Errorf("recurrence rule failed: %v", r)
+		}
+	}()
 	opt := rl.opt
 	dt := e.Start.Wall
 	opt.Dtstart = dt
@@ -504,7 +516,12 @@ func maxSetSize(o rrule.ROption) int {
 }
 
 // startsOnRule reports whether the rule's first instance is its DTSTART.
-func startsOnRule(o rrule.ROption) bool {
+func startsOnRule(o rrule.ROption) (on bool) {
+	defer func() {
+		if recover() != nil {
+			on = true
+		}
+	}()
 	o.Count = 1
 	rr, err := rrule.NewRRule(o)
 	if err != nil {
