@@ -1,12 +1,397 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	_ "embed"
+	"flag"
 	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/calpresence/calpresence/calendar"
+	"github.com/calpresence/calpresence/pidf"
+	"github.com/calpresence/calpresence/publisher"
+	"github.com/calpresence/calpresence/rules"
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
 )
 
-// TODO(issue): replaced by the issue that builds the demo command.
+// demoICS is the demo's calendar: events that recur every day, in floating
+// time, so that the demo shows the same day wherever it runs.
+//
+//go:embed demo.ics
+var demoICS []byte
+
+// demoAOR is the demo's presentity; demoProxy is where its requests would
+// go: a presence server on the same machine, so that the dry run needs no
+// DNS.
+const (
+	demoAOR   = "sip:alice@example.com"
+	demoProxy = "sip:127.0.0.1:5060;transport=tcp"
+)
+
 func runDemo(ctx context.Context, e *env, args []string) int {
-	fmt.Fprintln(e.stderr, "calpresence demo: not built yet.")
-	return 1
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	speed := fs.Float64("speed", 1, "run the clock `N` times faster")
+	tz := fs.String("tz", "", "IANA `zone` of the calendar's times (default: the machine's zone)")
+	duration := fs.Duration("duration", 0, "stop after this much simulated time (default: run until interrupted)")
+	start := fs.String("start", "", "simulated start time, RFC 3339 or a date (default: now)")
+	logLevel := fs.String("log-level", "warn", "log `level`: debug, info, warn or error")
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, "usage: calpresence demo [-speed N] [-tz ZONE] [-duration D]")
+		fmt.Fprintln(e.stderr, "Publishes an embedded example calendar through the built-in rules to a dry-run sink that prints each PUBLISH.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(e.stderr, "calpresence demo: unexpected argument %q.\n", fs.Arg(0))
+		return 2
+	}
+	if !(*speed > 0) || *speed > 1e7 {
+		fmt.Fprintln(e.stderr, "calpresence demo: -speed must be a number above 0 and at most 10000000.")
+		return 2
+	}
+	zone, err := demoZone(*tz)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "calpresence demo: %v.\n", err)
+		return 2
+	}
+	level, err := parseLevel(*logLevel)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "calpresence demo: %v.\n", err)
+		return 2
+	}
+	now := time.Now()
+	simStart := now
+	if *start != "" {
+		if simStart, err = parseTime("start", *start, zone); err != nil {
+			fmt.Fprintf(e.stderr, "calpresence demo: %v.\n", err)
+			return 2
+		}
+	}
+	rs, err := builtinRules()
+	if err != nil {
+		fmt.Fprintf(e.stderr, "calpresence demo: built-in rules: %v.\n", err)
+		return 1
+	}
+	events, warns, err := calendar.ParseICS(bytes.NewReader(demoICS), calendar.ParseOptions{
+		Calendar: "demo", Source: "demo.ics", Zone: zone, Me: []string{"mailto:alice@example.com"},
+	})
+	if err != nil {
+		fmt.Fprintf(e.stderr, "calpresence demo: embedded calendar: %v.\n", err)
+		return 1
+	}
+	for _, w := range warns {
+		fmt.Fprintf(e.stderr, "calpresence demo: embedded calendar: %s\n", w)
+	}
+
+	out := &syncWriter{w: e.stdout}
+	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+	d := &demo{
+		out: out, zone: zone, rules: rs, events: events,
+		clock: scaledClock{realStart: now, simStart: simStart, speed: *speed},
+	}
+	sink, err := newDryRunSink(out, d.simTimeOf)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "calpresence demo: %v.\n", err)
+		return 1
+	}
+	if *speed != 1 || *start != "" {
+		sink.label = " (simulated)"
+	}
+	defer sink.Close()
+
+	fmt.Fprintf(out, "calpresence demo: the calendar of %s through the built-in rules (rules.example.toml),\n", demoAOR)
+	fmt.Fprintf(out, "published to a dry-run sink that prints each PUBLISH it would send to %s;\n", demoProxy)
+	fmt.Fprintf(out, "clock %s, zone %s.\n", speed2str(*speed), zone)
+	fmt.Fprintf(out, "Simulated start: %s. Stop with Ctrl-C.\n", simStart.In(zone).Format("Mon 2 Jan 2006 15:04:05 MST"))
+
+	runCtx := ctx
+	if *duration > 0 {
+		var cancel context.CancelFunc
+		runCtx, cancel = context.WithDeadline(ctx, d.clock.real(simStart.Add(*duration)))
+		defer cancel()
+	}
+	// The publisher runs on the simulated clock; Speed makes it wait that
+	// much shorter in real time.
+	pub := publisher.New(sink, publisher.Options{AOR: demoAOR, Proxy: demoProxy, Logger: log,
+		Now: func() time.Time { return d.clock.sim(time.Now()) }, Speed: *speed})
+	pubCtx, stopPub := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- pub.Run(pubCtx) }()
+
+	d.loop(runCtx, pub)
+	stopPub() // the publisher removes the publication, which the sink prints
+	select {
+	case err := <-done:
+		if err != nil && err != context.Canceled {
+			fmt.Fprintf(e.stderr, "calpresence demo: %v.\n", err)
+			return 1
+		}
+	case <-time.After(5 * time.Second):
+		fmt.Fprintln(e.stderr, "calpresence demo: the publisher did not stop within 5 s.")
+		return 1
+	}
+	fmt.Fprintf(out, "\nDemo ended at %s (simulated).\n", d.clock.sim(time.Now()).In(zone).Format("Mon 2 Jan 15:04:05"))
+	return 0
+}
+
+func speed2str(s float64) string {
+	v := "real time"
+	if s != 1 {
+		v = strconv.FormatFloat(s, 'f', -1, 64) + "x speed"
+	}
+	return v
+}
+
+// demoZone is the zone named by -tz, else the machine's zone, which the
+// contract makes the default for the demo.
+func demoZone(name string) (*time.Location, error) {
+	if name == "" {
+		return time.Local, nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil || name == "Local" {
+		return nil, fmt.Errorf("-tz %q: unknown zone", name)
+	}
+	return loc, nil
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return 0, fmt.Errorf("-log-level %q: want debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+// scaledClock maps real time to simulated time running speed times faster,
+// both starting at their start instants.
+type scaledClock struct {
+	realStart, simStart time.Time
+	speed               float64
+}
+
+func (c scaledClock) sim(real time.Time) time.Time {
+	return c.simStart.Add(time.Duration(float64(real.Sub(c.realStart)) * c.speed))
+}
+
+func (c scaledClock) real(sim time.Time) time.Time {
+	return c.realStart.Add(time.Duration(float64(sim.Sub(c.simStart)) / c.speed))
+}
+
+// demo is the state of a running demo.
+type demo struct {
+	out    io.Writer
+	zone   *time.Location
+	rules  *rules.Rules
+	events []*calendar.Event
+	clock  scaledClock
+
+	mu      sync.Mutex
+	entries []demoEntry // the timeline in force, in simulated time
+}
+
+type demoEntry struct {
+	start time.Time
+	body  string
+}
+
+// loop hands the publisher each simulated day's timeline, printing it first,
+// until ctx is done.
+func (d *demo) loop(ctx context.Context, pub *publisher.Publisher) {
+	day := startOfDay(d.clock.simStart, d.zone)
+	for {
+		// Two days, so that the timeline does not run out at midnight
+		// before the next day's is in place.
+		segs := d.timeline(day, day.AddDate(0, 0, 2))
+		d.printDay(day, segs)
+		var entries []publisher.Entry
+		var simEntries []demoEntry
+		for _, s := range segs {
+			body, err := s.Document(demoAOR, pidf.IDBase(demoAOR)).Marshal()
+			if err != nil {
+				fmt.Fprintf(d.out, "encoding presence failed: %v\n", err)
+				continue
+			}
+			entries = append(entries, publisher.Entry{Start: s.Start, End: s.End, Body: body})
+			simEntries = append(simEntries, demoEntry{start: s.Start, body: string(body)})
+		}
+		d.mu.Lock()
+		d.entries = simEntries
+		d.mu.Unlock()
+		pub.SetTimeline(entries)
+
+		day = day.AddDate(0, 0, 1)
+		t := time.NewTimer(time.Until(d.clock.real(day)))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (d *demo) timeline(from, to time.Time) []rules.Segment {
+	occs, _ := calendar.Expand(d.events, from.AddDate(0, 0, -1), to, calendar.ExpandOptions{Zone: d.zone})
+	return d.rules.Timeline(occs, from, to, d.zone)
+}
+
+// printDay prints the segments of one day.
+func (d *demo) printDay(day time.Time, segs []rules.Segment) {
+	end := day.AddDate(0, 0, 1)
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nTimeline of %s (%s):\n", day.Format("Mon 2 Jan 2006"), d.zone)
+	for _, s := range segs {
+		if !s.Start.Before(end) {
+			break
+		}
+		start, stop := s.Start, s.End
+		if stop.After(end) {
+			stop = end
+		}
+		to := stop.In(d.zone).Format("15:04")
+		if stop.Equal(end) {
+			to = "24:00"
+		}
+		line := fmt.Sprintf("  %s-%s  %-6s  %-16s  %s", start.In(d.zone).Format("15:04"), to,
+			s.State.Basic, strings.Join(s.State.Activities, ","), s.State.Note)
+		if s.Rule != "" {
+			line += "  [rule " + s.Rule + "]"
+		}
+		b.WriteString(strings.TrimRight(line, " ") + "\n")
+	}
+	io.WriteString(d.out, b.String())
+}
+
+// simTimeOf is the simulated instant a request belongs to: the boundary
+// at which the document it carries took effect (or the demo's start), when
+// the request went out at that boundary; else the simulated now.
+func (d *demo) simTimeOf(body []byte) time.Time {
+	now := d.clock.sim(time.Now()).In(d.zone)
+	if len(body) == 0 {
+		return now.Truncate(time.Second)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	// How far off a timer may fire, in simulated time.
+	tolerance := time.Duration(float64(250*time.Millisecond) * d.clock.speed)
+	for _, e := range d.entries {
+		if e.body != string(body) {
+			continue
+		}
+		at := e.start
+		if at.Before(d.clock.simStart) {
+			at = d.clock.simStart
+		}
+		if now.Sub(at).Abs() <= tolerance {
+			return at.In(d.zone)
+		}
+	}
+	return now.Truncate(time.Second)
+}
+
+// syncWriter serializes writes from the demo loop and the sink.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
+
+// dryRunSink is a publisher.Doer that sends nothing: it prints each request
+// in full, as it would go on the wire, and answers 200 OK with a SIP-ETag,
+// as a presence server would.
+type dryRunSink struct {
+	out    io.Writer
+	when   func(body []byte) time.Time
+	label  string // after the time: " (simulated)" when the clock is not real
+	ua     *sipgo.UserAgent
+	client *sipgo.Client
+
+	mu    sync.Mutex
+	etags int
+}
+
+func newDryRunSink(out io.Writer, when func([]byte) time.Time) (*dryRunSink, error) {
+	// A client that never sends: it fills in the headers that sipgo adds to
+	// a request on its way out (Via, From, Call-ID, CSeq, Max-Forwards), so
+	// that the printout is the whole request.
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("calpresence"), sipgo.WithUserAgentHostname("127.0.0.1"))
+	if err != nil {
+		return nil, fmt.Errorf("dry-run sink: %w", err)
+	}
+	c, err := sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"))
+	if err != nil {
+		ua.Close()
+		return nil, fmt.Errorf("dry-run sink: %w", err)
+	}
+	return &dryRunSink{out: out, when: when, ua: ua, client: c}, nil
+}
+
+// Close releases the sink's client.
+func (s *dryRunSink) Close() error {
+	s.client.Close()
+	return s.ua.Close()
+}
+
+// Do prints req and answers it.
+func (s *dryRunSink) Do(ctx context.Context, req *sip.Request) (*sip.Response, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	r := req.Clone()
+	if err := sipgo.ClientRequestBuild(s.client, r); err != nil {
+		return nil, fmt.Errorf("dry-run sink: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.etags++
+	res := sip.NewResponseFromRequest(r, 200, "OK", nil)
+	res.AppendHeader(sip.NewHeader("SIP-ETag", fmt.Sprintf("dry%d", s.etags)))
+	exp := "3600"
+	if h := r.GetHeader("Expires"); h != nil {
+		exp = h.Value()
+	}
+	res.AppendHeader(sip.NewHeader("Expires", exp))
+
+	at := s.when(r.Body()) // in the demo's zone
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n=== %s%s: %s ===\n", at.Format("15:04:05"), s.label, describe(r))
+	b.WriteString(r.String())
+	if len(r.Body()) > 0 && !bytes.HasSuffix(r.Body(), []byte("\n")) {
+		b.WriteString("\n")
+	}
+	fmt.Fprintf(&b, "<<< %s (dry run, SIP-ETag: dry%d, Expires: %s)\n", res.StartLine(), s.etags, exp)
+	io.WriteString(s.out, b.String())
+	return res, nil
+}
+
+// describe names what a PUBLISH does (RFC 3903 §4).
+func describe(r *sip.Request) string {
+	exp := r.GetHeader("Expires")
+	match := r.GetHeader("SIP-If-Match")
+	switch {
+	case exp != nil && exp.Value() == "0":
+		return "PUBLISH remove"
+	case match == nil:
+		return "PUBLISH initial"
+	case len(r.Body()) == 0:
+		return "PUBLISH refresh"
+	default:
+		return "PUBLISH modify"
+	}
 }

@@ -2,11 +2,209 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/calpresence/calpresence/publisher"
 )
 
-// TODO(issue): replaced by the issue that builds the run command.
+// shutdownBound is how long the agent waits for its publications to be
+// removed after SIGTERM/SIGINT: it must exit within 5 s (CONTRACT.md).
+const shutdownBound = 4500 * time.Millisecond
+
+// runFlags are the flags of `calpresence run`.
+type runFlags struct {
+	config, logFormat, logLevel, metricsAddr string
+	staleAfter                               time.Duration
+}
+
+// parseRunFlags parses run's command line; a usage error has been printed
+// to w when it returns one.
+func parseRunFlags(w io.Writer, args []string) (*runFlags, error) {
+	f := &runFlags{}
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(w)
+	fs.StringVar(&f.config, "config", "", "config `FILE` (default $XDG_CONFIG_HOME/calpresence/config.toml)")
+	fs.StringVar(&f.logFormat, "log-format", "text", "log `format`: text or json")
+	fs.StringVar(&f.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
+	fs.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics and /healthz on `ADDR` (e.g. 127.0.0.1:9370); off by default")
+	fs.DurationVar(&f.staleAfter, "stale-after", 24*time.Hour, "ignore a calendar's last good data once it is older than this; presence then falls back to the default")
+	fs.Usage = func() {
+		fmt.Fprintln(w, "usage: calpresence run [-config FILE] [-log-format text|json] [-log-level LEVEL] [-metrics-addr ADDR] [-stale-after D]")
+		fmt.Fprintln(w, "Polls the config's calendars and publishes presence at every boundary until SIGTERM/SIGINT; SIGHUP reloads the config.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		err := fmt.Errorf("calpresence run: unexpected argument %q", fs.Arg(0))
+		fmt.Fprintf(w, "%v.\n", err)
+		return nil, err
+	}
+	if f.staleAfter <= 0 {
+		err := fmt.Errorf("calpresence run: -stale-after must be positive")
+		fmt.Fprintf(w, "%v.\n", err)
+		return nil, err
+	}
+	return f, nil
+}
+
 func runAgent(ctx context.Context, e *env, args []string) int {
-	fmt.Fprintln(e.stderr, "calpresence run: not built yet.")
-	return 1
+	f, err := parseRunFlags(e.stderr, args)
+	if err != nil {
+		return 2
+	}
+	log, err := newLogger(e.stderr, f.logFormat, f.logLevel)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "calpresence run: %v.\n", err)
+		return 2
+	}
+	path := f.config
+	if path == "" {
+		path = defaultConfigPath(e.getenv)
+	}
+
+	// SIGHUP is caught before anything is started, so that a reload
+	// requested during start-up is not the default action (exit).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
+	// One SIP client per CA file and one HTTP client, shared by every
+	// user: connections to the presence and calendar servers are reused.
+	clients := map[string]*publisher.Client{}
+	defer func() {
+		for _, c := range clients {
+			c.Close()
+		}
+	}()
+	var clientsMu sync.Mutex
+	deps := agentDeps{
+		sources: sourceDeps{logger: log, httpClient: &http.Client{Transport: &http.Transport{
+			Proxy:               http.ProxyFromEnvironment,
+			MaxIdleConnsPerHost: 32,
+			IdleConnTimeout:     90 * time.Second,
+			TLSHandshakeTimeout: 15 * time.Second,
+			ForceAttemptHTTP2:   true,
+		}}},
+		sipClient: func(caFile string) (publisher.Doer, error) {
+			clientsMu.Lock()
+			defer clientsMu.Unlock()
+			if c := clients[caFile]; c != nil {
+				return c, nil
+			}
+			c, err := publisher.NewClient(publisher.ClientOptions{CAFile: caFile, Logger: log, UserAgent: "calpresence/" + version})
+			if err != nil {
+				return nil, err
+			}
+			clients[caFile] = c
+			return c, nil
+		},
+	}
+
+	cfg, specs, err := loadAgentConfig(path, e.getenv, deps)
+	if err != nil {
+		fmt.Fprintln(e.stderr, err)
+		if isNotExist(err) {
+			return 2 // no config is a mistake in the input, not a runtime failure
+		}
+		return exitCode(err)
+	}
+	for _, w := range cfg.Warnings {
+		log.Warn("config", "warning", w.Error())
+	}
+	stateDir := cfg.StateDir
+	if stateDir == "" {
+		if stateDir, err = defaultStateDir(e.getenv); err != nil {
+			fmt.Fprintf(e.stderr, "calpresence run: %v.\n", err)
+			return 1
+		}
+	}
+
+	opts := agentOptions{StaleAfter: f.staleAfter}
+	if len(specs) > 1000 {
+		// Thousands of publishers each waking every 2 s to notice a suspend
+		// cost more than a server that does not suspend gains.
+		opts.PublisherClockCheck = 15 * time.Second
+	}
+	a := newAgent(log, nil, &stateStore{dir: stateDir}, opts)
+	if f.metricsAddr != "" {
+		if _, err := serveMetrics(ctx, f.metricsAddr, metricsHandler(a), log); err != nil {
+			fmt.Fprintf(e.stderr, "calpresence run: %v.\n", err)
+			return 2
+		}
+	}
+	log.Info("agent started", "config", path, "users", len(specs), "state_dir", stateDir, "version", version)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.Run(ctx, specs)
+	}()
+	for {
+		select {
+		case <-hup:
+			newCfg, newSpecs, err := loadAgentConfig(path, e.getenv, deps)
+			if err != nil {
+				a.reloads[1].Add(1)
+				log.Error("config reload refused; the running config stays", "config", path, "err", err.Error())
+				continue
+			}
+			for _, w := range newCfg.Warnings {
+				log.Warn("config", "warning", w.Error())
+			}
+			if newCfg.StateDir != cfg.StateDir {
+				log.Warn("state_dir changes take effect on restart", "state_dir", stateDir)
+			}
+			a.Apply(newSpecs)
+			a.reloads[0].Add(1)
+			log.Info("config reloaded", "config", path, "users", len(newSpecs))
+		case <-ctx.Done():
+			log.Info("stopping; removing publications")
+			select {
+			case <-done:
+				log.Info("stopped")
+			case <-time.After(shutdownBound):
+				log.Warn("stopped before every publication was removed", "waited", shutdownBound)
+			}
+			return 0
+		}
+	}
+}
+
+// loadAgentConfig loads the config and compiles its users.
+func loadAgentConfig(path string, getenv func(string) string, deps agentDeps) (*Config, []userSpec, error) {
+	cfg, err := loadConfig(path, getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	specs, err := buildUsers(cfg, deps)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, specs, nil
+}
+
+// newLogger builds the agent's one logger (-log-format, -log-level).
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	l, err := parseLevel(level)
+	if err != nil {
+		return nil, err
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("-log-format %q: want text or json", format)
 }

@@ -1,0 +1,853 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/calpresence/calpresence/calendar"
+	"github.com/calpresence/calpresence/pidf"
+	"github.com/calpresence/calpresence/publisher"
+	"github.com/calpresence/calpresence/rules"
+	"github.com/emiago/sipgo/sip"
+)
+
+// The agent runs one pipeline per user: each calendar is polled on its
+// schedule, each poll rebuilds the user's presence timeline, and the user's
+// publisher publishes the timeline's documents at their boundaries. It keeps
+// the state of the pipelines small and goroutine-free: calendars and
+// timeline rebuilds are driven by timers that queue jobs for a fixed pool of
+// workers, so that 10,000 users cost 10,000 publisher goroutines and a few
+// dozen more, and a slow calendar occupies one worker, not the others.
+// (calendar.Poller runs a goroutine per calendar, ~8 kB each, which alone
+// would take a third of the 50 kB a user may cost; the agent uses its
+// schedules, calendar.ParseSchedule, with timers instead.)
+
+// schedule says when a calendar is polled next; robfig/cron's schedules
+// satisfy it.
+type schedule interface {
+	Next(time.Time) time.Time
+}
+
+// userSpec is one user as the config describes it, compiled: the agent
+// takes it as it is, so that a reload either builds every userSpec or
+// changes nothing.
+type userSpec struct {
+	ID        string // the AOR; the user's identity in logs, metrics and state files
+	Zone      *time.Location
+	Rules     *rules.Rules
+	Calendars []calendarSpec
+	Publisher publisher.Options // Logger is set by the agent
+	// Doer sends the user's requests; nil: the agent's.
+	Doer publisher.Doer
+	// PublisherKey identifies the publisher options that cannot be
+	// compared (the password source): a reload restarts the user's
+	// publisher only when the key changes.
+	PublisherKey string
+}
+
+// calendarSpec is one calendar of a user.
+type calendarSpec struct {
+	Name   string
+	Source calendar.Source
+	Poll   schedule
+	// Key identifies the calendar's data (type, URL, selection, account):
+	// a reload keeps the data of a calendar whose key did not change.
+	Key string
+}
+
+// agentOptions tune the agent; each zero value is a default.
+type agentOptions struct {
+	// StaleAfter is how old a calendar's last good data may get before it
+	// no longer counts and the user falls back to the default presence.
+	StaleAfter time.Duration // default 24h
+	// HorizonDays is how many days from the start of today the timeline
+	// handed to the publisher covers; it is rebuilt every midnight.
+	HorizonDays int // default 3
+	// SaveDays is how many days from the start of today the saved state of
+	// a calendar covers.
+	SaveDays int // default 14
+	// FetchTimeout bounds one poll of one calendar.
+	FetchTimeout time.Duration // default 30s
+	// Workers is the number of polls and rebuilds that run at once.
+	Workers int // default 64
+	// JumpCheck is how often the wall clock is compared with the
+	// monotonic clock to notice suspends and clock steps.
+	JumpCheck time.Duration // default 10s
+	// PublisherClockCheck is the publishers' ClockCheck when a user's
+	// options leave it unset: every publisher wakes this often to notice
+	// suspends, so many users want it longer (0: the publisher's default).
+	PublisherClockCheck time.Duration
+}
+
+func (o agentOptions) withDefaults() agentOptions {
+	if o.StaleAfter <= 0 {
+		o.StaleAfter = 24 * time.Hour
+	}
+	if o.HorizonDays <= 0 {
+		o.HorizonDays = 3
+	}
+	if o.SaveDays <= 0 {
+		o.SaveDays = 14
+	}
+	if o.FetchTimeout <= 0 {
+		o.FetchTimeout = 30 * time.Second
+	}
+	if o.Workers <= 0 {
+		o.Workers = 64
+	}
+	if o.JumpCheck <= 0 {
+		o.JumpCheck = 10 * time.Second
+	}
+	return o
+}
+
+// agent runs the pipelines of all users.
+type agent struct {
+	log   *slog.Logger
+	doer  publisher.Doer
+	store *stateStore
+	opts  agentOptions
+
+	// newPublisher makes a user's publisher; tests replace it.
+	newPublisher func(d publisher.Doer, opts publisher.Options) timelineRunner
+
+	started  chan struct{} // closed when Run has set ctx
+	ctx      context.Context
+	mu       sync.Mutex // guards users, order, stopped
+	users    map[string]*pipeline
+	order    []string // user ids, sorted, for metrics
+	stopped  bool
+	queue    jobQueue
+	pubs     sync.WaitGroup // publisher goroutines
+	reloads  [2]atomic.Uint64
+	rebuilds atomic.Uint64
+}
+
+// timelineRunner is what the agent needs of a publisher.
+type timelineRunner interface {
+	SetTimeline([]publisher.Entry)
+	Run(context.Context) error
+}
+
+func newAgent(log *slog.Logger, d publisher.Doer, store *stateStore, opts agentOptions) *agent {
+	return &agent{
+		log: log, doer: d, store: store, opts: opts.withDefaults(),
+		newPublisher: func(d publisher.Doer, o publisher.Options) timelineRunner { return publisher.New(d, o) },
+		started:      make(chan struct{}),
+		users:        map[string]*pipeline{},
+	}
+}
+
+// Run runs the pipelines of specs until ctx is done, then removes every
+// publication and returns once the publishers have finished. Apply changes
+// the users while it runs.
+func (a *agent) Run(ctx context.Context, specs []userSpec) error {
+	a.ctx = ctx
+	close(a.started)
+	var workers sync.WaitGroup
+	for range a.opts.Workers {
+		workers.Go(func() { a.work(ctx) })
+	}
+	workers.Go(func() { a.watchClock(ctx) })
+	a.Apply(specs)
+
+	<-ctx.Done()
+	a.mu.Lock()
+	a.stopped = true
+	for _, p := range a.users {
+		p.stop()
+	}
+	a.mu.Unlock()
+	a.queue.close()
+	workers.Wait()
+	a.pubs.Wait()
+	return nil
+}
+
+// Apply makes specs the agent's users: users that are gone stop (and
+// remove their publication), new ones start, and the others take their new
+// rules, calendars and zone, keeping the data of calendars that did not
+// change. It cannot fail: everything that can is done when building specs.
+func (a *agent) Apply(specs []userSpec) {
+	<-a.started
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.stopped {
+		return
+	}
+	keep := make(map[string]bool, len(specs))
+	for i := range specs {
+		keep[specs[i].ID] = true
+	}
+	for id, p := range a.users {
+		if !keep[id] {
+			p.stop()
+			delete(a.users, id)
+			a.log.Info("user removed", "user", id)
+		}
+	}
+	for i := range specs {
+		s := &specs[i]
+		if p := a.users[s.ID]; p != nil {
+			p.update(s)
+			continue
+		}
+		p := &pipeline{a: a, id: s.ID, idBase: pidf.IDBase(s.ID)}
+		a.users[s.ID] = p
+		p.start(s)
+	}
+	a.order = a.order[:0]
+	for id := range a.users {
+		a.order = append(a.order, id)
+	}
+	slices.Sort(a.order)
+}
+
+// pipeline is one user.
+type pipeline struct {
+	a      *agent
+	id     string
+	idBase string
+
+	mu        sync.Mutex // guards the fields below
+	doer      *countingDoer
+	spec      *userSpec
+	cals      []*calState
+	pub       timelineRunner
+	pubCancel context.CancelFunc
+	rebuild   *time.Timer
+	rebuildAt time.Time
+	stopped   bool
+	ready     bool // a timeline was handed to the publisher
+	segs      []segInfo
+	timelineH uint64 // hash of the last timeline handed over
+}
+
+// segInfo is what metrics show of a segment.
+type segInfo struct {
+	start, end time.Time
+	basic      string
+	activities string
+}
+
+// calState is one calendar of a user and its last good data.
+type calState struct {
+	spec   calendarSpec
+	timer  *time.Timer
+	dueAt  time.Time // when the timer fires, by the wall clock
+	queued atomic.Bool
+
+	// Guarded by the pipeline's mu.
+	attempted bool              // polled at least once, or loaded from disk
+	events    []*calendar.Event // last good fetch
+	saved     []calendar.Occurrence
+	goodAt    time.Time // when the data in events or saved was fetched
+	stale     bool
+	savedAt   time.Time
+	savedH    uint64
+	warnH     uint64
+	failures  int // consecutive failed polls
+
+	polls, errs atomic.Uint64
+	lastGood    atomic.Int64 // unix nanoseconds of the last good poll
+}
+
+func (p *pipeline) start(s *userSpec) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.spec = s
+	p.startPublisher()
+	for _, cs := range s.Calendars {
+		p.cals = append(p.cals, p.newCal(cs))
+	}
+	p.rebuild = time.AfterFunc(time.Hour, func() { p.a.enqueue(job{p: p}) })
+	p.rebuild.Stop()
+	for _, c := range p.cals {
+		p.a.enqueue(job{p: p, c: c})
+	}
+}
+
+// startPublisher starts the user's publisher; p.mu is held.
+func (p *pipeline) startPublisher() {
+	d := p.spec.Doer
+	if d == nil {
+		d = p.a.doer
+	}
+	cd := &countingDoer{d: d}
+	if p.doer != nil { // a restart: the counts go on
+		for i := range cd.results {
+			cd.results[i].Store(p.doer.results[i].Load())
+		}
+	}
+	p.doer = cd
+	opts := p.spec.Publisher
+	opts.Logger = p.a.log
+	if opts.ClockCheck == 0 {
+		opts.ClockCheck = p.a.opts.PublisherClockCheck
+	}
+	ctx, cancel := context.WithCancel(p.a.ctx)
+	pub := p.a.newPublisher(cd, opts)
+	p.pub, p.pubCancel = pub, cancel
+	p.ready = false
+	p.timelineH = 0
+	p.a.pubs.Go(func() {
+		if err := pub.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			p.a.log.Error("publisher stopped", "user", p.id, "err", err)
+		}
+	})
+}
+
+// newCal sets up a calendar, with its saved data if there is any; p.mu is
+// held.
+func (p *pipeline) newCal(cs calendarSpec) *calState {
+	c := &calState{spec: cs}
+	sc, ok, err := p.a.store.Load(p.id, cs.Name)
+	if err != nil {
+		p.a.log.Warn("saved calendar data unreadable", "user", p.id, "calendar", cs.Name, "err", err)
+	}
+	if ok {
+		c.saved = sc.occurrences()
+		c.goodAt = sc.Fetched
+		c.attempted = true
+		c.lastGood.Store(sc.Fetched.UnixNano())
+	}
+	c.timer = time.AfterFunc(time.Hour, func() { p.a.enqueue(job{p: p, c: c}) })
+	c.timer.Stop()
+	return c
+}
+
+// update takes a new spec of the same user.
+func (p *pipeline) update(s *userSpec) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	old := p.spec
+	p.spec = s
+	if s.PublisherKey != old.PublisherKey {
+		p.a.log.Info("publisher settings changed; republishing", "user", p.id)
+		p.pubCancel()
+		p.startPublisher()
+	}
+	byKey := map[string]*calState{}
+	for _, c := range p.cals {
+		byKey[c.spec.Key] = c
+	}
+	var cals []*calState
+	for _, cs := range s.Calendars {
+		if c := byKey[cs.Key]; c != nil && c.spec.Name == cs.Name {
+			delete(byKey, cs.Key)
+			c.spec = cs // a new schedule applies from the next poll
+			cals = append(cals, c)
+			continue
+		}
+		c := p.newCal(cs)
+		cals = append(cals, c)
+		p.a.enqueue(job{p: p, c: c})
+	}
+	for _, c := range byKey {
+		c.timer.Stop()
+	}
+	p.cals = cals
+	p.a.enqueue(job{p: p})
+}
+
+// stop ends the pipeline: its publisher removes the publication.
+func (p *pipeline) stop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stopped = true
+	for _, c := range p.cals {
+		c.timer.Stop()
+	}
+	p.rebuild.Stop()
+	p.pubCancel()
+}
+
+// job is a poll of calendar c of user p, followed by a rebuild of p's
+// timeline; with c nil, only the rebuild.
+type job struct {
+	p *pipeline
+	c *calState
+}
+
+// jobQueue is an unbounded FIFO of jobs: timers must never block on it.
+type jobQueue struct {
+	mu     sync.Mutex
+	cond   *sync.Cond
+	jobs   []job
+	head   int
+	closed bool
+}
+
+func (q *jobQueue) push(j job) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.cond == nil {
+		q.cond = sync.NewCond(&q.mu)
+	}
+	if q.closed {
+		return
+	}
+	q.jobs = append(q.jobs, j)
+	q.cond.Signal()
+}
+
+// pop waits for a job; ok is false once the queue is closed.
+func (q *jobQueue) pop() (j job, ok bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.cond == nil {
+		q.cond = sync.NewCond(&q.mu)
+	}
+	for q.head == len(q.jobs) && !q.closed {
+		q.cond.Wait()
+	}
+	if q.closed {
+		return job{}, false
+	}
+	j = q.jobs[q.head]
+	q.jobs[q.head] = job{}
+	q.head++
+	if q.head == len(q.jobs) {
+		q.jobs, q.head = q.jobs[:0], 0
+	} else if q.head > 1024 && q.head*2 > len(q.jobs) {
+		q.jobs = append(q.jobs[:0], q.jobs[q.head:]...)
+		q.head = 0
+	}
+	return j, true
+}
+
+func (q *jobQueue) close() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.cond == nil {
+		q.cond = sync.NewCond(&q.mu)
+	}
+	q.closed = true
+	q.cond.Broadcast()
+}
+
+// enqueue queues j unless the same poll is queued already.
+func (a *agent) enqueue(j job) {
+	if j.c != nil && !j.c.queued.CompareAndSwap(false, true) {
+		return
+	}
+	a.queue.push(j)
+}
+
+func (a *agent) work(ctx context.Context) {
+	for {
+		j, ok := a.queue.pop()
+		if !ok {
+			return
+		}
+		if j.c != nil {
+			j.c.queued.Store(false)
+			j.p.poll(ctx, j.c)
+		} else {
+			j.p.mu.Lock()
+			j.p.rebuildLocked()
+			j.p.mu.Unlock()
+		}
+	}
+}
+
+// poll fetches one calendar, keeps its data if the fetch succeeded, and
+// rebuilds the user's timeline.
+func (p *pipeline) poll(ctx context.Context, c *calState) {
+	p.mu.Lock()
+	if p.stopped {
+		p.mu.Unlock()
+		return
+	}
+	src, name := c.spec.Source, c.spec.Name
+	p.mu.Unlock()
+
+	fctx, cancel := context.WithTimeout(ctx, p.a.opts.FetchTimeout)
+	events, warns, err := fetchSafely(fctx, src)
+	cancel()
+	now := time.Now()
+	c.polls.Add(1)
+	if ctx.Err() != nil {
+		return
+	}
+
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stopped {
+		return
+	}
+	c.attempted = true
+	if err != nil {
+		c.errs.Add(1)
+		c.failures++
+		p.a.log.Warn("calendar poll failed; keeping the last good data", "user", p.id, "calendar", name,
+			"last_good", c.goodAt, "err", err)
+	} else {
+		c.failures = 0
+		c.lastGood.Store(now.UnixNano())
+		p.logWarnings(c, warns)
+		changed := !sameEvents(c.events, events) || c.saved != nil
+		c.events, c.saved, c.goodAt = events, nil, now
+		// Save when the data changed, and now and then anyway so that the
+		// saved fetch time tells the staleness of the data after a restart.
+		if changed || now.Sub(c.savedAt) >= time.Hour {
+			p.save(c, now)
+		}
+	}
+	p.schedule(c, now)
+	p.rebuildLocked()
+}
+
+// fetchSafely fetches from src; a panic in a source is an error of that
+// calendar, not the end of the agent.
+func fetchSafely(ctx context.Context, src calendar.Source) (events []*calendar.Event, warns []calendar.Warning, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("fetch calendar: panic: %v", r)
+		}
+	}()
+	return src.Fetch(ctx)
+}
+
+// sameEvents reports whether a source handed back its previous events, as it
+// does when it can tell cheaply that nothing changed.
+func sameEvents(a, b []*calendar.Event) bool {
+	if len(a) != len(b) || a == nil != (b == nil) {
+		return false
+	}
+	return len(a) == 0 || &a[0] == &b[0]
+}
+
+// logWarnings logs a calendar's warnings when they differ from the last
+// poll's, so that a feed with one bad component does not log every poll.
+func (p *pipeline) logWarnings(c *calState, warns []calendar.Warning) {
+	h := fnv.New64a()
+	for _, w := range warns {
+		h.Write([]byte(w.String()))
+		h.Write([]byte{0})
+	}
+	sum := h.Sum64()
+	if sum == c.warnH {
+		return
+	}
+	c.warnH = sum
+	for _, w := range warns {
+		p.a.log.Warn("calendar warning", "user", p.id, "calendar", c.spec.Name, "warning", w.String())
+	}
+}
+
+// save writes the calendar's occurrences over the saved window; p.mu is
+// held.
+func (p *pipeline) save(c *calState, now time.Time) {
+	day := startOfDay(now, p.spec.Zone)
+	from, to := day.AddDate(0, 0, -1), day.AddDate(0, 0, p.a.opts.SaveDays)
+	occs, _ := calendar.Expand(c.events, from, to, calendar.ExpandOptions{Zone: p.spec.Zone})
+	h := hashOccurrences(occs)
+	if h == c.savedH && now.Sub(c.savedAt) < time.Hour {
+		return
+	}
+	if err := p.a.store.Save(p.id, c.spec.Name, now, from, to, occs); err != nil {
+		p.a.log.Warn("saving calendar data failed", "user", p.id, "calendar", c.spec.Name, "err", err)
+		return
+	}
+	c.savedH, c.savedAt = h, now
+}
+
+func hashOccurrences(occs []calendar.Occurrence) uint64 {
+	h := fnv.New64a()
+	for _, o := range occs {
+		fmt.Fprintf(h, "%s\x00%s\x00%d\x00%d\x00%s\x00%s\x00%s\x00%s\x00%t\x00%s\x00%d\x00%v\x00",
+			o.Calendar, o.UID, o.Start.UnixNano(), o.End.UnixNano(), o.Summary, o.Location,
+			o.Status, o.Class, o.Transparent, o.Response, o.Attendees, o.Categories)
+	}
+	return h.Sum64()
+}
+
+// schedule arms the calendar's timer for its next poll; p.mu is held.
+func (p *pipeline) schedule(c *calState, now time.Time) {
+	next := c.spec.Poll.Next(now)
+	if next.IsZero() || !next.After(now) {
+		next = now.Add(5 * time.Minute) // a schedule that never fires again
+	}
+	if c.failures > 0 {
+		// A failing server is asked less and less often (1 s, 2 s, 4 s, ...
+		// up to 5 min), whatever the schedule says.
+		backoff := min(time.Second<<min(c.failures-1, 9), 5*time.Minute)
+		if at := now.Add(backoff); at.After(next) {
+			next = at
+		}
+	}
+	c.dueAt = next
+	c.timer.Reset(next.Sub(now))
+}
+
+// rebuildLocked computes the user's timeline from the calendars' data and
+// hands it to the publisher; p.mu is held.
+func (p *pipeline) rebuildLocked() {
+	if p.stopped {
+		return
+	}
+	for _, c := range p.cals {
+		if !c.attempted {
+			return // publish nothing before every calendar had its chance
+		}
+	}
+	p.a.rebuilds.Add(1)
+	now := time.Now()
+	zone := p.spec.Zone
+	day := startOfDay(now, zone)
+	// The window starts the day before so that the segment in force starts
+	// where its events make it start, not where the window does: a rebuild
+	// then leaves the document in force as it was.
+	from, to := day.AddDate(0, 0, -1), day.AddDate(0, 0, p.a.opts.HorizonDays)
+
+	var occs []calendar.Occurrence
+	next := day.AddDate(0, 0, 1) // the window slides at midnight
+	for _, c := range p.cals {
+		if c.goodAt.IsZero() {
+			continue
+		}
+		staleAt := c.goodAt.Add(p.a.opts.StaleAfter)
+		if !now.Before(staleAt) {
+			if !c.stale {
+				c.stale = true
+				p.a.log.Warn("calendar data stale; falling back to the default presence", "user", p.id,
+					"calendar", c.spec.Name, "last_good", c.goodAt, "stale_after", p.a.opts.StaleAfter)
+			}
+			continue
+		}
+		if c.stale {
+			c.stale = false
+			p.a.log.Info("calendar data fresh again", "user", p.id, "calendar", c.spec.Name)
+		}
+		if staleAt.Before(next) {
+			next = staleAt
+		}
+		if c.events != nil {
+			o, _ := calendar.Expand(c.events, from, to, calendar.ExpandOptions{Zone: zone})
+			occs = append(occs, o...)
+		} else {
+			for _, o := range c.saved {
+				if o.End.After(from) && o.Start.Before(to) {
+					occs = append(occs, o)
+				}
+			}
+		}
+	}
+	slices.SortStableFunc(occs, func(x, y calendar.Occurrence) int {
+		if c := x.Start.Compare(y.Start); c != 0 {
+			return c
+		}
+		return strings.Compare(x.UID, y.UID)
+	})
+	segs := p.spec.Rules.Timeline(occs, from, to, zone)
+
+	entries := make([]publisher.Entry, 0, len(segs))
+	infos := make([]segInfo, 0, len(segs))
+	h := fnv.New64a()
+	for _, s := range segs {
+		if !s.End.After(now) {
+			continue
+		}
+		body, err := s.Document(p.spec.Publisher.AOR, p.idBase).Marshal()
+		if err != nil {
+			// Cannot happen for documents the rules engine built; publish
+			// nothing rather than something wrong.
+			p.a.log.Error("encoding presence failed", "user", p.id, "start", s.Start, "err", err)
+			body = nil
+		}
+		entries = append(entries, publisher.Entry{Start: s.Start, End: s.End, Body: body})
+		infos = append(infos, segInfo{start: s.Start, end: s.End, basic: s.State.Basic,
+			activities: strings.Join(s.State.Activities, ",")})
+		fmt.Fprintf(h, "%d\x00%d\x00", s.Start.UnixNano(), s.End.UnixNano())
+		h.Write(body)
+	}
+	p.segs = infos
+	if sum := h.Sum64(); !p.ready || sum != p.timelineH {
+		p.pub.SetTimeline(entries)
+		p.ready, p.timelineH = true, sum
+		p.a.log.Debug("timeline rebuilt", "user", p.id, "segments", len(entries), "occurrences", len(occs))
+	}
+	if !next.After(now) {
+		next = now.Add(time.Minute) // never a busy loop
+	}
+	p.rebuildAt = next
+	p.rebuild.Reset(next.Sub(now))
+}
+
+// startOfDay is midnight (or the first instant, on a DST night without a
+// midnight) of t's day in loc.
+func startOfDay(t time.Time, loc *time.Location) time.Time {
+	t = t.In(loc)
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc)
+}
+
+// watchClock notices that the wall clock moved differently from the
+// monotonic clock (a suspend, an NTP step, a manual change) and then
+// catches up: polls that fell due are run and every timeline is rebuilt.
+// Go's timers run on the monotonic clock, which stops during suspend.
+func (a *agent) watchClock(ctx context.Context) {
+	t := time.NewTicker(a.opts.JumpCheck)
+	defer t.Stop()
+	last := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := time.Now()
+		mono := now.Sub(last)                   // monotonic
+		wall := now.Round(0).Sub(last.Round(0)) // wall clock
+		last = now
+		if d := wall - mono; d > 2*time.Second || d < -2*time.Second {
+			a.log.Info("clock jump; catching up", "jump", d.Round(time.Second))
+			a.catchUp(now)
+		}
+	}
+}
+
+func (a *agent) catchUp(now time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, p := range a.users {
+		p.mu.Lock()
+		for _, c := range p.cals {
+			if !c.dueAt.IsZero() && !c.dueAt.After(now) {
+				c.timer.Stop()
+				a.enqueue(job{p: p, c: c})
+			} else if !c.dueAt.IsZero() {
+				c.timer.Reset(c.dueAt.Sub(now))
+			}
+		}
+		p.mu.Unlock()
+		a.enqueue(job{p: p})
+	}
+}
+
+// countingDoer counts a user's requests by result for the metrics.
+type countingDoer struct {
+	d       publisher.Doer
+	results [7]atomic.Uint64 // 0: no response; 1..6: status class
+}
+
+// Do sends req through the shared client.
+func (c *countingDoer) Do(ctx context.Context, req *sip.Request) (*sip.Response, error) {
+	res, err := c.d.Do(ctx, req)
+	switch {
+	case err != nil || res == nil:
+		c.results[0].Add(1)
+	case res.StatusCode >= 100 && res.StatusCode < 700:
+		c.results[res.StatusCode/100].Add(1)
+	default:
+		c.results[0].Add(1)
+	}
+	return res, err
+}
+
+var resultNames = [7]string{"error", "1xx", "2xx", "3xx", "4xx", "5xx", "6xx"}
+
+// writeMetrics writes the agent's metrics.
+func (a *agent) writeMetrics(pw *promWriter) {
+	a.mu.Lock()
+	ps := make([]*pipeline, 0, len(a.order))
+	for _, id := range a.order {
+		ps = append(ps, a.users[id])
+	}
+	a.mu.Unlock()
+	now := time.Now()
+
+	pw.family("calpresence_users", "gauge", "Users the agent publishes presence for.")
+	pw.sample("calpresence_users", float64(len(ps)))
+	pw.family("calpresence_config_reloads_total", "counter", "Configuration reloads (SIGHUP) by result.")
+	pw.sample("calpresence_config_reloads_total", float64(a.reloads[0].Load()), "result", "ok")
+	pw.sample("calpresence_config_reloads_total", float64(a.reloads[1].Load()), "result", "refused")
+
+	type calRow struct {
+		user, cal   string
+		polls, errs uint64
+		lastGood    int64
+		stale       bool
+	}
+	var rows []calRow
+	type userRow struct {
+		user              string
+		basic, activities string
+		next              time.Time
+		results           [7]uint64
+		hasPresence       bool
+	}
+	users := make([]userRow, 0, len(ps))
+	for _, p := range ps {
+		p.mu.Lock()
+		u := userRow{user: p.id}
+		for _, s := range p.segs {
+			if !now.Before(s.start) && now.Before(s.end) {
+				u.basic, u.activities, u.next, u.hasPresence = s.basic, s.activities, s.end, true
+				break
+			}
+		}
+		for _, c := range p.cals {
+			rows = append(rows, calRow{user: p.id, cal: c.spec.Name, polls: c.polls.Load(), errs: c.errs.Load(),
+				lastGood: c.lastGood.Load(), stale: c.stale})
+		}
+		for i := range u.results {
+			u.results[i] = p.doer.results[i].Load()
+		}
+		p.mu.Unlock()
+		users = append(users, u)
+	}
+
+	pw.family("calpresence_calendar_polls_total", "counter", "Calendar polls.")
+	for _, r := range rows {
+		pw.sample("calpresence_calendar_polls_total", float64(r.polls), "user", r.user, "calendar", r.cal)
+	}
+	pw.family("calpresence_calendar_poll_errors_total", "counter", "Calendar polls that failed.")
+	for _, r := range rows {
+		pw.sample("calpresence_calendar_poll_errors_total", float64(r.errs), "user", r.user, "calendar", r.cal)
+	}
+	pw.family("calpresence_calendar_last_success_timestamp_seconds", "gauge", "When the calendar was last read successfully (0: never).")
+	for _, r := range rows {
+		var v float64
+		if r.lastGood != 0 {
+			v = float64(r.lastGood) / 1e9
+		}
+		pw.sample("calpresence_calendar_last_success_timestamp_seconds", v, "user", r.user, "calendar", r.cal)
+	}
+	pw.family("calpresence_calendar_stale", "gauge", "1 while the calendar's last good data is older than the staleness limit and is ignored.")
+	for _, r := range rows {
+		v := 0.0
+		if r.stale {
+			v = 1
+		}
+		pw.sample("calpresence_calendar_stale", v, "user", r.user, "calendar", r.cal)
+	}
+	pw.family("calpresence_publish_requests_total", "counter", "PUBLISH requests by result: the response's status class, or error when none came.")
+	for _, u := range users {
+		for i, n := range u.results {
+			if n > 0 || i == 2 {
+				pw.sample("calpresence_publish_requests_total", float64(n), "user", u.user, "result", resultNames[i])
+			}
+		}
+	}
+	pw.family("calpresence_presence", "gauge", "The presence in force for the user: 1 for the current basic status and activities.")
+	for _, u := range users {
+		if u.hasPresence {
+			pw.sample("calpresence_presence", 1, "user", u.user, "basic", u.basic, "activities", u.activities)
+		}
+	}
+	pw.family("calpresence_next_boundary_timestamp_seconds", "gauge", "When the user's presence changes next, as far as the timeline reaches.")
+	for _, u := range users {
+		if u.hasPresence {
+			pw.sample("calpresence_next_boundary_timestamp_seconds", unixSeconds(u.next), "user", u.user)
+		}
+	}
+}

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/calpresence/calpresence/calendar"
+	"github.com/calpresence/calpresence/publisher"
+	"github.com/calpresence/calpresence/rules"
+	"github.com/robfig/cron/v3"
+)
+
+// agentDeps are what the users of one agent share: the calendar sources'
+// HTTP client and logger, and the SIP clients, one per CA file.
+type agentDeps struct {
+	sources   sourceDeps
+	sipClient func(caFile string) (publisher.Doer, error)
+}
+
+// buildUsers compiles a loaded config into the agent's users: rules
+// compiled (once per file), sources built, schedules parsed. It does no
+// network I/O. Either every user builds or the error lists every failure.
+func buildUsers(cfg *Config, deps agentDeps) ([]userSpec, error) {
+	compiled := map[string]*rules.Rules{}
+	var errs []error
+	specs := make([]userSpec, 0, len(cfg.Users))
+	for _, u := range cfg.Users {
+		rs, ok := compiled[u.RulesPath]
+		if !ok {
+			var err error
+			if u.RulesPath == "" {
+				rs, err = builtinRules()
+			} else {
+				rs, err = rules.Load(u.RulesPath)
+			}
+			if err != nil {
+				errs = append(errs, err)
+			}
+			compiled[u.RulesPath] = rs
+		}
+		s := userSpec{
+			ID: u.AOR, Zone: u.Zone, Rules: rs,
+			Publisher: publisher.Options{
+				AOR: u.AOR, Proxy: u.SIP.Proxy, Username: u.SIP.Username,
+				Password: u.SIP.Password.Func(), Expires: u.SIP.Expires, Grace: u.SIP.Grace,
+			},
+			PublisherKey: fmt.Sprintf("%s\x00%s\x00%s\x00%v\x00%v\x00%s", u.SIP.Proxy, u.SIP.Username,
+				secretKey(u.SIP.Password), u.SIP.Expires, u.SIP.Grace, u.SIP.CAFile),
+		}
+		if deps.sipClient != nil {
+			d, err := deps.sipClient(u.SIP.CAFile)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("user %s: %w", u.AOR, err))
+			}
+			s.Doer = d
+		}
+		for _, c := range u.Calendars {
+			src, err := newSource(c, calendar.ParseOptions{Calendar: c.Name, Source: c.URL, Zone: u.Zone, Me: u.Me}, deps.sources)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("user %s: %w", u.AOR, err))
+				continue
+			}
+			sched, err := pollSchedule(c.Poll, u.Zone)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("user %s: calendar %s: poll %q: %w", u.AOR, c.Name, c.Poll, err))
+				continue
+			}
+			s.Calendars = append(s.Calendars, calendarSpec{
+				Name: c.Name, Source: src, Poll: sched,
+				// The data of a calendar depends on where it is read and how
+				// it is interpreted; a change of any of these starts afresh.
+				Key: fmt.Sprintf("%s\x00%s\x00%s\x00%q\x00%s\x00%s\x00%q", c.Type, c.URL, c.Username,
+					c.Calendars, secretKey(c.Password), u.Zone, u.Me),
+			})
+		}
+		specs = append(specs, s)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return specs, nil
+}
+
+// secretKey tells password sources apart without reading them.
+func secretKey(s *Secret) string {
+	if s == nil {
+		return ""
+	}
+	return fmt.Sprintf("%d\x00%s\x00%q", s.kind, s.value, s.command)
+}
+
+// pollSchedule parses a calendar's poll spec, a cron spec or "@every D",
+// whose fields are read in the user's zone.
+func pollSchedule(spec string, zone *time.Location) (schedule, error) {
+	s, err := calendar.ParseSchedule(spec)
+	if err != nil {
+		return nil, err
+	}
+	return zonedSchedule{s, zone}, nil
+}
+
+// zonedSchedule evaluates a cron schedule in a zone: robfig/cron reads the
+// fields in the zone of the time given to Next.
+type zonedSchedule struct {
+	s    cron.Schedule
+	zone *time.Location
+}
+
+// Next returns the first activation after t.
+func (z zonedSchedule) Next(t time.Time) time.Time {
+	if z.zone != nil {
+		t = t.In(z.zone)
+	}
+	return z.s.Next(t)
+}

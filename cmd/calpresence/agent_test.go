@@ -1,0 +1,591 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/calpresence/calpresence"
+	"github.com/calpresence/calpresence/calendar"
+	"github.com/calpresence/calpresence/pidf"
+	"github.com/calpresence/calpresence/publisher"
+	"github.com/calpresence/calpresence/rules"
+	"github.com/emiago/sipgo/sip"
+	"github.com/robfig/cron/v3"
+)
+
+// recDoer is a presence server in memory: it answers every PUBLISH with 200
+// and records, per presentity, which document it holds from when.
+type recDoer struct {
+	mu    sync.Mutex
+	n     int
+	held  map[string][]byte // presentity -> body in force; absent: none
+	log   []pubRecord
+	fail  map[string]bool // presentities whose PUBLISH gets 503
+	etags map[string]string
+}
+
+type pubRecord struct {
+	at   time.Time
+	aor  string
+	body []byte // nil: removed
+	op   string
+}
+
+func newRecDoer() *recDoer {
+	return &recDoer{held: map[string][]byte{}, fail: map[string]bool{}, etags: map[string]string{}}
+}
+
+func (d *recDoer) Do(ctx context.Context, req *sip.Request) (*sip.Response, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	aor := "sip:" + req.Recipient.User + "@" + req.Recipient.Host
+	if d.fail[aor] {
+		return sip.NewResponseFromRequest(req, 503, "Service Unavailable", nil), nil
+	}
+	exp := 3600
+	if h := req.GetHeader("Expires"); h != nil {
+		exp, _ = strconv.Atoi(h.Value())
+	}
+	now := time.Now()
+	switch {
+	case exp == 0:
+		delete(d.held, aor)
+		d.log = append(d.log, pubRecord{at: now, aor: aor, op: "remove"})
+	case len(req.Body()) > 0:
+		d.held[aor] = bytes.Clone(req.Body())
+		d.log = append(d.log, pubRecord{at: now, aor: aor, body: bytes.Clone(req.Body()), op: "publish"})
+	}
+	d.n++
+	res := sip.NewResponseFromRequest(req, 200, "OK", nil)
+	res.AppendHeader(sip.NewHeader("SIP-ETag", fmt.Sprintf("e%d", d.n)))
+	res.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(exp)))
+	return res, nil
+}
+
+func (d *recDoer) records(aor string) []pubRecord {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []pubRecord
+	for _, r := range d.log {
+		if r.aor == aor {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (d *recDoer) heldState(t *testing.T, aor string) (rules.State, bool) {
+	t.Helper()
+	d.mu.Lock()
+	body, ok := d.held[aor]
+	d.mu.Unlock()
+	if !ok {
+		return rules.State{}, false
+	}
+	return decodeState(t, body), true
+}
+
+// decodeState reads back what phones see of a document.
+func decodeState(t *testing.T, body []byte) rules.State {
+	t.Helper()
+	doc, err := pidf.Unmarshal(body)
+	if err != nil {
+		t.Fatalf("pidf.Unmarshal(%s) = %v", body, err)
+	}
+	var s rules.State
+	if len(doc.Tuples) > 0 {
+		s.Basic = doc.Tuples[0].Basic
+		if len(doc.Tuples[0].Notes) > 0 {
+			s.Note = doc.Tuples[0].Notes[0].Text
+		}
+	}
+	if len(doc.Persons) > 0 && doc.Persons[0].Activities != nil {
+		for _, a := range doc.Persons[0].Activities.Values {
+			s.Activities = append(s.Activities, a.Name)
+		}
+	}
+	return s
+}
+
+func sameState(a, b rules.State) bool {
+	return a.Basic == b.Basic && slices.Equal(a.Activities, b.Activities) && a.Note == b.Note
+}
+
+func fmtState(s rules.State) string {
+	return fmt.Sprintf("%s %v %q", s.Basic, s.Activities, s.Note)
+}
+
+// fakeSource serves an ICS text that a test may change, or an error.
+type fakeSource struct {
+	name string
+	zone *time.Location
+
+	mu      sync.Mutex
+	ics     string
+	err     error
+	block   bool // Fetch waits until its ctx ends
+	fetches int
+	last    []*calendar.Event
+	lastICS string
+}
+
+func (s *fakeSource) Name() string { return s.name }
+
+func (s *fakeSource) set(ics string, err error) {
+	s.mu.Lock()
+	s.ics, s.err = ics, err
+	s.mu.Unlock()
+}
+
+func (s *fakeSource) Fetch(ctx context.Context) ([]*calendar.Event, []calendar.Warning, error) {
+	s.mu.Lock()
+	s.fetches++
+	ics, err, block := s.ics, s.err, s.block
+	s.mu.Unlock()
+	if block {
+		<-ctx.Done()
+		return nil, nil, fmt.Errorf("fetch %s: %w", s.name, ctx.Err())
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ics == s.lastICS && s.last != nil {
+		return s.last, nil, nil // unchanged, as a 304 would say
+	}
+	evs, warns, err := calendar.ParseICS(strings.NewReader(ics), calendar.ParseOptions{
+		Calendar: s.name, Source: s.name + ".ics", Zone: s.zone, Me: []string{"mailto:alice@example.com"},
+	})
+	if err != nil {
+		return nil, warns, err
+	}
+	s.last, s.lastICS = evs, ics
+	return evs, warns, nil
+}
+
+func builtin(t testing.TB) *rules.Rules {
+	t.Helper()
+	rs, err := rules.Parse("rules.example.toml", calpresence.DefaultRules)
+	if err != nil {
+		t.Fatalf("rules.Parse(built-in) = %v", err)
+	}
+	return rs
+}
+
+func zoneBerlin(t testing.TB) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
+}
+
+// icsEvent is one VEVENT for the generated calendars.
+type icsEvent struct {
+	uid, summary string
+	start, end   time.Time
+	allDay       bool
+	attendees    int
+	class        string
+	transparent  bool
+	rrule        string
+	exdates      []time.Time
+}
+
+func buildICS(events []icsEvent) string {
+	var b strings.Builder
+	b.WriteString("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//calpresence//test//EN\r\n")
+	for _, e := range events {
+		b.WriteString("BEGIN:VEVENT\r\nUID:" + e.uid + "\r\nDTSTAMP:20000101T000000Z\r\n")
+		if e.allDay {
+			fmt.Fprintf(&b, "DTSTART;VALUE=DATE:%s\r\nDTEND;VALUE=DATE:%s\r\n", e.start.Format("20060102"), e.end.Format("20060102"))
+		} else {
+			fmt.Fprintf(&b, "DTSTART:%s\r\nDTEND:%s\r\n", e.start.UTC().Format("20060102T150405Z"), e.end.UTC().Format("20060102T150405Z"))
+		}
+		b.WriteString("SUMMARY:" + e.summary + "\r\n")
+		if e.rrule != "" {
+			b.WriteString("RRULE:" + e.rrule + "\r\n")
+		}
+		for _, x := range e.exdates {
+			b.WriteString("EXDATE:" + x.UTC().Format("20060102T150405Z") + "\r\n")
+		}
+		if e.class != "" {
+			b.WriteString("CLASS:" + e.class + "\r\n")
+		}
+		if e.transparent {
+			b.WriteString("TRANSP:TRANSPARENT\r\n")
+		}
+		for i := range e.attendees {
+			fmt.Fprintf(&b, "ATTENDEE;PARTSTAT=ACCEPTED:mailto:p%d@example.com\r\n", i)
+		}
+		b.WriteString("END:VEVENT\r\n")
+	}
+	b.WriteString("END:VCALENDAR\r\n")
+	return b.String()
+}
+
+// busyMonth is a month of a busy calendar from start: recurring meetings,
+// daily lunch, many overlapping one-off events of every kind, a vacation.
+func busyMonth(start time.Time, zone *time.Location) string {
+	day0 := startOfDay(start, zone)
+	at := func(d, h, m int) time.Time {
+		return time.Date(day0.Year(), day0.Month(), day0.Day()+d, h, m, 0, 0, zone)
+	}
+	evs := []icsEvent{
+		{uid: "standup", summary: "Stand-up", start: at(0, 9, 0), end: at(0, 9, 15), attendees: 5,
+			rrule: "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", exdates: []time.Time{at(7, 9, 0)}},
+		{uid: "lunch", summary: "Lunch", start: at(0, 12, 0), end: at(0, 13, 0), rrule: "FREQ=DAILY"},
+		{uid: "vacation", summary: "Vacation", start: at(17, 0, 0), end: at(20, 0, 0), allDay: true},
+		{uid: "offsite", summary: "Company offsite", start: at(24, 0, 0), end: at(25, 0, 0), allDay: true},
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range 120 {
+		d, h, m := r.IntN(30), 7+r.IntN(11), 5*r.IntN(12)
+		s := at(d, h, m)
+		e := icsEvent{uid: fmt.Sprintf("ev%d", i), summary: fmt.Sprintf("Event %d", i), start: s,
+			end: s.Add(time.Duration(15+15*r.IntN(8)) * time.Minute)}
+		switch r.IntN(6) {
+		case 0:
+			e.attendees = 2 + r.IntN(4)
+		case 1:
+			e.class = "PRIVATE"
+		case 2:
+			e.transparent = true
+		case 3:
+			e.summary = "Team lunch"
+		}
+		evs = append(evs, e)
+	}
+	return buildICS(evs)
+}
+
+type agentHarness struct {
+	a      *agent
+	doer   *recDoer
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func startAgent(t *testing.T, d *recDoer, store *stateStore, opts agentOptions, specs ...userSpec) *agentHarness {
+	t.Helper()
+	if opts.JumpCheck == 0 {
+		opts.JumpCheck = time.Hour
+	}
+	a := newAgent(slog.New(slog.DiscardHandler), d, store, opts)
+	ctx, cancel := context.WithCancel(context.Background())
+	h := &agentHarness{a: a, doer: d, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(h.done)
+		a.Run(ctx, specs)
+	}()
+	// A failed check ends the test function; the agent must stop too, or
+	// the bubble's timers would keep fake time running forever.
+	t.Cleanup(h.stop)
+	return h
+}
+
+// stop stops the agent and waits for it; it may be called more than once.
+func (h *agentHarness) stop() {
+	h.cancel()
+	<-h.done
+}
+
+func userFor(aor string, zone *time.Location, rs *rules.Rules, srcs ...*fakeSource) userSpec {
+	s := userSpec{
+		ID: aor, Zone: zone, Rules: rs,
+		Publisher: publisher.Options{AOR: aor, Proxy: "sip:127.0.0.1:5060;transport=tcp", ClockCheck: time.Hour},
+	}
+	for _, src := range srcs {
+		s.Calendars = append(s.Calendars, calendarSpec{Name: src.name, Source: src, Poll: cron.Every(5 * time.Minute), Key: src.name})
+	}
+	return s
+}
+
+// A month of a busy calendar in fake time: at every boundary the state the
+// server holds is what rules.Timeline (and so `preview`) computes, every
+// document published was the right one at the instant it went out, and
+// nothing is left running afterwards.
+func TestAgentMonth(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		zone := zoneBerlin(t)
+		rs := builtin(t)
+		// The bubble's clock starts on 1 Jan 2000; the month runs over the
+		// night Berlin moves to summer time (26 Mar 2000).
+		time.Sleep(time.Until(time.Date(2000, 3, 10, 6, 0, 0, 0, time.UTC)))
+		start := time.Now()
+		const aor = "sip:alice@example.com"
+		src := &fakeSource{name: "work", zone: zone, ics: busyMonth(start, zone)}
+		d := newRecDoer()
+		h := startAgent(t, d, &stateStore{}, agentOptions{}, userFor(aor, zone, rs, src))
+
+		events, _, err := calendar.ParseICS(strings.NewReader(src.ics), calendar.ParseOptions{Calendar: "work", Zone: zone, Me: []string{"mailto:alice@example.com"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		end := start.AddDate(0, 0, 31)
+		occs, _ := calendar.Expand(events, start.AddDate(0, 0, -2), end.AddDate(0, 0, 2), calendar.ExpandOptions{Zone: zone})
+		want := rs.Timeline(occs, start.AddDate(0, 0, -1), end, zone)
+		if len(want) < 200 {
+			t.Fatalf("the busy month has only %d segments", len(want))
+		}
+
+		checked := 0
+		for _, seg := range want {
+			if !seg.Start.After(start) {
+				continue
+			}
+			time.Sleep(time.Until(seg.Start))
+			synctest.Wait()
+			got, ok := d.heldState(t, aor)
+			if !ok || !sameState(got, seg.State) {
+				t.Fatalf("at %v the server holds %s (held %v), want %s (rule %q)", seg.Start.In(zone), fmtState(got), ok, fmtState(seg.State), seg.Rule)
+			}
+			checked++
+		}
+		h.stop()
+		synctest.Wait()
+		if _, ok := d.heldState(t, aor); ok {
+			t.Errorf("after stop the server still holds a publication")
+		}
+		// Every document went out when it was right, never early or late,
+		// and never twice in a row (no flapping).
+		recs := d.records(aor)
+		var prev []byte
+		for _, r := range recs {
+			if r.op != "publish" {
+				continue
+			}
+			st := decodeState(t, r.body)
+			i, found := slices.BinarySearchFunc(want, r.at, func(s rules.Segment, at time.Time) int {
+				switch {
+				case s.End.Compare(at) <= 0:
+					return -1
+				case s.Start.After(at):
+					return 1
+				}
+				return 0
+			})
+			if !found || !sameState(st, want[i].State) {
+				t.Errorf("at %v published %s, want %v", r.at.In(zone), fmtState(st), want[min(i, len(want)-1)].State)
+			}
+			if bytes.Equal(prev, r.body) {
+				t.Errorf("at %v the same document was published again", r.at.In(zone))
+			}
+			prev = r.body
+		}
+		if checked < 200 {
+			t.Errorf("checked %d boundaries, want at least 200", checked)
+		}
+		assertStopped(t, h.a)
+	})
+}
+
+// assertStopped checks that no timer of the agent is armed after Run.
+func assertStopped(t *testing.T, a *agent) {
+	t.Helper()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, p := range a.users {
+		if p.rebuild.Stop() {
+			t.Errorf("user %s: rebuild timer still armed after Run", p.id)
+		}
+		for _, c := range p.cals {
+			if c.timer.Stop() {
+				t.Errorf("user %s calendar %s: poll timer still armed after Run", p.id, c.spec.Name)
+			}
+		}
+	}
+}
+
+// meetingICS is one meeting (two attendees: Do Not Disturb) in [s, e).
+func meetingICS(s, e time.Time) string {
+	return buildICS([]icsEvent{{uid: "m1", summary: "Review", start: s, end: e, attendees: 3}})
+}
+
+// A calendar that fails keeps its last good data until the staleness limit,
+// then the default presence applies; the saved data carries over a restart.
+func TestAgentStaleAndRestart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		zone := zoneBerlin(t)
+		rs := builtin(t)
+		start := time.Now()
+		const aor = "sip:alice@example.com"
+		store := &stateStore{dir: t.TempDir()}
+		src := &fakeSource{name: "work", zone: zone, ics: meetingICS(start.Add(time.Hour), start.Add(10*time.Hour))}
+		d := newRecDoer()
+		opts := agentOptions{StaleAfter: 3 * time.Hour}
+		h := startAgent(t, d, store, opts, userFor(aor, zone, rs, src))
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if got, _ := d.heldState(t, aor); got.Basic != "open" {
+			t.Fatalf("before the meeting the server holds %s, want open", fmtState(got))
+		}
+		// The calendar breaks; the meeting still starts.
+		src.set("", errors.New("fetch work: 503 Service Unavailable"))
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		if got, _ := d.heldState(t, aor); got.Basic != "closed" {
+			t.Fatalf("during the meeting, calendar down, the server holds %s, want closed", fmtState(got))
+		}
+		h.stop()
+
+		// A restart while the calendar is still down publishes the saved data.
+		time.Sleep(time.Minute)
+		d2 := newRecDoer()
+		h2 := startAgent(t, d2, store, opts, userFor(aor, zone, rs, src))
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if got, _ := d2.heldState(t, aor); got.Basic != "closed" {
+			t.Fatalf("after a restart with the calendar down the server holds %s, want closed (saved data)", fmtState(got))
+		}
+		// Three hours after the last good poll the data is stale: default.
+		time.Sleep(time.Until(start.Add(3*time.Hour + time.Second)))
+		synctest.Wait()
+		if got, _ := d2.heldState(t, aor); got.Basic != "open" || len(got.Activities) != 0 {
+			t.Fatalf("with stale data the server holds %s, want the default (open)", fmtState(got))
+		}
+		// The calendar comes back: the meeting is back at the next poll.
+		src.set(meetingICS(start.Add(time.Hour), start.Add(10*time.Hour)), nil)
+		time.Sleep(5 * time.Minute)
+		synctest.Wait()
+		if got, _ := d2.heldState(t, aor); got.Basic != "closed" {
+			t.Fatalf("after the calendar recovered the server holds %s, want closed", fmtState(got))
+		}
+		h2.stop()
+		assertStopped(t, h2.a)
+	})
+}
+
+// An edit of the calendar moves the flip at the next poll; a reload swaps
+// rules and users without touching the others.
+func TestAgentEditAndApply(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		zone := zoneBerlin(t)
+		rs := builtin(t)
+		start := time.Now()
+		src := &fakeSource{name: "work", zone: zone, ics: meetingICS(start.Add(time.Hour), start.Add(2*time.Hour))}
+		bobSrc := &fakeSource{name: "work", zone: zone, ics: meetingICS(start.Add(time.Hour), start.Add(2*time.Hour))}
+		d := newRecDoer()
+		alice := userFor("sip:alice@example.com", zone, rs, src)
+		bob := userFor("sip:bob@example.com", zone, rs, bobSrc)
+		h := startAgent(t, d, &stateStore{}, agentOptions{}, alice, bob)
+
+		// Move alice's meeting 30 minutes earlier; the next poll sees it.
+		time.Sleep(10 * time.Minute)
+		src.set(meetingICS(start.Add(30*time.Minute), start.Add(2*time.Hour)), nil)
+		time.Sleep(time.Until(start.Add(30*time.Minute + time.Second)))
+		synctest.Wait()
+		if got, _ := d.heldState(t, "sip:alice@example.com"); got.Basic != "closed" {
+			t.Fatalf("after the edit alice's meeting should have started: server holds %s", fmtState(got))
+		}
+		if got, _ := d.heldState(t, "sip:bob@example.com"); got.Basic != "open" {
+			t.Fatalf("bob's meeting has not started: server holds %s", fmtState(got))
+		}
+
+		// Reload: rules that make every event "open, busy"; bob leaves.
+		strict, err := rules.Parse("all-open.toml", []byte(`
+[default]
+basic = "open"
+
+[[rule]]
+name = "all"
+[rule.presence]
+basic = "open"
+activities = ["busy"]
+note = "Busy"
+`))
+		if err != nil {
+			t.Fatalf("rules.Parse = %v", err)
+		}
+		alice2 := userFor("sip:alice@example.com", zone, strict, src)
+		h.a.Apply([]userSpec{alice2})
+		synctest.Wait()
+		if got, _ := d.heldState(t, "sip:alice@example.com"); got.Basic != "open" || !slices.Equal(got.Activities, []string{"busy"}) {
+			t.Errorf("after reload alice's server state = %s, want open [busy]", fmtState(got))
+		}
+		if _, ok := d.heldState(t, "sip:bob@example.com"); ok {
+			t.Errorf("after reload without bob his publication is still held")
+		}
+		if n := src.fetches; n == 0 {
+			t.Errorf("alice's calendar was never fetched")
+		}
+		h.stop()
+		assertStopped(t, h.a)
+	})
+}
+
+// A calendar that hangs holds up neither its user's other work beyond the
+// fetch timeout nor any other user.
+func TestAgentSlowCalendarIsolated(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		zone := zoneBerlin(t)
+		rs := builtin(t)
+		start := time.Now()
+		var specs []userSpec
+		d := newRecDoer()
+		for i := range 40 {
+			s := &fakeSource{name: "work", zone: zone, block: true}
+			specs = append(specs, userFor(fmt.Sprintf("sip:slow%d@example.com", i), zone, rs, s))
+		}
+		fast := &fakeSource{name: "work", zone: zone, ics: meetingICS(start.Add(time.Minute), start.Add(time.Hour))}
+		specs = append(specs, userFor("sip:fast@example.com", zone, rs, fast))
+		h := startAgent(t, d, &stateStore{}, agentOptions{FetchTimeout: 30 * time.Second}, specs...)
+		time.Sleep(time.Minute + time.Second)
+		synctest.Wait()
+		if got, _ := d.heldState(t, "sip:fast@example.com"); got.Basic != "closed" {
+			t.Fatalf("the fast user's meeting did not go out on time: server holds %s", fmtState(got))
+		}
+		// The slow users published the default once their fetch timed out.
+		if _, ok := d.heldState(t, "sip:slow0@example.com"); !ok {
+			t.Errorf("a user whose calendar timed out published nothing")
+		}
+		h.stop()
+	})
+}
+
+// A failing calendar is polled less and less often; a clock jump polls the
+// calendars that fell due at once.
+func TestAgentBackoffAndCatchUp(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		zone := zoneBerlin(t)
+		src := &fakeSource{name: "work", zone: zone, err: errors.New("fetch work: connection refused")}
+		spec := userFor("sip:alice@example.com", zone, builtin(t), src)
+		spec.Calendars[0].Poll = cron.Every(time.Second)
+		h := startAgent(t, newRecDoer(), &stateStore{}, agentOptions{}, spec)
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		src.mu.Lock()
+		n := src.fetches
+		src.mu.Unlock()
+		// 1+1+2+4+8+16+32 s: 7 polls in the first minute, not 60.
+		if n < 5 || n > 9 {
+			t.Errorf("a failing calendar on @every 1s was fetched %d times in a minute, want about 7", n)
+		}
+
+		// The wall clock jumps past the next poll (as after a suspend): the
+		// catch-up polls at once.
+		h.a.catchUp(time.Now().Add(time.Hour))
+		synctest.Wait()
+		src.mu.Lock()
+		m := src.fetches
+		src.mu.Unlock()
+		if m != n+1 {
+			t.Errorf("after a clock jump the calendar was fetched %d more times, want 1", m-n)
+		}
+		h.stop()
+		assertStopped(t, h.a)
+	})
+}

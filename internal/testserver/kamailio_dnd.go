@@ -1,0 +1,101 @@
+package testserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// KamailioDND is a Kamailio running the project's Do Not Disturb config
+// (examples/kamailio-dnd.cfg): registrar, proxy and presence server in one,
+// listening on UDP and TCP on 127.0.0.1:Port.
+type KamailioDND struct {
+	Port int
+	Proc *Process
+}
+
+// Addr is host:port of the server.
+func (k *KamailioDND) Addr() string { return "127.0.0.1:" + strconv.Itoa(k.Port) }
+
+// dndTables are the db_text tables that the presence modules read.
+var dndTables = []string{"version", "presentity", "active_watchers", "watchers", "xcap"}
+
+// StartKamailioDND starts Kamailio with the config at cfg (a path to
+// examples/kamailio-dnd.cfg), its db_text tables in a temporary directory,
+// and stops it when t ends.
+func StartKamailioDND(t testing.TB, cfg string) *KamailioDND {
+	t.Helper()
+	bin := LookPath(t, "kamailio", "kamailio")
+	schema := "/usr/share/kamailio/dbtext/kamailio"
+	if _, err := os.Stat(filepath.Join(schema, "presentity")); err != nil {
+		msg := "kamailio db_text schema missing (Debian package kamailio)"
+		if Integration() {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	if _, err := os.Stat("/usr/lib/x86_64-linux-gnu/kamailio/modules/presence.so"); err != nil {
+		if _, err2 := os.Stat("/usr/lib/kamailio/modules/presence.so"); err2 != nil {
+			msg := "kamailio presence module missing (Debian package kamailio-presence-modules)"
+			if Integration() {
+				t.Fatal(msg)
+			}
+			t.Skip(msg)
+		}
+	}
+	abs, err := filepath.Abs(cfg)
+	if err != nil {
+		t.Fatalf("StartKamailioDND: %v", err)
+	}
+	dir := t.TempDir()
+	db := filepath.Join(dir, "db")
+	run := filepath.Join(dir, "run")
+	for _, d := range []string{db, run} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatalf("StartKamailioDND: %v", err)
+		}
+	}
+	for _, tbl := range dndTables {
+		data, err := os.ReadFile(filepath.Join(schema, tbl))
+		if err != nil {
+			t.Fatalf("StartKamailioDND: %v", err)
+		}
+		if err := os.WriteFile(filepath.Join(db, tbl), data, 0o600); err != nil {
+			t.Fatalf("StartKamailioDND: %v", err)
+		}
+	}
+	port := FreePort(t)
+	listen := fmt.Sprintf("127.0.0.1:%d", port)
+	// 256 MB of shared memory: thousands of presentities in the benchmarks.
+	p := Start(t, dir, nil, bin, "-f", abs, "-DD", "-E", "-Y", run, "-m", "256",
+		"-A", fmt.Sprintf("DBURL=\"text://%s\"", db),
+		"-l", "udp:"+listen, "-l", "tcp:"+listen)
+	WaitTCP(t, listen, 10*time.Second)
+	return &KamailioDND{Port: port, Proc: p}
+}
+
+// SIPp runs sipp with args until it exits or ctx ends, and returns its exit
+// code (0: every call went as the scenario says) and output.
+func SIPp(ctx context.Context, t testing.TB, dir string, args ...string) (int, string) {
+	t.Helper()
+	bin := LookPath(t, "sipp", "sip-tester")
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return 0, string(out)
+	case errors.As(err, &ee):
+		return ee.ExitCode(), string(out)
+	default:
+		t.Fatalf("sipp: %v", err)
+		return -1, ""
+	}
+}
