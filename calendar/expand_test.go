@@ -261,3 +261,27 @@ func TestNeverMatches(t *testing.T) {
 		}
 	}
 }
+
+// TestExpandConcurrent: pollers hand the same events to several
+// expansions at once; Expand must only read them.
+func TestExpandConcurrent(t *testing.T) {
+	loc := mustZone(t, "Europe/Berlin")
+	events, _, err := ParseICS(bytes.NewReader(genCalendar(300, 3)), ParseOptions{Zone: loc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := time.Date(2026, 1, 1, 0, 0, 0, 0, loc)
+	want, _ := Expand(events, from, from.AddDate(0, 3, 0), ExpandOptions{Zone: loc})
+	results := make(chan []Occurrence, 4)
+	for range 4 {
+		go func() {
+			got, _ := Expand(events, from, from.AddDate(0, 3, 0), ExpandOptions{Zone: loc})
+			results <- got
+		}()
+	}
+	for range 4 {
+		if got := <-results; fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("concurrent Expand() gave %d occurrences, want the same %d", len(got), len(want))
+		}
+	}
+}

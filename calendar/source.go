@@ -132,7 +132,8 @@ type ExpandOptions struct {
 // Expand returns the occurrences of events that overlap [from, to), sorted
 // by start, then UID.
 // Floating times and all-day dates are read in opts.Zone (nil: UTC); the
-// occurrences' times are in opts.Zone too. Memory and time follow the
+// occurrences' times are in opts.Zone too. Expand only reads the events,
+// so several expansions may share them. Memory and time follow the
 // window and the number of events, not the age of a series.
 func Expand(events []*Event, from, to time.Time, opts ExpandOptions) ([]Occurrence, []Warning) {
 	x := &expander{from: from, to: to, user: locZone(opts.Zone), loc: opts.Zone, max: opts.MaxPerEvent}
