@@ -122,14 +122,26 @@ const (
 	ansiRed    = "\x1b[31m"
 )
 
+// weight orders states for the day chart: closed over busy or away over
+// available.
+func weight(s rules.State) int {
+	switch {
+	case s.Basic == "closed":
+		return 2
+	case len(s.Activities) > 0:
+		return 1
+	}
+	return 0
+}
+
 // cell is how the day chart draws a state: free, busy but reachable, or
 // closed (Do Not Disturb).
 func cell(s rules.State, color bool) string {
 	ch, c := "·", ansiGreen
-	switch {
-	case s.Basic == "closed":
+	switch weight(s) {
+	case 2:
 		ch, c = "█", ansiRed
-	case len(s.Activities) > 0:
+	case 1:
 		ch, c = "▒", ansiYellow
 	}
 	if color {
@@ -148,7 +160,8 @@ func writePreviewText(w io.Writer, segs []rules.Segment, from, to time.Time, loc
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	// A bar per day: 48 half hours, each drawn as the state at its middle.
+	// A bar per day: 48 half hours, each drawn as the weightiest state in
+	// it, so that a 15-minute meeting is not lost between two samples.
 	var b strings.Builder
 	hours := "           "
 	for h := 0; h < 24; h += 3 {
@@ -156,25 +169,35 @@ func writePreviewText(w io.Writer, segs []rules.Segment, from, to time.Time, loc
 	}
 	b.WriteString("\n" + strings.TrimRight(hours, " ") + "\n")
 	y, m, d := from.In(loc).Date()
+	k := 0
 	for i := 0; ; i++ {
 		day := time.Date(y, m, d+i, 0, 0, 0, 0, loc)
 		if !day.Before(to) {
 			break
 		}
 		fmt.Fprintf(&b, "%-10s ", day.Format("Mon 2 Jan"))
-		k := 0
 		for c := range 48 {
-			mid := time.Date(y, m, d+i, c/2, 30*(c%2)+15, 0, 0, loc)
-			if mid.Before(from) || !mid.Before(to) {
+			start := time.Date(y, m, d+i, c/2, 30*(c%2), 0, 0, loc)
+			end := start.Add(30 * time.Minute)
+			if !end.After(from) || !start.Before(to) {
 				b.WriteString(" ")
 				continue
 			}
-			for k < len(segs) && !segs[k].End.After(mid) {
+			for k < len(segs) && !segs[k].End.After(start) {
 				k++
 			}
-			if k < len(segs) {
-				b.WriteString(cell(segs[k].State, color))
+			best := -1
+			var st rules.State
+			for j := k; j < len(segs) && segs[j].Start.Before(end); j++ {
+				if r := weight(segs[j].State); r > best {
+					best, st = r, segs[j].State
+				}
 			}
+			if best < 0 {
+				b.WriteString(" ")
+				continue
+			}
+			b.WriteString(cell(st, color))
 		}
 		b.WriteString("\n")
 	}
