@@ -186,9 +186,9 @@ func TestPreviewChartShortEvents(t *testing.T) {
 	closed := rules.State{Basic: "closed", Activities: []string{"busy", "meeting"}}
 	open := rules.State{Basic: "open"}
 	segs := []rules.Segment{
-		{Start: at(2, 0, 0), End: at(2, 9, 35), State: open},
-		{Start: at(2, 9, 35), End: at(2, 9, 50), State: closed},
-		{Start: at(2, 9, 50), End: at(3, 0, 0), State: open},
+		{Start: at(2, 0, 0), End: at(2, 9, 31), State: open},
+		{Start: at(2, 9, 31), End: at(2, 9, 40), State: closed},
+		{Start: at(2, 9, 40), End: at(3, 0, 0), State: open},
 	}
 	var b bytes.Buffer
 	if err := writePreviewText(&b, segs, at(2, 0, 0), at(3, 0, 0), berlin, false); err != nil {
