@@ -7,6 +7,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/emiago/sipgo/sip"
 )
 
 // lateClock is a publisher clock on which every timer fires late: each
@@ -184,4 +186,168 @@ func later(a, b time.Time) time.Time {
 		return a
 	}
 	return b
+}
+
+// TestConditionalRequestFailedRepublishesOnce checks that a 412 (the server
+// lost the publication) is answered by exactly one fresh PUBLISH of the
+// state in force, and that the publisher then carries on with the new
+// ETag.
+func TestConditionalRequestFailedRepublishesOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		lose   func(req *sip.Request, n int) bool // answer 412
+		want   []sent
+		maxReq int // for a server that answers 412 to everything
+	}{
+		{
+			name: "refresh", lose: func(_ *sip.Request, n int) bool { return n == 2 },
+			want: []sent{
+				{at: t0, expires: "600", body: "A"},
+				{at: t0.Add(450 * time.Second), expires: "600", ifMatch: "etag1"}, // → 412
+				{at: t0.Add(450 * time.Second), expires: "600", body: "A"},
+				{at: t0.Add(900 * time.Second), expires: "420", ifMatch: "etag3"},
+				{at: t0.Add(20 * time.Minute), expires: "600", ifMatch: "etag4", body: "B"},
+				{at: t0.Add(25 * time.Minute), expires: "0", ifMatch: "etag5"},
+			},
+		},
+		{
+			name: "modify at a boundary", lose: func(_ *sip.Request, n int) bool { return n == 4 },
+			want: []sent{
+				{at: t0, expires: "600", body: "A"},
+				{at: t0.Add(450 * time.Second), expires: "600", ifMatch: "etag1"},
+				{at: t0.Add(900 * time.Second), expires: "420", ifMatch: "etag2"},
+				{at: t0.Add(20 * time.Minute), expires: "600", ifMatch: "etag3", body: "B"}, // → 412
+				{at: t0.Add(20 * time.Minute), expires: "600", body: "B"},                   // the new state, once
+				{at: t0.Add(25 * time.Minute), expires: "0", ifMatch: "etag5"},
+			},
+		},
+		{
+			name: "removal on shutdown", lose: func(req *sip.Request, _ int) bool { return hdr(req, "Expires") == "0" },
+			want: []sent{
+				{at: t0, expires: "600", body: "A"},
+				{at: t0.Add(450 * time.Second), expires: "600", ifMatch: "etag1"},
+				{at: t0.Add(900 * time.Second), expires: "420", ifMatch: "etag2"},
+				{at: t0.Add(20 * time.Minute), expires: "600", ifMatch: "etag3", body: "B"},
+				{at: t0.Add(25 * time.Minute), expires: "0", ifMatch: "etag4"}, // → 412: gone already
+			},
+		},
+		{
+			// A broken server: 412 even without SIP-If-Match must not loop.
+			name: "412 to everything", lose: func(*sip.Request, int) bool { return true }, maxReq: 30,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				atT0()
+				s := &script{handle: func(req *sip.Request, n int) (*sip.Response, error) {
+					if tc.lose(req, n) {
+						return status(req, 412, "Conditional Request Failed"), nil
+					}
+					return ok(req, n), nil
+				}}
+				p, cancel, done := start(t, s, Options{Expires: 600 * time.Second})
+				p.SetTimeline([]Entry{
+					{Start: t0, End: t0.Add(20 * time.Minute), Body: []byte("A")},
+					{Start: t0.Add(20 * time.Minute), End: t0.Add(30 * time.Minute), Body: []byte("B")},
+				})
+				time.Sleep(25 * time.Minute)
+				synctest.Wait()
+				cancel()
+				if err := <-done; err != nil {
+					t.Errorf("Run() = %v, want nil", err)
+				}
+				if tc.maxReq > 0 {
+					if n := len(s.got()); n > tc.maxReq {
+						t.Errorf("412 to every request for 25 minutes: %d requests, want at most %d (backoff)", n, tc.maxReq)
+					}
+					return
+				}
+				checkSent(t, s.got(), tc.want)
+			})
+		})
+	}
+}
+
+// TestEqualBodyNotResent checks that a boundary whose document equals the
+// one published sends nothing, however the timeline splits it, and that
+// the Expires asked covers the merged segment.
+func TestEqualBodyNotResent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		atT0()
+		s := &script{}
+		p, cancel, done := start(t, s, Options{})
+		p.SetTimeline([]Entry{
+			{Start: t0, End: t0.Add(10 * time.Minute), Body: []byte("A")},
+			{Start: t0.Add(10 * time.Minute), End: t0.Add(20 * time.Minute), Body: []byte("A")}, // a copy, not the same slice
+			{Start: t0.Add(20 * time.Minute), End: t0.Add(30 * time.Minute), Body: []byte("B")},
+		})
+		time.Sleep(5 * time.Minute)
+		synctest.Wait()
+		// A new timeline (e.g. after a calendar poll) with the same
+		// document in force and a later boundary: nothing to send now; the
+		// old lifetime is refreshed before it ends.
+		p.SetTimeline([]Entry{
+			{Start: t0, End: t0.Add(25 * time.Minute), Body: []byte("A")},
+			{Start: t0.Add(25 * time.Minute), End: t0.Add(40 * time.Minute), Body: []byte("B")},
+		})
+		time.Sleep(25 * time.Minute)
+		synctest.Wait()
+		cancel()
+		<-done
+		checkSent(t, s.got(), []sent{
+			{at: t0, expires: "1320", body: "A"},                             // 20m (both entries) + 2m
+			{at: t0.Add(20 * time.Minute), expires: "420", ifMatch: "etag1"}, // refresh: the segment now ends at 25m
+			{at: t0.Add(25 * time.Minute), expires: "1020", ifMatch: "etag2", body: "B"},
+			{at: t0.Add(30 * time.Minute), expires: "0", ifMatch: "etag3"},
+		})
+	})
+}
+
+// TestBoundaryOnTime checks that the PUBLISH of each boundary goes out
+// within 100 ms of it, at boundaries at odd instants, right after
+// refreshes and with a server that takes its time to answer.
+func TestBoundaryOnTime(t *testing.T) {
+	for _, latency := range []time.Duration{0, 40 * time.Millisecond} {
+		t.Run(fmt.Sprintf("latency %v", latency), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				atT0()
+				s := &script{handle: func(req *sip.Request, n int) (*sip.Response, error) {
+					time.Sleep(latency)
+					return ok(req, n), nil
+				}}
+				p, cancel, done := start(t, s, Options{Expires: 10 * time.Minute})
+				var tl []Entry
+				at := t0.Add(1234 * time.Millisecond)
+				for i, d := range []time.Duration{
+					7*time.Minute + 333*time.Millisecond, 10 * time.Minute, 8*time.Minute + 999*time.Millisecond,
+					time.Second, 90 * time.Millisecond, 25 * time.Minute, 7*time.Minute + 30*time.Second,
+				} {
+					var body []byte
+					if i != 3 {
+						body = fmt.Appendf(nil, "S%d", i)
+					}
+					tl = append(tl, Entry{Start: at, End: at.Add(d), Body: body})
+					at = at.Add(d)
+				}
+				p.SetTimeline(tl)
+				time.Sleep(at.Sub(t0) + time.Minute)
+				synctest.Wait()
+				cancel()
+				<-done
+				got := s.got()
+				for _, e := range tl {
+					sentAt := time.Time{}
+					for _, r := range got {
+						if !r.at.Before(e.Start) && r.body == string(e.Body) && (e.Body != nil || r.expires == "0") {
+							sentAt = r.at
+							break
+						}
+					}
+					if d := sentAt.Sub(e.Start); sentAt.IsZero() || d > 100*time.Millisecond {
+						t.Errorf("boundary at %v: PUBLISH %q sent %v later, want within 100ms\n%s", e.Start.Sub(t0), e.Body, d, dump(got))
+					}
+				}
+			})
+		})
+	}
 }
