@@ -31,10 +31,18 @@ type Options struct {
 	// Password returns the digest password; called when a challenge
 	// arrives, so that it can come from a command.
 	Password func(ctx context.Context) (string, error)
-	Expires  time.Duration // requested publication lifetime (default 1h)
-	Grace    time.Duration // how long a publication may outlive its segment (default 2m)
-	Logger   *slog.Logger
-	Now      func() time.Time // the clock; default time.Now
+	// Expires caps the requested publication lifetime (default 1h). The
+	// lifetime asked is never below 60s (or Expires, if that is lower),
+	// nor below the server's Min-Expires after a 423.
+	Expires time.Duration
+	// Grace is how long a publication may outlive its segment (default
+	// 2m), so that a dead agent's state goes soon. The modification at a
+	// boundary stands in for a refresh only if the publication lasts at
+	// least Grace/2 past it, so a grace of a few seconds leaves a late
+	// timer little room.
+	Grace  time.Duration
+	Logger *slog.Logger
+	Now    func() time.Time // the clock; default time.Now
 
 	// Resolver answers the RFC 3263 DNS lookups (default: the system's
 	// DNS servers, see DNSResolver).
