@@ -330,9 +330,14 @@ func (b *builder) zone(tzid string, line int, uid string) *zone {
 // customZone interprets a VTIMEZONE's STANDARD and DAYLIGHT observances
 // (RFC 5545 §3.6.5): each onset (DTSTART, its RRULE and RDATEs, in local
 // time at TZOFFSETFROM) starts TZOFFSETTO.
-func customZone(tzid string, c *component) (*zone, error) {
+func customZone(tzid string, c *component) (z *zone, err error) {
+	defer func() {
+		if p := recover(); p != nil { // rrule-go on untrusted input
+			z, err = nil, fmt.Errorf("observance rule failed: %v", p)
+		}
+	}()
 	const lastYear = 2200
-	z := &zone{name: tzid}
+	z = &zone{name: tzid}
 	for _, o := range c.children {
 		if o.name != "STANDARD" && o.name != "DAYLIGHT" {
 			continue

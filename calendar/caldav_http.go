@@ -12,7 +12,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 )
@@ -68,54 +67,19 @@ type davHTTP struct {
 }
 
 // newDAVHTTP builds the HTTP client of a source: base (shared, may be nil)
-// with its redirect following turned off, and with a CA file's roots when
-// caFile is set.
+// with redirect following turned off, since the source follows redirects
+// itself, keeping the method and body, and with a CA file's roots besides
+// the system's when caFile is set.
 func newDAVHTTP(base *http.Client, caFile string) (*http.Client, error) {
-	c := &http.Client{}
-	if base != nil {
-		*c = *base
-	}
-	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	if caFile == "" {
-		return c, nil
-	}
-	pem, err := os.ReadFile(caFile)
-	if err != nil {
-		return nil, fmt.Errorf("read ca file: %w", err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("read ca file %s: no PEM certificates in it", caFile)
-	}
-	var tr *http.Transport
-	switch t := c.Transport.(type) {
-	case nil:
-		tr = http.DefaultTransport.(*http.Transport).Clone()
-	case *http.Transport:
-		tr = t.Clone()
-	default:
-		return nil, fmt.Errorf("ca file %s: the HTTP client's transport %T cannot take a CA file", caFile, t)
-	}
-	if tr.TLSClientConfig == nil {
-		tr.TLSClientConfig = &tls.Config{}
-	}
-	tr.TLSClientConfig.RootCAs = pool
-	c.Transport = tr
-	return c, nil
+	return sourceClient(base, caFile, func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse })
 }
 
 // setCredentials sets the Authorization used by the following requests:
 // basic when a user name is configured, bearer when only a secret is.
 func (h *davHTTP) setCredentials(secret string, have bool) {
-	switch {
-	case h.username != "":
-		req := http.Request{Header: http.Header{}}
-		req.SetBasicAuth(h.username, secret)
-		h.auth = req.Header.Get("Authorization")
-	case have:
-		h.auth = "Bearer " + secret
-	default:
-		h.auth = ""
+	h.auth = ""
+	if h.username != "" || have {
+		h.auth = authorization(h.username, secret)
 	}
 }
 

@@ -27,7 +27,12 @@ type rule struct {
 	until Time
 }
 
-func (b *builder) rule(v string, start Time) (rule, error) {
+func (b *builder) rule(v string, start Time) (r rule, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("recurrence rule failed: %v", p)
+		}
+	}()
 	opt, until, err := ruleOption(v)
 	if err != nil {
 		return rule{}, err
@@ -36,6 +41,10 @@ func (b *builder) rule(v string, start Time) (rule, error) {
 	o.Dtstart = start.Wall
 	if _, err := rrule.NewRRule(o); err != nil {
 		return rule{}, err
+	}
+	if neverMatches(o) {
+		// rrule-go would search up to the year 9999 for an instance.
+		return rule{}, errors.New("the rule matches no date")
 	}
 	return rule{opt: *opt, until: until}, nil
 }
@@ -47,6 +56,7 @@ type expander struct {
 	loc      *time.Location
 	max      int
 	recs     []occRec
+	cands    []candidate // scratch, reused from event to event
 	warnings []Warning
 }
 
@@ -110,13 +120,14 @@ func (x *expander) overlaps(start, end time.Time) bool {
 // values once, in order.
 type occRec struct {
 	ev                *Event
-	start, end, recID int64 // Unix nanoseconds; recID 0: none
+	start, end, recID int64 // Unix seconds (iCalendar has no finer times); recID 0: none
+	hasRecID          bool
 }
 
 func (x *expander) emit(e *Event, start, end, recID time.Time) {
-	r := occRec{ev: e, start: start.UnixNano(), end: end.UnixNano()}
+	r := occRec{ev: e, start: start.Unix(), end: end.Unix()}
 	if !recID.IsZero() {
-		r.recID = recID.UnixNano()
+		r.recID, r.hasRecID = recID.Unix(), true
 	}
 	x.recs = append(x.recs, r)
 }
@@ -143,27 +154,25 @@ func (x *expander) occurrences() []Occurrence {
 	for i, r := range x.recs {
 		e := r.ev
 		o := &out[i]
-		*o = Occurrence{
-			Calendar:      e.Calendar,
-			UID:           e.UID,
-			Summary:       e.Summary,
-			Description:   e.Description,
-			Location:      e.Location,
-			Start:         time.Unix(0, r.start).In(x.loc),
-			End:           time.Unix(0, r.end).In(x.loc),
-			AllDay:        e.AllDay,
-			Status:        e.Status,
-			Transparent:   e.Transparent,
-			Class:         e.Class,
-			Response:      e.Response,
-			Attendees:     e.Attendees,
-			AttendeeNames: e.AttendeeNames,
-			Organizer:     e.Organizer,
-			OrganizerIsMe: e.OrganizerIsMe,
-			Categories:    e.Categories,
-		}
-		if r.recID != 0 {
-			o.RecurrenceID = time.Unix(0, r.recID).In(x.loc)
+		o.Calendar = e.Calendar
+		o.UID = e.UID
+		o.Summary = e.Summary
+		o.Description = e.Description
+		o.Location = e.Location
+		o.Start = time.Unix(r.start, 0).In(x.loc)
+		o.End = time.Unix(r.end, 0).In(x.loc)
+		o.AllDay = e.AllDay
+		o.Status = e.Status
+		o.Transparent = e.Transparent
+		o.Class = e.Class
+		o.Response = e.Response
+		o.Attendees = e.Attendees
+		o.AttendeeNames = e.AttendeeNames
+		o.Organizer = e.Organizer
+		o.OrganizerIsMe = e.OrganizerIsMe
+		o.Categories = e.Categories
+		if r.hasRecID {
+			o.RecurrenceID = time.Unix(r.recID, 0).In(x.loc)
 		}
 	}
 	return out
@@ -183,15 +192,18 @@ func (x *expander) event(e *Event) {
 			x.emit(e, start, end, rid)
 		}
 		// Overrides of an event that does not recur still count.
-		x.overrides(e, z, nil)
+		x.overrides(e)
 		return
 	}
 	// Overrides, by the instant of their RECURRENCE-ID.
-	single := map[int64]bool{}
+	var single map[int64]bool
 	var future []*Event // RANGE=THISANDFUTURE, by recurrence instant
 	var shift time.Duration
 	for _, ov := range e.Overrides {
 		rid := ov.RecurrenceID.instant(x.user)
+		if single == nil {
+			single = map[int64]bool{}
+		}
 		single[rid.Unix()] = true
 		if ov.ThisAndFuture {
 			future = append(future, ov)
@@ -205,7 +217,7 @@ func (x *expander) event(e *Event) {
 	sort.Slice(future, func(i, j int) bool {
 		return future[i].RecurrenceID.instant(x.user).Before(future[j].RecurrenceID.instant(x.user))
 	})
-	excluded := map[int64]bool{}
+	var excluded map[int64]bool
 	var exDays map[time.Time]bool
 	for _, ex := range e.ExDates {
 		if ex.Kind == KindDate && !e.AllDay {
@@ -215,6 +227,9 @@ func (x *expander) event(e *Event) {
 			}
 			exDays[ex.Wall] = true
 			continue
+		}
+		if excluded == nil {
+			excluded = map[int64]bool{}
 		}
 		excluded[ex.instant(x.user).Unix()] = true
 	}
@@ -228,11 +243,18 @@ func (x *expander) event(e *Event) {
 	wallLo = time.Date(wallLo.Year(), wallLo.Month(), wallLo.Day(), wallLo.Hour(), wallLo.Minute(), wallLo.Second(), 0, time.UTC)
 	wallHi := x.to.Add(shift + 27*time.Hour).UTC()
 
-	var cands []candidate
+	cands := x.cands[:0]
+	defer func() { x.cands = cands[:0] }()
 	limit := x.max
+	earliest := x.from.Add(-baseLen - shift) // a start before it cannot reach the window
 	add := func(c candidate) bool {
+		if !c.hasEnd && c.start.Before(earliest) {
+			return true
+		}
 		cands = append(cands, c)
-		return len(cands) <= 4*limit+16
+		// Past the cap (with room for EXDATEs and overrides) the rest
+		// would be cut anyway; the emit loop below reports it.
+		return len(cands) <= 2*limit+16
 	}
 	// DTSTART is always the first instance (RFC 5545 §3.8.5.3).
 	if !e.Start.Wall.Before(wallLo) && !e.Start.Wall.After(wallHi) {
@@ -270,7 +292,10 @@ func (x *expander) event(e *Event) {
 		}
 		add(c)
 	}
-	sort.SliceStable(cands, func(i, j int) bool { return cands[i].start.Before(cands[j].start) })
+	byStart := func(a, b candidate) int { return a.start.Compare(b.start) }
+	if !slices.IsSortedFunc(cands, byStart) {
+		slices.SortStableFunc(cands, byStart)
+	}
 
 	n := 0
 	var last candidate
@@ -319,7 +344,7 @@ func (x *expander) event(e *Event) {
 		n++
 		x.emit(src, s, end, c.start)
 	}
-	x.overrides(e, z, single)
+	x.overrides(e)
 }
 
 func durOf(c candidate) time.Duration {
@@ -342,7 +367,7 @@ func (x *expander) overrideEnd(master, ov *Event, oz *zone, ovStart time.Time) t
 
 // overrides emits the RECURRENCE-ID components of a series: each is an
 // occurrence of its own, whether or not the rule generates its instance.
-func (x *expander) overrides(e *Event, _ *zone, _ map[int64]bool) {
+func (x *expander) overrides(e *Event) {
 	for _, ov := range e.Overrides {
 		oz := ov.Start.zoneFor(x.user)
 		s := oz.instant(ov.Start.Wall)
@@ -363,7 +388,14 @@ var pyWeekdays = [7]rrule.Weekday{rrule.SU, rrule.MO, rrule.TU, rrule.WE, rrule.
 // before the window (after making the parts it derives from DTSTART
 // explicit), and a simple rule with COUNT skips whole periods; either way
 // the cost follows the window, not the series' age.
-func (x *expander) ruleWalls(e *Event, rl rule, z *zone, lo, hi time.Time, f func(time.Time) bool) error {
+func (x *expander) ruleWalls(e *Event, rl rule, z *zone, lo, hi time.Time, f func(time.Time) bool) (err error) {
+	defer func() {
+		// rrule-go is third-party code on untrusted input: a panic in it
+		// costs this rule, not the process.
+		if r := recover(); r != nil {
+			err = fmt.Errorf("recurrence rule failed: %v", r)
+		}
+	}()
 	opt := rl.opt
 	dt := e.Start.Wall
 	opt.Dtstart = dt
@@ -383,6 +415,12 @@ func (x *expander) ruleWalls(e *Event, rl rule, z *zone, lo, hi time.Time, f fun
 		explicit(&opt, dt)
 		if ns, ok := aligned(opt.Freq, opt.Wkst, interval, dt, lo); ok {
 			opt.Dtstart = ns
+		}
+	} else if !startsOnRule(opt) {
+		// RFC 5545 §3.3.10: DTSTART counts as the first of COUNT
+		// instances even when the rule would not generate it.
+		if opt.Count--; opt.Count == 0 {
+			return nil
 		}
 	} else if ns, skipped, ok := skipCount(opt, interval, dt, lo); ok {
 		if skipped >= opt.Count {
@@ -410,6 +448,87 @@ func (x *expander) ruleWalls(e *Event, rl rule, z *zone, lo, hi time.Time, f fun
 			return nil
 		}
 	}
+}
+
+// neverMatches reports rules whose BYMONTHDAY fits none of their BYMONTH
+// months (FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30), the common way to write a
+// rule without instances.
+func neverMatches(o rrule.ROption) bool {
+	if len(o.Bysetpos) > 0 {
+		// BYSETPOS picks from each period's set: past its size it
+		// picks nothing, ever.
+		n := maxSetSize(o)
+		fits := false
+		for _, p := range o.Bysetpos {
+			if p <= n && -p <= n {
+				fits = true
+			}
+		}
+		if !fits {
+			return true
+		}
+	}
+	if len(o.Bymonth) == 0 || len(o.Bymonthday) == 0 {
+		return false
+	}
+	longest := 0
+	for _, m := range o.Bymonth {
+		longest = max(longest, daysIn(time.Month(m), 2024)) // a leap year
+	}
+	for _, d := range o.Bymonthday {
+		if d <= longest && -d <= longest {
+			return false
+		}
+	}
+	return true
+}
+
+// maxSetSize bounds the number of instances a rule yields per period.
+func maxSetSize(o rrule.ROption) int {
+	days := map[rrule.Frequency]int{rrule.YEARLY: 366, rrule.MONTHLY: 31, rrule.WEEKLY: 7}[o.Freq]
+	if days == 0 {
+		days = 1
+	}
+	ordinals := len(o.Byweekday) > 0
+	for _, w := range o.Byweekday {
+		if w.N() == 0 {
+			ordinals = false
+		}
+	}
+	if ordinals && (o.Freq == rrule.MONTHLY || o.Freq == rrule.YEARLY) {
+		n := len(o.Byweekday)
+		if o.Freq == rrule.YEARLY && len(o.Bymonth) > 0 {
+			n *= len(o.Bymonth)
+		}
+		days = min(days, n)
+	}
+	if len(o.Bymonthday) > 0 && o.Freq == rrule.MONTHLY {
+		days = min(days, len(o.Bymonthday))
+	}
+	if len(o.Byyearday) > 0 && o.Freq == rrule.YEARLY {
+		days = min(days, len(o.Byyearday))
+	}
+	times := 1
+	for _, l := range [][]int{o.Byhour, o.Byminute, o.Bysecond} {
+		times *= max(len(l), 1)
+	}
+	return days * times
+}
+
+// startsOnRule reports whether the rule's first instance is its DTSTART.
+func startsOnRule(o rrule.ROption) (on bool) {
+	defer func() {
+		if recover() != nil {
+			on = true
+		}
+	}()
+	o.Count = 1
+	rr, err := rrule.NewRRule(o)
+	if err != nil {
+		return true
+	}
+	first, ok := rr.Iterator()()
+	return ok && first.Equal(o.Dtstart)
 }
 
 // until returns a rule's UNTIL as a wall-clock time in the series' zone.

@@ -5,8 +5,6 @@ import (
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -417,71 +415,18 @@ func (s *ICSSource) parseBody(ctx context.Context, body []byte) error {
 	return nil
 }
 
-// httpClient returns the client for this source: a shallow copy of the
-// configured (or default) client with this package's redirect policy, and
-// with the extra CAs when CAFile is set.
+// httpClient returns the client for this source, with this package's
+// redirect policy and the extra CAs when CAFile is set.
 func (s *ICSSource) httpClient() (*http.Client, error) {
 	if s.client != nil {
 		return s.client, nil
 	}
-	var c http.Client
-	if s.opts.HTTPClient != nil {
-		c = *s.opts.HTTPClient
-	} else {
-		c = http.Client{Transport: defaultTransport, Timeout: 2 * time.Minute}
-	}
-	if s.opts.CAFile != "" {
-		t, ok := c.Transport.(*http.Transport)
-		if c.Transport == nil {
-			t, ok = http.DefaultTransport.(*http.Transport)
-		}
-		if !ok {
-			return nil, fmt.Errorf("ca_file %s: the HTTP client's transport is a %T, not an *http.Transport", s.opts.CAFile, c.Transport)
-		}
-		pool, err := loadCAs(s.opts.CAFile)
-		if err != nil {
-			return nil, err
-		}
-		t = t.Clone()
-		if t.TLSClientConfig == nil {
-			t.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-		}
-		t.TLSClientConfig.RootCAs = pool
-		c.Transport = t
-	}
-	c.CheckRedirect = checkICSRedirect
-	s.client = &c
-	return s.client, nil
-}
-
-// defaultTransport is shared by every source without an HTTP client of its
-// own, so that feeds on one server share connections.
-var defaultTransport = &http.Transport{
-	Proxy:                 http.ProxyFromEnvironment,
-	DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-	ForceAttemptHTTP2:     true,
-	MaxIdleConns:          100,
-	IdleConnTimeout:       90 * time.Second,
-	TLSHandshakeTimeout:   15 * time.Second,
-	ResponseHeaderTimeout: time.Minute,
-	ExpectContinueTimeout: time.Second,
-	TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
-}
-
-// loadCAs returns the system's roots plus those in the PEM file.
-func loadCAs(file string) (*x509.CertPool, error) {
-	pem, err := os.ReadFile(file)
+	c, err := sourceClient(s.opts.HTTPClient, s.opts.CAFile, checkICSRedirect)
 	if err != nil {
-		return nil, fmt.Errorf("ca_file: %w", err)
+		return nil, err
 	}
-	pool, err := x509.SystemCertPool()
-	if err != nil || pool == nil {
-		pool = x509.NewCertPool()
-	}
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("ca_file %s: no PEM certificates in it", file)
-	}
-	return pool, nil
+	s.client = c
+	return c, nil
 }
 
 // checkICSRedirect bounds redirects and keeps credentials to the origin:
@@ -553,11 +498,7 @@ func (s *ICSSource) fetchHTTP(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("credentials: %w", err)
 		}
-		if s.opts.Username != "" {
-			req.SetBasicAuth(s.opts.Username, secret)
-		} else {
-			req.Header.Set("Authorization", "Bearer "+secret)
-		}
+		req.Header.Set("Authorization", authorization(s.opts.Username, secret))
 	}
 
 	start := s.now()

@@ -111,7 +111,11 @@ func lexICS(data []byte, source string) ([]*component, error) {
 					fail(line, errors.New("components nested too deeply"))
 					return nil
 				}
-				stack = append(stack, &component{name: val, line: line})
+				c := &component{name: val, line: line}
+				if len(stack) == 1 {
+					c.props = make([]property, 0, 16)
+				}
+				stack = append(stack, c)
 				return nil
 			}
 			// END
@@ -247,14 +251,12 @@ var wantedProps = map[string]bool{
 }
 
 func wanted(raw string) bool {
-	end := len(raw)
 	for i := 0; i < len(raw); i++ {
 		if raw[i] == ':' || raw[i] == ';' {
-			end = i
-			break
+			return wantedProps[strings.ToUpper(raw[:i])]
 		}
 	}
-	return wantedProps[strings.ToUpper(raw[:end])]
+	return true // not a content line: let the parser say so
 }
 
 // parseProperty reads one unfolded content line. Lines with parameters go

@@ -4,6 +4,7 @@ package calendar
 // The foundation issue fills in the bodies; the signatures are settled.
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -85,7 +86,12 @@ func (w Warning) String() string {
 // times and dates are kept as written and placed in the user's zone when
 // expanded; opts.Zone serves TZIDs that name no known zone (nil: UTC).
 func ParseICS(r io.Reader, opts ParseOptions) ([]*Event, []Warning, error) {
-	data, err := io.ReadAll(r)
+	var buf bytes.Buffer
+	if l, ok := r.(interface{ Len() int }); ok {
+		buf.Grow(l.Len() + 1) // a *bytes.Reader or *strings.Reader: one allocation
+	}
+	_, err := buf.ReadFrom(r)
+	data := buf.Bytes()
 	if err != nil {
 		return nil, nil, fmt.Errorf("read %s: %w", opts.Source, err)
 	}
@@ -126,7 +132,8 @@ type ExpandOptions struct {
 // Expand returns the occurrences of events that overlap [from, to), sorted
 // by start, then UID.
 // Floating times and all-day dates are read in opts.Zone (nil: UTC); the
-// occurrences' times are in opts.Zone too. Memory and time follow the
+// occurrences' times are in opts.Zone too. Expand only reads the events,
+// so several expansions may share them. Memory and time follow the
 // window and the number of events, not the age of a series.
 func Expand(events []*Event, from, to time.Time, opts ExpandOptions) ([]Occurrence, []Warning) {
 	x := &expander{from: from, to: to, user: locZone(opts.Zone), loc: opts.Zone, max: opts.MaxPerEvent}

@@ -105,7 +105,9 @@ func parseWall(s string) (wall time.Time, isDate, utc bool, err error) {
 	y, ok1 := digits(s[0:4])
 	mo, ok2 := digits(s[4:6])
 	d, ok3 := digits(s[6:8])
-	if !ok1 || !ok2 || !ok3 || mo < 1 || mo > 12 || d < 1 || d > 31 {
+	// Year 0 does not exist (and panics rrule-go); 0001-01-01 00:00 is Go's
+	// zero time, which rrule-go reads as "now".
+	if !ok1 || !ok2 || !ok3 || y < 1 || mo < 1 || mo > 12 || d < 1 || d > 31 || y == 1 && mo == 1 && d == 1 {
 		return time.Time{}, false, false, fmt.Errorf("%w %q", errBadDate, truncate(s, 40))
 	}
 	if d > daysIn(time.Month(mo), y) {
