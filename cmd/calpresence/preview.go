@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -31,34 +30,17 @@ func runPreview(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "calpresence preview: unexpected argument %q.\n", fs.Arg(0))
 		return 2
 	}
-	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	var r *rules.Rules
-	var err error
-	if *rulesPath != "" { // a broken rules file is reported before any calendar is touched
-		if r, err = rules.Load(*rulesPath); err != nil {
-			printErrors(e.stderr, err)
-			return exitCode(err)
-		}
-	}
-	inputs, err := in.load(e, logger)
+	r, inputs, err := loadRulesAndInputs(e, in, *rulesPath)
 	if err != nil {
 		printErrors(e.stderr, err)
 		return exitCode(err)
-	}
-	if r == nil {
-		if r, err = commandRules("", inputs); err != nil {
-			printErrors(e.stderr, err)
-			return exitCode(err)
-		}
 	}
 	from, to, err := window(*fromFlag, *toFlag, time.Now(), inputs.zone)
 	if err != nil {
 		printErrors(e.stderr, err)
 		return exitCode(err)
 	}
-	// Events that start before the window can still decide it (a
-	// vacation, a rule's lag): expand a little wider.
-	occs, err := inputs.occurrences(ctx, from.AddDate(0, 0, -31), to.AddDate(0, 0, 1), e.stderr)
+	occs, err := inputs.occurrences(ctx, from.Add(-reach), to.Add(reach), e.stderr)
 	if err != nil {
 		printErrors(e.stderr, err)
 		return exitCode(err)
