@@ -12,7 +12,12 @@
 // request is answered, only in its latest version; an unchanged document is
 // never re-sent, a refresh (SIP-If-Match, no body) keeps it alive. The
 // lifetime it asks for ends Options.Grace after the current document stops
-// being in force, so that a dead agent's state disappears soon after.
+// being in force (capped by Options.Expires, at least 60s), so that a dead
+// agent's state disappears soon after. The publication never lapses while
+// its document is in force: the modification at the boundary stands in for
+// a refresh only when the lifetime ends comfortably after the boundary;
+// otherwise a refresh goes out well before the expiry, never just before
+// the boundary.
 // 412 publishes afresh, 423 raises Expires to Min-Expires, 401/407 answer
 // with digest credentials (RFC 7616: SHA-256 or MD5, qop=auth) which are
 // then sent pre-emptively with the same nonce and an incrementing nonce

@@ -222,6 +222,63 @@ func TestKamailioLifecycle(t *testing.T) {
 	}
 }
 
+// recordingDoer notes, for each PUBLISH, whether it was conditional and
+// what the server answered.
+type recordingDoer struct {
+	d     Doer
+	mu    sync.Mutex
+	fresh int   // requests without SIP-If-Match
+	codes []int // final responses; 0: an error
+}
+
+func (r *recordingDoer) Do(ctx context.Context, req *sip.Request) (*sip.Response, error) {
+	res, err := r.d.Do(ctx, req)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if req.GetHeader("SIP-If-Match") == nil {
+		r.fresh++
+	}
+	code := 0
+	if err == nil {
+		code = res.StatusCode
+	}
+	r.codes = append(r.codes, code)
+	return res, err
+}
+
+// TestKamailioSegmentsAsLongAsExpires is the agent author's report against
+// the real server: segments exactly as long as Expires, where the grace is
+// capped away, must keep one publication (one ETag) from start to end:
+// no 412, no fresh PUBLISH.
+func TestKamailioSegmentsAsLongAsExpires(t *testing.T) {
+	k := testserver.StartKamailio(t, testserver.KamailioOptions{CleanPeriod: time.Second})
+	aor := "sip:long@example.com"
+	d := &recordingDoer{d: newClient(t)}
+	p, stop := runPublisher(t, d, Options{AOR: aor, Proxy: "sip:" + k.Addr, Expires: 4 * time.Second, Grace: 2 * time.Second})
+	now := time.Now()
+	var tl []Entry
+	for i := range 3 {
+		s := now.Add(time.Duration(i) * 4 * time.Second)
+		tl = append(tl, Entry{Start: s, End: s.Add(4 * time.Second), Body: pidfDoc(aor, "calpresence-1", "open", fmt.Sprintf("segment %d", i))})
+	}
+	tl = append(tl, Entry{Start: now.Add(12 * time.Second), Body: pidfDoc(aor, "calpresence-1", "open", "open-ended")})
+	p.SetTimeline(tl)
+	newWatcher(t, k, aor).waitFor(t, "with the last document", 20*time.Second, contains("open-ended"))
+	if err := stop(); err != nil {
+		t.Errorf("Run() = %v, want nil", err)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for i, c := range d.codes {
+		if c < 200 || c >= 300 {
+			t.Errorf("request %d answered %d, want 2xx (answers %v)", i, c, d.codes)
+		}
+	}
+	if d.fresh != 1 {
+		t.Errorf("%d PUBLISH requests without SIP-If-Match, want 1 (the publication lapsed)", d.fresh)
+	}
+}
+
 func TestKamailioDigest(t *testing.T) {
 	for _, alg := range []string{"MD5", "SHA-256"} {
 		t.Run(alg, func(t *testing.T) {

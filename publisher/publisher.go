@@ -31,10 +31,18 @@ type Options struct {
 	// Password returns the digest password; called when a challenge
 	// arrives, so that it can come from a command.
 	Password func(ctx context.Context) (string, error)
-	Expires  time.Duration // requested publication lifetime (default 1h)
-	Grace    time.Duration // how long a publication may outlive its segment (default 2m)
-	Logger   *slog.Logger
-	Now      func() time.Time // the clock; default time.Now
+	// Expires caps the requested publication lifetime (default 1h). The
+	// lifetime asked is never below 60s (or Expires, if that is lower),
+	// nor below the server's Min-Expires after a 423.
+	Expires time.Duration
+	// Grace is how long a publication may outlive its segment (default
+	// 2m), so that a dead agent's state goes soon. The modification at a
+	// boundary stands in for a refresh only if the publication lasts at
+	// least Grace/2 past it, so a grace of a few seconds leaves a late
+	// timer little room.
+	Grace  time.Duration
+	Logger *slog.Logger
+	Now    func() time.Time // the clock; default time.Now
 
 	// Resolver answers the RFC 3263 DNS lookups (default: the system's
 	// DNS servers, see DNSResolver).
@@ -326,16 +334,51 @@ func (p *Publisher) forget() {
 	p.expiresAt, p.refreshAt = time.Time{}, time.Time{}
 }
 
+// minRequestExpires is the least Expires asked for even when the segment
+// ends sooner: RFC 3903 servers may answer tiny values with 423 Interval
+// Too Brief, and a few seconds' lifetime leaves no room for a late timer.
+// An Options.Expires below it is honoured (it is the cap).
+const minRequestExpires = 60 * time.Second
+
 // requestExpires is the lifetime to ask for: until shortly after the
 // current segment ends, so that a dead agent cannot leave a stale state
-// for long, and never more than Options.Expires.
+// for long, and never more than Options.Expires. It is rounded down, so
+// that the publication never outlives its segment by more than Grace
+// (unless the floor or the server's Min-Expires says otherwise).
 func (p *Publisher) requestExpires(now time.Time, st state) int {
 	d := p.opts.Expires
 	if !st.end.IsZero() {
 		d = min(d, st.end.Sub(now)+p.opts.Grace)
 	}
-	secs := int((d + time.Second - 1) / time.Second)
-	return max(secs, p.minExpires, 1)
+	d = max(d, min(minRequestExpires, p.opts.Expires))
+	return max(int(d/time.Second), p.minExpires, 1)
+}
+
+// refreshLead is how long before the granted expiry a refresh goes out:
+// a quarter of the lifetime, at least 1s and at most 5m, and never more
+// than half of it.
+func refreshLead(granted time.Duration) time.Duration {
+	return min(clamp(granted/4, time.Second, 5*time.Minute), granted/2)
+}
+
+// schedule sets when the publication granted at now for granted expires
+// and when to refresh it. The boundary at st.end sends a modification or
+// a removal, which refreshes too, so a refresh before it would be wasted
+// — but only if the boundary comes comfortably before the expiry: a
+// timer that fires a few ms late (or seconds, at demo speed) must not
+// find the publication gone. That margin is half the refresh lead, and
+// at most half the grace, which the default grace always leaves. When
+// the expiry is not that far after the boundary (Expires capped the
+// grace away, or the server granted less), refresh a lead before expiry;
+// that is then at least half a lead before the boundary, never right
+// before it.
+func (p *Publisher) schedule(now time.Time, granted time.Duration, st state) {
+	p.expiresAt = now.Add(granted)
+	lead := refreshLead(granted)
+	p.refreshAt = p.expiresAt.Add(-lead)
+	if !st.end.IsZero() && p.expiresAt.Sub(st.end) >= min(lead, p.opts.Grace)/2 {
+		p.refreshAt = st.end
+	}
 }
 
 // step sends one PUBLISH for what and updates the state from its answer.
@@ -396,14 +439,7 @@ func (p *Publisher) step(ctx context.Context, what op, st state) {
 		if body != nil {
 			p.published = body
 		}
-		g := time.Duration(granted) * time.Second
-		p.expiresAt = now.Add(g)
-		p.refreshAt = now.Add(g - min(clamp(g/4, time.Second, 5*time.Minute), g/2))
-		if !st.end.IsZero() && st.end.Before(p.expiresAt) {
-			// The next boundary sends a modification anyway, which
-			// refreshes; refreshing just before it would be wasted.
-			p.refreshAt = st.end
-		}
+		p.schedule(now, time.Duration(granted)*time.Second, st)
 		p.log.Info("sip publish", "what", string(what), "result", code, "ms", ms, "expires", granted)
 	case code == 412 && what != opPublish:
 		// RFC 3903 §6: the server lost our publication; start afresh.

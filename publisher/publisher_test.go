@@ -45,6 +45,7 @@ type script struct {
 	mu     sync.Mutex
 	reqs   []sent
 	handle func(req *sip.Request, n int) (*sip.Response, error)
+	now    func() time.Time // stamps requests; nil: time.Now
 }
 
 func hdr(req *sip.Request, name string) string {
@@ -55,9 +56,13 @@ func hdr(req *sip.Request, name string) string {
 }
 
 func (s *script) Do(ctx context.Context, req *sip.Request) (*sip.Response, error) {
+	at := time.Now()
+	if s.now != nil {
+		at = s.now()
+	}
 	s.mu.Lock()
 	s.reqs = append(s.reqs, sent{
-		at: time.Now(), method: string(req.Method), expires: hdr(req, "Expires"), ifMatch: hdr(req, "SIP-If-Match"),
+		at: at, method: string(req.Method), expires: hdr(req, "Expires"), ifMatch: hdr(req, "SIP-If-Match"),
 		body: string(req.Body()), auth: hdr(req, "Authorization") + hdr(req, "Proxy-Authorization"),
 		dest: req.Destination(), tp: req.Transport(),
 	})

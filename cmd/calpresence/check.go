@@ -5,7 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
+	"time"
 
 	calpresence "github.com/calpresence/calpresence"
 	"github.com/calpresence/calpresence/calendar"
@@ -122,14 +124,30 @@ func printErrors(w io.Writer, err error) {
 	}
 }
 
-// commandRules picks the rules of preview and explain: -rules, else the
-// config's, else the built-in ones.
-func commandRules(flagPath string, in *inputs) (*rules.Rules, error) {
-	if flagPath != "" {
-		return rules.Load(flagPath)
+// loadRulesAndInputs loads what preview and explain read: the rules
+// (-rules, else the config's, else the built-in ones) and the inputs. A
+// broken -rules file is reported before any calendar is touched.
+func loadRulesAndInputs(e *env, in *inputFlags, rulesPath string) (*rules.Rules, *inputs, error) {
+	var r *rules.Rules
+	if rulesPath != "" {
+		var err error
+		if r, err = rules.Load(rulesPath); err != nil {
+			return nil, nil, err
+		}
 	}
-	if in.user != nil {
-		return loadRules(in.user.RulesPath)
+	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	inputs, err := in.load(e, logger)
+	if err != nil {
+		return nil, nil, err
 	}
-	return loadRules("")
+	if r == nil {
+		if r, err = loadRules(inputs.user.RulesPath); err != nil {
+			return nil, nil, err
+		}
+	}
+	return r, inputs, nil
 }
+
+// reach is how far around a window preview and explain read events: an
+// event that started well before it (a vacation) still decides it.
+const reach = 62 * 24 * time.Hour

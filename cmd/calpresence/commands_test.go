@@ -179,3 +179,29 @@ func TestPreviewExplainUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestPreviewChartShortEvents checks that the day chart shows an event
+// shorter than its half-hour cells.
+func TestPreviewChartShortEvents(t *testing.T) {
+	closed := rules.State{Basic: "closed", Activities: []string{"busy", "meeting"}}
+	open := rules.State{Basic: "open"}
+	segs := []rules.Segment{
+		{Start: at(2, 0, 0), End: at(2, 9, 31), State: open},
+		{Start: at(2, 9, 31), End: at(2, 9, 40), State: closed},
+		{Start: at(2, 9, 40), End: at(3, 0, 0), State: open},
+	}
+	var b bytes.Buffer
+	if err := writePreviewText(&b, segs, at(2, 0, 0), at(3, 0, 0), berlin, false); err != nil {
+		t.Fatal(err)
+	}
+	var bar string
+	for _, line := range strings.Split(b.String(), "\n") {
+		if strings.HasPrefix(line, "Mon 2 Mar  ") && !strings.Contains(line, ":") {
+			bar = strings.TrimPrefix(line, "Mon 2 Mar  ")
+		}
+	}
+	cells := []rune(bar)
+	if len(cells) != 48 || cells[19] != '█' || cells[18] != '·' || cells[20] != '·' {
+		t.Errorf("writePreviewText bar = %q, want cell 19 (09:30-10:00) closed and its neighbours free", bar)
+	}
+}

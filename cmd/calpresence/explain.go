@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"strings"
 	"time"
 
@@ -37,25 +36,10 @@ func runExplain(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "calpresence explain: -at T is required.")
 		return 2
 	}
-	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	var r *rules.Rules
-	var err error
-	if *rulesPath != "" { // a broken rules file is reported before any calendar is touched
-		if r, err = rules.Load(*rulesPath); err != nil {
-			printErrors(e.stderr, err)
-			return exitCode(err)
-		}
-	}
-	inputs, err := in.load(e, logger)
+	r, inputs, err := loadRulesAndInputs(e, in, *rulesPath)
 	if err != nil {
 		printErrors(e.stderr, err)
 		return exitCode(err)
-	}
-	if r == nil {
-		if r, err = commandRules("", inputs); err != nil {
-			printErrors(e.stderr, err)
-			return exitCode(err)
-		}
 	}
 	at, err := parseTime("at", *atFlag, inputs.zone)
 	if err != nil {
@@ -69,9 +53,7 @@ func runExplain(ctx context.Context, e *env, args []string) int {
 	if aor == "" {
 		aor = fallbackAOR
 	}
-	// The same reach as Rules.Explain's timeline, so that long events
-	// (vacations) count.
-	occs, err := inputs.occurrences(ctx, at.AddDate(0, 0, -62), at.AddDate(0, 0, 62), e.stderr)
+	occs, err := inputs.occurrences(ctx, at.Add(-reach), at.Add(reach), e.stderr)
 	if err != nil {
 		printErrors(e.stderr, err)
 		return exitCode(err)

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -31,34 +30,17 @@ func runPreview(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "calpresence preview: unexpected argument %q.\n", fs.Arg(0))
 		return 2
 	}
-	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	var r *rules.Rules
-	var err error
-	if *rulesPath != "" { // a broken rules file is reported before any calendar is touched
-		if r, err = rules.Load(*rulesPath); err != nil {
-			printErrors(e.stderr, err)
-			return exitCode(err)
-		}
-	}
-	inputs, err := in.load(e, logger)
+	r, inputs, err := loadRulesAndInputs(e, in, *rulesPath)
 	if err != nil {
 		printErrors(e.stderr, err)
 		return exitCode(err)
-	}
-	if r == nil {
-		if r, err = commandRules("", inputs); err != nil {
-			printErrors(e.stderr, err)
-			return exitCode(err)
-		}
 	}
 	from, to, err := window(*fromFlag, *toFlag, time.Now(), inputs.zone)
 	if err != nil {
 		printErrors(e.stderr, err)
 		return exitCode(err)
 	}
-	// Events that start before the window can still decide it (a
-	// vacation, a rule's lag): expand a little wider.
-	occs, err := inputs.occurrences(ctx, from.AddDate(0, 0, -31), to.AddDate(0, 0, 1), e.stderr)
+	occs, err := inputs.occurrences(ctx, from.Add(-reach), to.Add(reach), e.stderr)
 	if err != nil {
 		printErrors(e.stderr, err)
 		return exitCode(err)
@@ -122,14 +104,26 @@ const (
 	ansiRed    = "\x1b[31m"
 )
 
+// weight orders states for the day chart: closed over busy or away over
+// available.
+func weight(s rules.State) int {
+	switch {
+	case s.Basic == "closed":
+		return 2
+	case len(s.Activities) > 0:
+		return 1
+	}
+	return 0
+}
+
 // cell is how the day chart draws a state: free, busy but reachable, or
 // closed (Do Not Disturb).
 func cell(s rules.State, color bool) string {
 	ch, c := "·", ansiGreen
-	switch {
-	case s.Basic == "closed":
+	switch weight(s) {
+	case 2:
 		ch, c = "█", ansiRed
-	case len(s.Activities) > 0:
+	case 1:
 		ch, c = "▒", ansiYellow
 	}
 	if color {
@@ -148,7 +142,8 @@ func writePreviewText(w io.Writer, segs []rules.Segment, from, to time.Time, loc
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	// A bar per day: 48 half hours, each drawn as the state at its middle.
+	// A bar per day: 48 half hours, each drawn as the weightiest state in
+	// it, so that a 15-minute meeting is not lost between two samples.
 	var b strings.Builder
 	hours := "           "
 	for h := 0; h < 24; h += 3 {
@@ -156,25 +151,35 @@ func writePreviewText(w io.Writer, segs []rules.Segment, from, to time.Time, loc
 	}
 	b.WriteString("\n" + strings.TrimRight(hours, " ") + "\n")
 	y, m, d := from.In(loc).Date()
+	k := 0
 	for i := 0; ; i++ {
 		day := time.Date(y, m, d+i, 0, 0, 0, 0, loc)
 		if !day.Before(to) {
 			break
 		}
 		fmt.Fprintf(&b, "%-10s ", day.Format("Mon 2 Jan"))
-		k := 0
 		for c := range 48 {
-			mid := time.Date(y, m, d+i, c/2, 30*(c%2)+15, 0, 0, loc)
-			if mid.Before(from) || !mid.Before(to) {
+			start := time.Date(y, m, d+i, c/2, 30*(c%2), 0, 0, loc)
+			end := start.Add(30 * time.Minute)
+			if !end.After(from) || !start.Before(to) {
 				b.WriteString(" ")
 				continue
 			}
-			for k < len(segs) && !segs[k].End.After(mid) {
+			for k < len(segs) && !segs[k].End.After(start) {
 				k++
 			}
-			if k < len(segs) {
-				b.WriteString(cell(segs[k].State, color))
+			best := -1
+			var st rules.State
+			for j := k; j < len(segs) && segs[j].Start.Before(end); j++ {
+				if r := weight(segs[j].State); r > best {
+					best, st = r, segs[j].State
+				}
 			}
+			if best < 0 {
+				b.WriteString(" ")
+				continue
+			}
+			b.WriteString(cell(st, color))
 		}
 		b.WriteString("\n")
 	}
