@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/robfig/cron/v3"
+
 	"github.com/calpresence/calpresence/calendar"
 	"github.com/calpresence/calpresence/pidf"
 	"github.com/calpresence/calpresence/publisher"
@@ -28,12 +30,6 @@ import (
 // occupies one worker, not the others. Rebuilds that no poll causes (at
 // midnight, when data turns stale, after a reload or a clock jump) are
 // queued for one goroutine of the agent.
-
-// schedule says when a calendar is polled next; robfig/cron's schedules
-// satisfy it, and so does calendar.ParseSchedule's.
-type schedule interface {
-	Next(time.Time) time.Time
-}
 
 // userSpec is one user as the config describes it, compiled: the agent
 // takes it as it is, so that a reload either builds every userSpec or
@@ -56,7 +52,7 @@ type userSpec struct {
 type calendarSpec struct {
 	Name   string
 	Source calendar.Source
-	Poll   schedule
+	Poll   cron.Schedule // read in the user's zone by the scheduler
 	// Key identifies the calendar's data (type, URL, selection, account):
 	// a reload keeps the data of a calendar whose key did not change.
 	Key string

@@ -3,12 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/calpresence/calpresence/calendar"
 	"github.com/calpresence/calpresence/publisher"
 	"github.com/calpresence/calpresence/rules"
-	"github.com/robfig/cron/v3"
 )
 
 // agentDeps are what the users of one agent share: the calendar sources'
@@ -61,7 +59,7 @@ func buildUsers(cfg *Config, deps agentDeps) ([]userSpec, error) {
 				errs = append(errs, fmt.Errorf("user %s: %w", u.AOR, err))
 				continue
 			}
-			sched, err := pollSchedule(c.Poll, u.Zone)
+			sched, err := calendar.ParseSchedule(c.Poll)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("user %s: calendar %s: poll %q: %w", u.AOR, c.Name, c.Poll, err))
 				continue
@@ -88,29 +86,4 @@ func secretKey(s *Secret) string {
 		return ""
 	}
 	return fmt.Sprintf("%d\x00%s\x00%q", s.kind, s.value, s.command)
-}
-
-// pollSchedule parses a calendar's poll spec, a cron spec or "@every D",
-// whose fields are read in the user's zone.
-func pollSchedule(spec string, zone *time.Location) (schedule, error) {
-	s, err := calendar.ParseSchedule(spec)
-	if err != nil {
-		return nil, err
-	}
-	return zonedSchedule{s, zone}, nil
-}
-
-// zonedSchedule evaluates a cron schedule in a zone: robfig/cron reads the
-// fields in the zone of the time given to Next.
-type zonedSchedule struct {
-	s    cron.Schedule
-	zone *time.Location
-}
-
-// Next returns the first activation after t.
-func (z zonedSchedule) Next(t time.Time) time.Time {
-	if z.zone != nil {
-		t = t.In(z.zone)
-	}
-	return z.s.Next(t)
 }

@@ -8,7 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/calpresence/calpresence/calendar"
 )
 
 // The example configs must stay valid: they are what users copy.
@@ -26,8 +27,8 @@ func TestExampleConfigs(t *testing.T) {
 		}
 		for _, u := range cfg.Users {
 			for _, c := range u.Calendars {
-				if _, err := pollSchedule(c.Poll, u.Zone); err != nil {
-					t.Errorf("%s: user %s calendar %s: pollSchedule(%q) = %v", name, u.AOR, c.Name, c.Poll, err)
+				if _, err := calendar.ParseSchedule(c.Poll); err != nil {
+					t.Errorf("%s: user %s calendar %s: ParseSchedule(%q) = %v", name, u.AOR, c.Name, c.Poll, err)
 				}
 			}
 		}
@@ -38,36 +39,6 @@ func TestExampleConfigs(t *testing.T) {
 	}
 	if !strings.Contains(string(data), "[[user]]") {
 		t.Errorf("config-multi.toml has no [[user]] table")
-	}
-}
-
-func TestPollSchedule(t *testing.T) {
-	berlin, _ := time.LoadLocation("Europe/Berlin")
-	at := time.Date(2026, 3, 2, 8, 58, 0, 0, time.UTC) // 09:58 in Berlin
-	tests := []struct {
-		spec string
-		want time.Time
-	}{
-		{"@every 5m", at.Add(5 * time.Minute)},
-		{"*/5 * * * *", time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)},
-		// Cron fields are in the user's zone, not the machine's.
-		{"0 10 * * *", time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)},
-		{"@hourly", time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)},
-	}
-	for _, tt := range tests {
-		s, err := pollSchedule(tt.spec, berlin)
-		if err != nil {
-			t.Errorf("pollSchedule(%q) = %v", tt.spec, err)
-			continue
-		}
-		if got := s.Next(at); !got.Equal(tt.want) {
-			t.Errorf("pollSchedule(%q).Next(%v) = %v, want %v", tt.spec, at, got, tt.want)
-		}
-	}
-	for _, bad := range []string{"", "TZ=0", "CRON_TZ=Europe/Berlin", "CRON_TZ=", "* * *", "@every", "@every -1s", "61 * * * *"} {
-		if _, err := pollSchedule(bad, berlin); err == nil {
-			t.Errorf("pollSchedule(%q) = nil error, want one", bad)
-		}
 	}
 }
 
