@@ -63,6 +63,12 @@ type SchedulerOptions struct {
 	// wall clock and caught up, so that the caller can redo what it
 	// scheduled by the wall clock too.
 	OnClockJump func(jump time.Duration)
+	// Splay spreads the scheduled polls of the calendars over up to this
+	// long after each activation of their schedules (and at most a tenth
+	// of a schedule's interval), so that the "*/5 * * * *" polls of
+	// thousands of users do not reach one server in the same second. Each
+	// calendar keeps its own offset. 0 means none.
+	Splay time.Duration
 	// Logger receives poll failures, changed warnings and clock jumps of
 	// calendars whose PollSpec has no Logger; nil discards.
 	Logger *slog.Logger
@@ -118,6 +124,7 @@ type Poll struct {
 	cancel     context.CancelFunc // of the fetch in progress
 	idle       chan struct{}      // closed when the poll in progress ends; made on demand
 	failures   int
+	splay      time.Duration // this calendar's offset from its schedule
 	polls      uint64
 	errs       uint64
 	lastOK     time.Time
@@ -191,6 +198,7 @@ func (s *Scheduler) Add(spec PollSpec) (*Poll, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p.due = s.now()
+	p.splay = s.splayFor(spec.Schedule, p.due)
 	p.idx = len(s.polls)
 	s.polls = append(s.polls, p)
 	s.enqueue(p)
@@ -391,6 +399,7 @@ func (p *Poll) Update(spec PollSpec) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p.spec = spec
+	p.splay = s.splayFor(spec.Schedule, s.now())
 	if p.removed || p.running || p.queued || p.due.IsZero() {
 		return nil
 	}
@@ -526,10 +535,32 @@ func hashWarnings(warnings []Warning) uint64 {
 	return h.Sum64()
 }
 
-// scheduledAfter is the first scheduled poll after t; zero if none. s.mu
-// is held.
+// scheduledAfter is when to poll next after a poll at t: the schedule's
+// first activation after t, delayed by the calendar's splay; zero if none.
+// s.mu is held.
 func (p *Poll) scheduledAfter(t time.Time) time.Time {
-	return p.spec.Schedule.Next(t.In(p.spec.Zone))
+	next := p.spec.Schedule.Next(t.In(p.spec.Zone))
+	if next.IsZero() {
+		return next
+	}
+	return next.Add(p.splay)
+}
+
+// splayFor picks a calendar's offset from its schedule: random within
+// Splay and a tenth of the schedule's interval around now.
+func (s *Scheduler) splayFor(sched cron.Schedule, now time.Time) time.Duration {
+	if s.opts.Splay <= 0 {
+		return 0
+	}
+	first := sched.Next(now)
+	if first.IsZero() {
+		return 0
+	}
+	limit := min(s.opts.Splay, sched.Next(first).Sub(first)/10)
+	if limit <= 0 {
+		return 0
+	}
+	return rand.N(limit)
 }
 
 // retryAt is when to try p again after a failure at now, its

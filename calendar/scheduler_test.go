@@ -566,3 +566,41 @@ func TestSchedulerErrors(t *testing.T) {
 		t.Errorf("Update(no zone) = %v, want an error", err)
 	}
 }
+
+// With Splay, calendars on one schedule are polled spread over the splay
+// after each activation, each at its own steady offset.
+func TestSchedulerSplay(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		s := newTestScheduler(t, SchedulerOptions{Workers: 4, Splay: 30 * time.Second})
+		const n = 50
+		srcs := make([]*pollFakeSource, n)
+		for i := range srcs {
+			srcs[i] = &pollFakeSource{name: fmt.Sprintf("cal%d", i)}
+			mustAdd(t, s, PollSpec{Source: srcs[i], Zone: time.UTC, Schedule: mustSchedule(t, "*/5 * * * *")})
+		}
+		stop := startScheduler(t, s)
+		time.Sleep(16 * time.Minute)
+		stop()
+		offsets := map[time.Duration]bool{}
+		for _, src := range srcs {
+			times := src.times(start)
+			if len(times) != 4 { // at once, then after 5, 10 and 15 minutes
+				t.Fatalf("%s: fetches at %v, want 4", src.name, times)
+			}
+			off := times[1] - 5*time.Minute
+			if off < 0 || off >= 30*time.Second {
+				t.Errorf("%s: second fetch at %v, want within 30s after 5m", src.name, times[1])
+			}
+			for k, at := range times[1:] {
+				if want := time.Duration(k+1)*5*time.Minute + off; at != want {
+					t.Errorf("%s: fetch %d at %v, want %v (a steady offset)", src.name, k+1, at, want)
+				}
+			}
+			offsets[off] = true
+		}
+		if len(offsets) < n/2 {
+			t.Errorf("%d calendars polled at only %d distinct offsets, want them spread", n, len(offsets))
+		}
+	})
+}

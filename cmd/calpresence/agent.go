@@ -76,6 +76,10 @@ type agentOptions struct {
 	MinRetry, MaxRetry time.Duration // default 1s and 5m
 	// Workers is the number of polls that run at once.
 	Workers int // default 64
+	// Splay spreads the scheduled polls of the calendars after each
+	// activation of their schedules, so that many users' "*/5" polls do
+	// not reach a server in the same second (see calendar.SchedulerOptions).
+	Splay time.Duration // default 30s; negative: none
 	// JumpCheck is how often the wall clock is compared with the
 	// monotonic clock to notice suspends and clock steps.
 	JumpCheck time.Duration // default 10s
@@ -106,6 +110,9 @@ func (o agentOptions) withDefaults() agentOptions {
 	}
 	if o.Workers <= 0 {
 		o.Workers = 64
+	}
+	if o.Splay == 0 {
+		o.Splay = 30 * time.Second
 	}
 	if o.JumpCheck <= 0 {
 		o.JumpCheck = 10 * time.Second
@@ -161,6 +168,7 @@ func (a *agent) Run(ctx context.Context, specs []userSpec) error {
 		Workers: a.opts.Workers, Timeout: a.opts.FetchTimeout,
 		MinRetry: a.opts.MinRetry, MaxRetry: a.opts.MaxRetry,
 		ClockCheck: a.opts.JumpCheck, OnClockJump: a.clockJumped, Logger: a.log,
+		Splay: a.opts.Splay,
 	})
 	a.ctx, a.sched = ctx, sched
 	if err != nil {
