@@ -266,6 +266,12 @@ type davCollection struct {
 	hasCTag, hasToken bool
 	noSyncColl        bool // sync-collection failed here: list ETags instead
 	objects           map[string]*davObject
+
+	// For servers whose getlastmodified tracks the members (see
+	// caldav_lastmod.go): the getlastmodified read just before the last
+	// successful full check, and when (s.now) that check began.
+	lastMod   lastModRead
+	checkedAt time.Time
 }
 
 // davObject is one calendar object resource.
@@ -312,9 +318,16 @@ type probe struct {
 // answer, calling fn for each response.
 func (s *CalDAVSource) doXML(ctx context.Context, method string, u *url.URL, depth string, body []byte,
 	fn func(*davResponse) error) (final *url.URL, syncToken string, err error) {
+	final, syncToken, _, err = s.doXMLHeader(ctx, method, u, depth, body, fn)
+	return final, syncToken, err
+}
+
+// doXMLHeader is doXML that also returns the answer's header.
+func (s *CalDAVSource) doXMLHeader(ctx context.Context, method string, u *url.URL, depth string, body []byte,
+	fn func(*davResponse) error) (final *url.URL, syncToken string, hdr http.Header, err error) {
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), bytes.NewReader(body))
 	if err != nil {
-		return nil, "", fmt.Errorf("%s %s: %w", method, davRedact(u), err)
+		return nil, "", nil, fmt.Errorf("%s %s: %w", method, davRedact(u), err)
 	}
 	req.Header.Set("Content-Type", `application/xml; charset="utf-8"`)
 	if depth != "" {
@@ -322,19 +335,19 @@ func (s *CalDAVSource) doXML(ctx context.Context, method string, u *url.URL, dep
 	}
 	resp, err := s.http.Do(req)
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	defer resp.Body.Close()
 	final = resp.Request.URL
 	if resp.StatusCode != http.StatusMultiStatus {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		return final, "", fmt.Errorf("%s %s: got %s: %w", method, davRedact(final), resp.Status, errNotMultiStatus)
+		return final, "", resp.Header, fmt.Errorf("%s %s: got %s: %w", method, davRedact(final), resp.Status, errNotMultiStatus)
 	}
 	token, err := decodeMultistatus(resp.Body, fn)
 	if err != nil {
-		return final, "", fmt.Errorf("%s %s: %w", method, davRedact(final), err)
+		return final, "", resp.Header, fmt.Errorf("%s %s: %w", method, davRedact(final), err)
 	}
-	return final, token, nil
+	return final, token, resp.Header, nil
 }
 
 // probeURL sends propfindProbe to u with Depth 0.

@@ -34,42 +34,75 @@ type changes struct {
 }
 
 // sync brings col up to date with the server. Once a calendar is synced, a
-// poll of it costs one request when nothing changed: a PROPFIND Depth 0 for
+// poll of it costs one request when nothing changed: on Radicale a PROPFIND
+// Depth 0 for its getlastmodified (see caldav_lastmod.go), elsewhere one for
 // its getctag or sync-token where the server has one, else the PROPFIND
 // Depth 1 listing of ETags.
 func (s *CalDAVSource) sync(ctx context.Context, col *davCollection) error {
+	var lm lastModRead
+	if col.synced && lastModTracksMembers(col) {
+		var err error
+		lm, err = s.readLastModified(ctx, col)
+		if err != nil {
+			if !checkAfterLastModFailure(ctx, err) {
+				return err
+			}
+			s.log.Debug("caldav getlastmodified failed, checking in full", "url", davRedact(col.url), "err", err)
+		}
+		if col.unchangedSince(lm, s.now()) {
+			return nil
+		}
+	}
+	// Forget the held getlastmodified until this check succeeds: a check
+	// that fails half way must not let the next poll take the fast path.
+	col.lastMod = lastModRead{}
+	began := s.now()
+	complete, err := s.check(ctx, col)
+	if err != nil || !complete {
+		return err
+	}
+	// lm was read before the check began, so every change it does not
+	// show is in what the check found (or changes getlastmodified later).
+	col.lastMod, col.checkedAt = lm, began
+	return nil
+}
+
+// check is a full check of col: its getctag or sync-token, and a sync of
+// what changed when that moved. It reports whether col now holds every
+// object.
+func (s *CalDAVSource) check(ctx context.Context, col *davCollection) (bool, error) {
 	ctag, token := col.ctag, col.syncToken
 	switch {
 	case !col.synced:
 		var err error
 		ctag, token, err = s.state(ctx, col, propfindState)
 		if err != nil {
-			return err
+			return false, err
 		}
 		col.hasCTag, col.hasToken = ctag != "", token != ""
 	case col.hasCTag:
 		c, _, err := s.state(ctx, col, propfindCTag)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if c == col.ctag {
-			return nil
+			return true, nil
 		}
 		ctag = c
 	case col.hasToken:
 		_, t, err := s.state(ctx, col, propfindSyncToken)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if t == col.syncToken {
-			return nil
+			return true, nil
 		}
 		token = t
 	}
 
 	ch, err := s.findChanges(ctx, col)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if ch.full {
 		for key := range col.objects {
@@ -92,7 +125,7 @@ func (s *CalDAVSource) sync(ctx context.Context, col *davCollection) error {
 	}
 	complete, err := s.fetchObjects(ctx, col, ch.changed, want)
 	if err != nil {
-		return err
+		return false, err
 	}
 	s.log.Debug("caldav calendar synced", "url", davRedact(col.url), "fetched", len(want),
 		"deleted", len(ch.gone), "objects", len(col.objects), "complete", complete)
@@ -104,7 +137,7 @@ func (s *CalDAVSource) sync(ctx context.Context, col *davCollection) error {
 			col.syncToken = ch.token
 		}
 	}
-	return nil
+	return complete, nil
 }
 
 // state reads col's change tags with one PROPFIND Depth 0 of body.

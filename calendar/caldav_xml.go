@@ -43,6 +43,12 @@ const (
 		`<D:prop><D:sync-token/></D:prop></D:propfind>`
 )
 
+// propfindLastModified asks for a collection's DAV:getlastmodified (RFC
+// 4918 §15.7): on Radicale, the newest modification time of the collection
+// and its members, which it finds without reading them (see caldav_lastmod.go).
+const propfindLastModified = xmlHeader + `<D:propfind xmlns:D="DAV:">` +
+	`<D:prop><D:getlastmodified/></D:prop></D:propfind>`
+
 // propfindETags lists a calendar's members with their ETags (RFC 4918
 // §9.1, Depth 1); getcontentlength is not asked for, since not every server
 // sends it.
@@ -116,6 +122,8 @@ type davProp struct {
 	GetCTag   *string `xml:"http://calendarserver.org/ns/ getctag"`
 	SyncToken *string `xml:"DAV: sync-token"`
 	GetETag   *string `xml:"DAV: getetag"`
+	// getlastmodified, RFC 4918 §15.7: an HTTP-date.
+	GetLastModified *string `xml:"DAV: getlastmodified"`
 	// calendar-data, RFC 4791 §9.6: the object's iCalendar text.
 	CalendarData *string `xml:"urn:ietf:params:xml:ns:caldav calendar-data"`
 }
@@ -164,6 +172,9 @@ func (r *davResponse) props() davProp {
 		}
 		if q.CalendarData != nil {
 			p.CalendarData = q.CalendarData
+		}
+		if q.GetLastModified != nil {
+			p.GetLastModified = q.GetLastModified
 		}
 	}
 	return p
