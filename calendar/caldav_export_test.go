@@ -11,3 +11,15 @@ func SetCalDAVRetry(s *CalDAVSource, retries int, backoff time.Duration) {
 		s.http.retries, s.http.backoff, s.http.maxBackoff = retries, backoff, backoff
 	}
 }
+
+// CalDAVHeldLastModified returns the getlastmodified s holds for its first
+// calendar, whether it holds one, and whether it trusts it.
+func CalDAVHeldLastModified(s *CalDAVSource) (at time.Time, ok, trusted bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.selected) == 0 {
+		return time.Time{}, false, false
+	}
+	lm := s.selected[0].lastMod
+	return lm.at, lm.ok, lm.trusted
+}
