@@ -65,7 +65,10 @@ const rediscoverEvery = time.Hour
 //
 // It keeps, per calendar, every object's href, ETag and parsed events, and
 // the calendar's getctag and sync-token. A Fetch of an unchanged calendar
-// costs one small PROPFIND and downloads nothing. When something changed,
+// costs one small PROPFIND and downloads nothing: of the getctag (or
+// sync-token) in general, and on Radicale, where getctag costs a pass over
+// every item, of the calendar's getlastmodified once that has not moved for
+// two seconds (see caldav_lastmod.go). When something changed,
 // the changed hrefs come from a sync-collection REPORT (RFC 6578) where the
 // server offers it, else from a PROPFIND listing of all ETags, and only those
 // objects are downloaded, with calendar-multiget.

@@ -149,4 +149,3 @@ func summaries(events []*calendar.Event) []string {
 	sort.Strings(l)
 	return l
 }
-
