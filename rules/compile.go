@@ -11,8 +11,15 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/calpresence/calpresence/internal/tomlpos"
 	"github.com/calpresence/calpresence/pidf"
 )
+
+// pos is where something was written in the rules file.
+type pos = tomlpos.Pos
+
+// value is a value of the rules file as written, with its position.
+type value = tomlpos.Value
 
 // compiler turns the tree of a rules file into Rules, collecting every
 // mistake instead of stopping at the first.
@@ -22,14 +29,14 @@ type compiler struct {
 }
 
 func (c *compiler) errorf(p pos, format string, args ...any) {
-	c.errs = append(c.errs, &Error{File: c.file, Line: p.line, Col: p.col, Msg: fmt.Sprintf(format, args...)})
+	c.errs = append(c.errs, tomlpos.Errorf(c.file, p, format, args...))
 }
 
 // fields walks the keys of a table, in the order written, handing each to
 // its handler; keys without one are reported as unknown.
-func (c *compiler) fields(t *table, where string, handlers map[string]func(v *value)) {
-	for _, k := range t.keys {
-		v := t.m[k]
+func (c *compiler) fields(t *tomlpos.Table, where string, handlers map[string]func(v *value)) {
+	for _, k := range t.Keys() {
+		v := t.Get(k)
 		h, ok := handlers[k]
 		if !ok {
 			known := make([]string, 0, len(handlers))
@@ -37,67 +44,67 @@ func (c *compiler) fields(t *table, where string, handlers map[string]func(v *va
 				known = append(known, name)
 			}
 			slices.Sort(known)
-			c.errorf(v.key, "unknown key %q in %s (known: %s)", k, where, strings.Join(known, ", "))
+			c.errorf(v.KeyPos, "unknown key %q in %s (known: %s)", k, where, strings.Join(known, ", "))
 			continue
 		}
 		h(v)
 	}
 }
 
-func (c *compiler) want(v *value, key string, k kind) bool {
-	if v.kind != k {
-		c.errorf(v.pos, "%s must be %s, not %s", key, k, v.kind)
+func (c *compiler) want(v *value, key string, k tomlpos.Kind) bool {
+	if v.Kind != k {
+		c.errorf(v.Pos, "%s must be %s, not %s", key, k, v.Kind)
 		return false
 	}
 	return true
 }
 
 func (c *compiler) str(v *value, key string, dst *string) bool {
-	if !c.want(v, key, kindString) {
+	if !c.want(v, key, tomlpos.KindString) {
 		return false
 	}
-	*dst = v.str
+	*dst = v.Str
 	return true
 }
 
 func (c *compiler) boolean(v *value, key string, dst **bool) {
-	if c.want(v, key, kindBool) {
-		b := v.b
+	if c.want(v, key, tomlpos.KindBool) {
+		b := v.Bool
 		*dst = &b
 	}
 }
 
 func (c *compiler) integer(v *value, key string, min int64) (int, bool) {
-	if !c.want(v, key, kindInteger) {
+	if !c.want(v, key, tomlpos.KindInteger) {
 		return 0, false
 	}
-	if v.num < min || v.num > 1<<31 {
-		c.errorf(v.pos, "%s must be at least %d, not %d", key, min, v.num)
+	if v.Int < min || v.Int > 1<<31 {
+		c.errorf(v.Pos, "%s must be at least %d, not %d", key, min, v.Int)
 		return 0, false
 	}
-	return int(v.num), true
+	return int(v.Int), true
 }
 
 // strs reads an array of strings; each is checked by valid, which returns
 // an error message or "".
 func (c *compiler) strs(v *value, key string, valid func(s string) string) ([]string, bool) {
-	if !c.want(v, key, kindArray) {
+	if !c.want(v, key, tomlpos.KindArray) {
 		return nil, false
 	}
-	out := make([]string, 0, len(v.array))
+	out := make([]string, 0, len(v.Array))
 	ok := true
-	for _, e := range v.array {
-		if e.kind != kindString {
-			c.errorf(e.pos, "%s must hold strings, not %s", key, e.kind)
+	for _, e := range v.Array {
+		if e.Kind != tomlpos.KindString {
+			c.errorf(e.Pos, "%s must hold strings, not %s", key, e.Kind)
 			ok = false
 			continue
 		}
-		if msg := valid(e.str); msg != "" {
-			c.errorf(e.pos, "%s", msg)
+		if msg := valid(e.Str); msg != "" {
+			c.errorf(e.Pos, "%s", msg)
 			ok = false
 			continue
 		}
-		out = append(out, e.str)
+		out = append(out, e.Str)
 	}
 	return out, ok
 }
@@ -118,7 +125,7 @@ func (c *compiler) duration(v *value, key string) (time.Duration, bool) {
 	}
 	d, err := parseDuration(s)
 	if err != nil {
-		c.errorf(v.pos, "%s: %v", key, err)
+		c.errorf(v.Pos, "%s: %v", key, err)
 		return 0, false
 	}
 	return d, true
@@ -153,7 +160,7 @@ func (c *compiler) weekdays(v *value, key string) (uint8, bool) {
 		mask |= 1 << slices.Index(weekdayNames, d)
 	}
 	if mask == 0 {
-		c.errorf(v.pos, "%s must name at least one day", key)
+		c.errorf(v.Pos, "%s must name at least one day", key)
 		return 0, false
 	}
 	return mask, true
@@ -183,7 +190,7 @@ func (c *compiler) window(v *value, key string) (*window, bool) {
 	from, err1 := parseClock(strings.TrimSpace(a))
 	to, err2 := parseClock(strings.TrimSpace(b))
 	if !ok || err1 != nil || err2 != nil || from == to {
-		c.errorf(v.pos, "%s: invalid time window %q (write e.g. \"08:00-18:00\")", key, s)
+		c.errorf(v.Pos, "%s: invalid time window %q (write e.g. \"08:00-18:00\")", key, s)
 		return nil, false
 	}
 	return &window{from, to}, true
@@ -218,14 +225,14 @@ func (c *compiler) regexp(v *value, key string, caseSensitive bool) *regexp.Rege
 		if errors.As(err, &se) {
 			msg = fmt.Sprintf("%s: %s", se.Code, se.Expr)
 		}
-		c.errorf(v.pos, "%s: invalid regular expression: %s", key, msg)
+		c.errorf(v.Pos, "%s: invalid regular expression: %s", key, msg)
 		return nil
 	}
 	return re
 }
 
 // compile reads the whole file.
-func (c *compiler) compile(root *table) *Rules {
+func (c *compiler) compile(root *tomlpos.Table) *Rules {
 	r := &Rules{noteLimit: 64, def: presence{basic: pidf.Open}}
 	c.fields(root, "the rules file", map[string]func(*value){
 		"note_limit": func(v *value) {
@@ -235,29 +242,29 @@ func (c *compiler) compile(root *table) *Rules {
 		},
 		"lang": func(v *value) {
 			if c.str(v, "lang", &r.lang) && !langRE.MatchString(r.lang) {
-				c.errorf(v.pos, "lang %q is not a language tag (write e.g. \"en\" or \"de-CH\")", r.lang)
+				c.errorf(v.Pos, "lang %q is not a language tag (write e.g. \"en\" or \"de-CH\")", r.lang)
 			}
 		},
 		"default": func(v *value) {
-			if c.want(v, "[default]", kindTable) {
+			if c.want(v, "[default]", tomlpos.KindTable) {
 				r.def = c.presence(v, "[default]")
 			}
 		},
 		"working_hours": func(v *value) {
-			if c.want(v, "[working_hours]", kindTable) {
+			if c.want(v, "[working_hours]", tomlpos.KindTable) {
 				r.work = c.workingHours(v)
 			}
 		},
 		"rule": func(v *value) {
-			if v.kind == kindTable {
-				c.errorf(v.key, "rules are written [[rule]], with double brackets: there may be many")
+			if v.Kind == tomlpos.KindTable {
+				c.errorf(v.KeyPos, "rules are written [[rule]], with double brackets: there may be many")
 				return
 			}
-			if !c.want(v, "rule", kindArray) {
+			if !c.want(v, "rule", tomlpos.KindArray) {
 				return
 			}
-			for _, e := range v.array {
-				if !c.want(e, "[[rule]]", kindTable) {
+			for _, e := range v.Array {
+				if !c.want(e, "[[rule]]", tomlpos.KindTable) {
 					continue
 				}
 				ru := c.rule(e, len(r.rules))
@@ -268,7 +275,7 @@ func (c *compiler) compile(root *table) *Rules {
 	names := map[string]pos{}
 	for _, ru := range r.rules {
 		if p, dup := names[ru.name]; dup && ru.name != "" {
-			c.errorf(ru.pos, "rule name %q is already used at line %d", ru.name, p.line)
+			c.errorf(ru.pos, "rule name %q is already used at line %d", ru.name, p.Line)
 		}
 		names[ru.name] = ru.pos
 	}
@@ -276,9 +283,9 @@ func (c *compiler) compile(root *table) *Rules {
 }
 
 func (c *compiler) workingHours(v *value) *workingHours {
-	w := &workingHours{days: 0b0111110, pos: v.pos}
+	w := &workingHours{days: 0b0111110, pos: v.Pos}
 	var haveHours, haveOutside bool
-	c.fields(v.table, "[working_hours]", map[string]func(*value){
+	c.fields(v.Table, "[working_hours]", map[string]func(*value){
 		"days": func(v *value) {
 			if m, ok := c.weekdays(v, "days"); ok {
 				w.days = m
@@ -287,32 +294,32 @@ func (c *compiler) workingHours(v *value) *workingHours {
 		"hours": func(v *value) {
 			if win, ok := c.window(v, "hours"); ok {
 				if win.to <= win.from {
-					c.errorf(v.pos, "hours: working hours must end on the day they start")
+					c.errorf(v.Pos, "hours: working hours must end on the day they start")
 					return
 				}
 				w.hours, haveHours = *win, true
 			}
 		},
 		"outside": func(v *value) {
-			if c.want(v, "[working_hours.outside]", kindTable) {
+			if c.want(v, "[working_hours.outside]", tomlpos.KindTable) {
 				w.outside, haveOutside = c.presence(v, "[working_hours.outside]"), true
 			}
 		},
 	})
 	if !haveHours {
-		c.errorf(v.key, "[working_hours] needs hours, e.g. hours = \"08:00-18:00\"")
+		c.errorf(v.KeyPos, "[working_hours] needs hours, e.g. hours = \"08:00-18:00\"")
 	}
 	if !haveOutside {
-		c.errorf(v.key, "[working_hours] needs a [working_hours.outside] table: the presence outside them")
+		c.errorf(v.KeyPos, "[working_hours] needs a [working_hours.outside] table: the presence outside them")
 	}
 	return w
 }
 
 func (c *compiler) rule(v *value, index int) *rule {
-	ru := &rule{index: index, pos: v.pos, name: fmt.Sprintf("rule %d", index+1)}
+	ru := &rule{index: index, pos: v.Pos, name: fmt.Sprintf("rule %d", index+1)}
 	var matchV, presenceV *value
 	var ignore *bool
-	c.fields(v.table, "[[rule]]", map[string]func(*value){
+	c.fields(v.Table, "[[rule]]", map[string]func(*value){
 		"name":     func(v *value) { c.str(v, "name", &ru.name) },
 		"priority": func(v *value) { ru.priority, _ = c.integer(v, "priority", -1000000) },
 		"ignore":   func(v *value) { c.boolean(v, "ignore", &ignore) },
@@ -324,12 +331,12 @@ func (c *compiler) rule(v *value, index int) *rule {
 		"lead": func(v *value) { ru.lead, _ = c.duration(v, "lead") },
 		"lag":  func(v *value) { ru.lag, _ = c.duration(v, "lag") },
 		"match": func(v *value) {
-			if c.want(v, "[rule.match]", kindTable) {
+			if c.want(v, "[rule.match]", tomlpos.KindTable) {
 				matchV = v
 			}
 		},
 		"presence": func(v *value) {
-			if c.want(v, "[rule.presence]", kindTable) {
+			if c.want(v, "[rule.presence]", tomlpos.KindTable) {
 				presenceV = v
 			}
 		},
@@ -340,9 +347,9 @@ func (c *compiler) rule(v *value, index int) *rule {
 	}
 	switch {
 	case ru.ignore && presenceV != nil:
-		c.errorf(presenceV.key, "rule %q has ignore = true and a [rule.presence]: choose one", ru.name)
+		c.errorf(presenceV.KeyPos, "rule %q has ignore = true and a [rule.presence]: choose one", ru.name)
 	case !ru.ignore && presenceV == nil:
-		c.errorf(v.pos, "rule %q needs a [rule.presence] table (or ignore = true)", ru.name)
+		c.errorf(v.Pos, "rule %q needs a [rule.presence] table (or ignore = true)", ru.name)
 	case presenceV != nil:
 		ru.presence = c.presence(presenceV, "[rule.presence]")
 	}
@@ -352,8 +359,8 @@ func (c *compiler) rule(v *value, index int) *rule {
 func (c *compiler) match(v *value) matcher {
 	var m matcher
 	// case_sensitive applies to every expression of the table, wherever it is written.
-	if cs := v.table.get("case_sensitive"); cs != nil && cs.kind == kindBool {
-		m.caseSensitive = cs.b
+	if cs := v.Table.Get("case_sensitive"); cs != nil && cs.Kind == tomlpos.KindBool {
+		m.caseSensitive = cs.Bool
 	}
 	re := func(dst **regexp.Regexp, key string) func(*value) {
 		return func(v *value) { *dst = c.regexp(v, key, m.caseSensitive) }
@@ -361,8 +368,8 @@ func (c *compiler) match(v *value) matcher {
 	list := func(dst *[]string, key string, names []string) func(*value) {
 		return func(v *value) { *dst, _ = c.strs(v, key, oneOf(strings.TrimSuffix(key, "es"), names)) }
 	}
-	c.fields(v.table, "[rule.match]", map[string]func(*value){
-		"case_sensitive": func(v *value) { c.want(v, "case_sensitive", kindBool) },
+	c.fields(v.Table, "[rule.match]", map[string]func(*value){
+		"case_sensitive": func(v *value) { c.want(v, "case_sensitive", tomlpos.KindBool) },
 		"summary":        re(&m.summary, "summary"),
 		"description":    re(&m.description, "description"),
 		"location":       re(&m.location, "location"),
@@ -407,14 +414,14 @@ func (c *compiler) match(v *value) matcher {
 }
 
 func (c *compiler) presence(v *value, where string) presence {
-	p := presence{pos: v.key}
+	p := presence{pos: v.KeyPos}
 	var haveBasic bool
-	c.fields(v.table, where, map[string]func(*value){
+	c.fields(v.Table, where, map[string]func(*value){
 		"basic": func(v *value) {
 			if c.str(v, "basic", &p.basic) {
 				haveBasic = true
 				if p.basic != pidf.Open && p.basic != pidf.Closed {
-					c.errorf(v.pos, "basic must be \"open\" or \"closed\", not %q", p.basic)
+					c.errorf(v.Pos, "basic must be \"open\" or \"closed\", not %q", p.basic)
 				}
 			}
 		},
@@ -423,7 +430,7 @@ func (c *compiler) presence(v *value, where string) presence {
 			seen := map[string]bool{}
 			for _, a := range p.activities {
 				if seen[a] {
-					c.errorf(v.pos, "activity %q is listed twice", a)
+					c.errorf(v.Pos, "activity %q is listed twice", a)
 				}
 				seen[a] = true
 			}
@@ -440,12 +447,12 @@ func (c *compiler) presence(v *value, where string) presence {
 		"privacy": func(v *value) { p.privacy, _ = c.strs(v, "privacy", oneOf("privacy value", pidf.PrivacyNames)) },
 		"sphere": func(v *value) {
 			if c.str(v, "sphere", &p.sphere) && strings.TrimSpace(p.sphere) == "" {
-				c.errorf(v.pos, "sphere must not be empty (\"work\", \"home\" or a word of yours)")
+				c.errorf(v.Pos, "sphere must not be empty (\"work\", \"home\" or a word of yours)")
 			}
 		},
 	})
 	if !haveBasic {
-		c.errorf(v.key, "%s needs basic = \"open\" or \"closed\"", where)
+		c.errorf(v.KeyPos, "%s needs basic = \"open\" or \"closed\"", where)
 	}
 	return p
 }
@@ -485,15 +492,15 @@ var execFieldRE = regexp.MustCompile(`can't evaluate field (\w+)`)
 func (c *compiler) template(v *value, key, src string) *template.Template {
 	t, err := template.New(key).Funcs(templateFuncs()).Option("missingkey=error").Parse(src)
 	if err != nil {
-		c.errorf(v.pos, "%s: invalid template: %s", key, trimTemplateErr(err.Error(), key))
+		c.errorf(v.Pos, "%s: invalid template: %s", key, trimTemplateErr(err.Error(), key))
 		return nil
 	}
 	var sb strings.Builder
 	if err := t.Execute(&sb, sampleNoteData()); err != nil {
 		if m := execFieldRE.FindStringSubmatch(err.Error()); m != nil {
-			c.errorf(v.pos, "%s: template refers to unknown field .%s (fields: %s)", key, m[1], strings.Join(noteFields(), ", "))
+			c.errorf(v.Pos, "%s: template refers to unknown field .%s (fields: %s)", key, m[1], strings.Join(noteFields(), ", "))
 		} else {
-			c.errorf(v.pos, "%s: template fails: %s", key, trimTemplateErr(err.Error(), key))
+			c.errorf(v.Pos, "%s: template fails: %s", key, trimTemplateErr(err.Error(), key))
 		}
 		return nil
 	}

@@ -10,8 +10,14 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/calpresence/calpresence/internal/tomlpos"
 	"github.com/calpresence/calpresence/pidf"
 )
+
+// Error is one mistake in a rules file, at a line and column. It is the
+// type config files report theirs with, so callers tell both kinds of
+// mistake from other failures with one errors.As.
+type Error = tomlpos.Error
 
 // Rules is a compiled rules file. It is immutable and safe for concurrent
 // use.
@@ -37,7 +43,7 @@ func Load(path string) (*Rules, error) {
 // The error, if any, joins one *Error per mistake (errors.Join), in the
 // order of the file.
 func Parse(name string, data []byte) (*Rules, error) {
-	root, err := parseTree(name, data)
+	root, err := tomlpos.Parse(name, data)
 	if err != nil {
 		return nil, err
 	}

@@ -153,7 +153,11 @@ func parseConfig(path string, data []byte, getenv func(string) string) (*Config,
 	if !tomlpos.OnlyUnknownKeys(errs) {
 		return nil, &configError{errs}
 	}
-	v := &validator{file: path, ix: tomlpos.NewIndex(data), getenv: getenv, dir: filepath.Dir(path), errs: errs}
+	root, err := tomlpos.Parse(path, data)
+	if err != nil { // Decode read it, so this is unexpected
+		return nil, &configError{append(errs, err)}
+	}
+	v := &validator{file: path, root: root, getenv: getenv, dir: filepath.Dir(path), errs: errs}
 	cfg := v.config(&fc)
 	if len(v.errs) > 0 {
 		tomlpos.Sort(v.errs)
@@ -166,18 +170,18 @@ func parseConfig(path string, data []byte, getenv func(string) string) (*Config,
 type validator struct {
 	file     string
 	dir      string
-	ix       *tomlpos.Index
+	root     *tomlpos.Table // where the keys of the file stand
 	getenv   func(string) string
 	errs     []error
 	warnings []error
 }
 
 func (v *validator) errorf(path, format string, args ...any) {
-	v.errs = append(v.errs, v.ix.Errorf(v.file, path, format, args...))
+	v.errs = append(v.errs, tomlpos.Errorf(v.file, v.root.Lookup(path), format, args...))
 }
 
 func (v *validator) warnf(path, format string, args ...any) {
-	v.warnings = append(v.warnings, v.ix.Errorf(v.file, path, format, args...))
+	v.warnings = append(v.warnings, tomlpos.Errorf(v.file, v.root.Lookup(path), format, args...))
 }
 
 func (v *validator) config(fc *fileConfig) *Config {
@@ -398,7 +402,7 @@ func (v *validator) secret(path string, sc *secretConfig) *Secret {
 	case 0:
 		return nil
 	case 1:
-		s.pos = strings.TrimSuffix(v.ix.Errorf(v.file, path+"."+set[0], "").Error(), ": ")
+		s.pos = strings.TrimSuffix(tomlpos.Errorf(v.file, v.root.Lookup(path+"."+set[0]), "").Error(), ": ")
 		return s
 	default:
 		v.errorf(path+"."+set[1], "give one of %s, not several", strings.Join(set, ", "))

@@ -13,7 +13,6 @@ import (
 
 	"github.com/calpresence/calpresence/calendar"
 	"github.com/calpresence/calpresence/internal/tomlpos"
-	"github.com/calpresence/calpresence/rules"
 )
 
 // listFlag is a repeatable string flag.
@@ -62,10 +61,9 @@ func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(f
 func exitCode(err error) int {
 	var ue *usageError
 	var ce *configError
-	var te *tomlpos.Error
+	var te *tomlpos.Error // config and rules files alike (rules.Error is this type)
 	var se *calendar.SyntaxError
-	var re *rules.Error
-	if errors.As(err, &ue) || errors.As(err, &ce) || errors.As(err, &te) || errors.As(err, &se) || errors.As(err, &re) {
+	if errors.As(err, &ue) || errors.As(err, &ce) || errors.As(err, &te) || errors.As(err, &se) {
 		return 2
 	}
 	return 1

@@ -1,10 +1,14 @@
-// Package tomlpos decodes TOML strictly and reports every mistake as
-// FILE:LINE:COL: message, the form CONTRACT.md gives errors in files.
+// Package tomlpos reads TOML files so that every mistake in them can be
+// reported as FILE:LINE:COL: message, the form CONTRACT.md gives errors in
+// files.
 //
-// go-toml/v2 positions its own syntax and type errors; for the mistakes that
-// only validation finds (a bad zone, a regular expression that does not
-// compile), an [Index] maps the dotted path of a key ("user.0.sip.aor") to
-// where it stands in the file. Config and rules files both use it.
+// [Decode] decodes strictly into a struct, reporting unknown keys, wrong
+// types and syntax errors with go-toml/v2's positions. [Parse] reads a
+// document into a tree of [Value]s that remember where they were written,
+// for the mistakes only validation finds (a bad zone, a regular expression
+// that does not compile): the rules compiler walks the tree, the config
+// validator finds keys in it by dotted path with [Table.Lookup]. Both
+// report with [Errorf].
 package tomlpos
 
 import (
@@ -12,11 +16,9 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/pelletier/go-toml/v2"
-	"github.com/pelletier/go-toml/v2/unstable"
 )
 
 // Error is a mistake at a place in a file.
@@ -36,136 +38,10 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Col, e.Msg)
 }
 
-// Position is a 1-based line and column.
-type Position struct{ Line, Col int }
-
-// Index maps the dotted paths of a document's keys to their positions.
-// Elements of arrays of tables and of arrays are numbered from 0:
-// "calendar.1.url", "me.0".
-type Index struct {
-	m map[string]Position
-}
-
-// NewIndex indexes data. It never fails: a document that does not parse is
-// indexed up to its first syntax error.
-func NewIndex(data []byte) *Index {
-	ix := &Index{m: map[string]Position{}}
-	p := &unstable.Parser{}
-	p.Reset(data)
-	var table []string
-	counts := map[string]int{}
-	for p.NextExpression() {
-		e := p.Expression()
-		switch e.Kind {
-		case unstable.Table, unstable.ArrayTable:
-			key := keyParts(e.Key())
-			if e.Kind == unstable.Table {
-				table = resolveArrays(key, counts)
-			} else {
-				// The array itself is not resolved: [[a]] twice is a.0, a.1.
-				table = append(resolveArrays(key[:len(key)-1], counts), key[len(key)-1])
-				base := strings.Join(table, ".")
-				n := counts[base]
-				counts[base] = n + 1
-				table = append(table, strconv.Itoa(n))
-			}
-			ix.put(p, table, e.Child())
-		case unstable.KeyValue:
-			ix.keyValue(p, table, e)
-		}
-	}
-	return ix
-}
-
-// resolveArrays maps a table header's key onto the current elements of the
-// arrays of tables it passes through: after [[user]] twice, [user.sip]
-// means user.1.sip.
-func resolveArrays(key []string, counts map[string]int) []string {
-	var out []string
-	for _, k := range key {
-		out = append(out, k)
-		if n, ok := counts[strings.Join(out, ".")]; ok && n > 0 {
-			out = append(out, strconv.Itoa(n-1))
-		}
-	}
-	return out
-}
-
-func (ix *Index) keyValue(p *unstable.Parser, table []string, kv *unstable.Node) {
-	it := kv.Key()
-	path := append([]string(nil), table...)
-	var first *unstable.Node
-	for it.Next() {
-		if first == nil {
-			first = it.Node()
-		}
-		path = append(path, string(it.Node().Data))
-	}
-	ix.put(p, path, first)
-	ix.value(p, path, kv.Value())
-}
-
-func (ix *Index) value(p *unstable.Parser, path []string, v *unstable.Node) {
-	switch v.Kind {
-	case unstable.Array:
-		it := v.Children()
-		for i := 0; it.Next(); i++ {
-			elem := append(append([]string(nil), path...), strconv.Itoa(i))
-			ix.put(p, elem, it.Node())
-			ix.value(p, elem, it.Node())
-		}
-	case unstable.InlineTable:
-		it := v.Children()
-		for it.Next() {
-			if it.Node().Kind == unstable.KeyValue {
-				ix.keyValue(p, path, it.Node())
-			}
-		}
-	}
-}
-
-func (ix *Index) put(p *unstable.Parser, path []string, n *unstable.Node) {
-	if n == nil || len(path) == 0 {
-		return
-	}
-	if n.Raw.Length == 0 {
-		return // containers carry no range of their own
-	}
-	s := p.Shape(n.Raw)
-	key := strings.Join(path, ".")
-	if _, ok := ix.m[key]; !ok {
-		ix.m[key] = Position{s.Start.Line, s.Start.Column}
-	}
-}
-
-func keyParts(it unstable.Iterator) []string {
-	var parts []string
-	for it.Next() {
-		parts = append(parts, string(it.Node().Data))
-	}
-	return parts
-}
-
-// Lookup returns the position of the key at path, or of its nearest
-// ancestor that the document spells out, or the zero Position.
-func (ix *Index) Lookup(path string) Position {
-	for path != "" {
-		if pos, ok := ix.m[path]; ok {
-			return pos
-		}
-		i := strings.LastIndexByte(path, '.')
-		if i < 0 {
-			break
-		}
-		path = path[:i]
-	}
-	return Position{}
-}
-
-// Errorf returns an Error at the key path of file.
-func (ix *Index) Errorf(file, path, format string, args ...any) *Error {
-	pos := ix.Lookup(path)
-	return &Error{File: file, Line: pos.Line, Col: pos.Col, Msg: fmt.Sprintf(format, args...)}
+// Errorf returns an Error at p in file; at the zero Pos it has no line
+// and column.
+func Errorf(file string, p Pos, format string, args ...any) *Error {
+	return &Error{File: file, Line: p.Line, Col: p.Col, Msg: fmt.Sprintf(format, args...)}
 }
 
 // Decode decodes data strictly into v: unknown keys, wrong types and syntax

@@ -1,0 +1,36 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/calpresence/calpresence/calendar"
+	"github.com/calpresence/calpresence/rules"
+)
+
+func TestExitCode(t *testing.T) {
+	_, rulesErr := rules.Parse("r.toml", []byte("[[rule]]\nbogus = 1\n"))
+	_, configErr := parseConfig("c.toml", []byte("timezone = \"Mars/Olympus\"\n"), func(string) string { return "" })
+	_, configSyntax := parseConfig("c.toml", []byte("timezone = \n"), func(string) string { return "" })
+	tests := []struct {
+		name string
+		err  error
+		want int
+	}{
+		{"usage", usagef("no"), 2},
+		{"rules file", fmt.Errorf("preview: %w", rulesErr), 2},
+		{"config file", configErr, 2},
+		{"config syntax", configSyntax, 2},
+		{"ics", &calendar.SyntaxError{File: "a.ics", Line: 1, Col: 1, Msg: "bad"}, 2},
+		{"runtime", errors.New("publish: 503"), 1},
+	}
+	for _, tt := range tests {
+		if tt.err == nil {
+			t.Fatalf("%s: no error to test", tt.name)
+		}
+		if got := exitCode(tt.err); got != tt.want {
+			t.Errorf("exitCode(%v) = %d, want %d", tt.err, got, tt.want)
+		}
+	}
+}
