@@ -283,7 +283,7 @@ func (c *compiler) compile(root *tomlpos.Table) *Rules {
 }
 
 func (c *compiler) workingHours(v *value) *workingHours {
-	w := &workingHours{days: 0b0111110, pos: v.Pos}
+	w := &workingHours{days: 0b0111110}
 	var haveHours, haveOutside bool
 	c.fields(v.Table, "[working_hours]", map[string]func(*value){
 		"days": func(v *value) {
@@ -414,7 +414,7 @@ func (c *compiler) match(v *value) matcher {
 }
 
 func (c *compiler) presence(v *value, where string) presence {
-	p := presence{pos: v.KeyPos}
+	var p presence
 	var haveBasic bool
 	c.fields(v.Table, where, map[string]func(*value){
 		"basic": func(v *value) {
@@ -436,8 +436,9 @@ func (c *compiler) presence(v *value, where string) presence {
 			}
 		},
 		"note": func(v *value) {
-			if c.str(v, "note", &p.noteSrc) {
-				p.note = c.template(v, "note", p.noteSrc)
+			var src string
+			if c.str(v, "note", &src) {
+				p.note = c.template(v, "note", src)
 			}
 		},
 		"mood": func(v *value) { p.mood, _ = c.strs(v, "mood", validWithOther("mood", pidf.MoodNames)) },

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"cmp"
 	"fmt"
 	"regexp"
 	"slices"
@@ -216,7 +217,6 @@ func (r *Rules) candidates(occs []calendar.Occurrence, from, to int64, loc *time
 	var cs []*cand
 	for i := range occs {
 		o := &occs[i]
-		// The widest lead or lag of any rule bounds which events can matter.
 		ru := r.decide(o, loc)
 		if ru == nil || ru.ignore {
 			continue
@@ -227,15 +227,7 @@ func (r *Rules) candidates(occs []calendar.Occurrence, from, to int64, loc *time
 		}
 		cs = append(cs, &cand{start: s, end: e, occ: o, rule: ru})
 	}
-	slices.SortFunc(cs, func(a, b *cand) int {
-		if a.start != b.start {
-			if a.start < b.start {
-				return -1
-			}
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(cs, func(a, b *cand) int { return cmp.Compare(a.start, b.start) })
 	return cs
 }
 
@@ -348,9 +340,6 @@ func (r *Rules) Timeline(occs []calendar.Occurrence, from, to time.Time, loc *ti
 			continue
 		}
 		segs = append(segs, seg)
-	}
-	for i := range segs { // segments report times as given, in loc
-		segs[i].Start, segs[i].End = segs[i].Start.In(loc), segs[i].End.In(loc)
 	}
 	segs[0].Start, segs[len(segs)-1].End = from, to
 	return segs

@@ -95,10 +95,8 @@ type matcher struct {
 }
 
 type presence struct {
-	pos        pos
 	basic      string
 	activities []string
-	noteSrc    string
 	note       *template.Template
 	mood       []string
 	placeType  []string
@@ -107,7 +105,6 @@ type presence struct {
 }
 
 type workingHours struct {
-	pos     pos
 	days    uint8
 	hours   window
 	outside presence
