@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -277,7 +278,9 @@ func formatTime(t time.Time) string {
 // boundary where there is one, with an ellipsis. limit <= 0 means no
 // limit. Whitespace runs are collapsed first.
 func Shorten(s string, limit int) string {
-	s = strings.Join(strings.Fields(s), " ")
+	if !collapsed(s) { // the rules engine calls this for every segment: most notes need no copy
+		s = strings.Join(strings.Fields(s), " ")
+	}
 	if limit <= 0 || utf8.RuneCountInString(s) <= limit {
 		return s
 	}
@@ -295,4 +298,24 @@ func Shorten(s string, limit int) string {
 		}
 	}
 	return strings.TrimRight(string(cut), " ,;:.-") + "…"
+}
+
+// collapsed reports whether s is already as strings.Fields and a join with
+// single spaces would leave it.
+func collapsed(s string) bool {
+	space := true // at the start, a space would be leading
+	for _, r := range s {
+		switch {
+		case r == ' ':
+			if space {
+				return false
+			}
+			space = true
+		case unicode.IsSpace(r):
+			return false
+		default:
+			space = false
+		}
+	}
+	return !space || s == ""
 }

@@ -283,6 +283,11 @@ func TestShorten(t *testing.T) {
 		{"  spaced\n\tout  ", 64, "spaced out"},
 		{"Grüße aus Köln und Düsseldorf", 12, "Grüße aus…"},
 		{"abc", 1, "…"},
+		{"", 64, ""},
+		{" ", 64, ""},
+		{"a  b ", 64, "a b"},
+		{"a\u00a0b\u2003c", 64, "a b c"},
+		{"bad \xff byte", 64, "bad \xff byte"},
 	}
 	for _, tt := range tests {
 		got := Shorten(tt.in, tt.limit)
