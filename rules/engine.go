@@ -213,8 +213,8 @@ func (r *Rules) state(p *presence, d NoteData) State {
 	}
 }
 
-func (r *Rules) candidates(occs []calendar.Occurrence, from, to int64, loc *time.Location) []*cand {
-	var cs []*cand
+func (r *Rules) candidates(occs []calendar.Occurrence, from, to int64, loc *time.Location) []cand {
+	var cs []cand
 	for i := range occs {
 		o := &occs[i]
 		ru := r.decide(o, loc)
@@ -225,9 +225,9 @@ func (r *Rules) candidates(occs []calendar.Occurrence, from, to int64, loc *time
 		if e <= from || s >= to || e <= s {
 			continue
 		}
-		cs = append(cs, &cand{start: s, end: e, occ: o, rule: ru})
+		cs = append(cs, cand{start: s, end: e, occ: o, rule: ru})
 	}
-	slices.SortFunc(cs, func(a, b *cand) int { return cmp.Compare(a.start, b.start) })
+	slices.SortFunc(cs, func(a, b cand) int { return cmp.Compare(a.start, b.start) })
 	return cs
 }
 
@@ -304,7 +304,7 @@ func (r *Rules) Timeline(occs []calendar.Occurrence, from, to time.Time, loc *ti
 		active = slices.DeleteFunc(active, func(c *cand) bool { return c.end <= at })
 		for next < len(cs) && cs[next].start <= at {
 			if cs[next].end > at {
-				active = append(active, cs[next])
+				active = append(active, &cs[next])
 			}
 			next++
 		}
