@@ -178,12 +178,11 @@ func sortIPs(ips []netip.Addr) []netip.Addr {
 	return ips
 }
 
-// transportOf maps RFC 3263 NAPTR services and SRV prefixes to transports.
-var naptrServices = map[string]struct{ prefix, transport string }{
-	"SIPS+D2T": {"_sips._tcp.", "TLS"},
-	"SIP+D2T":  {"_sip._tcp.", "TCP"},
-	"SIP+D2U":  {"_sip._udp.", "UDP"},
-}
+// naptrTransports maps the NAPTR services of RFC 3263 §4.1 to transports.
+var naptrTransports = map[string]string{"SIPS+D2T": "TLS", "SIP+D2T": "TCP", "SIP+D2U": "UDP"}
+
+// srvPrefixes are the SRV names of RFC 3263 §4.1 by transport.
+var srvPrefixes = map[string]string{"TLS": "_sips._tcp.", "TCP": "_sip._tcp.", "UDP": "_sip._udp."}
 
 // Locate returns the targets for uri in the order they are to be tried,
 // per RFC 3263: an explicit transport or port, else NAPTR, else SRV
@@ -245,21 +244,23 @@ func Locate(ctx context.Context, r Resolver, uri sip.Uri) ([]Target, error) {
 			return cmp.Or(cmp.Compare(a.Order, b.Order), cmp.Compare(a.Preference, b.Preference))
 		})
 		for _, n := range naptrs {
-			svc, ok := naptrServices[strings.ToUpper(n.Service)]
-			if !ok || !strings.EqualFold(n.Flags, "s") || (secure && svc.transport != "TLS") {
+			tr, ok := naptrTransports[strings.ToUpper(n.Service)]
+			if !ok || !strings.EqualFold(n.Flags, "s") || (secure && tr != "TLS") {
 				continue
 			}
-			names = append(names, srvName{strings.TrimSuffix(n.Replacement, "."), svc.transport})
+			names = append(names, srvName{strings.TrimSuffix(n.Replacement, "."), tr})
 		}
 		if len(names) == 0 {
-			names = []srvName{{"_sips._tcp." + host, "TLS"}}
-			if !secure {
-				names = append(names, srvName{"_sip._tcp." + host, "TCP"}, srvName{"_sip._udp." + host, "UDP"})
+			trs := []string{"TLS", "TCP", "UDP"}
+			if secure {
+				trs = trs[:1]
+			}
+			for _, tr := range trs {
+				names = append(names, srvName{srvPrefixes[tr] + host, tr})
 			}
 		}
 	} else {
-		prefix := map[string]string{"UDP": "_sip._udp.", "TCP": "_sip._tcp.", "TLS": "_sips._tcp."}[transport]
-		names = []srvName{{prefix + host, transport}}
+		names = []srvName{{srvPrefixes[transport] + host, transport}}
 	}
 
 	var out []Target
@@ -342,7 +343,7 @@ func orderSRV(srvs []SRV) []SRV {
 				}
 			}
 			out = append(out, group[pick])
-			group = append(group[:pick:pick], group[pick+1:]...)
+			group = slices.Delete(group, pick, pick+1)
 		}
 		i = j
 	}
