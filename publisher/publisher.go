@@ -400,10 +400,7 @@ func (p *Publisher) step(ctx context.Context, what op, st state) {
 		if ctx.Err() != nil && what != opRemove {
 			return // shutting down; the removal follows
 		}
-		p.setErr(err)
-		now = p.opts.Now() // back off from when it failed, not when it started
-		p.backoff(now, 0)
-		p.log.Warn("sip publish failed", "what", string(what), "result", "error", "ms", ms, "error", err, "retry_in_ms", p.retryAt.Sub(now).Milliseconds())
+		p.failed(what, "error", ms, err, 0)
 		return
 	}
 	code := res.StatusCode
@@ -421,10 +418,7 @@ func (p *Publisher) step(ctx context.Context, what op, st state) {
 			// RFC 3903 §6 requires it; without it the publication cannot be
 			// refreshed or removed, so treat it as a failure, not a loop.
 			p.forget()
-			err := &StatusError{AOR: p.opts.AOR, Code: code, Reason: res.Reason + " without SIP-ETag"}
-			p.setErr(err)
-			p.backoff(p.opts.Now(), 0)
-			p.log.Warn("sip publish failed", "what", string(what), "result", code, "ms", ms, "error", err, "retry_in_ms", p.retryAt.Sub(now).Milliseconds())
+			p.failed(what, code, ms, &StatusError{AOR: p.opts.AOR, Code: code, Reason: res.Reason + " without SIP-ETag"}, 0)
 			return
 		}
 		p.etag = strings.TrimSpace(h.Value())
@@ -458,20 +452,22 @@ func (p *Publisher) step(ctx context.Context, what op, st state) {
 			p.minExpires = v
 			return // retry at once with the longer Expires
 		}
-		p.fail(now, res, what, ms)
+		p.fail(res, what, ms)
 	default:
-		p.fail(p.opts.Now(), res, what, ms)
+		p.fail(res, what, ms)
 	}
 }
 
 func clamp(d, lo, hi time.Duration) time.Duration { return max(lo, min(d, hi)) }
 
-func (p *Publisher) fail(now time.Time, res *sip.Response, what op, ms int64) {
-	err := error(&StatusError{AOR: p.opts.AOR, Code: res.StatusCode, Reason: res.Reason})
+// fail handles a final failure response: its error, and a backoff that
+// honours Retry-After.
+func (p *Publisher) fail(res *sip.Response, what op, ms int64) {
+	se := &StatusError{AOR: p.opts.AOR, Code: res.StatusCode, Reason: res.Reason}
+	var err error = se
 	if res.StatusCode == sip.StatusUnauthorized || res.StatusCode == sip.StatusProxyAuthRequired {
-		err = &authRejected{aor: p.opts.AOR, status: err.(*StatusError)}
+		err = &authRejected{aor: p.opts.AOR, status: se}
 	}
-	p.setErr(err)
 	var retryAfter time.Duration
 	if h := res.GetHeader("Retry-After"); h != nil {
 		v := strings.TrimSpace(h.Value())
@@ -482,8 +478,16 @@ func (p *Publisher) fail(now time.Time, res *sip.Response, what op, ms int64) {
 			retryAfter = time.Duration(min(s, 3600)) * time.Second
 		}
 	}
+	p.failed(what, res.StatusCode, ms, err, retryAfter)
+}
+
+// failed records err and backs off, at least retryAfter, from now: when the
+// request failed, not when it started.
+func (p *Publisher) failed(what op, result any, ms int64, err error, retryAfter time.Duration) {
+	p.setErr(err)
+	now := p.opts.Now()
 	p.backoff(now, retryAfter)
-	p.log.Warn("sip publish failed", "what", string(what), "result", res.StatusCode, "ms", ms, "error", err, "retry_in_ms", p.retryAt.Sub(now).Milliseconds())
+	p.log.Warn("sip publish failed", "what", string(what), "result", result, "ms", ms, "error", err, "retry_in_ms", p.retryAt.Sub(now).Milliseconds())
 }
 
 // backoff schedules the next attempt: capped exponential with jitter
