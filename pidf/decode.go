@@ -63,20 +63,7 @@ func attr(se xml.StartElement, space, local string) string {
 // children calls f for each child element of the element just started,
 // and consumes its end.
 func children(dec *xml.Decoder, f func(se xml.StartElement) error) error {
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			if err := f(t); err != nil {
-				return err
-			}
-		case xml.EndElement:
-			return nil
-		}
-	}
+	return childrenText(dec, nil, f)
 }
 
 // text returns the character data of the element just started, skipping
@@ -326,7 +313,8 @@ func decodePerson(dec *xml.Decoder, se xml.StartElement) (Person, error) {
 	return p, err
 }
 
-// childrenText is children that also collects the element's own text.
+// childrenText is children that also collects the element's own text
+// into b, unless b is nil.
 func childrenText(dec *xml.Decoder, b *strings.Builder, f func(se xml.StartElement) error) error {
 	for {
 		tok, err := dec.Token()
@@ -335,7 +323,9 @@ func childrenText(dec *xml.Decoder, b *strings.Builder, f func(se xml.StartEleme
 		}
 		switch t := tok.(type) {
 		case xml.CharData:
-			b.Write(t)
+			if b != nil {
+				b.Write(t)
+			}
 		case xml.StartElement:
 			if err := f(t); err != nil {
 				return err
