@@ -252,23 +252,6 @@ func isXMLChar(r rune) bool {
 		(r >= 0x10000 && r <= 0x10FFFF)
 }
 
-// Clean returns s as the encoder writes it: valid UTF-8 without the
-// characters XML 1.0 forbids. Decoding a document gives back Clean(text).
-func Clean(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		i += size
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b.WriteRune(utf8.RuneError)
-		case isXMLChar(r):
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
-
 func formatTime(t time.Time) string {
 	return t.UTC().Format(time.RFC3339Nano)
 }
