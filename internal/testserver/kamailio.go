@@ -75,11 +75,7 @@ func StartKamailio(t testing.TB, o KamailioOptions) *Kamailio {
 	bin := LookPath(t, "kamailio", "kamailio")
 	mods := kamailioModules()
 	if mods == "" {
-		msg := "kamailio presence module not installed (Debian package kamailio-presence-modules)"
-		if Integration() {
-			t.Fatalf("%s, and CALPRESENCE_INTEGRATION=1 requires it", msg)
-		}
-		t.Skip(msg)
+		missing(t, "kamailio presence module not installed (Debian package kamailio-presence-modules)")
 	}
 	port := o.Port
 	if port == 0 {

@@ -1,11 +1,8 @@
 package testserver
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -34,20 +31,10 @@ func StartKamailioDND(t testing.TB, cfg string) *KamailioDND {
 	bin := LookPath(t, "kamailio", "kamailio")
 	schema := "/usr/share/kamailio/dbtext/kamailio"
 	if _, err := os.Stat(filepath.Join(schema, "presentity")); err != nil {
-		msg := "kamailio db_text schema missing (Debian package kamailio)"
-		if Integration() {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+		missing(t, "kamailio db_text schema missing (Debian package kamailio)")
 	}
-	if _, err := os.Stat("/usr/lib/x86_64-linux-gnu/kamailio/modules/presence.so"); err != nil {
-		if _, err2 := os.Stat("/usr/lib/kamailio/modules/presence.so"); err2 != nil {
-			msg := "kamailio presence module missing (Debian package kamailio-presence-modules)"
-			if Integration() {
-				t.Fatal(msg)
-			}
-			t.Skip(msg)
-		}
+	if kamailioModules() == "" {
+		missing(t, "kamailio presence module missing (Debian package kamailio-presence-modules)")
 	}
 	abs, err := filepath.Abs(cfg)
 	if err != nil {
@@ -78,24 +65,4 @@ func StartKamailioDND(t testing.TB, cfg string) *KamailioDND {
 		"-l", "udp:"+listen, "-l", "tcp:"+listen)
 	WaitTCP(t, listen, 10*time.Second)
 	return &KamailioDND{Port: port, Proc: p}
-}
-
-// SIPp runs sipp with args until it exits or ctx ends, and returns its exit
-// code (0: every call went as the scenario says) and output.
-func SIPp(ctx context.Context, t testing.TB, dir string, args ...string) (int, string) {
-	t.Helper()
-	bin := LookPath(t, "sipp", "sip-tester")
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-		return 0, string(out)
-	case errors.As(err, &ee):
-		return ee.ExitCode(), string(out)
-	default:
-		t.Fatalf("sipp: %v", err)
-		return -1, ""
-	}
 }

@@ -2,6 +2,7 @@ package testserver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os/exec"
 	"testing"
@@ -15,25 +16,44 @@ import (
 // CALPRESENCE_INTEGRATION=1) and fails t when sipp reports failed calls.
 func RunSIPp(t testing.TB, scenario, target string, args ...string) (time.Duration, string) {
 	t.Helper()
-	bin := LookPath(t, "sipp", "sip-tester")
+	LookPath(t, "sipp", "sip-tester") // before FreePort and TempDir: skip early
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	all := append([]string{"-sf", scenario, "-i", "127.0.0.1", "-p", fmt.Sprint(FreePort(t)),
 		"-nostdin", "-trace_err", "-error_file", t.TempDir() + "/sipp-errors.log"}, args...)
 	all = append(all, target)
-	cmd := exec.CommandContext(ctx, bin, all...)
 	start := time.Now()
-	out, err := cmd.CombinedOutput()
+	code, out := SIPp(ctx, t, "", all...)
 	took := time.Since(start)
-	if err != nil {
-		t.Fatalf("sipp %v: %v\n%s", all, err, lastBytes(out, 4000))
+	if code != 0 {
+		t.Fatalf("sipp %v: exit status %d\n%s", all, code, lastBytes(out, 4000))
 	}
-	return took, string(out)
+	return took, out
 }
 
-func lastBytes(b []byte, n int) []byte {
-	if len(b) > n {
-		return b[len(b)-n:]
+func lastBytes(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
 	}
-	return b
+	return s
+}
+
+// SIPp runs sipp with args until it exits or ctx ends, and returns its exit
+// code (0: every call went as the scenario says) and output.
+func SIPp(ctx context.Context, t testing.TB, dir string, args ...string) (int, string) {
+	t.Helper()
+	bin := LookPath(t, "sipp", "sip-tester")
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return 0, string(out)
+	case errors.As(err, &ee):
+		return ee.ExitCode(), string(out)
+	default:
+		t.Fatalf("sipp: %v", err)
+		return -1, ""
+	}
 }

@@ -38,12 +38,18 @@ func LookPath(t testing.TB, name, pkg string) string {
 			return p
 		}
 	}
-	msg := fmt.Sprintf("%s not installed (Debian package %s; `make test` installs it)", name, pkg)
+	missing(t, fmt.Sprintf("%s not installed (Debian package %s; `make test` installs it)", name, pkg))
+	return ""
+}
+
+// missing skips t for a missing server, or fails it under
+// CALPRESENCE_INTEGRATION=1.
+func missing(t testing.TB, msg string) {
+	t.Helper()
 	if Integration() {
 		t.Fatalf("%s, and CALPRESENCE_INTEGRATION=1 requires it", msg)
 	}
 	t.Skip(msg)
-	return ""
 }
 
 var portMu sync.Mutex
