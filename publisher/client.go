@@ -1,6 +1,7 @@
 package publisher
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -21,14 +22,17 @@ type ClientOptions struct {
 	// default: the host name the server was located by.
 	ServerName string
 	Logger     *slog.Logger
-	UserAgent  string // default "calpresence"
+	// UserAgent is the User-Agent header of requests that have none
+	// (Publishers without Options.UserAgent); default "calpresence".
+	UserAgent string
 }
 
 // Client is a SIP client (sipgo user agent) that many Publishers can share:
 // one transport layer, connections reused per server.
 type Client struct {
-	ua *sipgo.UserAgent
-	c  *sipgo.Client
+	ua   *sipgo.UserAgent
+	c    *sipgo.Client
+	name string // User-Agent
 }
 
 // NewClient builds a Client. It reads CAFile but does no network I/O.
@@ -45,14 +49,8 @@ func NewClient(o ClientOptions) (*Client, error) {
 		}
 		tlsConf.RootCAs = pool
 	}
-	name := o.UserAgent
-	if name == "" {
-		name = "calpresence"
-	}
-	log := o.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	name := cmp.Or(o.UserAgent, "calpresence")
+	log := cmp.Or(o.Logger, slog.New(slog.DiscardHandler))
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent(name), sipgo.WithUserAgenTLSConfig(tlsConf),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(log)),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(log),
@@ -67,11 +65,15 @@ func NewClient(o ClientOptions) (*Client, error) {
 		ua.Close()
 		return nil, fmt.Errorf("sip client: %w", err)
 	}
-	return &Client{ua: ua, c: c}, nil
+	return &Client{ua: ua, c: c, name: name}, nil
 }
 
-// Do implements Doer.
+// Do implements Doer. A request without a User-Agent header gets the
+// Client's.
 func (c *Client) Do(ctx context.Context, req *sip.Request) (*sip.Response, error) {
+	if req.GetHeader("User-Agent") == nil {
+		req.AppendHeader(sip.NewHeader("User-Agent", c.name))
+	}
 	return c.c.Do(ctx, req)
 }
 

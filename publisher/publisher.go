@@ -60,7 +60,8 @@ type Options struct {
 	// monotonic clock to notice suspend/resume and clock steps
 	// (default 2s).
 	ClockCheck time.Duration
-	// UserAgent is the User-Agent header value (default "calpresence").
+	// UserAgent is the User-Agent header value; default none of the
+	// Publisher's own, so that a Client adds its ClientOptions.UserAgent.
 	UserAgent string
 	// Speed makes the Publisher wait Speed times shorter than the
 	// timeline says, for `calpresence demo -speed N`, whose Now runs N
@@ -136,7 +137,6 @@ func New(d Doer, opts Options) *Publisher {
 	opts.MinBackoff = cmp.Or(opts.MinBackoff, time.Second)
 	opts.MaxBackoff = cmp.Or(opts.MaxBackoff, 5*time.Minute)
 	opts.ClockCheck = cmp.Or(opts.ClockCheck, 2*time.Second)
-	opts.UserAgent = cmp.Or(opts.UserAgent, "calpresence")
 	if opts.Resolver == nil {
 		opts.Resolver = &DNSResolver{}
 	}
@@ -621,7 +621,9 @@ func (p *Publisher) build(what op, body []byte, expires int, t Target) *sip.Requ
 	if what != opPublish && p.etag != "" {
 		req.AppendHeader(sip.NewHeader("SIP-If-Match", p.etag))
 	}
-	req.AppendHeader(sip.NewHeader("User-Agent", p.opts.UserAgent))
+	if p.opts.UserAgent != "" {
+		req.AppendHeader(sip.NewHeader("User-Agent", p.opts.UserAgent))
+	}
 	if body != nil {
 		req.AppendHeader(sip.NewHeader("Content-Type", "application/pidf+xml"))
 	}

@@ -108,3 +108,48 @@ func TestTLS(t *testing.T) {
 		t.Errorf("NewClient(missing CA file) = nil error, want one")
 	}
 }
+
+// The User-Agent a Client is built with reaches the wire unless the
+// Publisher sets its own.
+func TestUserAgent(t *testing.T) {
+	ua, err := sipgo.NewUA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ua.Close() })
+	srv, err := sipgo.NewServer(ua)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan string, 10)
+	srv.OnRequest(sip.PUBLISH, func(req *sip.Request, tx sip.ServerTransaction) {
+		if len(req.Body()) > 0 { // not a removal of the previous case
+			got <- hdr(req, "User-Agent")
+		}
+		tx.Respond(ok(req, 1))
+	})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go srv.ServeTCP(l)
+	c, err := NewClient(ClientOptions{UserAgent: "calpresence/1.2.3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, tc := range []struct{ opt, want string }{{"", "calpresence/1.2.3"}, {"other/1", "other/1"}} {
+		p, stop := runPublisher(t, c, Options{AOR: "sip:alice@example.com", Proxy: "sip:" + l.Addr().String() + ";transport=tcp", UserAgent: tc.opt})
+		p.SetTimeline([]Entry{{Start: time.Now().Add(-time.Minute), Body: []byte("A")}})
+		select {
+		case v := <-got:
+			if v != tc.want {
+				t.Errorf("Options.UserAgent %q: PUBLISH has User-Agent %q, want %q", tc.opt, v, tc.want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no PUBLISH within 5s; LastError %v", p.LastError())
+		}
+		stop()
+	}
+}
