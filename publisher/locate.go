@@ -65,9 +65,12 @@ func (r *DNSResolver) servers() ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read resolv.conf: %w", err)
 	}
-	var out []string
-	for _, s := range cc.Servers {
-		out = append(out, net.JoinHostPort(s, cc.Port))
+	if len(cc.Servers) == 0 {
+		return nil, errors.New("no nameserver in resolv.conf")
+	}
+	out := make([]string, len(cc.Servers))
+	for i, s := range cc.Servers {
+		out[i] = net.JoinHostPort(s, cc.Port)
 	}
 	return out, nil
 }
@@ -97,7 +100,7 @@ func (r *DNSResolver) query(ctx context.Context, name string, qtype uint16) ([]d
 		case dns.RcodeSuccess, dns.RcodeNameError:
 			return in.Answer, nil
 		default:
-			lastErr = fmt.Errorf("%s", dns.RcodeToString[in.Rcode])
+			lastErr = errors.New(dns.RcodeToString[in.Rcode])
 		}
 	}
 	return nil, fmt.Errorf("dns query %s %s: %w", dns.TypeToString[qtype], name, lastErr)
