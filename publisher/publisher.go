@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -640,19 +641,12 @@ func (p *Publisher) build(what op, body []byte, expires int, t Target) *sip.Requ
 	if transport == "TLS" && t.Host != "" {
 		// sipgo verifies the certificate against the destination's host
 		// name, so hand it the name, not the address.
-		if _, port, ok := strings.Cut(t.Addr[strings.LastIndex(t.Addr, "]")+1:], ":"); ok {
-			dest = hostPort(t.Host, port)
+		if _, port, err := net.SplitHostPort(t.Addr); err == nil {
+			dest = net.JoinHostPort(t.Host, port)
 		}
 	}
 	req.SetDestination(dest)
 	return req
-}
-
-func hostPort(host, port string) string {
-	if strings.Contains(host, ":") {
-		return "[" + host + "]:" + port
-	}
-	return host + ":" + port
 }
 
 // headerEstimate is the size of req without its body, plus room for the
