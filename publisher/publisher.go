@@ -652,11 +652,12 @@ func (p *Publisher) build(what op, body []byte, expires int, t Target) *sip.Requ
 // headerEstimate is the size of req without its body, plus room for the
 // Via and credentials that are added later.
 func headerEstimate(req *sip.Request) int {
-	n := 0
-	req.StringWrite(&counter{&n})
-	return n - len(req.Body()) + 150 + 350
+	var n byteCount
+	req.StringWrite(&n)
+	return int(n) - len(req.Body()) + 150 + 350
 }
 
-type counter struct{ n *int }
+// byteCount counts what is written to it.
+type byteCount int
 
-func (c *counter) WriteString(s string) (int, error) { *c.n += len(s); return len(s), nil }
+func (c *byteCount) WriteString(s string) (int, error) { *c += byteCount(len(s)); return len(s), nil }
