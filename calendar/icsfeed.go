@@ -569,7 +569,7 @@ type StatusError struct {
 	Retry time.Duration
 }
 
-// RetryAfter returns how long the server asked to wait; a Poller honours
+// RetryAfter returns how long the server asked to wait; a Scheduler honours
 // it.
 func (e *StatusError) RetryAfter() time.Duration { return e.Retry }
 
