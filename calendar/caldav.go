@@ -41,10 +41,11 @@ type CalDAVOptions struct {
 	// Parse says how to read the objects; its Calendar defaults to Name and
 	// its Source is set to each object's URL.
 	Parse ParseOptions
-	// HTTPClient is shared with other sources; nil uses a plain client.
-	// Its redirect policy is not used: redirects are followed here.
+	// HTTPClient is shared with other sources; nil uses a client on a
+	// transport all sources share. Its redirect policy is not used:
+	// redirects are followed here.
 	HTTPClient *http.Client
-	// CAFile is a PEM file of the CAs to trust instead of the system's.
+	// CAFile is a PEM file of CAs to trust besides the system's.
 	CAFile string
 	// Timeout bounds one HTTP attempt (default 30s); Fetch's context bounds
 	// all of them, retries included.

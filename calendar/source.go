@@ -1,7 +1,7 @@
 package calendar
 
-// API of the calendar package that the other steps and cmd code against.
-// The foundation issue fills in the bodies; the signatures are settled.
+// API of the calendar package that the other steps and cmd code against:
+// the signatures are settled.
 
 import (
 	"bytes"

@@ -120,7 +120,8 @@ func knownZone(tzid string) *zone {
 			z = &zone{name: tzid, loc: loc}
 		}
 	case strings.HasPrefix(tzid, "/"):
-		// Keep the last two path elements: Area/Location.
+		// Keep the last path elements that name a zone:
+		// Area/Location/Sub, Area/Location or a bare name.
 		parts := strings.Split(strings.Trim(tzid, "/"), "/")
 		for n := 3; n >= 1 && z == nil; n-- {
 			if len(parts) >= n {
