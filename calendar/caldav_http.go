@@ -221,16 +221,6 @@ func retriable(err error) bool {
 	return true
 }
 
-// unwrapURLError drops net/http's *url.Error wrapper, whose message repeats
-// the method and URL that our own messages already give.
-func unwrapURLError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
-}
-
 func jitter(d time.Duration) time.Duration {
 	// ±20 %, so that many agents restarted together do not retry in step.
 	return d + time.Duration((rand.Float64()*0.4-0.2)*float64(d))

@@ -161,11 +161,7 @@ func (s *ICSSource) setURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
 		// url.Error repeats the URL, password included; keep only the reason.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return fmt.Errorf("ics %s: invalid URL: %w", s.redacted, err)
+		return fmt.Errorf("ics %s: invalid URL: %w", s.redacted, unwrapURLError(err))
 	}
 	switch strings.ToLower(u.Scheme) {
 	case "file":
@@ -504,12 +500,7 @@ func (s *ICSSource) fetchHTTP(ctx context.Context) error {
 	start := s.now()
 	resp, err := client.Do(req)
 	if err != nil {
-		// *url.Error repeats the method and URL; Fetch names the URL.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return err
+		return unwrapURLError(err) // Fetch names the URL
 	}
 	defer resp.Body.Close()
 	log := s.logger.With("calendar", s.name, "url", s.redacted, "status", resp.StatusCode)
