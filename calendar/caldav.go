@@ -181,7 +181,7 @@ func (s *CalDAVSource) Fetch(ctx context.Context) ([]*Event, []Warning, error) {
 	s.http.setCredentials(s.secret, s.haveSecret)
 	defer s.http.setCredentials("", false)
 	events, warnings, err := s.fetch(ctx)
-	if isUnauthorized(err) && s.opts.Password != nil {
+	if davStatus(err) == http.StatusUnauthorized && s.opts.Password != nil {
 		if !fresh {
 			// The secret may have been rotated (or a bearer token
 			// expired) since it was read: read it again, once.
@@ -191,7 +191,7 @@ func (s *CalDAVSource) Fetch(ctx context.Context) ([]*Event, []Warning, error) {
 			s.http.setCredentials(s.secret, s.haveSecret)
 			events, warnings, err = s.fetch(ctx)
 		}
-		if isUnauthorized(err) {
+		if davStatus(err) == http.StatusUnauthorized {
 			s.secret, s.haveSecret = "", false
 		}
 	}
@@ -210,9 +210,14 @@ func (s *CalDAVSource) readSecret(ctx context.Context) error {
 	return nil
 }
 
-func isUnauthorized(err error) bool {
+// davStatus returns the code of the *CalDAVStatusError in err's chain; 0
+// when there is none.
+func davStatus(err error) int {
 	var se *CalDAVStatusError
-	return errors.As(err, &se) && se.Code == http.StatusUnauthorized
+	if errors.As(err, &se) {
+		return se.Code
+	}
+	return 0
 }
 
 // fetch is Fetch once the credentials are set.
@@ -234,8 +239,7 @@ func (s *CalDAVSource) fetch(ctx context.Context) ([]*Event, []Warning, error) {
 	var errs []error
 	for _, col := range s.selected {
 		if err := s.sync(ctx, col); err != nil {
-			var se *CalDAVStatusError
-			if errors.As(err, &se) && se.Code == http.StatusNotFound {
+			if davStatus(err) == http.StatusNotFound {
 				s.selected = nil // the calendar moved or went: look again next time
 			}
 			errs = append(errs, fmt.Errorf("calendar %s: %w", col.label(), err))
@@ -382,8 +386,7 @@ func (s *CalDAVSource) discover(ctx context.Context) ([]*davCollection, error) {
 		// RFC 6764 §5: the well-known URI leads to the context path.
 		wk := s.start.ResolveReference(&url.URL{Path: "/.well-known/caldav"})
 		p, err = s.probeURL(ctx, wk)
-		var se *CalDAVStatusError
-		if errors.Is(err, errNotMultiStatus) || errors.As(err, &se) && se.Code != http.StatusUnauthorized {
+		if code := davStatus(err); errors.Is(err, errNotMultiStatus) || code != 0 && code != http.StatusUnauthorized {
 			s.log.Debug("caldav well-known lookup failed, trying the root", "err", err)
 			p, err = s.probeURL(ctx, s.start)
 		}

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -165,8 +164,7 @@ func (s *CalDAVSource) findChanges(ctx context.Context, col *davCollection) (*ch
 			from = col.syncToken
 		}
 		ch, err := s.syncCollection(ctx, col, from)
-		var se *CalDAVStatusError
-		if err != nil && from != "" && errors.As(err, &se) && isClientError(se.Code) {
+		if err != nil && from != "" && isClientError(davStatus(err)) {
 			// RFC 6578 §3.2: a token the server no longer knows draws
 			// 403 or 409 (valid-sync-token); start over from none.
 			s.log.Debug("caldav sync token refused, syncing in full", "url", davRedact(col.url), "err", err)
@@ -175,7 +173,7 @@ func (s *CalDAVSource) findChanges(ctx context.Context, col *davCollection) (*ch
 		if err == nil {
 			return ch, nil
 		}
-		if !errors.As(err, &se) || !isClientError(se.Code) {
+		if !isClientError(davStatus(err)) {
 			return nil, err
 		}
 		s.log.Debug("caldav sync-collection refused, listing ETags instead", "url", davRedact(col.url), "err", err)
