@@ -324,17 +324,23 @@ func (s *CalDAVSource) parseObject(col *davCollection, key string, data []byte) 
 	src := davRedact(col.url.ResolveReference(&url.URL{Path: key}))
 	opts := s.opts.Parse
 	opts.Source = src
-	uid := scanUID(data)
 	events, warnings, err := ParseICS(bytes.NewReader(data), opts)
 	if err != nil {
+		uid := scanUID(data)
 		s.log.Warn("caldav calendar object skipped", "url", src, "uid", uid, "err", err)
 		return nil, []Warning{{Source: src, UID: uid, Err: fmt.Errorf("calendar object skipped: %w", err)}}
 	}
+	// The object's UID names warnings that lack one; scanned only then,
+	// since most objects have no warnings.
+	uid, scanned := "", false
 	for i := range warnings {
 		if warnings[i].Source == "" {
 			warnings[i].Source = src
 		}
 		if warnings[i].UID == "" {
+			if !scanned {
+				uid, scanned = scanUID(data), true
+			}
 			warnings[i].UID = uid
 		}
 	}
