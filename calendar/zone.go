@@ -110,11 +110,12 @@ func knownZone(tzid string) *zone {
 		return z
 	}
 	var z *zone
+	loc := loadIANA(tzid)
 	switch {
 	case strings.EqualFold(tzid, "UTC") || strings.EqualFold(tzid, "GMT") || strings.EqualFold(tzid, "Z"):
 		z = utcZone
-	case loadIANA(tzid) != nil:
-		z = &zone{name: tzid, loc: loadIANA(tzid)}
+	case loc != nil:
+		z = &zone{name: tzid, loc: loc}
 	case windowsZones[tzid] != "":
 		if loc := loadIANA(windowsZones[tzid]); loc != nil {
 			z = &zone{name: tzid, loc: loc}
