@@ -101,20 +101,16 @@ func (h *davHTTP) Do(req *http.Request) (*http.Response, error) {
 	backoff := h.backoff
 	for attempt := 0; ; attempt++ {
 		resp, err := h.attempt(ctx, req.Method, req.URL, req.Header, body)
-		retry := false
+		var retry bool
 		switch {
+		case err != nil && ctx.Err() != nil:
+			return nil, fmt.Errorf("%s %s: %w", req.Method, davRedact(req.URL), ctx.Err())
 		case err != nil:
-			if ctx.Err() != nil {
-				return nil, fmt.Errorf("%s %s: %w", req.Method, davRedact(req.URL), ctx.Err())
-			}
 			retry = retriable(err)
-		case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
-			retry = true
-		case resp.StatusCode >= 400:
-			drain(resp)
-			return nil, &CalDAVStatusError{Method: req.Method, URL: davRedact(resp.Request.URL), Code: resp.StatusCode}
-		default:
+		case resp.StatusCode < 400:
 			return resp, nil
+		default:
+			retry = resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests
 		}
 		if !retry || attempt >= h.retries {
 			if err != nil {
