@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"path"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -298,12 +298,7 @@ func (c *davCollection) label() string {
 }
 
 func (c *davCollection) sortedKeys() []string {
-	keys := make([]string, 0, len(c.objects))
-	for k := range c.objects {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
+	return slices.Sorted(maps.Keys(c.objects))
 }
 
 func (c *davCollection) holdsEvents() bool {
