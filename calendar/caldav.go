@@ -95,8 +95,9 @@ type CalDAVSource struct {
 	secret     string // from Password, kept until a 401
 	haveSecret bool
 
-	testRetries *int // set by tests
-	testBackoff time.Duration
+	// Retry bounds of the HTTP client; tests shorten them.
+	retries             int
+	backoff, maxBackoff time.Duration
 }
 
 // NewCalDAVSource checks opts and returns a source. It does no I/O: the
@@ -135,6 +136,8 @@ func NewCalDAVSource(opts CalDAVOptions) (*CalDAVSource, error) {
 		now:   opts.Now,
 		log:   opts.Logger,
 		cache: map[string]*davCollection{},
+
+		retries: davRetries, backoff: davBackoff, maxBackoff: davMaxBackoff,
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -166,10 +169,7 @@ func (s *CalDAVSource) Fetch(ctx context.Context) ([]*Event, []Warning, error) {
 			timeout = davAttemptTimeout
 		}
 		s.http = &davHTTP{client: hc, username: s.opts.Username, logger: s.log,
-			retries: davRetries, backoff: davBackoff, maxBackoff: davMaxBackoff, attemptTimeout: timeout}
-		if s.testRetries != nil {
-			s.http.retries, s.http.backoff, s.http.maxBackoff = *s.testRetries, s.testBackoff, s.testBackoff
-		}
+			retries: s.retries, backoff: s.backoff, maxBackoff: s.maxBackoff, attemptTimeout: timeout}
 	}
 	fresh := false
 	if s.opts.Password != nil && !s.haveSecret {
