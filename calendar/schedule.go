@@ -13,6 +13,15 @@ import (
 // not say.
 const DefaultPollSchedule = "@every 5m"
 
+// defaultSchedule is DefaultPollSchedule, parsed.
+var defaultSchedule = func() cron.Schedule {
+	s, err := ParseSchedule(DefaultPollSchedule)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}()
+
 // scheduleParser reads the five-field crontab format plus descriptors
 // ("@hourly", "@every 5m"), as the config documents.
 var scheduleParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
