@@ -24,6 +24,7 @@ type CalDAVStatusError struct {
 	Code   int
 }
 
+// Error says in words what the statuses users must act on mean.
 func (e *CalDAVStatusError) Error() string {
 	switch e.Code {
 	case http.StatusUnauthorized:

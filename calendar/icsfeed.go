@@ -287,6 +287,7 @@ type FetchError struct {
 	Err   error
 }
 
+// Error reads as the type's doc says.
 func (e *FetchError) Error() string {
 	msg := e.Err.Error()
 	var se *StatusError
@@ -300,6 +301,7 @@ func (e *FetchError) Error() string {
 	return "ics " + e.URL + ": " + msg
 }
 
+// Unwrap returns the cause, so that errors.As finds a *StatusError in it.
 func (e *FetchError) Unwrap() error { return e.Err }
 
 // errParse marks errors of the parse step, for FetchError.Input.
@@ -580,6 +582,7 @@ func retryAfter(v string, now time.Time) time.Duration {
 	return min(max(d, 0), 24*time.Hour)
 }
 
+// Error names the status; FetchError adds the URL.
 func (e *StatusError) Error() string {
 	switch {
 	case e.wrongCredentials():

@@ -74,6 +74,7 @@ type Warning struct {
 	Err    error
 }
 
+// String formats the warning as SOURCE:LINE: uid "UID": error, for logs.
 func (w Warning) String() string {
 	return fmt.Sprintf("%s:%d: uid %q: %v", w.Source, w.Line, w.UID, w.Err)
 }
