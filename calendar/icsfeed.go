@@ -207,9 +207,9 @@ func defaultICSName(u *url.URL, path string) string {
 	return base
 }
 
-// redactURL removes the password from raw for messages and logs. Strings
-// that do not parse as URLs are returned as they are only when they hold
-// no "@" that could hide credentials.
+// redactURL removes the password and query values from raw for messages
+// and logs. Strings that do not parse as URLs are returned as they are only
+// when they hold no "@" that could hide credentials.
 func redactURL(raw string) string {
 	if !strings.Contains(raw, "://") {
 		return raw
@@ -220,6 +220,15 @@ func redactURL(raw string) string {
 			return raw[:i+3] + "redacted@" + raw[j+1:]
 		}
 		return raw
+	}
+	// Private feed links often carry their token in the query
+	// (?token=…, ?key=…): the values go, the names stay to tell feeds apart.
+	if u.RawQuery != "" {
+		q := u.Query()
+		for k := range q {
+			q[k] = []string{"redacted"}
+		}
+		u.RawQuery = q.Encode()
 	}
 	return u.Redacted()
 }
