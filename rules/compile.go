@@ -78,8 +78,12 @@ func (c *compiler) integer(v *value, key string, min int64) (int, bool) {
 	if !c.want(v, key, tomlpos.KindInteger) {
 		return 0, false
 	}
-	if v.Int < min || v.Int > 1<<31 {
+	switch {
+	case v.Int < min:
 		c.errorf(v.Pos, "%s must be at least %d, not %d", key, min, v.Int)
+		return 0, false
+	case v.Int > 1<<31:
+		c.errorf(v.Pos, "%s must be at most %d, not %d", key, 1<<31, v.Int)
 		return 0, false
 	}
 	return int(v.Int), true
