@@ -445,9 +445,13 @@ func (c *compiler) presence(v *value, where string) presence {
 				p.note = c.template(v, "note", src)
 			}
 		},
-		"mood": func(v *value) { p.mood, _ = c.strs(v, "mood", validWithOther("mood", pidf.MoodNames)) },
+		"mood": func(v *value) {
+			p.mood, _ = c.strs(v, "mood", validWithOther("mood", pidf.MoodNames))
+			c.oneOther(v, "mood")
+		},
 		"place_type": func(v *value) {
 			p.placeType, _ = c.strs(v, "place_type", validWithOther("place type", pidf.PlaceTypeNames))
+			c.oneOther(v, "place_type")
 		},
 		"privacy": func(v *value) { p.privacy, _ = c.strs(v, "privacy", oneOf("privacy value", pidf.PrivacyNames)) },
 		"sphere": func(v *value) {
@@ -460,6 +464,20 @@ func (c *compiler) presence(v *value, where string) presence {
 		c.errorf(v.KeyPos, "%s needs basic = \"open\" or \"closed\"", where)
 	}
 	return p
+}
+
+// oneOther reports a list with more than one "other:TEXT": PIDF's mood
+// and place type carry one other text, a second would be lost.
+func (c *compiler) oneOther(v *value, key string) {
+	seen := false
+	for _, e := range v.Array {
+		if e.Kind == tomlpos.KindString && strings.HasPrefix(e.Str, "other:") {
+			if seen {
+				c.errorf(e.Pos, "%s may hold only one \"other:TEXT\"", key)
+			}
+			seen = true
+		}
+	}
 }
 
 func validActivity(s string) string {
