@@ -4,9 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
-	"strings"
 	"time"
 
 	calpresence "github.com/calpresence/calpresence"
@@ -115,15 +113,6 @@ func loadRules(path string) (*rules.Rules, error) {
 	return rules.Load(path)
 }
 
-// printErrors writes each line of err, which may join several, to w.
-func printErrors(w io.Writer, err error) {
-	for _, line := range strings.Split(err.Error(), "\n") {
-		if line != "" {
-			fmt.Fprintln(w, line)
-		}
-	}
-}
-
 // loadRulesAndInputs loads what preview and explain read: the rules
 // (-rules, else the config's, else the built-in ones) and the inputs. A
 // broken -rules file is reported before any calendar is touched.
@@ -132,7 +121,7 @@ func loadRulesAndInputs(e *env, in *inputFlags, rulesPath string) (*rules.Rules,
 	if rulesPath != "" {
 		var err error
 		if r, err = rules.Load(rulesPath); err != nil {
-			return nil, nil, err
+			return nil, nil, &inputError{err}
 		}
 	}
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -142,7 +131,7 @@ func loadRulesAndInputs(e *env, in *inputFlags, rulesPath string) (*rules.Rules,
 	}
 	if r == nil {
 		if r, err = loadRules(inputs.user.RulesPath); err != nil {
-			return nil, nil, err
+			return nil, nil, &inputError{err}
 		}
 	}
 	return r, inputs, nil

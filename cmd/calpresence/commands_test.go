@@ -171,6 +171,13 @@ func TestPreviewExplainUsage(t *testing.T) {
 		{[]string{"explain", "-config", "testdata/check/config-bad-rules.toml", "-at", "2026-03-02"}, 2, "bad-rules.toml:5:23: unknown activity"},
 		{[]string{"preview", "-ics", "x.ics", "-rules", "testdata/check/bad-rules.toml"}, 2, "bad-rules.toml:5:23: unknown activity"},
 		{[]string{"preview", "stray"}, 2, "unexpected argument"},
+		// Files that cannot be read are bad input, as in events.
+		{[]string{"preview", "-ics", "testdata/events/missing.ics", "-tz", "UTC"}, 2, "missing.ics"},
+		{[]string{"explain", "-ics", "testdata/events/missing.ics", "-at", "2026-03-02"}, 2, "missing.ics"},
+		{[]string{"preview", "-config", "testdata/events/missing.toml"}, 2, "missing.toml"},
+		{[]string{"explain", "-config", "testdata/events/missing.toml", "-at", "2026-03-02"}, 2, "missing.toml"},
+		{[]string{"preview", "-ics", "testdata/events/work.ics", "-rules", "testdata/check/missing.toml"}, 2, "missing.toml"},
+		{[]string{"explain", "-ics", "testdata/events/work.ics", "-rules", "testdata", "-at", "2026-03-02"}, 2, "testdata"},
 	}
 	for _, tt := range tests {
 		_, errs, code := runMain(t, tt.args...)

@@ -44,18 +44,15 @@ func runEvents(ctx context.Context, e *env, args []string) int {
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	inputs, err := in.load(e, logger)
 	if err != nil {
-		// load does no network I/O: whatever fails is the command line,
-		// the config or a calendar's URL.
-		fmt.Fprintln(e.stderr, err)
-		return 2
+		return fail(e, err)
 	}
 	from, to, err := window(*fromFlag, *toFlag, time.Now(), inputs.zone)
 	if err != nil {
-		return eventsFail(e, err)
+		return fail(e, err)
 	}
 	occs, err := inputs.occurrences(ctx, from, to, e.stderr)
 	if err != nil {
-		return eventsFail(e, err)
+		return fail(e, err)
 	}
 	// Expand sorts already; sorting again keeps the contract's order (start,
 	// then UID) whatever the sources hand back.
@@ -76,19 +73,6 @@ func runEvents(ctx context.Context, e *env, args []string) int {
 		return 1
 	}
 	return 0
-}
-
-// eventsFail prints err, one line per error it joins, and returns the exit
-// code: 2 when the command line, the config or a calendar's content is at
-// fault, 1 for runtime failures such as an unreachable server.
-func eventsFail(e *env, err error) int {
-	fmt.Fprintln(e.stderr, err)
-	code := exitCode(err)
-	var fe *calendar.FetchError
-	if code == 1 && errors.As(err, &fe) && fe.Input {
-		code = 2
-	}
-	return code
 }
 
 // eventJSON is one element of `events -json`, fields in the contract's

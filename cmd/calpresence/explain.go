@@ -38,13 +38,11 @@ func runExplain(ctx context.Context, e *env, args []string) int {
 	}
 	r, inputs, err := loadRulesAndInputs(e, in, *rulesPath)
 	if err != nil {
-		printErrors(e.stderr, err)
-		return exitCode(err)
+		return fail(e, err)
 	}
 	at, err := parseTime("at", *atFlag, inputs.zone)
 	if err != nil {
-		printErrors(e.stderr, err)
-		return exitCode(err)
+		return fail(e, err)
 	}
 	aor := *aorFlag
 	if aor == "" && inputs.user != nil {
@@ -55,8 +53,7 @@ func runExplain(ctx context.Context, e *env, args []string) int {
 	}
 	occs, err := inputs.occurrences(ctx, at.Add(-reach), at.Add(reach), e.stderr)
 	if err != nil {
-		printErrors(e.stderr, err)
-		return exitCode(err)
+		return fail(e, err)
 	}
 	ex := r.Explain(occs, at, inputs.zone)
 	doc, err := ex.Segment.Document(aor, pidf.IDBase(aor)).Marshal()

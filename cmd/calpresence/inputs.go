@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 
@@ -56,22 +57,69 @@ func (e *usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
 
+// inputError is a mistake in what a command was given to read (its
+// config, its rules, a calendar's location) found before any network I/O,
+// such as a file that is missing: exit code 2.
+type inputError struct{ err error }
+
+func (e *inputError) Error() string { return e.err.Error() }
+func (e *inputError) Unwrap() error { return e.err }
+
 // exitCode maps an error to CONTRACT.md's exit codes: 2 for bad usage,
-// config or input, 1 for runtime failures.
+// config or input, 1 for runtime failures such as an unreachable server.
 func exitCode(err error) int {
 	var ue *usageError
+	var ie *inputError
 	var ce *configError
 	var te *tomlpos.Error // config and rules files alike (rules.Error is this type)
 	var se *calendar.SyntaxError
-	if errors.As(err, &ue) || errors.As(err, &ce) || errors.As(err, &te) || errors.As(err, &se) {
+	var fe *calendar.FetchError
+	var de *calendar.CalDAVStatusError
+	switch {
+	case errors.As(err, &ue), errors.As(err, &ie), errors.As(err, &ce), errors.As(err, &te), errors.As(err, &se):
 		return 2
+	case errors.As(err, &fe):
+		if fe.Input { // an unreadable file, not iCalendar, an HTTP 4xx
+			return 2
+		}
+	case errors.As(err, &de):
+		// The server refused what the config asks (wrong credentials, no
+		// such calendar), as an ICS feed's 4xx is the calendar's fault.
+		if de.Code >= 400 && de.Code < 500 && de.Code != http.StatusRequestTimeout && de.Code != http.StatusTooManyRequests {
+			return 2
+		}
 	}
 	return 1
 }
 
+// fail prints err, one line per error it joins, and returns its exit code.
+func fail(e *env, err error) int {
+	printErrors(e.stderr, err)
+	return exitCode(err)
+}
+
+// printErrors writes each line of err, which may join several, to w.
+func printErrors(w io.Writer, err error) {
+	for _, line := range strings.Split(err.Error(), "\n") {
+		if line != "" {
+			fmt.Fprintln(w, line)
+		}
+	}
+}
+
 // load reads the config (or takes the -ics inputs) and builds the
-// calendar sources. It does no network I/O.
+// calendar sources. It does no network I/O, so whatever fails is the
+// command line, the config or a calendar's location: its errors are
+// input errors (exit code 2).
 func (f *inputFlags) load(e *env, logger *slog.Logger) (*inputs, error) {
+	in, err := f.loadInputs(e, logger)
+	if err != nil {
+		return nil, &inputError{err}
+	}
+	return in, nil
+}
+
+func (f *inputFlags) loadInputs(e *env, logger *slog.Logger) (*inputs, error) {
 	in := &inputs{}
 	if len(f.ics) > 0 && f.config != "" {
 		return nil, usagef("give either -config or -ics, not both")

@@ -32,18 +32,15 @@ func runPreview(ctx context.Context, e *env, args []string) int {
 	}
 	r, inputs, err := loadRulesAndInputs(e, in, *rulesPath)
 	if err != nil {
-		printErrors(e.stderr, err)
-		return exitCode(err)
+		return fail(e, err)
 	}
 	from, to, err := window(*fromFlag, *toFlag, time.Now(), inputs.zone)
 	if err != nil {
-		printErrors(e.stderr, err)
-		return exitCode(err)
+		return fail(e, err)
 	}
 	occs, err := inputs.occurrences(ctx, from.Add(-reach), to.Add(reach), e.stderr)
 	if err != nil {
-		printErrors(e.stderr, err)
-		return exitCode(err)
+		return fail(e, err)
 	}
 	segs := r.Timeline(occs, from, to, inputs.zone)
 	if *asJSON {

@@ -113,11 +113,9 @@ func runAgent(ctx context.Context, e *env, args []string) int {
 
 	cfg, specs, err := loadAgentConfig(path, e.getenv, deps)
 	if err != nil {
-		fmt.Fprintln(e.stderr, err)
-		if isNotExist(err) {
-			return 2 // no config is a mistake in the input, not a runtime failure
-		}
-		return exitCode(err)
+		// Loading does no network I/O: whatever fails is the config or a
+		// file it names (rules, CA files), even when it cannot be read.
+		return fail(e, &inputError{err})
 	}
 	for _, w := range cfg.Warnings {
 		log.Warn("config", "warning", w.Error())
