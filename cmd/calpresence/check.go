@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"log/slog"
 	"time"
@@ -15,20 +14,12 @@ import (
 // runCheck validates a config and the rules it names, or one rules file,
 // without network I/O: "ok" and exit 0, or every error and exit 2.
 func runCheck(ctx context.Context, e *env, args []string) int {
-	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlagSet(e.stderr, "check", "usage: calpresence check -config FILE | -rules FILE",
+		"Validates a config, with the rules it names, or a rules file, without network I/O.")
 	configPath := fs.String("config", "", "config `FILE` to validate, with the rules it names (default $XDG_CONFIG_HOME/calpresence/config.toml)")
 	rulesPath := fs.String("rules", "", "rules `FILE` to validate")
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: calpresence check -config FILE | -rules FILE")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(e.stderr, "calpresence check: unexpected argument %q.\n", fs.Arg(0))
-		return 2
+	if err := parseFlags(fs, args); err != nil {
+		return flagsExit(err)
 	}
 	var errs []error
 	checked := false

@@ -212,3 +212,18 @@ func TestPreviewChartShortEvents(t *testing.T) {
 		t.Errorf("writePreviewText bar = %q, want cell 19 (09:30-10:00) closed and its neighbours free", bar)
 	}
 }
+
+// TestCommandsHelpAndArguments checks what every command does with -h
+// (its usage, exit 0) and with a stray argument (exit 2).
+func TestCommandsHelpAndArguments(t *testing.T) {
+	for _, name := range commandOrder {
+		_, errs, code := runMain(t, name, "-h")
+		if code != 0 || !strings.Contains(errs, "usage: calpresence "+name) {
+			t.Errorf("calpresence %s -h = exit %d, stderr %q; want exit 0 and the usage", name, code, errs)
+		}
+		_, errs, code = runMain(t, name, "stray")
+		if code != 2 || !strings.Contains(errs, `unexpected argument "stray"`) {
+			t.Errorf("calpresence %s stray = exit %d, stderr %q; want exit 2 naming the argument", name, code, errs)
+		}
+	}
+}

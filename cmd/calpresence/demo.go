@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	_ "embed"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -36,24 +35,15 @@ const (
 )
 
 func runDemo(ctx context.Context, e *env, args []string) int {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlagSet(e.stderr, "demo", "usage: calpresence demo [-speed N] [-tz ZONE] [-start T] [-duration D]",
+		"Publishes an embedded example calendar through the built-in rules to a dry-run sink that prints each PUBLISH.")
 	speed := fs.Float64("speed", 1, "run the clock `N` times faster")
 	tz := fs.String("tz", "", "IANA `zone` of the calendar's times (default: the machine's zone)")
 	duration := fs.Duration("duration", 0, "stop after this much simulated time (default: run until interrupted)")
 	start := fs.String("start", "", "simulated start time, RFC 3339 or a date (default: now)")
 	logLevel := fs.String("log-level", "warn", "log `level`: debug, info, warn or error")
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: calpresence demo [-speed N] [-tz ZONE] [-duration D]")
-		fmt.Fprintln(e.stderr, "Publishes an embedded example calendar through the built-in rules to a dry-run sink that prints each PUBLISH.")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(e.stderr, "calpresence demo: unexpected argument %q.\n", fs.Arg(0))
-		return 2
+	if err := parseFlags(fs, args); err != nil {
+		return flagsExit(err)
 	}
 	if !(*speed > 0) || *speed > 1e7 {
 		fmt.Fprintln(e.stderr, "calpresence demo: -speed must be a number above 0 and at most 10000000.")

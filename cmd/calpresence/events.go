@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,26 +17,14 @@ import (
 // runEvents prints the occurrences overlapping [from, to) (CONTRACT.md
 // "events -json"), as a table or as JSON.
 func runEvents(ctx context.Context, e *env, args []string) int {
-	fs := flag.NewFlagSet("events", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlagSet(e.stderr, "events",
+		"usage: calpresence events [-config FILE | -ics PATH_OR_URL ...] [-from T] [-to T] [-tz ZONE] [-me ADDR] [-json]",
+		"Prints the expanded occurrences of the calendars that overlap [from, to).")
 	in := addInputFlags(fs)
-	fromFlag := fs.String("from", "", "start of the window: RFC 3339 `TIME` or a date (midnight in -tz); default now")
-	toFlag := fs.String("to", "", "end of the window, exclusive: RFC 3339 `TIME` or a date; default -from + 7 days")
+	win := addWindowFlags(fs)
 	asJSON := fs.Bool("json", false, "print a JSON array (CONTRACT.md) instead of a table")
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: calpresence events [-config FILE | -ics PATH_OR_URL ...] [-from T] [-to T] [-tz ZONE] [-me ADDR] [-json]")
-		fmt.Fprintln(e.stderr, "Prints the expanded occurrences of the calendars that overlap [from, to).")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(e.stderr, "calpresence events: unexpected argument %q (inputs are given with -ics or -config).\n", fs.Arg(0))
-		return 2
+	if err := parseFlags(fs, args); err != nil {
+		return flagsExit(err)
 	}
 
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -46,7 +32,7 @@ func runEvents(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(e, err)
 	}
-	from, to, err := window(*fromFlag, *toFlag, time.Now(), inputs.zone)
+	from, to, err := win.window(time.Now(), inputs.zone)
 	if err != nil {
 		return fail(e, err)
 	}

@@ -16,6 +16,46 @@ import (
 	"github.com/calpresence/calpresence/internal/tomlpos"
 )
 
+// newFlagSet starts the flags of command name; usage (its synopsis and
+// what it does) is printed above the flags for -h and after a mistake.
+func newFlagSet(w io.Writer, name string, usage ...string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(w)
+	fs.Usage = func() {
+		for _, line := range usage {
+			fmt.Fprintln(w, line)
+		}
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses args into fs; no command takes positional arguments.
+// Its error has been printed; it is flag.ErrHelp for -h (see flagsExit).
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		hint := ""
+		if fs.Lookup("ics") != nil {
+			hint = " (inputs are given with -ics or -config)"
+		}
+		fmt.Fprintf(fs.Output(), "calpresence %s: unexpected argument %q%s.\n", fs.Name(), fs.Arg(0), hint)
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	return nil
+}
+
+// flagsExit is the exit code after parseFlags failed: 0 when help was
+// asked for, 2 for a mistake.
+func flagsExit(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	return 2
+}
+
 // listFlag is a repeatable string flag.
 type listFlag []string
 
@@ -223,6 +263,16 @@ func (in *inputs) occurrences(ctx context.Context, from, to time.Time, w io.Writ
 	return occs, nil
 }
 
+// windowFlags are -from and -to of the commands that look at a window.
+type windowFlags struct{ from, to string }
+
+func addWindowFlags(fs *flag.FlagSet) *windowFlags {
+	f := &windowFlags{}
+	fs.StringVar(&f.from, "from", "", "start of the window: RFC 3339 `TIME` or a date (midnight in -tz); default now")
+	fs.StringVar(&f.to, "to", "", "end of the window, exclusive: RFC 3339 `TIME` or a date; default -from + 7 days")
+	return f
+}
+
 // parseTime reads a command-line time: RFC 3339, or a bare date meaning
 // midnight of that date in loc.
 func parseTime(name, s string, loc *time.Location) (time.Time, error) {
@@ -236,17 +286,17 @@ func parseTime(name, s string, loc *time.Location) (time.Time, error) {
 }
 
 // window reads -from and -to with their defaults: from = now, to = from +
-// 7 days.
-func window(fromFlag, toFlag string, now time.Time, loc *time.Location) (from, to time.Time, err error) {
+// 7 days; dates are midnight in loc.
+func (f *windowFlags) window(now time.Time, loc *time.Location) (from, to time.Time, err error) {
 	from = now
-	if fromFlag != "" {
-		if from, err = parseTime("from", fromFlag, loc); err != nil {
+	if f.from != "" {
+		if from, err = parseTime("from", f.from, loc); err != nil {
 			return
 		}
 	}
 	to = from.AddDate(0, 0, 7)
-	if toFlag != "" {
-		if to, err = parseTime("to", toFlag, loc); err != nil {
+	if f.to != "" {
+		if to, err = parseTime("to", f.to, loc); err != nil {
 			return
 		}
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -16,25 +15,21 @@ import (
 
 // runPreview prints the presence timeline over [from, to).
 func runPreview(ctx context.Context, e *env, args []string) int {
-	fs := flag.NewFlagSet("preview", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlagSet(e.stderr, "preview",
+		"usage: calpresence preview [-config FILE | -ics PATH_OR_URL ...] [-rules FILE] [-from T] [-to T] [-tz ZONE] [-me ADDR] [-json]",
+		"Prints the presence timeline over [from, to): a table and a bar per day, or JSON.")
 	in := addInputFlags(fs)
 	rulesPath := fs.String("rules", "", "rules `FILE` (default: the config's, else the built-in rules.example.toml)")
-	fromFlag := fs.String("from", "", "start `T`ime: RFC 3339 or a date (default now)")
-	toFlag := fs.String("to", "", "end `T`ime (default from + 7 days)")
-	asJSON := fs.Bool("json", false, "print JSON instead of a table")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(e.stderr, "calpresence preview: unexpected argument %q.\n", fs.Arg(0))
-		return 2
+	win := addWindowFlags(fs)
+	asJSON := fs.Bool("json", false, "print a JSON array (CONTRACT.md) instead of a table")
+	if err := parseFlags(fs, args); err != nil {
+		return flagsExit(err)
 	}
 	r, inputs, err := loadRulesAndInputs(e, in, *rulesPath)
 	if err != nil {
 		return fail(e, err)
 	}
-	from, to, err := window(*fromFlag, *toFlag, time.Now(), inputs.zone)
+	from, to, err := win.window(time.Now(), inputs.zone)
 	if err != nil {
 		return fail(e, err)
 	}

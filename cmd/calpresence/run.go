@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -30,24 +29,14 @@ type runFlags struct {
 // to w when it returns one.
 func parseRunFlags(w io.Writer, args []string) (*runFlags, error) {
 	f := &runFlags{}
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(w)
+	fs := newFlagSet(w, "run", "usage: calpresence run [-config FILE] [-log-format text|json] [-log-level LEVEL] [-metrics-addr ADDR] [-stale-after D]",
+		"Polls the config's calendars and publishes presence at every boundary until SIGTERM/SIGINT; SIGHUP reloads the config.")
 	fs.StringVar(&f.config, "config", "", "config `FILE` (default $XDG_CONFIG_HOME/calpresence/config.toml)")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log `format`: text or json")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
 	fs.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics and /healthz on `ADDR` (e.g. 127.0.0.1:9370); off by default")
 	fs.DurationVar(&f.staleAfter, "stale-after", 24*time.Hour, "ignore a calendar's last good data once it is older than this; presence then falls back to the default")
-	fs.Usage = func() {
-		fmt.Fprintln(w, "usage: calpresence run [-config FILE] [-log-format text|json] [-log-level LEVEL] [-metrics-addr ADDR] [-stale-after D]")
-		fmt.Fprintln(w, "Polls the config's calendars and publishes presence at every boundary until SIGTERM/SIGINT; SIGHUP reloads the config.")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return nil, err
-	}
-	if fs.NArg() > 0 {
-		err := fmt.Errorf("calpresence run: unexpected argument %q", fs.Arg(0))
-		fmt.Fprintf(w, "%v.\n", err)
+	if err := parseFlags(fs, args); err != nil {
 		return nil, err
 	}
 	if f.staleAfter <= 0 {
@@ -61,7 +50,7 @@ func parseRunFlags(w io.Writer, args []string) (*runFlags, error) {
 func runAgent(ctx context.Context, e *env, args []string) int {
 	f, err := parseRunFlags(e.stderr, args)
 	if err != nil {
-		return 2
+		return flagsExit(err)
 	}
 	log, err := newLogger(e.stderr, f.logFormat, f.logLevel)
 	if err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"runtime"
 	"runtime/debug"
@@ -12,10 +11,9 @@ import (
 var version = "dev"
 
 func runVersion(ctx context.Context, e *env, args []string) int {
-	fs := flag.NewFlagSet("version", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	if err := fs.Parse(args); err != nil {
-		return 2
+	fs := newFlagSet(e.stderr, "version", "usage: calpresence version", "Prints the version, the commit and the Go version.")
+	if err := parseFlags(fs, args); err != nil {
+		return flagsExit(err)
 	}
 	commit, modified := "unknown", false
 	if bi, ok := debug.ReadBuildInfo(); ok {
