@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/x509"
 	"fmt"
 	"net/url"
 	"os"
@@ -364,12 +365,18 @@ func cmpInt(a, b int) int {
 	return b
 }
 
+// caFile checks a CA file as the SIP and HTTP clients will read it, so
+// that check finds what run would refuse.
 func (v *validator) caFile(path, f string) {
 	if f == "" {
 		return
 	}
-	if fi, err := os.Stat(f); err != nil || fi.IsDir() {
+	pem, err := os.ReadFile(f)
+	switch {
+	case err != nil:
 		v.errorf(path, "ca_file %s: not a readable file", f)
+	case !x509.NewCertPool().AppendCertsFromPEM(pem):
+		v.errorf(path, "ca_file %s: no PEM certificates in it", f)
 	}
 }
 
