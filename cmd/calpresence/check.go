@@ -7,7 +7,6 @@ import (
 	"time"
 
 	calpresence "github.com/calpresence/calpresence"
-	"github.com/calpresence/calpresence/calendar"
 	"github.com/calpresence/calpresence/rules"
 )
 
@@ -44,7 +43,6 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 				fmt.Fprintf(e.stderr, "warning: %v\n", w)
 			}
 			errs = append(errs, secretErrs...)
-			errs = append(errs, checkSources(cfg)...)
 			if *rulesPath == "" { // -rules replaces the config's rules
 				seen := map[string]bool{}
 				for _, u := range cfg.Users {
@@ -78,21 +76,6 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 	}
 	fmt.Fprintln(e.stdout, "ok")
 	return 0
-}
-
-// checkSources builds every calendar source of cfg, which validates what
-// the config cannot (a source's own URL rules) without network I/O.
-func checkSources(cfg *Config) []error {
-	var errs []error
-	for _, u := range cfg.Users {
-		for _, c := range u.Calendars {
-			p := calendar.ParseOptions{Calendar: c.Name, Source: c.URL, Zone: u.Zone, Me: u.Me}
-			if _, err := newSource(c, p, sourceDeps{}); err != nil {
-				errs = append(errs, fmt.Errorf("%s: calendar %s: %w", cfg.Path, c.Name, err))
-			}
-		}
-	}
-	return errs
 }
 
 // loadRules loads the rules file at path, or the built-in copy of

@@ -423,6 +423,7 @@ func (v *validator) calendars(path string, cs []calendarConfig) []CalendarSettin
 	for i := range cs {
 		c := &cs[i]
 		p := path + "." + strconv.Itoa(i)
+		nerrs := len(v.errs)
 		s := CalendarSettings{
 			Name: c.Name, Type: strings.ToLower(c.Type), URL: c.URL, Username: c.Username,
 			Calendars: c.Calendars, Poll: cmp(c.Poll, defaultPoll), CAFile: v.path(c.CAFile),
@@ -457,6 +458,14 @@ func (v *validator) calendars(path string, cs []calendarConfig) []CalendarSettin
 		}
 		v.caFile(p+".ca_file", s.CAFile)
 		s.Password = v.secret(p, &c.secretConfig)
+		if len(v.errs) == nerrs {
+			// The source checks what only it knows (credentials that its
+			// kind of URL cannot carry); building one does no I/O.
+			po := calendar.ParseOptions{Calendar: s.Name, Source: s.URL, Zone: time.UTC}
+			if _, err := newSource(s, po, sourceDeps{}); err != nil {
+				v.errorf(p, "calendar %s: %v", s.Name, err)
+			}
+		}
 		out = append(out, s)
 	}
 	return out
