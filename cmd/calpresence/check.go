@@ -79,7 +79,8 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 }
 
 // loadRules loads the rules file at path, or the built-in copy of
-// rules.example.toml when path is "".
+// rules.example.toml when path is "": the rules of a config that names
+// none and of the demo.
 func loadRules(path string) (*rules.Rules, error) {
 	if path == "" {
 		return rules.Parse("rules.example.toml (built in)", calpresence.DefaultRules)

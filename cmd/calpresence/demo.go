@@ -67,7 +67,7 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 			return 2
 		}
 	}
-	rs, err := builtinRules()
+	rs, err := loadRules("")
 	if err != nil {
 		fmt.Fprintf(e.stderr, "calpresence demo: built-in rules: %v.\n", err)
 		return 1
