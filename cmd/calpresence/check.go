@@ -21,7 +21,6 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 		return flagsExit(err)
 	}
 	var errs []error
-	checked := false
 	if *configPath != "" || *rulesPath == "" {
 		path := *configPath
 		if path == "" {
@@ -56,16 +55,11 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 				}
 			}
 		}
-		checked = true
 	}
 	if *rulesPath != "" {
 		if _, err := rules.Load(*rulesPath); err != nil {
 			errs = append(errs, err)
 		}
-		checked = true
-	}
-	if !checked {
-		return 2
 	}
 	if len(errs) > 0 {
 		// Whatever check finds is a mistake in the files it was given.

@@ -84,7 +84,6 @@ func addInputFlags(fs *flag.FlagSet) *inputFlags {
 
 // inputs are the loaded inputs of a command.
 type inputs struct {
-	cfg     *Config // nil for -ics inputs
 	user    *User
 	zone    *time.Location
 	sources []calendar.Source
@@ -176,7 +175,6 @@ func (f *inputFlags) loadInputs(e *env, logger *slog.Logger) (*inputs, error) {
 			}
 			return nil, err
 		}
-		in.cfg = cfg
 		in.user = cfg.Users[0]
 		if f.user != "" {
 			in.user = nil

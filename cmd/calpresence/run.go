@@ -125,7 +125,7 @@ func runAgent(ctx context.Context, e *env, args []string) int {
 	}
 	a := newAgent(log, nil, &stateStore{dir: stateDir}, opts)
 	if f.metricsAddr != "" {
-		if _, err := serveMetrics(ctx, f.metricsAddr, metricsHandler(a), log); err != nil {
+		if err := serveMetrics(ctx, f.metricsAddr, metricsHandler(a), log); err != nil {
 			fmt.Fprintf(e.stderr, "calpresence run: %v.\n", err)
 			return 2
 		}
