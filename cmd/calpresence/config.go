@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"crypto/x509"
 	"fmt"
 	"net/url"
@@ -237,6 +238,7 @@ func (v *validator) config(fc *fileConfig) *Config {
 	return cfg
 }
 
+// cmpOr is cmp.Or for slices: a unless it is empty.
 func cmpOr[T any](a, b []T) []T {
 	if len(a) > 0 {
 		return a
@@ -309,9 +311,9 @@ func (v *validator) sip(path string, sc, def *sipFileConfig) SIPSettings {
 		def = &sipFileConfig{}
 	}
 	s := SIPSettings{
-		Proxy:    cmp(sc.Proxy, def.Proxy),
-		Username: cmp(sc.Username, def.Username),
-		CAFile:   v.path(cmp(sc.CAFile, def.CAFile)),
+		Proxy:    cmp.Or(sc.Proxy, def.Proxy),
+		Username: cmp.Or(sc.Username, def.Username),
+		CAFile:   v.path(cmp.Or(sc.CAFile, def.CAFile)),
 		Expires:  defaultExpires,
 		Grace:    defaultGrace,
 	}
@@ -323,13 +325,13 @@ func (v *validator) sip(path string, sc, def *sipFileConfig) SIPSettings {
 			v.errorf(path+".proxy", "proxy transport %q is not one of udp, tcp, tls", t)
 		}
 	}
-	switch exp := cmpInt(sc.Expires, def.Expires); {
+	switch exp := cmp.Or(sc.Expires, def.Expires); {
 	case exp < 0:
 		v.errorf(path+".expires", "expires must be a positive number of seconds, not %d", exp)
 	case exp > 0:
 		s.Expires = time.Duration(exp) * time.Second
 	}
-	switch g := cmpInt(sc.Grace, def.Grace); {
+	switch g := cmp.Or(sc.Grace, def.Grace); {
 	case g < 0:
 		v.errorf(path+".grace", "grace must be a positive number of seconds, not %d", g)
 	case g > 0:
@@ -349,20 +351,6 @@ func (v *validator) sip(path string, sc, def *sipFileConfig) SIPSettings {
 
 func (s *secretConfig) isZero() bool {
 	return s.Password == "" && s.PasswordEnv == "" && s.PasswordFile == "" && len(s.PasswordCommand) == 0
-}
-
-func cmp(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
-func cmpInt(a, b int) int {
-	if a != 0 {
-		return a
-	}
-	return b
 }
 
 // caFile checks a CA file as the SIP and HTTP clients will read it, so
@@ -426,7 +414,7 @@ func (v *validator) calendars(path string, cs []calendarConfig) []CalendarSettin
 		nerrs := len(v.errs)
 		s := CalendarSettings{
 			Name: c.Name, Type: strings.ToLower(c.Type), URL: c.URL, Username: c.Username,
-			Calendars: c.Calendars, Poll: cmp(c.Poll, defaultPoll), CAFile: v.path(c.CAFile),
+			Calendars: c.Calendars, Poll: cmp.Or(c.Poll, defaultPoll), CAFile: v.path(c.CAFile),
 		}
 		if s.Name == "" {
 			s.Name = "calendar" + strconv.Itoa(i+1)
