@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"time"
 
 	calpresence "github.com/calpresence/calpresence"
@@ -93,8 +92,7 @@ func loadRulesAndInputs(e *env, in *inputFlags, rulesPath string) (*rules.Rules,
 			return nil, nil, &inputError{err}
 		}
 	}
-	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	inputs, err := in.load(e, logger)
+	inputs, err := in.load(e)
 	if err != nil {
 		return nil, nil, err
 	}

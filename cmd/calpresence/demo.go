@@ -6,7 +6,6 @@ import (
 	_ "embed"
 	"fmt"
 	"io"
-	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
@@ -54,7 +53,7 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "calpresence demo: %v.\n", err)
 		return 2
 	}
-	level, err := parseLevel(*logLevel)
+	log, err := newLogger(e.stderr, "text", *logLevel)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "calpresence demo: %v.\n", err)
 		return 2
@@ -84,7 +83,6 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 	}
 
 	out := &syncWriter{w: e.stdout}
-	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
 	d := &demo{
 		out: out, zone: zone, rules: rs, events: events,
 		clock: scaledClock{realStart: now, simStart: simStart, speed: *speed},
@@ -153,14 +151,6 @@ func demoZone(name string) (*time.Location, error) {
 		return nil, fmt.Errorf("-tz %q: unknown zone", name)
 	}
 	return loc, nil
-}
-
-func parseLevel(s string) (slog.Level, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(s)); err != nil {
-		return 0, fmt.Errorf("-log-level %q: want debug, info, warn or error", s)
-	}
-	return l, nil
 }
 
 // scaledClock maps real time to simulated time running speed times faster,

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -27,8 +26,7 @@ func runEvents(ctx context.Context, e *env, args []string) int {
 		return flagsExit(err)
 	}
 
-	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	inputs, err := in.load(e, logger)
+	inputs, err := in.load(e)
 	if err != nil {
 		return fail(e, err)
 	}

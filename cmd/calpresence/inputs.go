@@ -150,7 +150,9 @@ func printErrors(w io.Writer, err error) {
 // calendar sources. It does no network I/O, so whatever fails is the
 // command line, the config or a calendar's location: its errors are
 // input errors (exit code 2).
-func (f *inputFlags) load(e *env, logger *slog.Logger) (*inputs, error) {
+func (f *inputFlags) load(e *env) (*inputs, error) {
+	// A command's sources log only what goes wrong, beside its output.
+	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	in, err := f.loadInputs(e, logger)
 	if err != nil {
 		return nil, &inputError{err}

@@ -180,7 +180,7 @@ func loadAgentConfig(path string, getenv func(string) string, deps agentDeps) (*
 	return cfg, specs, nil
 }
 
-// newLogger builds the agent's one logger (-log-format, -log-level).
+// newLogger builds a command's one logger (-log-format, -log-level).
 func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	l, err := parseLevel(level)
 	if err != nil {
@@ -194,4 +194,12 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return nil, fmt.Errorf("-log-format %q: want text or json", format)
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return 0, fmt.Errorf("-log-level %q: want debug, info, warn or error", s)
+	}
+	return l, nil
 }
