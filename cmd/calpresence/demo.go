@@ -146,11 +146,7 @@ func demoZone(name string) (*time.Location, error) {
 	if name == "" {
 		return time.Local, nil
 	}
-	loc, err := time.LoadLocation(name)
-	if err != nil || name == "Local" {
-		return nil, fmt.Errorf("-tz %q: unknown zone", name)
-	}
-	return loc, nil
+	return parseZone(name)
 }
 
 // scaledClock maps real time to simulated time running speed times faster,

@@ -197,9 +197,9 @@ func (f *inputFlags) loadInputs(e *env, logger *slog.Logger) (*inputs, error) {
 	}
 	in.zone = in.user.Zone
 	if f.tz != "" {
-		loc, err := time.LoadLocation(f.tz)
-		if err != nil || f.tz == "Local" {
-			return nil, usagef("-tz %s: unknown time zone (want an IANA name such as Europe/Berlin)", f.tz)
+		loc, err := parseZone(f.tz)
+		if err != nil {
+			return nil, err
 		}
 		in.zone = loc
 	}
@@ -261,6 +261,16 @@ func (in *inputs) occurrences(ctx context.Context, from, to time.Time, w io.Writ
 		fmt.Fprintf(w, "warning: %s\n", wn)
 	}
 	return occs, nil
+}
+
+// parseZone reads -tz: an IANA zone name. "Local" is refused: the
+// machine's zone is what leaving -tz out gives.
+func parseZone(name string) (*time.Location, error) {
+	loc, err := time.LoadLocation(name)
+	if err != nil || name == "Local" {
+		return nil, usagef("-tz %s: unknown time zone (want an IANA name such as Europe/Berlin)", name)
+	}
+	return loc, nil
 }
 
 // windowFlags are -from and -to of the commands that look at a window.
