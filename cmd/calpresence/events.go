@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -38,15 +37,8 @@ func runEvents(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(e, err)
 	}
-	// Expand sorts already; sorting again keeps the contract's order (start,
-	// then UID) whatever the sources hand back.
-	slices.SortStableFunc(occs, func(a, b calendar.Occurrence) int {
-		if c := a.Start.Compare(b.Start); c != 0 {
-			return c
-		}
-		return strings.Compare(a.UID, b.UID)
-	})
-
+	// occs are in the contract's order (start, then UID): one Expand over
+	// every source's events sorts them so.
 	if *asJSON {
 		err = writeEventsJSON(e.stdout, occs, inputs.zone)
 	} else {
