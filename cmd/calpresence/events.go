@@ -99,10 +99,16 @@ func writeEventsJSON(w io.Writer, occs []calendar.Occurrence, zone *time.Locatio
 		}
 		out = append(out, j)
 	}
+	return writeJSON(w, out)
+}
+
+// writeJSON writes v as the JSON output of a command: indented, with
+// calendar text such as "<b>" or "&" as it is.
+func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	return enc.Encode(v)
 }
 
 // writeEventsTable prints one line per occurrence, times in zone.

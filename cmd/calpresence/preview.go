@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -73,10 +72,7 @@ func writePreviewJSON(w io.Writer, segs []rules.Segment, loc *time.Location) err
 			Basic: s.State.Basic, Activities: acts, Note: s.State.Note, Rule: s.Rule, UID: s.UID,
 		}
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(out)
+	return writeJSON(w, out)
 }
 
 // isTerminal reports whether w is a terminal, where colour helps.
