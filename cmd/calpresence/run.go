@@ -61,6 +61,7 @@ func runAgent(ctx context.Context, e *env, args []string) int {
 	if path == "" {
 		path = defaultConfigPath(e.getenv)
 	}
+	ver, _ := buildInfo()
 
 	// SIGHUP is caught before anything is started, so that a reload
 	// requested during start-up is not the default action (exit).
@@ -91,7 +92,7 @@ func runAgent(ctx context.Context, e *env, args []string) int {
 			if c := clients[caFile]; c != nil {
 				return c, nil
 			}
-			c, err := publisher.NewClient(publisher.ClientOptions{CAFile: caFile, Logger: log, UserAgent: "calpresence/" + version})
+			c, err := publisher.NewClient(publisher.ClientOptions{CAFile: caFile, Logger: log, UserAgent: "calpresence/" + ver})
 			if err != nil {
 				return nil, err
 			}
@@ -130,7 +131,7 @@ func runAgent(ctx context.Context, e *env, args []string) int {
 			return 2
 		}
 	}
-	log.Info("agent started", "config", path, "users", len(specs), "state_dir", stateDir, "version", version)
+	log.Info("agent started", "config", path, "users", len(specs), "state_dir", stateDir, "version", ver)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
