@@ -3,6 +3,7 @@ package calendar
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -220,15 +221,7 @@ func (b *builder) event(c *component) (*Event, error) {
 
 func (b *builder) isMe(addr string) bool {
 	a := normAddr(addr)
-	if a == "" {
-		return false
-	}
-	for _, m := range b.me {
-		if m == a {
-			return true
-		}
-	}
-	return false
+	return a != "" && slices.Contains(b.me, a)
 }
 
 // normAddr lower-cases a calendar address and drops its mailto: scheme, so

@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"path"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -41,10 +41,11 @@ type CalDAVOptions struct {
 	// Parse says how to read the objects; its Calendar defaults to Name and
 	// its Source is set to each object's URL.
 	Parse ParseOptions
-	// HTTPClient is shared with other sources; nil uses a plain client.
-	// Its redirect policy is not used: redirects are followed here.
+	// HTTPClient is shared with other sources; nil uses a client on a
+	// transport all sources share. Its redirect policy is not used:
+	// redirects are followed here.
 	HTTPClient *http.Client
-	// CAFile is a PEM file of the CAs to trust instead of the system's.
+	// CAFile is a PEM file of CAs to trust besides the system's.
 	CAFile string
 	// Timeout bounds one HTTP attempt (default 30s); Fetch's context bounds
 	// all of them, retries included.
@@ -94,8 +95,9 @@ type CalDAVSource struct {
 	secret     string // from Password, kept until a 401
 	haveSecret bool
 
-	testRetries *int // set by tests
-	testBackoff time.Duration
+	// Retry bounds of the HTTP client; tests shorten them.
+	retries             int
+	backoff, maxBackoff time.Duration
 }
 
 // NewCalDAVSource checks opts and returns a source. It does no I/O: the
@@ -134,6 +136,8 @@ func NewCalDAVSource(opts CalDAVOptions) (*CalDAVSource, error) {
 		now:   opts.Now,
 		log:   opts.Logger,
 		cache: map[string]*davCollection{},
+
+		retries: davRetries, backoff: davBackoff, maxBackoff: davMaxBackoff,
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -165,10 +169,7 @@ func (s *CalDAVSource) Fetch(ctx context.Context) ([]*Event, []Warning, error) {
 			timeout = davAttemptTimeout
 		}
 		s.http = &davHTTP{client: hc, username: s.opts.Username, logger: s.log,
-			retries: davRetries, backoff: davBackoff, maxBackoff: davMaxBackoff, attemptTimeout: timeout}
-		if s.testRetries != nil {
-			s.http.retries, s.http.backoff, s.http.maxBackoff = *s.testRetries, s.testBackoff, s.testBackoff
-		}
+			retries: s.retries, backoff: s.backoff, maxBackoff: s.maxBackoff, attemptTimeout: timeout}
 	}
 	fresh := false
 	if s.opts.Password != nil && !s.haveSecret {
@@ -180,7 +181,7 @@ func (s *CalDAVSource) Fetch(ctx context.Context) ([]*Event, []Warning, error) {
 	s.http.setCredentials(s.secret, s.haveSecret)
 	defer s.http.setCredentials("", false)
 	events, warnings, err := s.fetch(ctx)
-	if isUnauthorized(err) && s.opts.Password != nil {
+	if davStatus(err) == http.StatusUnauthorized && s.opts.Password != nil {
 		if !fresh {
 			// The secret may have been rotated (or a bearer token
 			// expired) since it was read: read it again, once.
@@ -190,7 +191,7 @@ func (s *CalDAVSource) Fetch(ctx context.Context) ([]*Event, []Warning, error) {
 			s.http.setCredentials(s.secret, s.haveSecret)
 			events, warnings, err = s.fetch(ctx)
 		}
-		if isUnauthorized(err) {
+		if davStatus(err) == http.StatusUnauthorized {
 			s.secret, s.haveSecret = "", false
 		}
 	}
@@ -209,9 +210,14 @@ func (s *CalDAVSource) readSecret(ctx context.Context) error {
 	return nil
 }
 
-func isUnauthorized(err error) bool {
+// davStatus returns the code of the *CalDAVStatusError in err's chain; 0
+// when there is none.
+func davStatus(err error) int {
 	var se *CalDAVStatusError
-	return errors.As(err, &se) && se.Code == http.StatusUnauthorized
+	if errors.As(err, &se) {
+		return se.Code
+	}
+	return 0
 }
 
 // fetch is Fetch once the credentials are set.
@@ -233,8 +239,7 @@ func (s *CalDAVSource) fetch(ctx context.Context) ([]*Event, []Warning, error) {
 	var errs []error
 	for _, col := range s.selected {
 		if err := s.sync(ctx, col); err != nil {
-			var se *CalDAVStatusError
-			if errors.As(err, &se) && se.Code == http.StatusNotFound {
+			if davStatus(err) == http.StatusNotFound {
 				s.selected = nil // the calendar moved or went: look again next time
 			}
 			errs = append(errs, fmt.Errorf("calendar %s: %w", col.label(), err))
@@ -293,12 +298,7 @@ func (c *davCollection) label() string {
 }
 
 func (c *davCollection) sortedKeys() []string {
-	keys := make([]string, 0, len(c.objects))
-	for k := range c.objects {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
+	return slices.Sorted(maps.Keys(c.objects))
 }
 
 func (c *davCollection) holdsEvents() bool {
@@ -381,8 +381,7 @@ func (s *CalDAVSource) discover(ctx context.Context) ([]*davCollection, error) {
 		// RFC 6764 §5: the well-known URI leads to the context path.
 		wk := s.start.ResolveReference(&url.URL{Path: "/.well-known/caldav"})
 		p, err = s.probeURL(ctx, wk)
-		var se *CalDAVStatusError
-		if errors.Is(err, errNotMultiStatus) || errors.As(err, &se) && se.Code != http.StatusUnauthorized {
+		if code := davStatus(err); errors.Is(err, errNotMultiStatus) || code != 0 && code != http.StatusUnauthorized {
 			s.log.Debug("caldav well-known lookup failed, trying the root", "err", err)
 			p, err = s.probeURL(ctx, s.start)
 		}

@@ -6,7 +6,7 @@ import "time"
 func SetCalDAVRetry(s *CalDAVSource, retries int, backoff time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.testRetries, s.testBackoff = &retries, backoff
+	s.retries, s.backoff, s.maxBackoff = retries, backoff, backoff
 	if s.http != nil {
 		s.http.retries, s.http.backoff, s.http.maxBackoff = retries, backoff, backoff
 	}

@@ -24,6 +24,7 @@ type CalDAVStatusError struct {
 	Code   int
 }
 
+// Error says in words what the statuses users must act on mean.
 func (e *CalDAVStatusError) Error() string {
 	switch e.Code {
 	case http.StatusUnauthorized:
@@ -101,20 +102,16 @@ func (h *davHTTP) Do(req *http.Request) (*http.Response, error) {
 	backoff := h.backoff
 	for attempt := 0; ; attempt++ {
 		resp, err := h.attempt(ctx, req.Method, req.URL, req.Header, body)
-		retry := false
+		var retry bool
 		switch {
+		case err != nil && ctx.Err() != nil:
+			return nil, fmt.Errorf("%s %s: %w", req.Method, davRedact(req.URL), ctx.Err())
 		case err != nil:
-			if ctx.Err() != nil {
-				return nil, fmt.Errorf("%s %s: %w", req.Method, davRedact(req.URL), ctx.Err())
-			}
 			retry = retriable(err)
-		case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
-			retry = true
-		case resp.StatusCode >= 400:
-			drain(resp)
-			return nil, &CalDAVStatusError{Method: req.Method, URL: davRedact(resp.Request.URL), Code: resp.StatusCode}
-		default:
+		case resp.StatusCode < 400:
 			return resp, nil
+		default:
+			retry = resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests
 		}
 		if !retry || attempt >= h.retries {
 			if err != nil {
@@ -219,16 +216,6 @@ func retriable(err error) bool {
 		return false
 	}
 	return true
-}
-
-// unwrapURLError drops net/http's *url.Error wrapper, whose message repeats
-// the method and URL that our own messages already give.
-func unwrapURLError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
 }
 
 func jitter(d time.Duration) time.Duration {

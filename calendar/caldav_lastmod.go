@@ -131,9 +131,8 @@ func checkAfterLastModFailure(ctx context.Context, err error) bool {
 	if ctx.Err() != nil {
 		return false
 	}
-	var se *CalDAVStatusError
-	if errors.As(err, &se) {
-		return se.Code != http.StatusUnauthorized && se.Code != http.StatusNotFound
+	if code := davStatus(err); code != 0 {
+		return code != http.StatusUnauthorized && code != http.StatusNotFound
 	}
 	var ne net.Error
 	return !errors.As(err, &ne)

@@ -370,8 +370,7 @@ func TestCalDAVLastModifiedFastPath(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			retries := 0
-			src.testRetries = &retries
+			src.retries, src.backoff, src.maxBackoff = 0, 0, 0
 			summaries := []string{"A", "B"}
 			for i, st := range tt.steps {
 				f.mu.Lock()

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -165,8 +164,7 @@ func (s *CalDAVSource) findChanges(ctx context.Context, col *davCollection) (*ch
 			from = col.syncToken
 		}
 		ch, err := s.syncCollection(ctx, col, from)
-		var se *CalDAVStatusError
-		if err != nil && from != "" && errors.As(err, &se) && isClientError(se.Code) {
+		if err != nil && from != "" && isClientError(davStatus(err)) {
 			// RFC 6578 §3.2: a token the server no longer knows draws
 			// 403 or 409 (valid-sync-token); start over from none.
 			s.log.Debug("caldav sync token refused, syncing in full", "url", davRedact(col.url), "err", err)
@@ -175,7 +173,7 @@ func (s *CalDAVSource) findChanges(ctx context.Context, col *davCollection) (*ch
 		if err == nil {
 			return ch, nil
 		}
-		if !errors.As(err, &se) || !isClientError(se.Code) {
+		if !isClientError(davStatus(err)) {
 			return nil, err
 		}
 		s.log.Debug("caldav sync-collection refused, listing ETags instead", "url", davRedact(col.url), "err", err)
@@ -326,17 +324,23 @@ func (s *CalDAVSource) parseObject(col *davCollection, key string, data []byte) 
 	src := davRedact(col.url.ResolveReference(&url.URL{Path: key}))
 	opts := s.opts.Parse
 	opts.Source = src
-	uid := scanUID(data)
 	events, warnings, err := ParseICS(bytes.NewReader(data), opts)
 	if err != nil {
+		uid := scanUID(data)
 		s.log.Warn("caldav calendar object skipped", "url", src, "uid", uid, "err", err)
 		return nil, []Warning{{Source: src, UID: uid, Err: fmt.Errorf("calendar object skipped: %w", err)}}
 	}
+	// The object's UID names warnings that lack one; scanned only then,
+	// since most objects have no warnings.
+	uid, scanned := "", false
 	for i := range warnings {
 		if warnings[i].Source == "" {
 			warnings[i].Source = src
 		}
 		if warnings[i].UID == "" {
+			if !scanned {
+				uid, scanned = scanUID(data), true
+			}
 			warnings[i].UID = uid
 		}
 	}

@@ -197,7 +197,7 @@ func (x *expander) event(e *Event) {
 	}
 	// Overrides, by the instant of their RECURRENCE-ID.
 	var single map[int64]bool
-	var future []*Event // RANGE=THISANDFUTURE, by recurrence instant
+	var future []futureOverride // RANGE=THISANDFUTURE, by recurrence instant
 	var shift time.Duration
 	for _, ov := range e.Overrides {
 		rid := ov.RecurrenceID.instant(x.user)
@@ -206,17 +206,18 @@ func (x *expander) event(e *Event) {
 		}
 		single[rid.Unix()] = true
 		if ov.ThisAndFuture {
-			future = append(future, ov)
-			d := ov.Start.instant(x.user).Sub(rid)
+			oz := ov.Start.zoneFor(x.user)
+			ovStart := oz.instant(ov.Start.Wall)
+			ovEnd := x.overrideEnd(e, ov, oz, ovStart)
+			d := ovStart.Sub(rid)
+			future = append(future, futureOverride{ev: ov, rid: rid, move: d, length: ovEnd.Sub(ovStart)})
 			if d < 0 {
 				d = -d
 			}
 			shift = max(shift, d)
 		}
 	}
-	sort.Slice(future, func(i, j int) bool {
-		return future[i].RecurrenceID.instant(x.user).Before(future[j].RecurrenceID.instant(x.user))
-	})
+	sort.Slice(future, func(i, j int) bool { return future[i].rid.Before(future[j].rid) })
 	var excluded map[int64]bool
 	var exDays map[time.Time]bool
 	for _, ex := range e.ExDates {
@@ -321,17 +322,13 @@ func (x *expander) event(e *Event) {
 		// The latest THISANDFUTURE override before this instance moves it
 		// by its own offset and lends it its properties and length.
 		for j := len(future) - 1; j >= 0; j-- {
-			ov := future[j]
-			rid := ov.RecurrenceID.instant(x.user)
-			if rid.After(c.start) {
+			f := future[j]
+			if f.rid.After(c.start) {
 				continue
 			}
-			oz := ov.Start.zoneFor(x.user)
-			ovStart := oz.instant(ov.Start.Wall)
-			ovEnd := x.overrideEnd(e, ov, oz, ovStart)
-			s = c.start.Add(ovStart.Sub(rid))
-			end = s.Add(ovEnd.Sub(ovStart))
-			src = ov
+			s = c.start.Add(f.move)
+			end = s.Add(f.length)
+			src = f.ev
 			break
 		}
 		if !x.overlaps(s, end) {
@@ -345,6 +342,15 @@ func (x *expander) event(e *Event) {
 		x.emit(src, s, end, c.start)
 	}
 	x.overrides(e)
+}
+
+// futureOverride is a RANGE=THISANDFUTURE override, placed once per
+// expansion rather than once per instance it moves.
+type futureOverride struct {
+	ev     *Event
+	rid    time.Time     // its RECURRENCE-ID's instant
+	move   time.Duration // from its RECURRENCE-ID to its start
+	length time.Duration // of the instances it governs
 }
 
 func durOf(c candidate) time.Duration {

@@ -262,7 +262,7 @@ func TestNeverMatches(t *testing.T) {
 	}
 }
 
-// TestExpandConcurrent: pollers hand the same events to several
+// TestExpandConcurrent: a Scheduler hands the same events to several
 // expansions at once; Expand must only read them.
 func TestExpandConcurrent(t *testing.T) {
 	loc := mustZone(t, "Europe/Berlin")

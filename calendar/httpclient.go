@@ -3,15 +3,17 @@ package calendar
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"time"
 )
 
 // What the ICS and CalDAV sources share of HTTP: the default transport,
-// extra CAs and the Authorization header.
+// extra CAs, error messages and the Authorization header.
 
 // defaultTransport is shared by every source without an HTTP client of its
 // own, so that calendars on one server share connections.
@@ -76,6 +78,17 @@ func loadCAs(file string) (*x509.CertPool, error) {
 		return nil, fmt.Errorf("ca_file %s: no PEM certificates in it", file)
 	}
 	return pool, nil
+}
+
+// unwrapURLError drops the *url.Error wrapper of net/http and url.Parse, whose
+// message repeats the method and URL (password and all, for url.Parse) that
+// our own messages give, redacted.
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }
 
 // authorization is the Authorization header for a secret: basic auth when

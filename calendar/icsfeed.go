@@ -161,11 +161,7 @@ func (s *ICSSource) setURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
 		// url.Error repeats the URL, password included; keep only the reason.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return fmt.Errorf("ics %s: invalid URL: %w", s.redacted, err)
+		return fmt.Errorf("ics %s: invalid URL: %w", s.redacted, unwrapURLError(err))
 	}
 	switch strings.ToLower(u.Scheme) {
 	case "file":
@@ -211,9 +207,9 @@ func defaultICSName(u *url.URL, path string) string {
 	return base
 }
 
-// redactURL removes the password from raw for messages and logs. Strings
-// that do not parse as URLs are returned as they are only when they hold
-// no "@" that could hide credentials.
+// redactURL removes the password and query values from raw for messages
+// and logs. Strings that do not parse as URLs are returned as they are only
+// when they hold no "@" that could hide credentials.
 func redactURL(raw string) string {
 	if !strings.Contains(raw, "://") {
 		return raw
@@ -224,6 +220,15 @@ func redactURL(raw string) string {
 			return raw[:i+3] + "redacted@" + raw[j+1:]
 		}
 		return raw
+	}
+	// Private feed links often carry their token in the query
+	// (?token=…, ?key=…): the values go, the names stay to tell feeds apart.
+	if u.RawQuery != "" {
+		q := u.Query()
+		for k := range q {
+			q[k] = []string{"redacted"}
+		}
+		u.RawQuery = q.Encode()
 	}
 	return u.Redacted()
 }
@@ -291,6 +296,7 @@ type FetchError struct {
 	Err   error
 }
 
+// Error reads as the type's doc says.
 func (e *FetchError) Error() string {
 	msg := e.Err.Error()
 	var se *StatusError
@@ -304,6 +310,7 @@ func (e *FetchError) Error() string {
 	return "ics " + e.URL + ": " + msg
 }
 
+// Unwrap returns the cause, so that errors.As finds a *StatusError in it.
 func (e *FetchError) Unwrap() error { return e.Err }
 
 // errParse marks errors of the parse step, for FetchError.Input.
@@ -504,12 +511,7 @@ func (s *ICSSource) fetchHTTP(ctx context.Context) error {
 	start := s.now()
 	resp, err := client.Do(req)
 	if err != nil {
-		// *url.Error repeats the method and URL; Fetch names the URL.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return err
+		return unwrapURLError(err) // Fetch names the URL
 	}
 	defer resp.Body.Close()
 	log := s.logger.With("calendar", s.name, "url", s.redacted, "status", resp.StatusCode)
@@ -569,7 +571,7 @@ type StatusError struct {
 	Retry time.Duration
 }
 
-// RetryAfter returns how long the server asked to wait; a Poller honours
+// RetryAfter returns how long the server asked to wait; a Scheduler honours
 // it.
 func (e *StatusError) RetryAfter() time.Duration { return e.Retry }
 
@@ -589,6 +591,7 @@ func retryAfter(v string, now time.Time) time.Duration {
 	return min(max(d, 0), 24*time.Hour)
 }
 
+// Error names the status; FetchError adds the URL.
 func (e *StatusError) Error() string {
 	switch {
 	case e.wrongCredentials():

@@ -908,3 +908,19 @@ func FuzzNewICSSource(f *testing.F) {
 		}
 	})
 }
+
+// A private feed's token in the query never reaches a message or a log.
+func TestRedactURL(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"https://h/a.ics", "https://h/a.ics"},
+		{"https://u:hunter2@h/a.ics", "https://u:xxxxx@h/a.ics"},
+		{"https://outlook.example.com/owa/calendar/reachcalendar.ics?token=s3cret&lang=en", "https://outlook.example.com/owa/calendar/reachcalendar.ics?lang=redacted&token=redacted"},
+		{"webcal://h/feed?key=s3cret", "webcal://h/feed?key=redacted"},
+		{"/home/alice/cal.ics", "/home/alice/cal.ics"},
+	}
+	for _, tt := range tests {
+		if got := redactURL(tt.in); got != tt.want {
+			t.Errorf("redactURL(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

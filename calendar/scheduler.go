@@ -148,9 +148,6 @@ type PollStatus struct {
 	Errors uint64 // polls that failed
 }
 
-// defaultSchedule is DefaultPollSchedule, parsed.
-var defaultSchedule = cron.Every(5 * time.Minute)
-
 // clockJumpTolerance is how far the wall clock may drift from the monotonic
 // clock between two checks before it counts as a jump.
 const clockJumpTolerance = 2 * time.Second

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,6 +17,123 @@ import (
 
 	"github.com/robfig/cron/v3"
 )
+
+// pollFakeSource returns scripted results and records when it was fetched.
+type pollFakeSource struct {
+	name    string        // "" means "work"
+	delay   time.Duration // each fetch takes this long (in the bubble's time)
+	busy    *inflight     // counts fetches in progress; may be nil
+	mu      sync.Mutex
+	results []error // one per fetch; nil = success; past the end: success
+	block   bool    // wait for ctx instead
+	panics  bool    // panic instead
+	warning string  // the warning every successful fetch returns; "" means "bad"
+	fetches []time.Time
+	version int
+}
+
+// inflight counts the fetches in progress of many sources.
+type inflight struct {
+	mu       sync.Mutex
+	now, max int
+}
+
+func (c *inflight) add(d int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now += d
+	c.max = max(c.max, c.now)
+}
+
+func (f *pollFakeSource) Name() string {
+	if f.name == "" {
+		return "work"
+	}
+	return f.name
+}
+
+func (f *pollFakeSource) Fetch(ctx context.Context) ([]*Event, []Warning, error) {
+	f.mu.Lock()
+	n := len(f.fetches)
+	f.fetches = append(f.fetches, time.Now())
+	block, panics, warning := f.block, f.panics, f.warning
+	f.mu.Unlock()
+	if f.busy != nil {
+		f.busy.add(1)
+		defer f.busy.add(-1)
+	}
+	if panics {
+		panic("source broke")
+	}
+	if block {
+		<-ctx.Done()
+		return nil, nil, ctx.Err()
+	}
+	if f.delay > 0 {
+		time.Sleep(f.delay) // the bubble's clock: a slow server
+	}
+	if n < len(f.results) && f.results[n] != nil {
+		return nil, nil, f.results[n]
+	}
+	if warning == "" {
+		warning = "bad"
+	}
+	f.mu.Lock()
+	f.version++
+	v := f.version
+	f.mu.Unlock()
+	return []*Event{{UID: fmt.Sprintf("v%d", v)}}, []Warning{{Source: "cal.ics", Line: 3, Err: errors.New(warning)}}, nil
+}
+
+func (f *pollFakeSource) set(fn func(f *pollFakeSource)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn(f)
+}
+
+func (f *pollFakeSource) times(start time.Time) []time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []time.Duration
+	for _, t := range f.fetches {
+		out = append(out, t.Sub(start))
+	}
+	return out
+}
+
+// pollUpdates records OnUpdate calls.
+type pollUpdates struct {
+	mu       sync.Mutex
+	feedUIDs []string
+}
+
+func (u *pollUpdates) on(name string, events []*Event, _ []Warning) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.feedUIDs = append(u.feedUIDs, name+":"+events[0].UID)
+}
+
+func (u *pollUpdates) get() []string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return append([]string(nil), u.feedUIDs...)
+}
+
+func pollDurations(ds ...string) []time.Duration {
+	var out []time.Duration
+	for _, s := range ds {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			panic(err)
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+func pollEqualDurations(a, b []time.Duration) bool {
+	return fmt.Sprint(a) == fmt.Sprint(b)
+}
 
 // startScheduler starts s.Run in the bubble and returns a function that
 // stops it and returns Run's error; Run must have returned by then, with no
@@ -603,4 +722,70 @@ func TestSchedulerSplay(t *testing.T) {
 			t.Errorf("%d calendars polled at only %d distinct offsets, want them spread", n, len(offsets))
 		}
 	})
+}
+
+// A Fetch while Run runs is a poll like a scheduled one: the schedule goes
+// on from it. Without Run, Fetch still polls.
+func TestSchedulerFetchDuringRun(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		src := &pollFakeSource{}
+		var got pollUpdates
+		s := newTestScheduler(t, SchedulerOptions{Workers: 1})
+		p := mustAdd(t, s, PollSpec{Source: src, Schedule: mustSchedule(t, "@every 10m"), Zone: time.UTC, OnUpdate: got.on})
+		stop := startScheduler(t, s)
+		time.Sleep(3 * time.Minute)
+		if err := p.Fetch(t.Context()); err != nil {
+			t.Errorf("Fetch() = %v", err)
+		}
+		time.Sleep(10*time.Minute + time.Second)
+		stop()
+		if times := src.times(start); !pollEqualDurations(times, pollDurations("0s", "3m", "13m")) {
+			t.Errorf("fetches at %v, want 0s, the forced 3m, then 10m later", times)
+		}
+		if u := got.get(); len(u) != 3 || u[1] != "work:v2" {
+			t.Errorf("OnUpdate calls = %q, want 3 with the forced poll's second", u)
+		}
+
+		if err := p.Fetch(t.Context()); err != nil || !strings.HasPrefix(got.get()[len(got.get())-1], "work:") {
+			t.Errorf("Fetch() without Run = %v", err)
+		}
+	})
+}
+
+// TestSchedulerWithICSSource polls a real feed: the second poll costs a
+// 304, still hands the events on, and a failing server keeps them.
+func TestSchedulerWithICSSource(t *testing.T) {
+	f := &condFeedServer{body: readFeedFile(t, "two.ics"), etag: `"v1"`}
+	var down atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if down.Load() {
+			http.Error(w, "down", http.StatusBadGateway)
+			return
+		}
+		f.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	src, parses := newFeedSource(t, ICSOptions{Name: "team", URL: srv.URL + "/team.ics"})
+	var got pollUpdates
+	s := newTestScheduler(t, SchedulerOptions{})
+	p := mustAdd(t, s, PollSpec{Source: src, Zone: feedZone(t, "Europe/Berlin"), OnUpdate: got.on})
+	for range 2 {
+		if err := p.Fetch(t.Context()); err != nil {
+			t.Fatalf("Fetch() = %v", err)
+		}
+	}
+	down.Store(true)
+	if err := p.Fetch(t.Context()); err == nil || !strings.Contains(err.Error(), "502 Bad Gateway") {
+		t.Errorf("Fetch() from a failing server = %v, want the 502", err)
+	}
+	if _, notModified := f.counts(); notModified != 1 || parses.Load() != 1 {
+		t.Errorf("after two polls: %d answered 304, %d parses; want 1 and 1", notModified, parses.Load())
+	}
+	if u := got.get(); len(u) != 2 || u[0] != "team:standup@example.com" || u[1] != u[0] {
+		t.Errorf("OnUpdate calls = %q, want the feed's events twice", u)
+	}
+	if st := p.Status(); len(st.Events) != 2 || st.Failures != 1 {
+		t.Errorf("Status() after a failure = %d events, %d failures; want the 2 last good events, 1 failure", len(st.Events), st.Failures)
+	}
 }

@@ -1,7 +1,7 @@
 package calendar
 
-// API of the calendar package that the other steps and cmd code against.
-// The foundation issue fills in the bodies; the signatures are settled.
+// API of the calendar package that the other steps and cmd code against:
+// the signatures are settled.
 
 import (
 	"bytes"
@@ -74,6 +74,7 @@ type Warning struct {
 	Err    error
 }
 
+// String formats the warning as SOURCE:LINE: uid "UID": error, for logs.
 func (w Warning) String() string {
 	return fmt.Sprintf("%s:%d: uid %q: %v", w.Source, w.Line, w.UID, w.Err)
 }

@@ -110,17 +110,19 @@ func knownZone(tzid string) *zone {
 		return z
 	}
 	var z *zone
+	loc := loadIANA(tzid)
 	switch {
 	case strings.EqualFold(tzid, "UTC") || strings.EqualFold(tzid, "GMT") || strings.EqualFold(tzid, "Z"):
 		z = utcZone
-	case loadIANA(tzid) != nil:
-		z = &zone{name: tzid, loc: loadIANA(tzid)}
+	case loc != nil:
+		z = &zone{name: tzid, loc: loc}
 	case windowsZones[tzid] != "":
 		if loc := loadIANA(windowsZones[tzid]); loc != nil {
 			z = &zone{name: tzid, loc: loc}
 		}
 	case strings.HasPrefix(tzid, "/"):
-		// Keep the last two path elements: Area/Location.
+		// Keep the last path elements that name a zone:
+		// Area/Location/Sub, Area/Location or a bare name.
 		parts := strings.Split(strings.Trim(tzid, "/"), "/")
 		for n := 3; n >= 1 && z == nil; n-- {
 			if len(parts) >= n {

@@ -9,9 +9,9 @@ import (
 	"github.com/calpresence/calpresence/calendar"
 )
 
-// A poller keeps one calendar fresh; Run would poll at start and then on
-// the schedule, in the user's zone. Poll forces one poll now.
-func ExampleNewPoller() {
+// A Scheduler serves one calendar as well as many: Run would poll it at
+// start and then on its schedule, in the user's zone. Fetch polls it now.
+func ExampleScheduler_one() {
 	berlin, err := time.LoadLocation("Europe/Berlin")
 	if err != nil {
 		log.Fatal(err)
@@ -24,9 +24,17 @@ func ExampleNewPoller() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	p, err := calendar.NewPoller(calendar.PollerOptions{
+	sched, err := calendar.ParseSchedule("*/5 * * * *")
+	if err != nil {
+		log.Fatal(err)
+	}
+	s, err := calendar.NewScheduler(calendar.SchedulerOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	p, err := s.Add(calendar.PollSpec{
 		Source:   src,
-		Schedule: "*/5 * * * *",
+		Schedule: sched,
 		Zone:     berlin,
 		OnUpdate: func(name string, events []*calendar.Event, warnings []calendar.Warning) {
 			for _, e := range events {
@@ -37,7 +45,7 @@ func ExampleNewPoller() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if err := p.Poll(context.Background()); err != nil {
+	if err := p.Fetch(context.Background()); err != nil {
 		log.Fatal(err)
 	}
 	// Output:
