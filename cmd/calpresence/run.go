@@ -107,9 +107,6 @@ func runAgent(ctx context.Context, e *env, args []string) int {
 		// file it names (rules, CA files), even when it cannot be read.
 		return fail(e, &inputError{err})
 	}
-	for _, w := range cfg.Warnings {
-		log.Warn("config", "warning", w.Error())
-	}
 	stateDir := cfg.StateDir
 	if stateDir == "" {
 		if stateDir, err = defaultStateDir(e.getenv); err != nil {
@@ -146,9 +143,6 @@ func runAgent(ctx context.Context, e *env, args []string) int {
 				log.Error("config reload refused; the running config stays", "config", path, "err", err.Error())
 				continue
 			}
-			for _, w := range newCfg.Warnings {
-				log.Warn("config", "warning", w.Error())
-			}
 			if newCfg.StateDir != cfg.StateDir {
 				log.Warn("state_dir changes take effect on restart", "state_dir", stateDir)
 			}
@@ -168,7 +162,8 @@ func runAgent(ctx context.Context, e *env, args []string) int {
 	}
 }
 
-// loadAgentConfig loads the config and compiles its users.
+// loadAgentConfig loads the config and compiles its users; the config's
+// warnings (a plain password) go to the log of deps.
 func loadAgentConfig(path string, getenv func(string) string, deps agentDeps) (*Config, []userSpec, error) {
 	cfg, err := loadConfig(path, getenv)
 	if err != nil {
@@ -177,6 +172,9 @@ func loadAgentConfig(path string, getenv func(string) string, deps agentDeps) (*
 	specs, err := buildUsers(cfg, deps)
 	if err != nil {
 		return nil, nil, err
+	}
+	for _, w := range cfg.Warnings {
+		deps.sources.logger.Warn("config", "warning", w.Error())
 	}
 	return cfg, specs, nil
 }
