@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"time"
+	"slices"
 
 	calpresence "github.com/calpresence/calpresence"
 	"github.com/calpresence/calpresence/rules"
@@ -33,11 +33,8 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 		case err != nil:
 			errs = append(errs, err)
 		default:
-			for _, w := range cfg.Warnings {
-				fmt.Fprintf(e.stderr, "warning: %v\n", w)
-			}
 			warnings, secretErrs := cfg.CheckSecrets()
-			for _, w := range warnings {
+			for _, w := range slices.Concat(cfg.Warnings, warnings) {
 				fmt.Fprintf(e.stderr, "warning: %v\n", w)
 			}
 			errs = append(errs, secretErrs...)
@@ -80,30 +77,3 @@ func loadRules(path string) (*rules.Rules, error) {
 	}
 	return rules.Load(path)
 }
-
-// loadRulesAndInputs loads what preview and explain read: the rules
-// (-rules, else the config's, else the built-in ones) and the inputs. A
-// broken -rules file is reported before any calendar is touched.
-func loadRulesAndInputs(e *env, in *inputFlags, rulesPath string) (*rules.Rules, *inputs, error) {
-	var r *rules.Rules
-	if rulesPath != "" {
-		var err error
-		if r, err = rules.Load(rulesPath); err != nil {
-			return nil, nil, &inputError{err}
-		}
-	}
-	inputs, err := in.load(e)
-	if err != nil {
-		return nil, nil, err
-	}
-	if r == nil {
-		if r, err = loadRules(inputs.user.RulesPath); err != nil {
-			return nil, nil, &inputError{err}
-		}
-	}
-	return r, inputs, nil
-}
-
-// reach is how far around a window preview and explain read events: an
-// event that started well before it (a vacation) still decides it.
-const reach = 62 * 24 * time.Hour

@@ -176,3 +176,30 @@ func writePreviewText(w io.Writer, segs []rules.Segment, from, to time.Time, loc
 	_, err := io.WriteString(w, b.String())
 	return err
 }
+
+// loadRulesAndInputs loads what preview and explain read: the rules
+// (-rules, else the config's, else the built-in ones) and the inputs. A
+// broken -rules file is reported before any calendar is touched.
+func loadRulesAndInputs(e *env, in *inputFlags, rulesPath string) (*rules.Rules, *inputs, error) {
+	var r *rules.Rules
+	if rulesPath != "" {
+		var err error
+		if r, err = rules.Load(rulesPath); err != nil {
+			return nil, nil, &inputError{err}
+		}
+	}
+	inputs, err := in.load(e)
+	if err != nil {
+		return nil, nil, err
+	}
+	if r == nil {
+		if r, err = loadRules(inputs.user.RulesPath); err != nil {
+			return nil, nil, &inputError{err}
+		}
+	}
+	return r, inputs, nil
+}
+
+// reach is how far around a window preview and explain read events: an
+// event that started well before it (a vacation) still decides it.
+const reach = 62 * 24 * time.Hour
