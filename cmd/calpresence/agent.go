@@ -250,7 +250,6 @@ type pipeline struct {
 	pub       timelineRunner
 	pubCancel context.CancelFunc
 	rebuild   *time.Timer
-	rebuildAt time.Time
 	stopped   bool
 	ready     bool // a timeline was handed to the publisher
 	segs      []segInfo
@@ -628,7 +627,6 @@ func (p *pipeline) rebuildLocked() {
 	if !next.After(now) {
 		next = now.Add(time.Minute) // never a busy loop
 	}
-	p.rebuildAt = next
 	p.rebuild.Reset(next.Sub(now))
 }
 

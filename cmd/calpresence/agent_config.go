@@ -27,12 +27,7 @@ func buildUsers(cfg *Config, deps agentDeps) ([]userSpec, error) {
 		rs, ok := compiled[u.RulesPath]
 		if !ok {
 			var err error
-			if u.RulesPath == "" {
-				rs, err = builtinRules()
-			} else {
-				rs, err = rules.Load(u.RulesPath)
-			}
-			if err != nil {
+			if rs, err = loadRules(u.RulesPath); err != nil {
 				errs = append(errs, err)
 			}
 			compiled[u.RulesPath] = rs

@@ -2,38 +2,24 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
-	"io"
-	"log/slog"
-	"strings"
-	"time"
+	"slices"
 
 	calpresence "github.com/calpresence/calpresence"
-	"github.com/calpresence/calpresence/calendar"
 	"github.com/calpresence/calpresence/rules"
 )
 
 // runCheck validates a config and the rules it names, or one rules file,
 // without network I/O: "ok" and exit 0, or every error and exit 2.
 func runCheck(ctx context.Context, e *env, args []string) int {
-	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlagSet(e.stderr, "check", "usage: calpresence check -config FILE | -rules FILE",
+		"Validates a config, with the rules it names, or a rules file, without network I/O.")
 	configPath := fs.String("config", "", "config `FILE` to validate, with the rules it names (default $XDG_CONFIG_HOME/calpresence/config.toml)")
 	rulesPath := fs.String("rules", "", "rules `FILE` to validate")
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: calpresence check -config FILE | -rules FILE")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(e.stderr, "calpresence check: unexpected argument %q.\n", fs.Arg(0))
-		return 2
+	if err := parseFlags(fs, args); err != nil {
+		return flagsExit(err)
 	}
 	var errs []error
-	checked := false
 	if *configPath != "" || *rulesPath == "" {
 		path := *configPath
 		if path == "" {
@@ -47,15 +33,11 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 		case err != nil:
 			errs = append(errs, err)
 		default:
-			for _, w := range cfg.Warnings {
-				fmt.Fprintf(e.stderr, "warning: %v\n", w)
-			}
 			warnings, secretErrs := cfg.CheckSecrets()
-			for _, w := range warnings {
+			for _, w := range slices.Concat(cfg.Warnings, warnings) {
 				fmt.Fprintf(e.stderr, "warning: %v\n", w)
 			}
 			errs = append(errs, secretErrs...)
-			errs = append(errs, checkSources(cfg)...)
 			if *rulesPath == "" { // -rules replaces the config's rules
 				seen := map[string]bool{}
 				for _, u := range cfg.Users {
@@ -69,16 +51,11 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 				}
 			}
 		}
-		checked = true
 	}
 	if *rulesPath != "" {
 		if _, err := rules.Load(*rulesPath); err != nil {
 			errs = append(errs, err)
 		}
-		checked = true
-	}
-	if !checked {
-		return 2
 	}
 	if len(errs) > 0 {
 		// Whatever check finds is a mistake in the files it was given.
@@ -91,63 +68,12 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 	return 0
 }
 
-// checkSources builds every calendar source of cfg, which validates what
-// the config cannot (a source's own URL rules) without network I/O.
-func checkSources(cfg *Config) []error {
-	var errs []error
-	for _, u := range cfg.Users {
-		for _, c := range u.Calendars {
-			p := calendar.ParseOptions{Calendar: c.Name, Source: c.URL, Zone: u.Zone, Me: u.Me}
-			if _, err := newSource(c, p, sourceDeps{}); err != nil {
-				errs = append(errs, fmt.Errorf("%s: calendar %s: %w", cfg.Path, c.Name, err))
-			}
-		}
-	}
-	return errs
-}
-
 // loadRules loads the rules file at path, or the built-in copy of
-// rules.example.toml when path is "".
+// rules.example.toml when path is "": the rules of a config that names
+// none and of the demo.
 func loadRules(path string) (*rules.Rules, error) {
 	if path == "" {
 		return rules.Parse("rules.example.toml (built in)", calpresence.DefaultRules)
 	}
 	return rules.Load(path)
 }
-
-// printErrors writes each line of err, which may join several, to w.
-func printErrors(w io.Writer, err error) {
-	for _, line := range strings.Split(err.Error(), "\n") {
-		if line != "" {
-			fmt.Fprintln(w, line)
-		}
-	}
-}
-
-// loadRulesAndInputs loads what preview and explain read: the rules
-// (-rules, else the config's, else the built-in ones) and the inputs. A
-// broken -rules file is reported before any calendar is touched.
-func loadRulesAndInputs(e *env, in *inputFlags, rulesPath string) (*rules.Rules, *inputs, error) {
-	var r *rules.Rules
-	if rulesPath != "" {
-		var err error
-		if r, err = rules.Load(rulesPath); err != nil {
-			return nil, nil, err
-		}
-	}
-	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	inputs, err := in.load(e, logger)
-	if err != nil {
-		return nil, nil, err
-	}
-	if r == nil {
-		if r, err = loadRules(inputs.user.RulesPath); err != nil {
-			return nil, nil, err
-		}
-	}
-	return r, inputs, nil
-}
-
-// reach is how far around a window preview and explain read events: an
-// event that started well before it (a vacation) still decides it.
-const reach = 62 * 24 * time.Hour

@@ -171,6 +171,13 @@ func TestPreviewExplainUsage(t *testing.T) {
 		{[]string{"explain", "-config", "testdata/check/config-bad-rules.toml", "-at", "2026-03-02"}, 2, "bad-rules.toml:5:23: unknown activity"},
 		{[]string{"preview", "-ics", "x.ics", "-rules", "testdata/check/bad-rules.toml"}, 2, "bad-rules.toml:5:23: unknown activity"},
 		{[]string{"preview", "stray"}, 2, "unexpected argument"},
+		// Files that cannot be read are bad input, as in events.
+		{[]string{"preview", "-ics", "testdata/events/missing.ics", "-tz", "UTC"}, 2, "missing.ics"},
+		{[]string{"explain", "-ics", "testdata/events/missing.ics", "-at", "2026-03-02"}, 2, "missing.ics"},
+		{[]string{"preview", "-config", "testdata/events/missing.toml"}, 2, "missing.toml"},
+		{[]string{"explain", "-config", "testdata/events/missing.toml", "-at", "2026-03-02"}, 2, "missing.toml"},
+		{[]string{"preview", "-ics", "testdata/events/work.ics", "-rules", "testdata/check/missing.toml"}, 2, "missing.toml"},
+		{[]string{"explain", "-ics", "testdata/events/work.ics", "-rules", "testdata", "-at", "2026-03-02"}, 2, "testdata"},
 	}
 	for _, tt := range tests {
 		_, errs, code := runMain(t, tt.args...)
@@ -203,5 +210,20 @@ func TestPreviewChartShortEvents(t *testing.T) {
 	cells := []rune(bar)
 	if len(cells) != 48 || cells[19] != '█' || cells[18] != '·' || cells[20] != '·' {
 		t.Errorf("writePreviewText bar = %q, want cell 19 (09:30-10:00) closed and its neighbours free", bar)
+	}
+}
+
+// TestCommandsHelpAndArguments checks what every command does with -h
+// (its usage, exit 0) and with a stray argument (exit 2).
+func TestCommandsHelpAndArguments(t *testing.T) {
+	for _, name := range commandOrder {
+		_, errs, code := runMain(t, name, "-h")
+		if code != 0 || !strings.Contains(errs, "usage: calpresence "+name) {
+			t.Errorf("calpresence %s -h = exit %d, stderr %q; want exit 0 and the usage", name, code, errs)
+		}
+		_, errs, code = runMain(t, name, "stray")
+		if code != 2 || !strings.Contains(errs, `unexpected argument "stray"`) {
+			t.Errorf("calpresence %s stray = exit %d, stderr %q; want exit 2 naming the argument", name, code, errs)
+		}
 	}
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"cmp"
+	"crypto/x509"
 	"fmt"
 	"net/url"
 	"os"
@@ -236,6 +238,7 @@ func (v *validator) config(fc *fileConfig) *Config {
 	return cfg
 }
 
+// cmpOr is cmp.Or for slices: a unless it is empty.
 func cmpOr[T any](a, b []T) []T {
 	if len(a) > 0 {
 		return a
@@ -308,9 +311,9 @@ func (v *validator) sip(path string, sc, def *sipFileConfig) SIPSettings {
 		def = &sipFileConfig{}
 	}
 	s := SIPSettings{
-		Proxy:    cmp(sc.Proxy, def.Proxy),
-		Username: cmp(sc.Username, def.Username),
-		CAFile:   v.path(cmp(sc.CAFile, def.CAFile)),
+		Proxy:    cmp.Or(sc.Proxy, def.Proxy),
+		Username: cmp.Or(sc.Username, def.Username),
+		CAFile:   v.path(cmp.Or(sc.CAFile, def.CAFile)),
 		Expires:  defaultExpires,
 		Grace:    defaultGrace,
 	}
@@ -322,13 +325,13 @@ func (v *validator) sip(path string, sc, def *sipFileConfig) SIPSettings {
 			v.errorf(path+".proxy", "proxy transport %q is not one of udp, tcp, tls", t)
 		}
 	}
-	switch exp := cmpInt(sc.Expires, def.Expires); {
+	switch exp := cmp.Or(sc.Expires, def.Expires); {
 	case exp < 0:
 		v.errorf(path+".expires", "expires must be a positive number of seconds, not %d", exp)
 	case exp > 0:
 		s.Expires = time.Duration(exp) * time.Second
 	}
-	switch g := cmpInt(sc.Grace, def.Grace); {
+	switch g := cmp.Or(sc.Grace, def.Grace); {
 	case g < 0:
 		v.errorf(path+".grace", "grace must be a positive number of seconds, not %d", g)
 	case g > 0:
@@ -350,26 +353,18 @@ func (s *secretConfig) isZero() bool {
 	return s.Password == "" && s.PasswordEnv == "" && s.PasswordFile == "" && len(s.PasswordCommand) == 0
 }
 
-func cmp(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
-func cmpInt(a, b int) int {
-	if a != 0 {
-		return a
-	}
-	return b
-}
-
+// caFile checks a CA file as the SIP and HTTP clients will read it, so
+// that check finds what run would refuse.
 func (v *validator) caFile(path, f string) {
 	if f == "" {
 		return
 	}
-	if fi, err := os.Stat(f); err != nil || fi.IsDir() {
+	pem, err := os.ReadFile(f)
+	switch {
+	case err != nil:
 		v.errorf(path, "ca_file %s: not a readable file", f)
+	case !x509.NewCertPool().AppendCertsFromPEM(pem):
+		v.errorf(path, "ca_file %s: no PEM certificates in it", f)
 	}
 }
 
@@ -416,9 +411,10 @@ func (v *validator) calendars(path string, cs []calendarConfig) []CalendarSettin
 	for i := range cs {
 		c := &cs[i]
 		p := path + "." + strconv.Itoa(i)
+		nerrs := len(v.errs)
 		s := CalendarSettings{
 			Name: c.Name, Type: strings.ToLower(c.Type), URL: c.URL, Username: c.Username,
-			Calendars: c.Calendars, Poll: cmp(c.Poll, defaultPoll), CAFile: v.path(c.CAFile),
+			Calendars: c.Calendars, Poll: cmp.Or(c.Poll, defaultPoll), CAFile: v.path(c.CAFile),
 		}
 		if s.Name == "" {
 			s.Name = "calendar" + strconv.Itoa(i+1)
@@ -450,6 +446,14 @@ func (v *validator) calendars(path string, cs []calendarConfig) []CalendarSettin
 		}
 		v.caFile(p+".ca_file", s.CAFile)
 		s.Password = v.secret(p, &c.secretConfig)
+		if len(v.errs) == nerrs {
+			// The source checks what only it knows (credentials that its
+			// kind of URL cannot carry); building one does no I/O.
+			po := calendar.ParseOptions{Calendar: s.Name, Source: s.URL, Zone: time.UTC}
+			if _, err := newSource(s, po, sourceDeps{}); err != nil {
+				v.errorf(p, "calendar %s: %v", s.Name, err)
+			}
+		}
 		out = append(out, s)
 	}
 	return out

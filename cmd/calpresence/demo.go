@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"context"
 	_ "embed"
-	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,24 +34,15 @@ const (
 )
 
 func runDemo(ctx context.Context, e *env, args []string) int {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlagSet(e.stderr, "demo", "usage: calpresence demo [-speed N] [-tz ZONE] [-start T] [-duration D]",
+		"Publishes an embedded example calendar through the built-in rules to a dry-run sink that prints each PUBLISH.")
 	speed := fs.Float64("speed", 1, "run the clock `N` times faster")
 	tz := fs.String("tz", "", "IANA `zone` of the calendar's times (default: the machine's zone)")
 	duration := fs.Duration("duration", 0, "stop after this much simulated time (default: run until interrupted)")
 	start := fs.String("start", "", "simulated start time, RFC 3339 or a date (default: now)")
 	logLevel := fs.String("log-level", "warn", "log `level`: debug, info, warn or error")
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: calpresence demo [-speed N] [-tz ZONE] [-duration D]")
-		fmt.Fprintln(e.stderr, "Publishes an embedded example calendar through the built-in rules to a dry-run sink that prints each PUBLISH.")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(e.stderr, "calpresence demo: unexpected argument %q.\n", fs.Arg(0))
-		return 2
+	if err := parseFlags(fs, args); err != nil {
+		return flagsExit(err)
 	}
 	if !(*speed > 0) || *speed > 1e7 {
 		fmt.Fprintln(e.stderr, "calpresence demo: -speed must be a number above 0 and at most 10000000.")
@@ -64,7 +53,7 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "calpresence demo: %v.\n", err)
 		return 2
 	}
-	level, err := parseLevel(*logLevel)
+	log, err := newLogger(e.stderr, "text", *logLevel)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "calpresence demo: %v.\n", err)
 		return 2
@@ -77,7 +66,7 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 			return 2
 		}
 	}
-	rs, err := builtinRules()
+	rs, err := loadRules("")
 	if err != nil {
 		fmt.Fprintf(e.stderr, "calpresence demo: built-in rules: %v.\n", err)
 		return 1
@@ -94,7 +83,6 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 	}
 
 	out := &syncWriter{w: e.stdout}
-	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
 	d := &demo{
 		out: out, zone: zone, rules: rs, events: events,
 		clock: scaledClock{realStart: now, simStart: simStart, speed: *speed},
@@ -158,19 +146,7 @@ func demoZone(name string) (*time.Location, error) {
 	if name == "" {
 		return time.Local, nil
 	}
-	loc, err := time.LoadLocation(name)
-	if err != nil || name == "Local" {
-		return nil, fmt.Errorf("-tz %q: unknown zone", name)
-	}
-	return loc, nil
-}
-
-func parseLevel(s string) (slog.Level, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(s)); err != nil {
-		return 0, fmt.Errorf("-log-level %q: want debug, info, warn or error", s)
-	}
-	return l, nil
+	return parseZone(name)
 }
 
 // scaledClock maps real time to simulated time running speed times faster,

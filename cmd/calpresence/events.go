@@ -3,12 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"log/slog"
-	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -19,53 +15,30 @@ import (
 // runEvents prints the occurrences overlapping [from, to) (CONTRACT.md
 // "events -json"), as a table or as JSON.
 func runEvents(ctx context.Context, e *env, args []string) int {
-	fs := flag.NewFlagSet("events", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlagSet(e.stderr, "events",
+		"usage: calpresence events [-config FILE | -ics PATH_OR_URL ...] [-from T] [-to T] [-tz ZONE] [-me ADDR] [-json]",
+		"Prints the expanded occurrences of the calendars that overlap [from, to).")
 	in := addInputFlags(fs)
-	fromFlag := fs.String("from", "", "start of the window: RFC 3339 `TIME` or a date (midnight in -tz); default now")
-	toFlag := fs.String("to", "", "end of the window, exclusive: RFC 3339 `TIME` or a date; default -from + 7 days")
+	win := addWindowFlags(fs)
 	asJSON := fs.Bool("json", false, "print a JSON array (CONTRACT.md) instead of a table")
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: calpresence events [-config FILE | -ics PATH_OR_URL ...] [-from T] [-to T] [-tz ZONE] [-me ADDR] [-json]")
-		fmt.Fprintln(e.stderr, "Prints the expanded occurrences of the calendars that overlap [from, to).")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(e.stderr, "calpresence events: unexpected argument %q (inputs are given with -ics or -config).\n", fs.Arg(0))
-		return 2
+	if err := parseFlags(fs, args); err != nil {
+		return flagsExit(err)
 	}
 
-	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	inputs, err := in.load(e, logger)
+	inputs, err := in.load(e)
 	if err != nil {
-		// load does no network I/O: whatever fails is the command line,
-		// the config or a calendar's URL.
-		fmt.Fprintln(e.stderr, err)
-		return 2
+		return fail(e, err)
 	}
-	from, to, err := window(*fromFlag, *toFlag, time.Now(), inputs.zone)
+	from, to, err := win.window(time.Now(), inputs.zone)
 	if err != nil {
-		return eventsFail(e, err)
+		return fail(e, err)
 	}
 	occs, err := inputs.occurrences(ctx, from, to, e.stderr)
 	if err != nil {
-		return eventsFail(e, err)
+		return fail(e, err)
 	}
-	// Expand sorts already; sorting again keeps the contract's order (start,
-	// then UID) whatever the sources hand back.
-	slices.SortStableFunc(occs, func(a, b calendar.Occurrence) int {
-		if c := a.Start.Compare(b.Start); c != 0 {
-			return c
-		}
-		return strings.Compare(a.UID, b.UID)
-	})
-
+	// occs are in the contract's order (start, then UID): one Expand over
+	// every source's events sorts them so.
 	if *asJSON {
 		err = writeEventsJSON(e.stdout, occs, inputs.zone)
 	} else {
@@ -76,19 +49,6 @@ func runEvents(ctx context.Context, e *env, args []string) int {
 		return 1
 	}
 	return 0
-}
-
-// eventsFail prints err, one line per error it joins, and returns the exit
-// code: 2 when the command line, the config or a calendar's content is at
-// fault, 1 for runtime failures such as an unreachable server.
-func eventsFail(e *env, err error) int {
-	fmt.Fprintln(e.stderr, err)
-	code := exitCode(err)
-	var fe *calendar.FetchError
-	if code == 1 && errors.As(err, &fe) && fe.Input {
-		code = 2
-	}
-	return code
 }
 
 // eventJSON is one element of `events -json`, fields in the contract's
@@ -139,10 +99,16 @@ func writeEventsJSON(w io.Writer, occs []calendar.Occurrence, zone *time.Locatio
 		}
 		out = append(out, j)
 	}
+	return writeJSON(w, out)
+}
+
+// writeJSON writes v as the JSON output of a command: indented, with
+// calendar text such as "<b>" or "&" as it is.
+func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	return enc.Encode(v)
 }
 
 // writeEventsTable prints one line per occurrence, times in zone.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -18,19 +17,16 @@ const fallbackAOR = "sip:user@example.invalid"
 
 // runExplain tells why the presence at one instant is what it is.
 func runExplain(ctx context.Context, e *env, args []string) int {
-	fs := flag.NewFlagSet("explain", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlagSet(e.stderr, "explain",
+		"usage: calpresence explain [-config FILE | -ics PATH_OR_URL ...] [-rules FILE] -at T [-tz ZONE] [-me ADDR] [-aor URI] [-pidf]",
+		"Tells which events are on at T, the rule each matched (or why none did), the winner and the PIDF document.")
 	in := addInputFlags(fs)
 	rulesPath := fs.String("rules", "", "rules `FILE` (default: the config's, else the built-in rules.example.toml)")
 	atFlag := fs.String("at", "", "the instant `T` to explain: RFC 3339 or a date (required)")
 	onlyPIDF := fs.Bool("pidf", false, "print only the PIDF document")
 	aorFlag := fs.String("aor", "", "the presentity `URI` when no config gives one")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(e.stderr, "calpresence explain: unexpected argument %q.\n", fs.Arg(0))
-		return 2
+	if err := parseFlags(fs, args); err != nil {
+		return flagsExit(err)
 	}
 	if *atFlag == "" {
 		fmt.Fprintln(e.stderr, "calpresence explain: -at T is required.")
@@ -38,13 +34,11 @@ func runExplain(ctx context.Context, e *env, args []string) int {
 	}
 	r, inputs, err := loadRulesAndInputs(e, in, *rulesPath)
 	if err != nil {
-		printErrors(e.stderr, err)
-		return exitCode(err)
+		return fail(e, err)
 	}
 	at, err := parseTime("at", *atFlag, inputs.zone)
 	if err != nil {
-		printErrors(e.stderr, err)
-		return exitCode(err)
+		return fail(e, err)
 	}
 	aor := *aorFlag
 	if aor == "" && inputs.user != nil {
@@ -55,8 +49,7 @@ func runExplain(ctx context.Context, e *env, args []string) int {
 	}
 	occs, err := inputs.occurrences(ctx, at.Add(-reach), at.Add(reach), e.stderr)
 	if err != nil {
-		printErrors(e.stderr, err)
-		return exitCode(err)
+		return fail(e, err)
 	}
 	ex := r.Explain(occs, at, inputs.zone)
 	doc, err := ex.Segment.Document(aor, pidf.IDBase(aor)).Marshal()

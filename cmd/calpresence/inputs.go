@@ -8,12 +8,53 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 
 	"github.com/calpresence/calpresence/calendar"
 	"github.com/calpresence/calpresence/internal/tomlpos"
 )
+
+// newFlagSet starts the flags of command name; usage (its synopsis and
+// what it does) is printed above the flags for -h and after a mistake.
+func newFlagSet(w io.Writer, name string, usage ...string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(w)
+	fs.Usage = func() {
+		for _, line := range usage {
+			fmt.Fprintln(w, line)
+		}
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses args into fs; no command takes positional arguments.
+// Its error has been printed; it is flag.ErrHelp for -h (see flagsExit).
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		hint := ""
+		if fs.Lookup("ics") != nil {
+			hint = " (inputs are given with -ics or -config)"
+		}
+		fmt.Fprintf(fs.Output(), "calpresence %s: unexpected argument %q%s.\n", fs.Name(), fs.Arg(0), hint)
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	return nil
+}
+
+// flagsExit is the exit code after parseFlags failed: 0 when help was
+// asked for, 2 for a mistake.
+func flagsExit(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	return 2
+}
 
 // listFlag is a repeatable string flag.
 type listFlag []string
@@ -43,7 +84,6 @@ func addInputFlags(fs *flag.FlagSet) *inputFlags {
 
 // inputs are the loaded inputs of a command.
 type inputs struct {
-	cfg     *Config // nil for -ics inputs
 	user    *User
 	zone    *time.Location
 	sources []calendar.Source
@@ -56,22 +96,71 @@ func (e *usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
 
+// inputError is a mistake in what a command was given to read (its
+// config, its rules, a calendar's location) found before any network I/O,
+// such as a file that is missing: exit code 2.
+type inputError struct{ err error }
+
+func (e *inputError) Error() string { return e.err.Error() }
+func (e *inputError) Unwrap() error { return e.err }
+
 // exitCode maps an error to CONTRACT.md's exit codes: 2 for bad usage,
-// config or input, 1 for runtime failures.
+// config or input, 1 for runtime failures such as an unreachable server.
 func exitCode(err error) int {
 	var ue *usageError
+	var ie *inputError
 	var ce *configError
 	var te *tomlpos.Error // config and rules files alike (rules.Error is this type)
 	var se *calendar.SyntaxError
-	if errors.As(err, &ue) || errors.As(err, &ce) || errors.As(err, &te) || errors.As(err, &se) {
+	var fe *calendar.FetchError
+	var de *calendar.CalDAVStatusError
+	switch {
+	case errors.As(err, &ue), errors.As(err, &ie), errors.As(err, &ce), errors.As(err, &te), errors.As(err, &se):
 		return 2
+	case errors.As(err, &fe):
+		if fe.Input { // an unreadable file, not iCalendar, an HTTP 4xx
+			return 2
+		}
+	case errors.As(err, &de):
+		// The server refused what the config asks (wrong credentials, no
+		// such calendar), as an ICS feed's 4xx is the calendar's fault.
+		if de.Code >= 400 && de.Code < 500 && de.Code != http.StatusRequestTimeout && de.Code != http.StatusTooManyRequests {
+			return 2
+		}
 	}
 	return 1
 }
 
+// fail prints err, one line per error it joins, and returns its exit code.
+func fail(e *env, err error) int {
+	printErrors(e.stderr, err)
+	return exitCode(err)
+}
+
+// printErrors writes each line of err, which may join several, to w.
+func printErrors(w io.Writer, err error) {
+	for _, line := range strings.Split(err.Error(), "\n") {
+		if line != "" {
+			fmt.Fprintln(w, line)
+		}
+	}
+}
+
 // load reads the config (or takes the -ics inputs) and builds the
-// calendar sources. It does no network I/O.
-func (f *inputFlags) load(e *env, logger *slog.Logger) (*inputs, error) {
+// calendar sources. It does no network I/O, so whatever fails is the
+// command line, the config or a calendar's location: its errors are
+// input errors (exit code 2).
+func (f *inputFlags) load(e *env) (*inputs, error) {
+	// A command's sources log only what goes wrong, beside its output.
+	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	in, err := f.loadInputs(e, logger)
+	if err != nil {
+		return nil, &inputError{err}
+	}
+	return in, nil
+}
+
+func (f *inputFlags) loadInputs(e *env, logger *slog.Logger) (*inputs, error) {
 	in := &inputs{}
 	if len(f.ics) > 0 && f.config != "" {
 		return nil, usagef("give either -config or -ics, not both")
@@ -88,7 +177,6 @@ func (f *inputFlags) load(e *env, logger *slog.Logger) (*inputs, error) {
 			}
 			return nil, err
 		}
-		in.cfg = cfg
 		in.user = cfg.Users[0]
 		if f.user != "" {
 			in.user = nil
@@ -109,9 +197,9 @@ func (f *inputFlags) load(e *env, logger *slog.Logger) (*inputs, error) {
 	}
 	in.zone = in.user.Zone
 	if f.tz != "" {
-		loc, err := time.LoadLocation(f.tz)
-		if err != nil || f.tz == "Local" {
-			return nil, usagef("-tz %s: unknown time zone (want an IANA name such as Europe/Berlin)", f.tz)
+		loc, err := parseZone(f.tz)
+		if err != nil {
+			return nil, err
 		}
 		in.zone = loc
 	}
@@ -175,6 +263,26 @@ func (in *inputs) occurrences(ctx context.Context, from, to time.Time, w io.Writ
 	return occs, nil
 }
 
+// parseZone reads -tz: an IANA zone name. "Local" is refused: the
+// machine's zone is what leaving -tz out gives.
+func parseZone(name string) (*time.Location, error) {
+	loc, err := time.LoadLocation(name)
+	if err != nil || name == "Local" {
+		return nil, usagef("-tz %s: unknown time zone (want an IANA name such as Europe/Berlin)", name)
+	}
+	return loc, nil
+}
+
+// windowFlags are -from and -to of the commands that look at a window.
+type windowFlags struct{ from, to string }
+
+func addWindowFlags(fs *flag.FlagSet) *windowFlags {
+	f := &windowFlags{}
+	fs.StringVar(&f.from, "from", "", "start of the window: RFC 3339 `TIME` or a date (midnight in -tz); default now")
+	fs.StringVar(&f.to, "to", "", "end of the window, exclusive: RFC 3339 `TIME` or a date; default -from + 7 days")
+	return f
+}
+
 // parseTime reads a command-line time: RFC 3339, or a bare date meaning
 // midnight of that date in loc.
 func parseTime(name, s string, loc *time.Location) (time.Time, error) {
@@ -188,17 +296,17 @@ func parseTime(name, s string, loc *time.Location) (time.Time, error) {
 }
 
 // window reads -from and -to with their defaults: from = now, to = from +
-// 7 days.
-func window(fromFlag, toFlag string, now time.Time, loc *time.Location) (from, to time.Time, err error) {
+// 7 days; dates are midnight in loc.
+func (f *windowFlags) window(now time.Time, loc *time.Location) (from, to time.Time, err error) {
 	from = now
-	if fromFlag != "" {
-		if from, err = parseTime("from", fromFlag, loc); err != nil {
+	if f.from != "" {
+		if from, err = parseTime("from", f.from, loc); err != nil {
 			return
 		}
 	}
 	to = from.AddDate(0, 0, 7)
-	if toFlag != "" {
-		if to, err = parseTime("to", toFlag, loc); err != nil {
+	if f.to != "" {
+		if to, err = parseTime("to", f.to, loc); err != nil {
 			return
 		}
 	}

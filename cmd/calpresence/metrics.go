@@ -121,15 +121,13 @@ func metricsHandler(a *agent) http.Handler {
 
 // serveMetrics listens on addr before returning, so that a bad address is
 // a start-up error, then serves until ctx is done.
-func serveMetrics(ctx context.Context, addr string, h http.Handler, log *slog.Logger) (done <-chan struct{}, err error) {
+func serveMetrics(ctx context.Context, addr string, h http.Handler, log *slog.Logger) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("metrics: %w", err)
+		return fmt.Errorf("metrics: %w", err)
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	ch := make(chan struct{})
 	go func() {
-		defer close(ch)
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("metrics server failed", "addr", addr, "err", err)
 		}
@@ -141,5 +139,5 @@ func serveMetrics(ctx context.Context, addr string, h http.Handler, log *slog.Lo
 		srv.Shutdown(sctx)
 	}()
 	log.Info("serving metrics", "addr", ln.Addr().String())
-	return ch, nil
+	return nil
 }

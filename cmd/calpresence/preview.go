@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -16,34 +14,27 @@ import (
 
 // runPreview prints the presence timeline over [from, to).
 func runPreview(ctx context.Context, e *env, args []string) int {
-	fs := flag.NewFlagSet("preview", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlagSet(e.stderr, "preview",
+		"usage: calpresence preview [-config FILE | -ics PATH_OR_URL ...] [-rules FILE] [-from T] [-to T] [-tz ZONE] [-me ADDR] [-json]",
+		"Prints the presence timeline over [from, to): a table and a bar per day, or JSON.")
 	in := addInputFlags(fs)
 	rulesPath := fs.String("rules", "", "rules `FILE` (default: the config's, else the built-in rules.example.toml)")
-	fromFlag := fs.String("from", "", "start `T`ime: RFC 3339 or a date (default now)")
-	toFlag := fs.String("to", "", "end `T`ime (default from + 7 days)")
-	asJSON := fs.Bool("json", false, "print JSON instead of a table")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(e.stderr, "calpresence preview: unexpected argument %q.\n", fs.Arg(0))
-		return 2
+	win := addWindowFlags(fs)
+	asJSON := fs.Bool("json", false, "print a JSON array (CONTRACT.md) instead of a table")
+	if err := parseFlags(fs, args); err != nil {
+		return flagsExit(err)
 	}
 	r, inputs, err := loadRulesAndInputs(e, in, *rulesPath)
 	if err != nil {
-		printErrors(e.stderr, err)
-		return exitCode(err)
+		return fail(e, err)
 	}
-	from, to, err := window(*fromFlag, *toFlag, time.Now(), inputs.zone)
+	from, to, err := win.window(time.Now(), inputs.zone)
 	if err != nil {
-		printErrors(e.stderr, err)
-		return exitCode(err)
+		return fail(e, err)
 	}
 	occs, err := inputs.occurrences(ctx, from.Add(-reach), to.Add(reach), e.stderr)
 	if err != nil {
-		printErrors(e.stderr, err)
-		return exitCode(err)
+		return fail(e, err)
 	}
 	segs := r.Timeline(occs, from, to, inputs.zone)
 	if *asJSON {
@@ -81,10 +72,7 @@ func writePreviewJSON(w io.Writer, segs []rules.Segment, loc *time.Location) err
 			Basic: s.State.Basic, Activities: acts, Note: s.State.Note, Rule: s.Rule, UID: s.UID,
 		}
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(out)
+	return writeJSON(w, out)
 }
 
 // isTerminal reports whether w is a terminal, where colour helps.
@@ -188,3 +176,30 @@ func writePreviewText(w io.Writer, segs []rules.Segment, from, to time.Time, loc
 	_, err := io.WriteString(w, b.String())
 	return err
 }
+
+// loadRulesAndInputs loads what preview and explain read: the rules
+// (-rules, else the config's, else the built-in ones) and the inputs. A
+// broken -rules file is reported before any calendar is touched.
+func loadRulesAndInputs(e *env, in *inputFlags, rulesPath string) (*rules.Rules, *inputs, error) {
+	var r *rules.Rules
+	if rulesPath != "" {
+		var err error
+		if r, err = rules.Load(rulesPath); err != nil {
+			return nil, nil, &inputError{err}
+		}
+	}
+	inputs, err := in.load(e)
+	if err != nil {
+		return nil, nil, err
+	}
+	if r == nil {
+		if r, err = loadRules(inputs.user.RulesPath); err != nil {
+			return nil, nil, &inputError{err}
+		}
+	}
+	return r, inputs, nil
+}
+
+// reach is how far around a window preview and explain read events: an
+// event that started well before it (a vacation) still decides it.
+const reach = 62 * 24 * time.Hour

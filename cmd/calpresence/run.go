@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -30,24 +29,14 @@ type runFlags struct {
 // to w when it returns one.
 func parseRunFlags(w io.Writer, args []string) (*runFlags, error) {
 	f := &runFlags{}
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(w)
+	fs := newFlagSet(w, "run", "usage: calpresence run [-config FILE] [-log-format text|json] [-log-level LEVEL] [-metrics-addr ADDR] [-stale-after D]",
+		"Polls the config's calendars and publishes presence at every boundary until SIGTERM/SIGINT; SIGHUP reloads the config.")
 	fs.StringVar(&f.config, "config", "", "config `FILE` (default $XDG_CONFIG_HOME/calpresence/config.toml)")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log `format`: text or json")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
 	fs.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics and /healthz on `ADDR` (e.g. 127.0.0.1:9370); off by default")
 	fs.DurationVar(&f.staleAfter, "stale-after", 24*time.Hour, "ignore a calendar's last good data once it is older than this; presence then falls back to the default")
-	fs.Usage = func() {
-		fmt.Fprintln(w, "usage: calpresence run [-config FILE] [-log-format text|json] [-log-level LEVEL] [-metrics-addr ADDR] [-stale-after D]")
-		fmt.Fprintln(w, "Polls the config's calendars and publishes presence at every boundary until SIGTERM/SIGINT; SIGHUP reloads the config.")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return nil, err
-	}
-	if fs.NArg() > 0 {
-		err := fmt.Errorf("calpresence run: unexpected argument %q", fs.Arg(0))
-		fmt.Fprintf(w, "%v.\n", err)
+	if err := parseFlags(fs, args); err != nil {
 		return nil, err
 	}
 	if f.staleAfter <= 0 {
@@ -61,7 +50,7 @@ func parseRunFlags(w io.Writer, args []string) (*runFlags, error) {
 func runAgent(ctx context.Context, e *env, args []string) int {
 	f, err := parseRunFlags(e.stderr, args)
 	if err != nil {
-		return 2
+		return flagsExit(err)
 	}
 	log, err := newLogger(e.stderr, f.logFormat, f.logLevel)
 	if err != nil {
@@ -72,6 +61,7 @@ func runAgent(ctx context.Context, e *env, args []string) int {
 	if path == "" {
 		path = defaultConfigPath(e.getenv)
 	}
+	ver, _ := buildInfo()
 
 	// SIGHUP is caught before anything is started, so that a reload
 	// requested during start-up is not the default action (exit).
@@ -102,7 +92,7 @@ func runAgent(ctx context.Context, e *env, args []string) int {
 			if c := clients[caFile]; c != nil {
 				return c, nil
 			}
-			c, err := publisher.NewClient(publisher.ClientOptions{CAFile: caFile, Logger: log, UserAgent: "calpresence/" + version})
+			c, err := publisher.NewClient(publisher.ClientOptions{CAFile: caFile, Logger: log, UserAgent: "calpresence/" + ver})
 			if err != nil {
 				return nil, err
 			}
@@ -113,14 +103,9 @@ func runAgent(ctx context.Context, e *env, args []string) int {
 
 	cfg, specs, err := loadAgentConfig(path, e.getenv, deps)
 	if err != nil {
-		fmt.Fprintln(e.stderr, err)
-		if isNotExist(err) {
-			return 2 // no config is a mistake in the input, not a runtime failure
-		}
-		return exitCode(err)
-	}
-	for _, w := range cfg.Warnings {
-		log.Warn("config", "warning", w.Error())
+		// Loading does no network I/O: whatever fails is the config or a
+		// file it names (rules, CA files), even when it cannot be read.
+		return fail(e, &inputError{err})
 	}
 	stateDir := cfg.StateDir
 	if stateDir == "" {
@@ -138,12 +123,12 @@ func runAgent(ctx context.Context, e *env, args []string) int {
 	}
 	a := newAgent(log, nil, &stateStore{dir: stateDir}, opts)
 	if f.metricsAddr != "" {
-		if _, err := serveMetrics(ctx, f.metricsAddr, metricsHandler(a), log); err != nil {
+		if err := serveMetrics(ctx, f.metricsAddr, metricsHandler(a), log); err != nil {
 			fmt.Fprintf(e.stderr, "calpresence run: %v.\n", err)
 			return 2
 		}
 	}
-	log.Info("agent started", "config", path, "users", len(specs), "state_dir", stateDir, "version", version)
+	log.Info("agent started", "config", path, "users", len(specs), "state_dir", stateDir, "version", ver)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -157,9 +142,6 @@ func runAgent(ctx context.Context, e *env, args []string) int {
 				a.reloads[1].Add(1)
 				log.Error("config reload refused; the running config stays", "config", path, "err", err.Error())
 				continue
-			}
-			for _, w := range newCfg.Warnings {
-				log.Warn("config", "warning", w.Error())
 			}
 			if newCfg.StateDir != cfg.StateDir {
 				log.Warn("state_dir changes take effect on restart", "state_dir", stateDir)
@@ -180,7 +162,8 @@ func runAgent(ctx context.Context, e *env, args []string) int {
 	}
 }
 
-// loadAgentConfig loads the config and compiles its users.
+// loadAgentConfig loads the config and compiles its users; the config's
+// warnings (a plain password) go to the log of deps.
 func loadAgentConfig(path string, getenv func(string) string, deps agentDeps) (*Config, []userSpec, error) {
 	cfg, err := loadConfig(path, getenv)
 	if err != nil {
@@ -190,10 +173,13 @@ func loadAgentConfig(path string, getenv func(string) string, deps agentDeps) (*
 	if err != nil {
 		return nil, nil, err
 	}
+	for _, w := range cfg.Warnings {
+		deps.sources.logger.Warn("config", "warning", w.Error())
+	}
 	return cfg, specs, nil
 }
 
-// newLogger builds the agent's one logger (-log-format, -log-level).
+// newLogger builds a command's one logger (-log-format, -log-level).
 func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	l, err := parseLevel(level)
 	if err != nil {
@@ -207,4 +193,12 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return nil, fmt.Errorf("-log-format %q: want text or json", format)
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return 0, fmt.Errorf("-log-level %q: want debug, info, warn or error", s)
+	}
+	return l, nil
 }

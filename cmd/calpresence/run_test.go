@@ -24,6 +24,7 @@ func TestRunUsage(t *testing.T) {
 		{[]string{"run", "-stale-after", "0s", "-config", bad}, "-stale-after"},
 		{[]string{"run", "-config", filepath.Join(dir, "missing.toml")}, "missing.toml"},
 		{[]string{"run", "-config", bad}, bad + ":1:"},
+		{[]string{"run", "-config", dir}, "is a directory"},
 	}
 	for _, tt := range tests {
 		var out, errb bytes.Buffer
