@@ -157,16 +157,8 @@ func New(d Doer, opts Options) *Publisher {
 // Validate checks AOR and Proxy without network I/O, for `calpresence
 // check`.
 func (o Options) Validate() error {
-	_, next, err := parseURIs(o.AOR, o.Proxy)
-	if err != nil {
+	if _, _, err := parseURIs(o.AOR, o.Proxy); err != nil {
 		return err
-	}
-	if v, ok := next.UriParams.Get("transport"); ok {
-		switch strings.ToLower(v) {
-		case "udp", "tcp", "tls":
-		default:
-			return fmt.Errorf("sip uri %q: transport %q not supported (udp, tcp or tls)", cmp.Or(o.Proxy, o.AOR), v)
-		}
 	}
 	if o.Username != "" && o.Password == nil {
 		return fmt.Errorf("sip %s: username set but no password source", o.AOR)
@@ -174,24 +166,69 @@ func (o Options) Validate() error {
 	return nil
 }
 
+// CheckAOR reports whether aor can be a presentity: a sip: or sips: URI
+// with a user and a host.
+func CheckAOR(aor string) error {
+	_, err := parseAOR(aor)
+	return err
+}
+
+// CheckProxy reports whether proxy can be an outbound proxy: a sip: or
+// sips: URI with a host and, if it names one, a transport this package
+// speaks (udp, tcp, tls).
+func CheckProxy(proxy string) error {
+	_, err := parseProxy(proxy)
+	return err
+}
+
+func parseAOR(aor string) (sip.Uri, error) {
+	var a sip.Uri
+	if err := sip.ParseUri(strings.Trim(aor, "<>"), &a); err != nil ||
+		a.User == "" || a.Host == "" || (!strings.EqualFold(a.Scheme, "sip") && !strings.EqualFold(a.Scheme, "sips")) {
+		return a, fmt.Errorf("aor %q is not a SIP address of the form sip:user@domain", aor)
+	}
+	return a, nil
+}
+
+func parseProxy(proxy string) (sip.Uri, error) {
+	var n sip.Uri
+	if err := sip.ParseUri(strings.Trim(proxy, "<>"), &n); err != nil {
+		return n, fmt.Errorf("proxy %q is not a SIP URI: %w", proxy, err)
+	}
+	if n.Host == "" || (!strings.EqualFold(n.Scheme, "sip") && !strings.EqualFold(n.Scheme, "sips")) {
+		return n, fmt.Errorf("proxy %q is not a SIP URI such as \"sip:127.0.0.1:5060;transport=tcp\"", proxy)
+	}
+	if err := checkTransport(n); err != nil {
+		return n, fmt.Errorf("proxy %q: %w", proxy, err)
+	}
+	return n, nil
+}
+
+func checkTransport(u sip.Uri) error {
+	if v, ok := u.UriParams.Get("transport"); ok {
+		switch strings.ToLower(v) {
+		case "udp", "tcp", "tls":
+		default:
+			return fmt.Errorf("transport %q is not one of udp, tcp, tls", v)
+		}
+	}
+	return nil
+}
+
 // parseURIs returns the AOR as a Request-URI (no parameters) and the URI
 // the server is located from (the proxy, else the AOR).
 func parseURIs(aor, proxy string) (sip.Uri, sip.Uri, error) {
-	var a, n sip.Uri
-	if err := sip.ParseUri(strings.Trim(aor, "<>"), &a); err != nil {
-		return a, n, fmt.Errorf("parse aor %q: %w", aor, err)
+	a, err := parseAOR(aor)
+	if err != nil {
+		return a, sip.Uri{}, err
 	}
-	if a.User == "" || a.Host == "" || (!strings.EqualFold(a.Scheme, "sip") && !strings.EqualFold(a.Scheme, "sips")) {
-		return a, n, fmt.Errorf("parse aor %q: want sip:user@domain or sips:user@domain", aor)
-	}
-	n = a
+	n := a
 	if proxy != "" {
-		if err := sip.ParseUri(strings.Trim(proxy, "<>"), &n); err != nil {
-			return a, n, fmt.Errorf("parse proxy %q: %w", proxy, err)
+		if n, err = parseProxy(proxy); err != nil {
+			return a, n, err
 		}
-		if n.Host == "" || (!strings.EqualFold(n.Scheme, "sip") && !strings.EqualFold(n.Scheme, "sips")) {
-			return a, n, fmt.Errorf("parse proxy %q: want a sip: or sips: URI", proxy)
-		}
+	} else if err := checkTransport(n); err != nil {
+		return a, n, fmt.Errorf("aor %q: %w", aor, err)
 	}
 	a = sip.Uri{Scheme: a.Scheme, User: a.User, Host: a.Host, Port: a.Port}
 	return a, n, nil

@@ -7,15 +7,13 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/emiago/sipgo/sip"
-
 	"github.com/calpresence/calpresence/calendar"
 	"github.com/calpresence/calpresence/internal/tomlpos"
+	"github.com/calpresence/calpresence/publisher"
 )
 
 // The config file as written (CONTRACT.md "Config (TOML)"). Decoding is
@@ -300,9 +298,8 @@ func (v *validator) aor(path, aor string, required bool) {
 		}
 		return
 	}
-	var u sip.Uri
-	if err := sip.ParseUri(aor, &u); err != nil || (u.Scheme != "sip" && u.Scheme != "sips") || u.User == "" || u.Host == "" {
-		v.errorf(path, "aor %q is not a SIP address of the form sip:user@domain", aor)
+	if err := publisher.CheckAOR(aor); err != nil {
+		v.errorf(path, "%v", err)
 	}
 }
 
@@ -318,11 +315,8 @@ func (v *validator) sip(path string, sc, def *sipFileConfig) SIPSettings {
 		Grace:    defaultGrace,
 	}
 	if s.Proxy != "" {
-		var u sip.Uri
-		if err := sip.ParseUri(s.Proxy, &u); err != nil || (u.Scheme != "sip" && u.Scheme != "sips") || u.Host == "" {
-			v.errorf(path+".proxy", "proxy %q is not a SIP URI such as \"sip:127.0.0.1:5060;transport=tcp\"", s.Proxy)
-		} else if t, ok := u.UriParams.Get("transport"); ok && !slices.Contains([]string{"udp", "tcp", "tls"}, strings.ToLower(t)) {
-			v.errorf(path+".proxy", "proxy transport %q is not one of udp, tcp, tls", t)
+		if err := publisher.CheckProxy(s.Proxy); err != nil {
+			v.errorf(path+".proxy", "%v", err)
 		}
 	}
 	switch exp := cmp.Or(sc.Expires, def.Expires); {
