@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -221,8 +222,18 @@ func redactURL(raw string) string {
 		}
 		return raw
 	}
-	// Private feed links often carry their token in the query
-	// (?token=…, ?key=…): the values go, the names stay to tell feeds apart.
+	// Private feed links carry their token in the path (Google's
+	// private-<hex>, iCloud's published/2/<token>) or in the query
+	// (?token=…, ?key=…): such path segments and every query value go, the
+	// rest stays to tell feeds apart.
+	if segs := strings.Split(u.Path, "/"); slices.ContainsFunc(segs, looksLikeToken) {
+		for i, seg := range segs {
+			if looksLikeToken(seg) {
+				segs[i] = "redacted"
+			}
+		}
+		u.Path, u.RawPath = strings.Join(segs, "/"), ""
+	}
 	if u.RawQuery != "" {
 		q := u.Query()
 		for k := range q {
@@ -231,6 +242,31 @@ func redactURL(raw string) string {
 		u.RawQuery = q.Encode()
 	}
 	return u.Redacted()
+}
+
+// looksLikeToken reports whether a URL path segment looks like a secret:
+// Google's "private-…", or a long run of letters and digits (with - or _)
+// that has both, unlike the words and file names of a path.
+func looksLikeToken(seg string) bool {
+	if strings.HasPrefix(seg, "private-") {
+		return true
+	}
+	if len(seg) < 20 {
+		return false
+	}
+	var letter, digit bool
+	for _, r := range seg {
+		switch {
+		case r >= '0' && r <= '9':
+			digit = true
+		case r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z':
+			letter = true
+		case r == '-' || r == '_':
+		default:
+			return false
+		}
+	}
+	return letter && digit
 }
 
 // Name returns the configured calendar's name.

@@ -917,6 +917,11 @@ func TestRedactURL(t *testing.T) {
 		{"https://outlook.example.com/owa/calendar/reachcalendar.ics?token=s3cret&lang=en", "https://outlook.example.com/owa/calendar/reachcalendar.ics?lang=redacted&token=redacted"},
 		{"webcal://h/feed?key=s3cret", "webcal://h/feed?key=redacted"},
 		{"/home/alice/cal.ics", "/home/alice/cal.ics"},
+		{"https://calendar.google.com/calendar/ical/alice%40example.com/private-0123456789abcdef0123456789abcdef/basic.ics",
+			"https://calendar.google.com/calendar/ical/alice@example.com/redacted/basic.ics"},
+		{"webcal://p01-caldav.icloud.com/published/2/MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIz",
+			"webcal://p01-caldav.icloud.com/published/2/redacted"},
+		{"https://example.com/calendars/team-holidays-2026/feed.ics", "https://example.com/calendars/team-holidays-2026/feed.ics"},
 	}
 	for _, tt := range tests {
 		if got := redactURL(tt.in); got != tt.want {
