@@ -109,40 +109,13 @@ func (w *writer) person(p *Person) {
 		w.WriteString("    </rpid:activities>\n")
 	}
 	if m := p.Mood; m != nil {
-		w.open("rpid:mood", m.Span)
-		for _, n := range m.Notes {
-			w.note("      ", "rpid:note", n)
-		}
-		for _, v := range m.Values {
-			w.empty("      ", "rpid:"+v)
-		}
-		if m.Other != "" {
-			w.elem("      ", "rpid:other", m.Other)
-		}
-		w.WriteString("    </rpid:mood>\n")
+		w.enumerated("rpid:mood", m.Span, m.Notes, "rpid:", m.Values, m.Other)
 	}
 	if pt := p.PlaceType; pt != nil {
-		w.open("rpid:place-type", pt.Span)
-		for _, n := range pt.Notes {
-			w.note("      ", "rpid:note", n)
-		}
-		for _, v := range pt.Values {
-			w.empty("      ", "lt:"+v)
-		}
-		if pt.Other != "" {
-			w.elem("      ", "rpid:other", pt.Other)
-		}
-		w.WriteString("    </rpid:place-type>\n")
+		w.enumerated("rpid:place-type", pt.Span, pt.Notes, "lt:", pt.Values, pt.Other)
 	}
 	if pr := p.Privacy; pr != nil {
-		w.open("rpid:privacy", pr.Span)
-		for _, n := range pr.Notes {
-			w.note("      ", "rpid:note", n)
-		}
-		for _, v := range pr.Values {
-			w.empty("      ", "rpid:"+v)
-		}
-		w.WriteString("    </rpid:privacy>\n")
+		w.enumerated("rpid:privacy", pr.Span, pr.Notes, "rpid:", pr.Values, "")
 	}
 	if s := p.Sphere; s != nil {
 		w.WriteString("    <rpid:sphere")
@@ -160,6 +133,23 @@ func (w *writer) person(p *Person) {
 	}
 	w.timestamp("    ", "dm:timestamp", p.Timestamp)
 	w.WriteString("  </dm:person>\n")
+}
+
+// enumerated writes an RPID element whose content is notes, then empty
+// elements named by values (with prefix), then an optional <rpid:other>:
+// mood, place-type and privacy (RFC 4480 §3.6–3.8).
+func (w *writer) enumerated(name string, s Span, notes []Note, prefix string, values []string, other string) {
+	w.open(name, s)
+	for _, n := range notes {
+		w.note("      ", "rpid:note", n)
+	}
+	for _, v := range values {
+		w.empty("      ", prefix+v)
+	}
+	if other != "" {
+		w.elem("      ", "rpid:other", other)
+	}
+	w.WriteString("    </" + name + ">\n")
 }
 
 func (w *writer) open(name string, s Span) {
