@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"strconv"
 	"strings"
@@ -15,6 +14,9 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/calpresence/calpresence/internal/backoff"
+	"github.com/calpresence/calpresence/internal/clock"
 )
 
 // Doer sends one SIP request and returns its final response. sipgo's
@@ -43,7 +45,9 @@ type Options struct {
 	// timer little room.
 	Grace  time.Duration
 	Logger *slog.Logger
-	Now    func() time.Time // the clock; default time.Now
+	// Clock tells the time and runs the timers (default the real clock);
+	// `calpresence demo -speed N` hands it one that runs N times faster.
+	Clock clock.Clock
 
 	// Resolver answers the RFC 3263 DNS lookups (default: the system's
 	// DNS servers, see DNSResolver).
@@ -64,10 +68,6 @@ type Options struct {
 	// UserAgent is the User-Agent header value; default none of the
 	// Publisher's own, so that a Client adds its ClientOptions.UserAgent.
 	UserAgent string
-	// Speed makes the Publisher wait Speed times shorter than the
-	// timeline says, for `calpresence demo -speed N`, whose Now runs N
-	// times faster than real time (default 1).
-	Speed float64
 }
 
 // StatusError is a final non-2xx response the publisher could not recover
@@ -129,9 +129,7 @@ type Publisher struct {
 func New(d Doer, opts Options) *Publisher {
 	opts.Expires = cmp.Or(opts.Expires, time.Hour)
 	opts.Grace = cmp.Or(opts.Grace, 2*time.Minute)
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
+	opts.Clock = clock.Or(opts.Clock)
 	opts.Logger = cmp.Or(opts.Logger, slog.New(slog.DiscardHandler))
 	opts.Timeout = cmp.Or(opts.Timeout, 5*time.Second)
 	opts.RemoveTimeout = cmp.Or(opts.RemoveTimeout, 3*time.Second)
@@ -278,11 +276,12 @@ func (p *Publisher) Run(ctx context.Context) error {
 	if p.uriErr != nil {
 		return p.uriErr
 	}
-	timer := time.NewTimer(time.Hour)
+	timer := p.opts.Clock.NewTimer(time.Hour)
 	defer timer.Stop()
-	lastWall, lastMono := time.Now().Round(0), time.Now()
+	lastMono := p.opts.Clock.Now()
+	lastWall := lastMono.Round(0)
 	for {
-		now := p.opts.Now()
+		now := p.opts.Clock.Now()
 		if !p.expiresAt.IsZero() && !now.Before(p.expiresAt) {
 			// The server has dropped it by now (e.g. after a suspend).
 			p.forget()
@@ -309,14 +308,11 @@ func (p *Publisher) Run(ctx context.Context) error {
 				wait = min(wait, t.Sub(now))
 			}
 		}
-		if p.opts.Speed > 0 {
-			wait = time.Duration(float64(wait) / p.opts.Speed)
-		}
 		timer.Reset(wait)
 		select {
 		case <-ctx.Done():
 		case <-p.wake:
-		case <-timer.C:
+		case <-timer.C():
 		}
 		if ctx.Err() != nil {
 			break
@@ -324,7 +320,8 @@ func (p *Publisher) Run(ctx context.Context) error {
 		// Timers run on the monotonic clock, which stops during suspend and
 		// ignores clock steps; the loop re-reads the wall clock on every wake,
 		// this only says why the state suddenly changed.
-		wall, mono := time.Now().Round(0), time.Now()
+		mono := p.opts.Clock.Now()
+		wall := mono.Round(0)
 		if jump := wall.Sub(lastWall) - mono.Sub(lastMono); jump > time.Second || jump < -time.Second {
 			p.log.Info("wall clock jumped; publishing what is true now", "jump_ms", jump.Milliseconds())
 		}
@@ -421,7 +418,7 @@ func (p *Publisher) schedule(now time.Time, granted time.Duration, st state) {
 
 // step sends one PUBLISH for what and updates the state from its answer.
 func (p *Publisher) step(ctx context.Context, what op, st state) {
-	now := p.opts.Now()
+	now := p.opts.Clock.Now()
 	expires := 0
 	var body []byte
 	switch what {
@@ -523,7 +520,7 @@ func (p *Publisher) fail(res *sip.Response, what op, ms int64) {
 // request failed, not when it started.
 func (p *Publisher) failed(what op, result any, ms int64, err error, retryAfter time.Duration) {
 	p.setErr(err)
-	now := p.opts.Now()
+	now := p.opts.Clock.Now()
 	p.backoff(now, retryAfter)
 	p.log.Warn("sip publish failed", "what", string(what), "result", result, "ms", ms, "error", err, "retry_in_ms", p.retryAt.Sub(now).Milliseconds())
 }
@@ -532,12 +529,7 @@ func (p *Publisher) failed(what op, result any, ms int64, err error, retryAfter 
 // (half fixed, half random), at least retryAfter.
 func (p *Publisher) backoff(now time.Time, retryAfter time.Duration) {
 	p.failures++
-	d := p.opts.MinBackoff
-	for i := 1; i < p.failures && d < p.opts.MaxBackoff; i++ {
-		d *= 2
-	}
-	d = min(d, p.opts.MaxBackoff)
-	d = d/2 + rand.N(d/2+1)
+	d := backoff.Policy{Min: p.opts.MinBackoff, Max: p.opts.MaxBackoff}.Delay(p.failures)
 	p.retryAt = now.Add(max(d, retryAfter))
 }
 
@@ -616,7 +608,7 @@ func errOrStatus(err error, res *sip.Response) any {
 // locate refreshes the target list every few minutes (DNS TTLs are not
 // known for every resolver).
 func (p *Publisher) locate(ctx context.Context) error {
-	now := time.Now()
+	now := p.opts.Clock.Now()
 	if len(p.targets) > 0 && now.Sub(p.targetsAt) < 5*time.Minute {
 		return nil
 	}

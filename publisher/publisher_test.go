@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/calpresence/calpresence/internal/clock"
 	"github.com/icholy/digest"
 )
 
@@ -587,18 +589,27 @@ func TestShutdownWithinBound(t *testing.T) {
 	})
 }
 
+// offsetClock is the real clock with its wall time moved by offset(), as
+// after a suspend or a step of NTP; its timers run as the real ones.
+type offsetClock struct{ offset func() time.Duration }
+
+func (c offsetClock) Now() time.Time { return time.Now().Add(c.offset()) }
+func (offsetClock) AfterFunc(d time.Duration, f func()) clock.Timer {
+	return clock.Real.AfterFunc(d, f)
+}
+func (offsetClock) NewTimer(d time.Duration) clock.Timer { return clock.Real.NewTimer(d) }
+
 func TestClockJump(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		atT0()
 		var mu sync.Mutex
 		var offset time.Duration
-		now := func() time.Time {
+		s := &script{}
+		p, cancel, done := start(t, s, Options{Clock: offsetClock{func() time.Duration {
 			mu.Lock()
 			defer mu.Unlock()
-			return time.Now().Add(offset)
-		}
-		s := &script{}
-		p, cancel, done := start(t, s, Options{Now: now})
+			return offset
+		}}})
 		p.SetTimeline([]Entry{
 			{Start: t0, End: t0.Add(time.Hour), Body: []byte("A")},
 			{Start: t0.Add(time.Hour), End: t0.Add(3 * time.Hour), Body: []byte("B")},

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/calpresence/calpresence/internal/clock"
 )
 
 // lateClock is a publisher clock on which every timer fires late: each
@@ -40,6 +42,21 @@ func (c *lateClock) Now() time.Time {
 		d = time.Duration(float64(d) * c.speed)
 	}
 	return c.start.Add(d)
+}
+
+// AfterFunc and NewTimer wait d of the clock's time: d/speed of the
+// bubble's.
+func (c *lateClock) AfterFunc(d time.Duration, f func()) clock.Timer {
+	return c.scaled().AfterFunc(d, f)
+}
+
+func (c *lateClock) NewTimer(d time.Duration) clock.Timer { return c.scaled().NewTimer(d) }
+
+func (c *lateClock) scaled() clock.Clock {
+	if c.speed > 1 {
+		return clock.NewScaled(c.start, c.speed)
+	}
+	return clock.Real
 }
 
 // TestPublicationNeverLapses follows timelines whose segments are about as
@@ -93,7 +110,7 @@ func TestPublicationNeverLapses(t *testing.T) {
 
 				clock := &lateClock{start: t0, speed: tc.speed, late: tc.late}
 				s := &script{now: clock.Now}
-				p, cancel, done := start(t, s, Options{Expires: tc.expires, Grace: tc.grace, Now: clock.Now, Speed: tc.speed})
+				p, cancel, done := start(t, s, Options{Expires: tc.expires, Grace: tc.grace, Clock: clock})
 				p.SetTimeline(tl)
 				for clock.Now().Before(until) {
 					d := until.Sub(clock.Now())

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/calpresence/calpresence/calendar"
+	"github.com/calpresence/calpresence/internal/clock"
 	"github.com/calpresence/calpresence/pidf"
 	"github.com/calpresence/calpresence/publisher"
 	"github.com/calpresence/calpresence/rules"
@@ -108,10 +109,10 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 		runCtx, cancel = context.WithDeadline(ctx, d.clock.real(simStart.Add(*duration)))
 		defer cancel()
 	}
-	// The publisher runs on the simulated clock; Speed makes it wait that
+	// The publisher runs on the simulated clock, whose timers wait that
 	// much shorter in real time.
 	pub := publisher.New(sink, publisher.Options{AOR: demoAOR, Proxy: demoProxy, Logger: log,
-		Now: func() time.Time { return d.clock.sim(time.Now()) }, Speed: *speed})
+		Clock: clock.NewScaled(d.clock.sim(time.Now()), *speed)})
 	pubCtx, stopPub := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- pub.Run(pubCtx) }()
