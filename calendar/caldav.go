@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/emersion/go-webdav/caldav"
+
+	"github.com/calpresence/calpresence/internal/httpx"
 )
 
 // CalDAVOptions configures a CalDAV calendar source (RFC 4791).
@@ -109,16 +111,16 @@ func NewCalDAVSource(opts CalDAVOptions) (*CalDAVSource, error) {
 	u, err := url.Parse(opts.URL)
 	if err != nil {
 		// Not err itself: its message repeats the URL, password and all.
-		return nil, fmt.Errorf("caldav %q: bad url: %w", opts.Name, unwrapURLError(err))
+		return nil, fmt.Errorf("caldav %q: bad url: %w", opts.Name, httpx.UnwrapURLError(err))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("caldav %q: url %s: scheme must be http or https", opts.Name, davRedact(u))
+		return nil, fmt.Errorf("caldav %q: url %s: scheme must be http or https", opts.Name, httpx.RedactURL(u))
 	}
 	if u.Host == "" {
-		return nil, fmt.Errorf("caldav %q: url %s has no host", opts.Name, davRedact(u))
+		return nil, fmt.Errorf("caldav %q: url %s has no host", opts.Name, httpx.RedactURL(u))
 	}
 	if u.User != nil {
-		return nil, fmt.Errorf("caldav %q: url %s must not hold credentials; set username and a password source", opts.Name, davRedact(u))
+		return nil, fmt.Errorf("caldav %q: url %s must not hold credentials; set username and a password source", opts.Name, httpx.RedactURL(u))
 	}
 	if opts.Parse.Zone == nil {
 		return nil, fmt.Errorf("caldav %q: parse options need a zone", opts.Name)
@@ -210,10 +212,10 @@ func (s *CalDAVSource) readSecret(ctx context.Context) error {
 	return nil
 }
 
-// davStatus returns the code of the *CalDAVStatusError in err's chain; 0
+// davStatus returns the code of the *httpx.StatusError in err's chain; 0
 // when there is none.
 func davStatus(err error) int {
-	var se *CalDAVStatusError
+	var se *httpx.StatusError
 	if errors.As(err, &se) {
 		return se.Code
 	}
@@ -292,9 +294,9 @@ type davObject struct {
 
 func (c *davCollection) label() string {
 	if c.displayName != "" {
-		return fmt.Sprintf("%q (%s)", c.displayName, davRedact(c.url))
+		return fmt.Sprintf("%q (%s)", c.displayName, httpx.RedactURL(c.url))
 	}
-	return davRedact(c.url)
+	return httpx.RedactURL(c.url)
 }
 
 func (c *davCollection) sortedKeys() []string {
@@ -330,7 +332,7 @@ func (s *CalDAVSource) doXMLHeader(ctx context.Context, method string, u *url.UR
 	fn func(*davResponse) error) (final *url.URL, syncToken string, hdr http.Header, err error) {
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), bytes.NewReader(body))
 	if err != nil {
-		return nil, "", nil, fmt.Errorf("%s %s: %w", method, davRedact(u), err)
+		return nil, "", nil, fmt.Errorf("%s %s: %w", method, httpx.RedactURL(u), err)
 	}
 	req.Header.Set("Content-Type", `application/xml; charset="utf-8"`)
 	if depth != "" {
@@ -344,11 +346,11 @@ func (s *CalDAVSource) doXMLHeader(ctx context.Context, method string, u *url.UR
 	final = resp.Request.URL
 	if resp.StatusCode != http.StatusMultiStatus {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		return final, "", resp.Header, fmt.Errorf("%s %s: got %s: %w", method, davRedact(final), resp.Status, errNotMultiStatus)
+		return final, "", resp.Header, fmt.Errorf("%s %s: got %s: %w", method, httpx.RedactURL(final), resp.Status, errNotMultiStatus)
 	}
 	token, err := decodeMultistatus(resp.Body, fn)
 	if err != nil {
-		return final, "", resp.Header, fmt.Errorf("%s %s: %w", method, davRedact(final), err)
+		return final, "", resp.Header, fmt.Errorf("%s %s: %w", method, httpx.RedactURL(final), err)
 	}
 	return final, token, resp.Header, nil
 }
@@ -366,7 +368,7 @@ func (s *CalDAVSource) probeURL(ctx context.Context, u *url.URL) (*probe, error)
 		return nil, err
 	}
 	if p == nil {
-		return nil, fmt.Errorf("PROPFIND %s: empty multistatus", davRedact(final))
+		return nil, fmt.Errorf("PROPFIND %s: empty multistatus", httpx.RedactURL(final))
 	}
 	p.url = final
 	return p, nil
@@ -402,10 +404,10 @@ func (s *CalDAVSource) discover(ctx context.Context) ([]*davCollection, error) {
 		}
 		all, err = s.listCalendars(ctx, home)
 		if err != nil {
-			return nil, fmt.Errorf("discovery: list calendars at %s: %w", davRedact(home), err)
+			return nil, fmt.Errorf("discovery: list calendars at %s: %w", httpx.RedactURL(home), err)
 		}
 		if len(all) == 0 {
-			return nil, fmt.Errorf("discovery: no calendars at %s", davRedact(home))
+			return nil, fmt.Errorf("discovery: no calendars at %s", httpx.RedactURL(home))
 		}
 	}
 	sel, err := selectCalendars(all, s.opts.Calendars)
@@ -446,11 +448,11 @@ func (s *CalDAVSource) findHome(ctx context.Context, p *probe) (*url.URL, error)
 	}
 	cl, err := caldav.NewClient(s.http, hostURL(principal))
 	if err != nil {
-		return nil, fmt.Errorf("caldav client for %s: %w", davRedact(principal), err)
+		return nil, fmt.Errorf("caldav client for %s: %w", httpx.RedactURL(principal), err)
 	}
 	homePath, err := cl.FindCalendarHomeSet(ctx, principal.EscapedPath())
 	if err != nil {
-		return nil, fmt.Errorf("calendar-home-set of %s: %w", davRedact(principal), err)
+		return nil, fmt.Errorf("calendar-home-set of %s: %w", httpx.RedactURL(principal), err)
 	}
 	return resolveHref(principal, (&url.URL{Path: homePath}).EscapedPath())
 }

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/calpresence/calpresence/internal/httpx"
 )
 
 // The fast path of an unchanged poll on Radicale.
@@ -102,7 +104,7 @@ func (s *CalDAVSource) readLastModified(ctx context.Context, col *davCollection)
 		return lastModRead{}, err
 	}
 	if value == nil || responses != 1 {
-		s.log.Debug("caldav getlastmodified missing, checking in full", "url", davRedact(col.url), "responses", responses)
+		s.log.Debug("caldav getlastmodified missing, checking in full", "url", httpx.RedactURL(col.url), "responses", responses)
 		return lastModRead{}, nil
 	}
 	return judgeLastModified(*value, hdr.Get("Date"), wait), nil

@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/calpresence/calpresence/internal/httpx"
 )
 
 // multigetBatch is how many objects one calendar-multiget asks for: large
@@ -46,7 +48,7 @@ func (s *CalDAVSource) sync(ctx context.Context, col *davCollection) error {
 			if !checkAfterLastModFailure(ctx, err) {
 				return err
 			}
-			s.log.Debug("caldav getlastmodified failed, checking in full", "url", davRedact(col.url), "err", err)
+			s.log.Debug("caldav getlastmodified failed, checking in full", "url", httpx.RedactURL(col.url), "err", err)
 		}
 		if col.unchangedSince(lm, s.now()) {
 			return nil
@@ -126,7 +128,7 @@ func (s *CalDAVSource) check(ctx context.Context, col *davCollection) (bool, err
 	if err != nil {
 		return false, err
 	}
-	s.log.Debug("caldav calendar synced", "url", davRedact(col.url), "fetched", len(want),
+	s.log.Debug("caldav calendar synced", "url", httpx.RedactURL(col.url), "fetched", len(want),
 		"deleted", len(ch.gone), "objects", len(col.objects), "complete", complete)
 	if complete {
 		// The tags read before the changes: if the calendar changed in
@@ -167,7 +169,7 @@ func (s *CalDAVSource) findChanges(ctx context.Context, col *davCollection) (*ch
 		if err != nil && from != "" && isClientError(davStatus(err)) {
 			// RFC 6578 §3.2: a token the server no longer knows draws
 			// 403 or 409 (valid-sync-token); start over from none.
-			s.log.Debug("caldav sync token refused, syncing in full", "url", davRedact(col.url), "err", err)
+			s.log.Debug("caldav sync token refused, syncing in full", "url", httpx.RedactURL(col.url), "err", err)
 			ch, err = s.syncCollection(ctx, col, "")
 		}
 		if err == nil {
@@ -176,7 +178,7 @@ func (s *CalDAVSource) findChanges(ctx context.Context, col *davCollection) (*ch
 		if !isClientError(davStatus(err)) {
 			return nil, err
 		}
-		s.log.Debug("caldav sync-collection refused, listing ETags instead", "url", davRedact(col.url), "err", err)
+		s.log.Debug("caldav sync-collection refused, listing ETags instead", "url", httpx.RedactURL(col.url), "err", err)
 		col.noSyncColl = true
 	}
 	return s.listETags(ctx, col)
@@ -223,7 +225,7 @@ func (s *CalDAVSource) syncCollection(ctx context.Context, col *davCollection, t
 			return nil, err
 		}
 		if next == "" {
-			return nil, fmt.Errorf("REPORT sync-collection %s: no sync-token in the answer", davRedact(col.url))
+			return nil, fmt.Errorf("REPORT sync-collection %s: no sync-token in the answer", httpx.RedactURL(col.url))
 		}
 		ch.token = next
 		if !truncated || next == token {
@@ -231,7 +233,7 @@ func (s *CalDAVSource) syncCollection(ctx context.Context, col *davCollection, t
 		}
 		token = next
 	}
-	return nil, fmt.Errorf("REPORT sync-collection %s: still truncated after 1000 rounds", davRedact(col.url))
+	return nil, fmt.Errorf("REPORT sync-collection %s: still truncated after 1000 rounds", httpx.RedactURL(col.url))
 }
 
 // listETags lists all members and their ETags with a PROPFIND Depth 1.
@@ -312,7 +314,7 @@ func (s *CalDAVSource) fetchObjects(ctx context.Context, col *davCollection, mem
 		for key := range pending {
 			complete = false
 			s.log.Warn("caldav server did not return a calendar object; will ask again next poll",
-				"url", davRedact(col.url.ResolveReference(&url.URL{Path: key})))
+				"url", httpx.RedactURL(col.url.ResolveReference(&url.URL{Path: key})))
 		}
 	}
 	return complete, nil
@@ -321,7 +323,7 @@ func (s *CalDAVSource) fetchObjects(ctx context.Context, col *davCollection, mem
 // parseObject reads one object's calendar-data. An object that cannot be
 // read at all becomes a Warning naming its URL and UID.
 func (s *CalDAVSource) parseObject(col *davCollection, key string, data []byte) ([]*Event, []Warning) {
-	src := davRedact(col.url.ResolveReference(&url.URL{Path: key}))
+	src := httpx.RedactURL(col.url.ResolveReference(&url.URL{Path: key}))
 	opts := s.opts.Parse
 	opts.Source = src
 	events, warnings, err := ParseICS(bytes.NewReader(data), opts)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -27,6 +28,7 @@ import (
 	"github.com/emersion/go-webdav/caldav"
 
 	"github.com/calpresence/calpresence/calendar"
+	"github.com/calpresence/calpresence/internal/httpx"
 )
 
 // The in-process tests run go-webdav's own CalDAV server (caldav.Handler)
@@ -661,9 +663,9 @@ func TestCalDAVStatusErrors(t *testing.T) {
 			if strings.Contains(err.Error(), fakePassword) {
 				t.Errorf("Fetch() error = %q reveals the password", err)
 			}
-			var se *calendar.CalDAVStatusError
+			var se *httpx.StatusError
 			if !errors.As(err, &se) || se.Code != tt.code {
-				t.Errorf("Fetch() error = %v, want a *CalDAVStatusError with code %d", err, tt.code)
+				t.Errorf("Fetch() error = %v, want an *httpx.StatusError with code %d", err, tt.code)
 			}
 			if tt.wantReqs != 0 && len(reqs) != tt.wantReqs {
 				t.Errorf("Fetch() against %d made %d requests, want %d", tt.code, len(reqs), tt.wantReqs)
@@ -1167,4 +1169,56 @@ func readBody(r *http.Request) string {
 	b, _ := io.ReadAll(r.Body)
 	r.Body = io.NopCloser(bytes.NewReader(b))
 	return string(b)
+}
+
+// dialTo is an HTTP client that reaches addr (a test server on 127.0.0.1)
+// whatever host a URL names, so that tests can use host names that differ
+// as an origin and its subdomain do.
+func dialTo(addr string) *http.Client {
+	d := &net.Dialer{}
+	return &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return d.DialContext(ctx, network, addr)
+		},
+	}}
+}
+
+// Credentials never follow a redirect to another origin, a subdomain of
+// the configured host included.
+func TestCalDAVRedirectToSubdomainCarriesNoCredentials(t *testing.T) {
+	srv := newFakeServer(t)
+	port := srv.Listener.Addr().(*net.TCPAddr).Port
+	var mu sync.Mutex
+	auth := map[string][]string{} // host → Authorization headers seen
+	srv.setHook(func(w http.ResponseWriter, r *http.Request, _ int) bool {
+		mu.Lock()
+		auth[r.Host] = append(auth[r.Host], r.Header.Get("Authorization"))
+		mu.Unlock()
+		if r.Host == fmt.Sprintf("dav.test:%d", port) && r.URL.Path == "/old/" {
+			http.Redirect(w, r, fmt.Sprintf("http://p01.dav.test:%d%s", port, fakePrincipal), http.StatusMovedPermanently)
+			return true
+		}
+		return false
+	})
+	src := newSource(t, fmt.Sprintf("http://dav.test:%d/old/", port), func(o *calendar.CalDAVOptions) {
+		o.HTTPClient = dialTo(srv.Listener.Addr().String())
+	})
+	_, _, err := src.Fetch(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "wrong credentials") {
+		t.Errorf("Fetch() redirected to a subdomain error = %v, want the subdomain's 401", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got := auth[fmt.Sprintf("dav.test:%d", port)]; len(got) == 0 || got[0] == "" {
+		t.Errorf("Authorization sent to the configured host = %q, want the credentials", got)
+	}
+	sub := auth[fmt.Sprintf("p01.dav.test:%d", port)]
+	if len(sub) == 0 {
+		t.Fatalf("no request reached the subdomain; requests by host: %v", auth)
+	}
+	for _, a := range sub {
+		if a != "" {
+			t.Errorf("Authorization sent to the subdomain = %q, want none", a)
+		}
+	}
 }

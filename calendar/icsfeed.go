@@ -14,10 +14,10 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/calpresence/calpresence/internal/httpx"
 )
 
 // DefaultMaxICSBytes is the default limit on the size of one ICS feed, after
@@ -28,10 +28,6 @@ const DefaultMaxICSBytes = 20 << 20
 // maxICSRedirects bounds the redirects an ICS fetch follows; feeds behind a
 // link shortener or a moved share need one or two.
 const maxICSRedirects = 5
-
-// userAgent identifies calpresence to feed servers, some of which refuse
-// requests without one.
-const userAgent = "calpresence (+https://github.com/calpresence/calpresence)"
 
 // ICSOptions configures an [ICSSource].
 type ICSOptions struct {
@@ -113,7 +109,7 @@ func NewICSSource(opts ICSOptions) (*ICSSource, error) {
 		s.max = DefaultMaxICSBytes
 	}
 	if s.max < 0 {
-		return nil, fmt.Errorf("ics %s: negative size limit %d", redactURL(opts.URL), s.max)
+		return nil, fmt.Errorf("ics %s: negative size limit %d", httpx.Redact(opts.URL), s.max)
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
@@ -142,7 +138,7 @@ func NewICSSource(opts ICSOptions) (*ICSSource, error) {
 	}
 	// Warnings carry Source: never a password, even when the caller
 	// passes the URL as given.
-	s.opts.Parse.Source = redactURL(s.opts.Parse.Source)
+	s.opts.Parse.Source = httpx.Redact(s.opts.Parse.Source)
 	if s.opts.Parse.Source == "" {
 		s.opts.Parse.Source = s.redacted
 	}
@@ -151,7 +147,7 @@ func NewICSSource(opts ICSOptions) (*ICSSource, error) {
 
 // setURL classifies raw as a file path or a URL of a supported scheme.
 func (s *ICSSource) setURL(raw string) error {
-	s.redacted = redactURL(raw)
+	s.redacted = httpx.Redact(raw)
 	if strings.TrimSpace(raw) == "" {
 		return errors.New("ics: empty URL")
 	}
@@ -162,7 +158,7 @@ func (s *ICSSource) setURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
 		// url.Error repeats the URL, password included; keep only the reason.
-		return fmt.Errorf("ics %s: invalid URL: %w", s.redacted, unwrapURLError(err))
+		return fmt.Errorf("ics %s: invalid URL: %w", s.redacted, httpx.UnwrapURLError(err))
 	}
 	switch strings.ToLower(u.Scheme) {
 	case "file":
@@ -208,67 +204,6 @@ func defaultICSName(u *url.URL, path string) string {
 	return base
 }
 
-// redactURL removes the password and query values from raw for messages
-// and logs. Strings that do not parse as URLs are returned as they are only
-// when they hold no "@" that could hide credentials.
-func redactURL(raw string) string {
-	if !strings.Contains(raw, "://") {
-		return raw
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		if i, j := strings.Index(raw, "://"), strings.LastIndex(raw, "@"); j > i {
-			return raw[:i+3] + "redacted@" + raw[j+1:]
-		}
-		return raw
-	}
-	// Private feed links carry their token in the path (Google's
-	// private-<hex>, iCloud's published/2/<token>) or in the query
-	// (?token=…, ?key=…): such path segments and every query value go, the
-	// rest stays to tell feeds apart.
-	if segs := strings.Split(u.Path, "/"); slices.ContainsFunc(segs, looksLikeToken) {
-		for i, seg := range segs {
-			if looksLikeToken(seg) {
-				segs[i] = "redacted"
-			}
-		}
-		u.Path, u.RawPath = strings.Join(segs, "/"), ""
-	}
-	if u.RawQuery != "" {
-		q := u.Query()
-		for k := range q {
-			q[k] = []string{"redacted"}
-		}
-		u.RawQuery = q.Encode()
-	}
-	return u.Redacted()
-}
-
-// looksLikeToken reports whether a URL path segment looks like a secret:
-// Google's "private-…", or a long run of letters and digits (with - or _)
-// that has both, unlike the words and file names of a path.
-func looksLikeToken(seg string) bool {
-	if strings.HasPrefix(seg, "private-") {
-		return true
-	}
-	if len(seg) < 20 {
-		return false
-	}
-	var letter, digit bool
-	for _, r := range seg {
-		switch {
-		case r >= '0' && r <= '9':
-			digit = true
-		case r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z':
-			letter = true
-		case r == '-' || r == '_':
-		default:
-			return false
-		}
-	}
-	return letter && digit
-}
-
 // Name returns the configured calendar's name.
 func (s *ICSSource) Name() string { return s.name }
 
@@ -303,7 +238,7 @@ func (s *ICSSource) Fetch(ctx context.Context) ([]*Event, []Warning, error) {
 // fetchError wraps err with the URL and says whose fault it is.
 func (s *ICSSource) fetchError(err error) *FetchError {
 	fe := &FetchError{URL: s.redacted, Err: err}
-	var se *StatusError
+	var se *httpx.StatusError
 	var ne net.Error
 	switch {
 	case s.u == nil:
@@ -311,7 +246,7 @@ func (s *ICSSource) fetchError(err error) *FetchError {
 	case errors.As(err, &se):
 		// 4xx: the URL or the credentials are wrong; 408 and 429 are the
 		// server's way of saying "later".
-		fe.Input = se.Code >= 400 && se.Code < 500 && se.Code != http.StatusRequestTimeout && se.Code != http.StatusTooManyRequests
+		fe.Input = se.ClientFault()
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne):
 	default:
 		fe.Input = errors.Is(err, errParse) || errors.Is(err, errTooLarge)
@@ -335,18 +270,18 @@ type FetchError struct {
 // Error reads as the type's doc says.
 func (e *FetchError) Error() string {
 	msg := e.Err.Error()
-	var se *StatusError
+	var se *httpx.StatusError
 	switch {
 	case strings.HasPrefix(msg, e.URL+":"):
 		return msg
-	case errors.As(e.Err, &se) && se.wrongCredentials():
+	case errors.As(e.Err, &se) && se.WrongCredentials():
 		// The one message users must act on reads as a sentence.
 		return "ics: wrong credentials for " + e.URL + ": " + msg
 	}
 	return "ics " + e.URL + ": " + msg
 }
 
-// Unwrap returns the cause, so that errors.As finds a *StatusError in it.
+// Unwrap returns the cause, so that errors.As finds a *httpx.StatusError in it.
 func (e *FetchError) Unwrap() error { return e.Err }
 
 // errParse marks errors of the parse step, for FetchError.Input.
@@ -464,7 +399,7 @@ func (s *ICSSource) httpClient() (*http.Client, error) {
 	if s.client != nil {
 		return s.client, nil
 	}
-	c, err := sourceClient(s.opts.HTTPClient, s.opts.CAFile, checkICSRedirect)
+	c, err := httpx.NewClient(s.opts.HTTPClient, s.opts.CAFile, checkICSRedirect)
 	if err != nil {
 		return nil, err
 	}
@@ -472,45 +407,18 @@ func (s *ICSSource) httpClient() (*http.Client, error) {
 	return c, nil
 }
 
-// checkICSRedirect bounds redirects and keeps credentials to the origin:
-// net/http forwards Authorization to the same host name on any port and
-// scheme, which would hand a token to another service on that host or
-// send it in clear after a downgrade to http.
+// checkICSRedirect bounds redirects and keeps credentials to the origin
+// (httpx.SameOrigin): net/http forwards Authorization to the same host name
+// on any port and scheme, which would hand a token to another service on
+// that host or send it in clear after a downgrade to http.
 func checkICSRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) > maxICSRedirects {
 		return fmt.Errorf("stopped after %d redirects", maxICSRedirects)
 	}
-	if !sameOrigin(via[0].URL, req.URL) {
+	if !httpx.SameOrigin(via[0].URL, req.URL) {
 		req.Header.Del("Authorization")
 	}
 	return nil
-}
-
-// sameOrigin reports whether credentials for from may go to to: the same
-// host and port and scheme, or the upgrade from http to https of the same
-// host on the default ports, which servers that force TLS answer with.
-func sameOrigin(from, to *url.URL) bool {
-	if !strings.EqualFold(from.Hostname(), to.Hostname()) {
-		return false
-	}
-	fp, tp := effectivePort(from), effectivePort(to)
-	switch {
-	case from.Scheme == to.Scheme:
-		return fp == tp
-	case from.Scheme == "http" && to.Scheme == "https":
-		return fp == "80" && tp == "443"
-	}
-	return false
-}
-
-func effectivePort(u *url.URL) string {
-	if p := u.Port(); p != "" {
-		return p
-	}
-	if u.Scheme == "https" {
-		return "443"
-	}
-	return "80"
 }
 
 // fetchHTTP does a conditional GET and parses a changed body.
@@ -523,7 +431,7 @@ func (s *ICSSource) fetchHTTP(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	req.Header.Set("User-Agent", userAgent)
+	req.Header.Set("User-Agent", httpx.UserAgent)
 	req.Header.Set("Accept", "text/calendar, */*;q=0.5")
 	// Asking for gzip ourselves turns off net/http's transparent decoding,
 	// so that the size limit applies to the decoded bytes we keep.
@@ -541,13 +449,13 @@ func (s *ICSSource) fetchHTTP(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("credentials: %w", err)
 		}
-		req.Header.Set("Authorization", authorization(s.opts.Username, secret))
+		req.Header.Set("Authorization", httpx.Authorization(s.opts.Username, secret))
 	}
 
 	start := s.now()
 	resp, err := client.Do(req)
 	if err != nil {
-		return unwrapURLError(err) // Fetch names the URL
+		return httpx.UnwrapURLError(err) // Fetch names the URL
 	}
 	defer resp.Body.Close()
 	log := s.logger.With("calendar", s.name, "url", s.redacted, "status", resp.StatusCode)
@@ -560,8 +468,9 @@ func (s *ICSSource) fetchHTTP(ctx context.Context) error {
 		log.DebugContext(ctx, "ics not modified", "duration", s.now().Sub(start))
 		return nil
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
-		return &StatusError{Code: resp.StatusCode, Status: resp.Status, Credentials: s.opts.Password != nil,
-			Retry: retryAfter(resp.Header.Get("Retry-After"), s.now())}
+		// No Method or URL: FetchError names the URL.
+		return &httpx.StatusError{Code: resp.StatusCode, Status: resp.Status, Credentials: s.opts.Password != nil,
+			Retry: httpx.ParseRetryAfter(resp.Header.Get("Retry-After"), s.now())}
 	}
 
 	var body io.Reader = resp.Body
@@ -594,50 +503,4 @@ func (s *ICSSource) fetchHTTP(ctx context.Context) error {
 	s.lastMod = resp.Header.Get("Last-Modified")
 	log.DebugContext(ctx, "ics fetched", "bytes", len(b), "events", len(s.events), "duration", s.now().Sub(start))
 	return nil
-}
-
-// StatusError is an HTTP answer other than success or 304 Not Modified, so
-// that callers can tell a wrong password from a server fault.
-type StatusError struct {
-	Code        int    // the HTTP status code
-	Status      string // the status line's code and reason, "404 Not Found"
-	Credentials bool   // the request carried credentials
-	// Retry is how long the server asked us to wait (Retry-After, RFC
-	// 9110 §10.2.3, with 429 and 503); 0 if it did not say.
-	Retry time.Duration
-}
-
-// RetryAfter returns how long the server asked to wait; a Scheduler honours
-// it.
-func (e *StatusError) RetryAfter() time.Duration { return e.Retry }
-
-// retryAfter reads a Retry-After value: seconds or an HTTP date. Values
-// beyond a day are taken as a day, so that a wrong header cannot stop a
-// calendar for good.
-func retryAfter(v string, now time.Time) time.Duration {
-	if v == "" {
-		return 0
-	}
-	var d time.Duration
-	if secs, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil {
-		d = time.Duration(min(max(secs, 0), 86400)) * time.Second
-	} else if t, err := http.ParseTime(v); err == nil {
-		d = t.Sub(now)
-	}
-	return min(max(d, 0), 24*time.Hour)
-}
-
-// Error names the status; FetchError adds the URL.
-func (e *StatusError) Error() string {
-	switch {
-	case e.wrongCredentials():
-		return "HTTP " + e.Status
-	case e.Code == http.StatusUnauthorized:
-		return "the feed needs credentials (HTTP " + e.Status + ")"
-	}
-	return "server answered HTTP " + e.Status
-}
-
-func (e *StatusError) wrongCredentials() bool {
-	return (e.Code == http.StatusUnauthorized || e.Code == http.StatusForbidden) && e.Credentials
 }

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/robfig/cron/v3"
+
+	"github.com/calpresence/calpresence/internal/httpx"
 )
 
 // pollFakeSource returns scripted results and records when it was fetched.
@@ -315,12 +317,12 @@ func TestSchedulerRetryNeverPassesSchedule(t *testing.T) {
 	})
 }
 
-// A server's Retry-After (a *StatusError, wrapped as sources do) is
+// A server's Retry-After (a *httpx.StatusError, wrapped as sources do) is
 // believed even past a scheduled poll.
 func TestSchedulerHonoursRetryAfter(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		start := time.Now()
-		busy := fmt.Errorf("ics https://h/a.ics: %w", &StatusError{Code: 503, Status: "503 Service Unavailable", Retry: 20 * time.Minute})
+		busy := fmt.Errorf("ics https://h/a.ics: %w", &httpx.StatusError{Code: 503, Status: "503 Service Unavailable", Retry: 20 * time.Minute})
 		src := &pollFakeSource{results: []error{busy}}
 		s := newTestScheduler(t, SchedulerOptions{})
 		mustAdd(t, s, PollSpec{Source: src, Schedule: mustSchedule(t, "@every 5m"), Zone: time.UTC})
