@@ -1,7 +1,7 @@
 // Package calendar is the first step of calpresence's flow: it reads
 // calendars and turns them into occurrences.
 //
-// Two sources implement [Source]. [ICSSource] reads an iCalendar file or
+// Two sources implement [Source]. Package calendar/ics reads an iCalendar file or
 // feed (a path, file://, http(s):// or webcal://), asking with conditional
 // GETs so that an unchanged feed is not parsed again. [CalDAVSource] syncs
 // an account's calendars from a CalDAV server (RFC 4791): it discovers them

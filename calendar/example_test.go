@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/calpresence/calpresence/calendar"
+	"github.com/calpresence/calpresence/calendar/ics"
 )
 
 // A Scheduler serves one calendar as well as many: Run would poll it at
@@ -16,9 +17,9 @@ func ExampleScheduler_one() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	src, err := calendar.NewICSSource(calendar.ICSOptions{
+	src, err := ics.New(ics.Options{
 		Name:  "team",
-		URL:   "testdata/feeds/two.ics", // or https://, webcal://, file://
+		URL:   "ics/testdata/feeds/two.ics", // or https://, webcal://, file://
 		Parse: calendar.ParseOptions{Zone: berlin, Me: []string{"mailto:alice@example.com"}},
 	})
 	if err != nil {
@@ -83,8 +84,8 @@ func ExampleScheduler() {
 		if err != nil {
 			log.Fatal(err)
 		}
-		src, err := calendar.NewICSSource(calendar.ICSOptions{
-			Name: "team", URL: "testdata/feeds/two.ics",
+		src, err := ics.New(ics.Options{
+			Name: "team", URL: "ics/testdata/feeds/two.ics",
 			Parse: calendar.ParseOptions{Zone: zone},
 		})
 		if err != nil {

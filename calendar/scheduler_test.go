@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -229,7 +227,7 @@ func TestSchedulerFollowsSchedule(t *testing.T) {
 		updates := make([]pollUpdates, len(tests))
 		for i, tt := range tests {
 			srcs[i] = &pollFakeSource{name: fmt.Sprintf("cal%d", i)}
-			spec := PollSpec{Source: srcs[i], Zone: feedZone(t, tt.zone), OnUpdate: updates[i].on}
+			spec := PollSpec{Source: srcs[i], Zone: mustZone(t, tt.zone), OnUpdate: updates[i].on}
 			if tt.schedule != "" {
 				spec.Schedule = mustSchedule(t, tt.schedule)
 			}
@@ -753,41 +751,4 @@ func TestSchedulerFetchDuringRun(t *testing.T) {
 			t.Errorf("Fetch() without Run = %v", err)
 		}
 	})
-}
-
-// TestSchedulerWithICSSource polls a real feed: the second poll costs a
-// 304, still hands the events on, and a failing server keeps them.
-func TestSchedulerWithICSSource(t *testing.T) {
-	f := &condFeedServer{body: readFeedFile(t, "two.ics"), etag: `"v1"`}
-	var down atomic.Bool
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if down.Load() {
-			http.Error(w, "down", http.StatusBadGateway)
-			return
-		}
-		f.ServeHTTP(w, r)
-	}))
-	defer srv.Close()
-	src, parses := newFeedSource(t, ICSOptions{Name: "team", URL: srv.URL + "/team.ics"})
-	var got pollUpdates
-	s := newTestScheduler(t, SchedulerOptions{})
-	p := mustAdd(t, s, PollSpec{Source: src, Zone: feedZone(t, "Europe/Berlin"), OnUpdate: got.on})
-	for range 2 {
-		if err := p.Fetch(t.Context()); err != nil {
-			t.Fatalf("Fetch() = %v", err)
-		}
-	}
-	down.Store(true)
-	if err := p.Fetch(t.Context()); err == nil || !strings.Contains(err.Error(), "502 Bad Gateway") {
-		t.Errorf("Fetch() from a failing server = %v, want the 502", err)
-	}
-	if _, notModified := f.counts(); notModified != 1 || parses.Load() != 1 {
-		t.Errorf("after two polls: %d answered 304, %d parses; want 1 and 1", notModified, parses.Load())
-	}
-	if u := got.get(); len(u) != 2 || u[0] != "team:standup@example.com" || u[1] != u[0] {
-		t.Errorf("OnUpdate calls = %q, want the feed's events twice", u)
-	}
-	if st := p.Status(); len(st.Events) != 2 || st.Failures != 1 {
-		t.Errorf("Status() after a failure = %d events, %d failures; want the 2 last good events, 1 failure", len(st.Events), st.Failures)
-	}
 }

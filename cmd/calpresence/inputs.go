@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/calpresence/calpresence/calendar"
+	"github.com/calpresence/calpresence/calendar/ics"
 	"github.com/calpresence/calpresence/internal/httpx"
 	"github.com/calpresence/calpresence/internal/tomlpos"
 )
@@ -112,7 +113,7 @@ func exitCode(err error) int {
 	var ce *configError
 	var te *tomlpos.Error // config and rules files alike (rules.Error is this type)
 	var se *calendar.SyntaxError
-	var fe *calendar.FetchError
+	var fe *ics.FetchError
 	var de *httpx.StatusError
 	switch {
 	case errors.As(err, &ue), errors.As(err, &ie), errors.As(err, &ce), errors.As(err, &te), errors.As(err, &se):

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/calpresence/calpresence/calendar"
+	"github.com/calpresence/calpresence/calendar/ics"
 )
 
 // sourceDeps are what the sources of many users share.
@@ -24,7 +25,7 @@ func newSource(c CalendarSettings, p calendar.ParseOptions, deps sourceDeps) (ca
 	}
 	switch c.Type {
 	case "ics":
-		return calendar.NewICSSource(calendar.ICSOptions{
+		return ics.New(ics.Options{
 			Name: c.Name, URL: c.URL, Parse: p,
 			Username: c.Username, Password: c.Password.Func(),
 			CAFile: c.CAFile, Logger: logger, HTTPClient: deps.httpClient,

@@ -1,4 +1,4 @@
-package calendar
+package ics
 
 import (
 	"bytes"
@@ -17,20 +17,21 @@ import (
 	"strings"
 	"time"
 
+	"github.com/calpresence/calpresence/calendar"
 	"github.com/calpresence/calpresence/internal/httpx"
 )
 
-// DefaultMaxICSBytes is the default limit on the size of one ICS feed, after
+// DefaultMaxBytes is the default limit on the size of one ICS feed, after
 // decompression: large enough for a decade of a busy calendar, small enough
 // that a broken or hostile server cannot exhaust memory.
-const DefaultMaxICSBytes = 20 << 20
+const DefaultMaxBytes = 20 << 20
 
-// maxICSRedirects bounds the redirects an ICS fetch follows; feeds behind a
+// maxRedirects bounds the redirects an ICS fetch follows; feeds behind a
 // link shortener or a moved share need one or two.
-const maxICSRedirects = 5
+const maxRedirects = 5
 
-// ICSOptions configures an [ICSSource].
-type ICSOptions struct {
+// Options configures a [Source].
+type Options struct {
 	// Name is the configured calendar's name; empty means one derived from
 	// the URL (the file name without .ics, else the host).
 	Name string
@@ -39,7 +40,7 @@ type ICSOptions struct {
 	URL string
 	// Parse says how to read the feed. Calendar defaults to Name and
 	// Source to the URL with any password removed; Zone is required.
-	Parse ParseOptions
+	Parse calendar.ParseOptions
 	// Username selects HTTP basic authentication with Password's result.
 	// When Username is empty and Password is set, Password's result is
 	// sent as a bearer token. Password is called on every fetch so that a
@@ -52,7 +53,7 @@ type ICSOptions struct {
 	// a shallow copy.
 	HTTPClient *http.Client
 	// MaxBytes limits the feed's size after decompression; 0 means
-	// DefaultMaxICSBytes.
+	// DefaultMaxBytes.
 	MaxBytes int64
 	// CAFile names a PEM file of extra certificate authorities trusted for
 	// this feed, on top of the system's. It is read on the first fetch.
@@ -63,15 +64,15 @@ type ICSOptions struct {
 	Now func() time.Time
 }
 
-// ICSSource is an iCalendar feed (RFC 5545) read from a file or over HTTP.
+// Source is an iCalendar feed (RFC 5545) read from a file or over HTTP.
 // It remembers what it last read so that an unchanged feed costs no parse:
 // over HTTP it asks with a conditional GET (RFC 9110 §13.1: If-None-Match,
 // If-Modified-Since) and compares a digest of the body when the server
 // ignores those; for files it compares size and modification time.
 //
-// An ICSSource is safe for concurrent use; fetches are serialized.
-type ICSSource struct {
-	opts     ICSOptions
+// An Source is safe for concurrent use; fetches are serialized.
+type Source struct {
+	opts     Options
 	name     string
 	redacted string   // the URL for messages: no password
 	u        *url.URL // nil for a file path
@@ -79,15 +80,15 @@ type ICSSource struct {
 	max      int64
 	logger   *slog.Logger
 	now      func() time.Time
-	parse    func(io.Reader, ParseOptions) ([]*Event, []Warning, error)
+	parse    func(io.Reader, calendar.ParseOptions) ([]*calendar.Event, []calendar.Warning, error)
 
 	sem chan struct{} // held while fetching; guards the fields below
 
 	client *http.Client // built on the first HTTP fetch
 
 	have     bool // events below are from a successful read
-	events   []*Event
-	warnings []Warning
+	events   []*calendar.Event
+	warnings []calendar.Warning
 	etag     string
 	lastMod  string
 	digest   [sha256.Size]byte
@@ -95,18 +96,18 @@ type ICSSource struct {
 	modTime  time.Time
 }
 
-// NewICSSource validates opts and returns a source. It does no I/O.
-func NewICSSource(opts ICSOptions) (*ICSSource, error) {
-	s := &ICSSource{
+// New validates opts and returns a source. It does no I/O.
+func New(opts Options) (*Source, error) {
+	s := &Source{
 		opts:   opts,
 		max:    opts.MaxBytes,
 		logger: opts.Logger,
 		now:    opts.Now,
-		parse:  ParseICS,
+		parse:  calendar.ParseICS,
 		sem:    make(chan struct{}, 1),
 	}
 	if s.max == 0 {
-		s.max = DefaultMaxICSBytes
+		s.max = DefaultMaxBytes
 	}
 	if s.max < 0 {
 		return nil, fmt.Errorf("ics %s: negative size limit %d", httpx.Redact(opts.URL), s.max)
@@ -146,7 +147,7 @@ func NewICSSource(opts ICSOptions) (*ICSSource, error) {
 }
 
 // setURL classifies raw as a file path or a URL of a supported scheme.
-func (s *ICSSource) setURL(raw string) error {
+func (s *Source) setURL(raw string) error {
 	s.redacted = httpx.Redact(raw)
 	if strings.TrimSpace(raw) == "" {
 		return errors.New("ics: empty URL")
@@ -205,17 +206,17 @@ func defaultICSName(u *url.URL, path string) string {
 }
 
 // Name returns the configured calendar's name.
-func (s *ICSSource) Name() string { return s.name }
+func (s *Source) Name() string { return s.name }
 
 // URL returns the feed's URL (or path) with any password removed.
-func (s *ICSSource) URL() string { return s.redacted }
+func (s *Source) URL() string { return s.redacted }
 
 // Fetch reads the feed and returns its events; when the feed has not
 // changed since the last successful read it returns that read's events and
 // warnings without parsing again. The slices are shared between calls and
 // must not be modified. On error, a *FetchError, the source keeps its
 // previous state.
-func (s *ICSSource) Fetch(ctx context.Context) ([]*Event, []Warning, error) {
+func (s *Source) Fetch(ctx context.Context) ([]*calendar.Event, []calendar.Warning, error) {
 	select {
 	case s.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -236,7 +237,7 @@ func (s *ICSSource) Fetch(ctx context.Context) ([]*Event, []Warning, error) {
 }
 
 // fetchError wraps err with the URL and says whose fault it is.
-func (s *ICSSource) fetchError(err error) *FetchError {
+func (s *Source) fetchError(err error) *FetchError {
 	fe := &FetchError{URL: s.redacted, Err: err}
 	var se *httpx.StatusError
 	var ne net.Error
@@ -294,7 +295,7 @@ func (e *parseError) Error() string   { return e.err.Error() }
 func (e *parseError) Unwrap() []error { return []error{e.err, errParse} }
 
 // fetchFile re-reads the file when its size or modification time changed.
-func (s *ICSSource) fetchFile(ctx context.Context) error {
+func (s *Source) fetchFile(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -343,7 +344,7 @@ func unwrapPathError(err error) error {
 
 var errTooLarge = errors.New("too large")
 
-func (s *ICSSource) tooLarge() error { return sizeError(s.max) }
+func (s *Source) tooLarge() error { return sizeError(s.max) }
 
 // sizeError is a feed over the limit of its value in bytes.
 type sizeError int64
@@ -379,7 +380,7 @@ func readLimited(r io.Reader, max int64) ([]byte, error) {
 
 // parseBody parses body unless it is byte for byte the one parsed last,
 // and keeps the result.
-func (s *ICSSource) parseBody(ctx context.Context, body []byte) error {
+func (s *Source) parseBody(ctx context.Context, body []byte) error {
 	sum := sha256.Sum256(body)
 	if s.have && sum == s.digest {
 		s.logger.DebugContext(ctx, "ics content unchanged", "calendar", s.name, "url", s.redacted)
@@ -395,7 +396,7 @@ func (s *ICSSource) parseBody(ctx context.Context, body []byte) error {
 
 // httpClient returns the client for this source, with this package's
 // redirect policy and the extra CAs when CAFile is set.
-func (s *ICSSource) httpClient() (*http.Client, error) {
+func (s *Source) httpClient() (*http.Client, error) {
 	if s.client != nil {
 		return s.client, nil
 	}
@@ -412,8 +413,8 @@ func (s *ICSSource) httpClient() (*http.Client, error) {
 // on any port and scheme, which would hand a token to another service on
 // that host or send it in clear after a downgrade to http.
 func checkICSRedirect(req *http.Request, via []*http.Request) error {
-	if len(via) > maxICSRedirects {
-		return fmt.Errorf("stopped after %d redirects", maxICSRedirects)
+	if len(via) > maxRedirects {
+		return fmt.Errorf("stopped after %d redirects", maxRedirects)
 	}
 	if !httpx.SameOrigin(via[0].URL, req.URL) {
 		req.Header.Del("Authorization")
@@ -422,7 +423,7 @@ func checkICSRedirect(req *http.Request, via []*http.Request) error {
 }
 
 // fetchHTTP does a conditional GET and parses a changed body.
-func (s *ICSSource) fetchHTTP(ctx context.Context) error {
+func (s *Source) fetchHTTP(ctx context.Context) error {
 	client, err := s.httpClient()
 	if err != nil {
 		return err
@@ -504,3 +505,5 @@ func (s *ICSSource) fetchHTTP(ctx context.Context) error {
 	log.DebugContext(ctx, "ics fetched", "bytes", len(b), "events", len(s.events), "duration", s.now().Sub(start))
 	return nil
 }
+
+var _ calendar.Source = (*Source)(nil)
