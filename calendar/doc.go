@@ -3,7 +3,7 @@
 //
 // Two sources implement [Source]. Package calendar/ics reads an iCalendar file or
 // feed (a path, file://, http(s):// or webcal://), asking with conditional
-// GETs so that an unchanged feed is not parsed again. [CalDAVSource] syncs
+// GETs so that an unchanged feed is not parsed again. Package calendar/caldav syncs
 // an account's calendars from a CalDAV server (RFC 4791): it discovers them
 // from the server's URL, and after the first sync downloads only the
 // objects that changed (getctag, sync-collection per RFC 6578, ETags).

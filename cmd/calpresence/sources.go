@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/calpresence/calpresence/calendar"
+	"github.com/calpresence/calpresence/calendar/caldav"
 	"github.com/calpresence/calpresence/calendar/ics"
 )
 
@@ -31,7 +32,7 @@ func newSource(c CalendarSettings, p calendar.ParseOptions, deps sourceDeps) (ca
 			CAFile: c.CAFile, Logger: logger, HTTPClient: deps.httpClient,
 		})
 	case "caldav":
-		return calendar.NewCalDAVSource(calendar.CalDAVOptions{
+		return caldav.New(caldav.Options{
 			Name: c.Name, URL: c.URL, Parse: p,
 			Username: c.Username, Password: c.Password.Func(),
 			Calendars: c.Calendars, CAFile: c.CAFile, Logger: logger, HTTPClient: deps.httpClient,

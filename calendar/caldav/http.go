@@ -1,4 +1,4 @@
-package calendar
+package caldav
 
 import (
 	"bytes"
@@ -9,11 +9,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"time"
 
+	"github.com/calpresence/calpresence/internal/backoff"
 	"github.com/calpresence/calpresence/internal/httpx"
 )
 
@@ -65,9 +65,12 @@ func (h *davHTTP) setCredentials(secret string, have bool) {
 }
 
 // Do sends req, following redirects with the same method and body and
-// retrying transport failures, timeouts and 5xx answers with capped,
-// jittered backoff within req's context. Statuses of 400 and above come
-// back as an *httpx.StatusError.
+// retrying transport failures, timeouts and 5xx answers (a proxy's blip)
+// with capped, jittered backoff (internal/backoff) within req's context.
+// Statuses of 400 and above come back as an *httpx.StatusError. An answer
+// that says when to come back — 429, 503 or any with Retry-After — is not
+// retried here: its error reaches the poll scheduler at once, whose
+// backoff honours the Retry-After.
 func (h *davHTTP) Do(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	var body []byte
@@ -79,7 +82,7 @@ func (h *davHTTP) Do(req *http.Request) (*http.Response, error) {
 		}
 		body = b
 	}
-	backoff := h.backoff
+	policy := backoff.Policy{Min: h.backoff, Max: h.maxBackoff}
 	for attempt := 0; ; attempt++ {
 		resp, err := h.attempt(ctx, req.Method, req.URL, req.Header, body)
 		var retry bool
@@ -91,7 +94,7 @@ func (h *davHTTP) Do(req *http.Request) (*http.Response, error) {
 		case resp.StatusCode < 400:
 			return resp, nil
 		default:
-			retry = resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests
+			retry = resp.StatusCode >= 500 && !saysWhen(resp)
 		}
 		if !retry || attempt >= h.retries {
 			if err != nil {
@@ -107,7 +110,7 @@ func (h *davHTTP) Do(req *http.Request) (*http.Response, error) {
 			reason = resp.Status
 			httpx.Drain(resp)
 		}
-		wait := jitter(backoff)
+		wait := policy.Delay(attempt + 1)
 		h.logger.Debug("caldav request failed, retrying", "method", req.Method, "url", httpx.RedactURL(req.URL),
 			"attempt", attempt+1, "reason", reason, "backoff", wait)
 		t := time.NewTimer(wait)
@@ -117,8 +120,15 @@ func (h *davHTTP) Do(req *http.Request) (*http.Response, error) {
 			return nil, fmt.Errorf("%s %s: %w (last failure: %s)", req.Method, httpx.RedactURL(req.URL), ctx.Err(), reason)
 		case <-t.C:
 		}
-		backoff = min(2*backoff, h.maxBackoff)
 	}
+}
+
+// saysWhen reports whether resp tells the client when to come back: a 429
+// or 503 (RFC 6585 §4, RFC 9110 §15.6.4), or any answer with Retry-After.
+// Such an answer is the scheduler's to wait for, not the request's.
+func saysWhen(resp *http.Response) bool {
+	return resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable ||
+		resp.Header.Get("Retry-After") != ""
 }
 
 // attempt sends one request and follows its redirects. The attempt's
@@ -183,11 +193,6 @@ func retriable(err error) bool {
 		return false
 	}
 	return true
-}
-
-func jitter(d time.Duration) time.Duration {
-	// ±20 %, so that many agents restarted together do not retry in step.
-	return d + time.Duration((rand.Float64()*0.4-0.2)*float64(d))
 }
 
 type cancelOnClose struct {

@@ -1,4 +1,4 @@
-package calendar
+package caldav
 
 import (
 	"context"
@@ -86,7 +86,7 @@ func (col *davCollection) unchangedSince(lm lastModRead, now time.Time) bool {
 // readLastModified reads col's getlastmodified with a PROPFIND Depth 0 and
 // judges it by the answer's Date and round trip. An answer that is odd
 // (no such property, not for col, unreadable) comes back not ok.
-func (s *CalDAVSource) readLastModified(ctx context.Context, col *davCollection) (lastModRead, error) {
+func (s *Source) readLastModified(ctx context.Context, col *davCollection) (lastModRead, error) {
 	var value *string
 	responses := 0
 	began := time.Now()

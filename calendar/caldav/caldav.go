@@ -1,4 +1,4 @@
-package calendar
+package caldav
 
 import (
 	"bytes"
@@ -16,13 +16,14 @@ import (
 	"sync"
 	"time"
 
-	"github.com/emersion/go-webdav/caldav"
+	gocaldav "github.com/emersion/go-webdav/caldav"
 
+	"github.com/calpresence/calpresence/calendar"
 	"github.com/calpresence/calpresence/internal/httpx"
 )
 
-// CalDAVOptions configures a CalDAV calendar source (RFC 4791).
-type CalDAVOptions struct {
+// Options configures a CalDAV calendar source (RFC 4791).
+type Options struct {
 	// Name is the configured calendar's name.
 	Name string
 	// URL is where to start: the server root (discovered through
@@ -42,7 +43,7 @@ type CalDAVOptions struct {
 	Calendars []string
 	// Parse says how to read the objects; its Calendar defaults to Name and
 	// its Source is set to each object's URL.
-	Parse ParseOptions
+	Parse calendar.ParseOptions
 	// HTTPClient is shared with other sources; nil uses a client on a
 	// transport all sources share. Its redirect policy is not used:
 	// redirects are followed here.
@@ -63,7 +64,7 @@ type CalDAVOptions struct {
 // agent.
 const rediscoverEvery = time.Hour
 
-// CalDAVSource is a [Source] reading one account's calendars from a CalDAV
+// Source is a [calendar.Source] reading one account's calendars from a CalDAV
 // server.
 //
 // It keeps, per calendar, every object's href, ETag and parsed events, and
@@ -82,8 +83,8 @@ const rediscoverEvery = time.Hour
 // first instance lies before the window. Reading every object once and
 // expanding on our side is correct on every server, and after the first sync
 // it costs no more than a window query would.
-type CalDAVSource struct {
-	opts  CalDAVOptions
+type Source struct {
+	opts  Options
 	start *url.URL
 	now   func() time.Time
 	log   *slog.Logger
@@ -102,9 +103,9 @@ type CalDAVSource struct {
 	backoff, maxBackoff time.Duration
 }
 
-// NewCalDAVSource checks opts and returns a source. It does no I/O: the
+// New checks opts and returns a source. It does no I/O: the
 // server is first contacted by Fetch.
-func NewCalDAVSource(opts CalDAVOptions) (*CalDAVSource, error) {
+func New(opts Options) (*Source, error) {
 	if opts.URL == "" {
 		return nil, fmt.Errorf("caldav %q: no url", opts.Name)
 	}
@@ -132,7 +133,7 @@ func NewCalDAVSource(opts CalDAVOptions) (*CalDAVSource, error) {
 		u.Path = "/"
 	}
 	u.RawQuery, u.Fragment = "", ""
-	s := &CalDAVSource{
+	s := &Source{
 		opts:  opts,
 		start: u,
 		now:   opts.Now,
@@ -152,13 +153,13 @@ func NewCalDAVSource(opts CalDAVOptions) (*CalDAVSource, error) {
 }
 
 // Name returns the configured calendar's name.
-func (s *CalDAVSource) Name() string { return s.opts.Name }
+func (s *Source) Name() string { return s.opts.Name }
 
 // Fetch syncs the selected calendars and returns the events of all their
 // objects, and the warnings of objects that could not be read (each names
 // its href and UID). On an error nothing of the source's state is lost: the
 // next Fetch picks up where the last complete one left off.
-func (s *CalDAVSource) Fetch(ctx context.Context) ([]*Event, []Warning, error) {
+func (s *Source) Fetch(ctx context.Context) ([]*calendar.Event, []calendar.Warning, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.http == nil {
@@ -203,7 +204,7 @@ func (s *CalDAVSource) Fetch(ctx context.Context) ([]*Event, []Warning, error) {
 // readSecret calls the Password function. The secret is kept between
 // Fetches, so that a password command (which may prompt, or wake a GPG
 // agent) runs at start and after a 401, not at every poll.
-func (s *CalDAVSource) readSecret(ctx context.Context) error {
+func (s *Source) readSecret(ctx context.Context) error {
 	p, err := s.opts.Password(ctx)
 	if err != nil {
 		return fmt.Errorf("caldav %q: password: %w", s.opts.Name, err)
@@ -223,7 +224,7 @@ func davStatus(err error) int {
 }
 
 // fetch is Fetch once the credentials are set.
-func (s *CalDAVSource) fetch(ctx context.Context) ([]*Event, []Warning, error) {
+func (s *Source) fetch(ctx context.Context) ([]*calendar.Event, []calendar.Warning, error) {
 	if s.selected == nil || s.now().Sub(s.discoveredAt) >= rediscoverEvery {
 		sel, err := s.discover(ctx)
 		switch {
@@ -250,8 +251,8 @@ func (s *CalDAVSource) fetch(ctx context.Context) ([]*Event, []Warning, error) {
 	if len(errs) > 0 {
 		return nil, nil, fmt.Errorf("caldav %q: %w", s.opts.Name, errors.Join(errs...))
 	}
-	var events []*Event
-	var warnings []Warning
+	var events []*calendar.Event
+	var warnings []calendar.Warning
 	for _, col := range s.selected {
 		for _, key := range col.sortedKeys() {
 			o := col.objects[key]
@@ -288,8 +289,8 @@ type davCollection struct {
 type davObject struct {
 	href     string // as sent in requests (escaped path)
 	etag     string
-	events   []*Event
-	warnings []Warning
+	events   []*calendar.Event
+	warnings []calendar.Warning
 }
 
 func (c *davCollection) label() string {
@@ -321,14 +322,14 @@ type probe struct {
 
 // doXML sends a WebDAV request with an XML body and decodes the multistatus
 // answer, calling fn for each response.
-func (s *CalDAVSource) doXML(ctx context.Context, method string, u *url.URL, depth string, body []byte,
+func (s *Source) doXML(ctx context.Context, method string, u *url.URL, depth string, body []byte,
 	fn func(*davResponse) error) (final *url.URL, syncToken string, err error) {
 	final, syncToken, _, err = s.doXMLHeader(ctx, method, u, depth, body, fn)
 	return final, syncToken, err
 }
 
 // doXMLHeader is doXML that also returns the answer's header.
-func (s *CalDAVSource) doXMLHeader(ctx context.Context, method string, u *url.URL, depth string, body []byte,
+func (s *Source) doXMLHeader(ctx context.Context, method string, u *url.URL, depth string, body []byte,
 	fn func(*davResponse) error) (final *url.URL, syncToken string, hdr http.Header, err error) {
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), bytes.NewReader(body))
 	if err != nil {
@@ -356,7 +357,7 @@ func (s *CalDAVSource) doXMLHeader(ctx context.Context, method string, u *url.UR
 }
 
 // probeURL sends propfindProbe to u with Depth 0.
-func (s *CalDAVSource) probeURL(ctx context.Context, u *url.URL) (*probe, error) {
+func (s *Source) probeURL(ctx context.Context, u *url.URL) (*probe, error) {
 	var p *probe
 	final, _, err := s.doXML(ctx, "PROPFIND", u, "0", []byte(propfindProbe), func(r *davResponse) error {
 		if p == nil {
@@ -376,7 +377,7 @@ func (s *CalDAVSource) probeURL(ctx context.Context, u *url.URL) (*probe, error)
 
 // discover finds the account's calendars from the configured URL and
 // selects the configured ones.
-func (s *CalDAVSource) discover(ctx context.Context) ([]*davCollection, error) {
+func (s *Source) discover(ctx context.Context) ([]*davCollection, error) {
 	var p *probe
 	var err error
 	if s.start.Path == "/" {
@@ -434,7 +435,7 @@ func (s *CalDAVSource) discover(ctx context.Context) ([]*davCollection, error) {
 // findHome returns the calendar home: the probed URL's calendar-home-set,
 // else that of its current-user-principal (RFC 4791 §6.2.1, RFC 5397),
 // else the probed URL itself.
-func (s *CalDAVSource) findHome(ctx context.Context, p *probe) (*url.URL, error) {
+func (s *Source) findHome(ctx context.Context, p *probe) (*url.URL, error) {
 	if h := p.props.CalendarHomeSet; h != nil && strings.TrimSpace(h.Href) != "" {
 		return resolveHref(p.url, h.Href)
 	}
@@ -446,7 +447,7 @@ func (s *CalDAVSource) findHome(ctx context.Context, p *probe) (*url.URL, error)
 	if err != nil {
 		return nil, fmt.Errorf("current-user-principal: %w", err)
 	}
-	cl, err := caldav.NewClient(s.http, hostURL(principal))
+	cl, err := gocaldav.NewClient(s.http, hostURL(principal))
 	if err != nil {
 		return nil, fmt.Errorf("caldav client for %s: %w", httpx.RedactURL(principal), err)
 	}
@@ -458,8 +459,8 @@ func (s *CalDAVSource) findHome(ctx context.Context, p *probe) (*url.URL, error)
 }
 
 // listCalendars lists the calendars in home with go-webdav's client.
-func (s *CalDAVSource) listCalendars(ctx context.Context, home *url.URL) ([]*davCollection, error) {
-	cl, err := caldav.NewClient(s.http, hostURL(home))
+func (s *Source) listCalendars(ctx context.Context, home *url.URL) ([]*davCollection, error) {
+	cl, err := gocaldav.NewClient(s.http, hostURL(home))
 	if err != nil {
 		return nil, err
 	}
