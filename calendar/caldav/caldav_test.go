@@ -30,6 +30,7 @@ import (
 
 	"github.com/calpresence/calpresence/calendar"
 	"github.com/calpresence/calpresence/calendar/caldav"
+	"github.com/calpresence/calpresence/calendar/poll"
 	"github.com/calpresence/calpresence/internal/httpx"
 )
 
@@ -1261,19 +1262,19 @@ func TestCalDAVRetryAfterReachesScheduler(t *testing.T) {
 		src := newSource(t, "http://dav.test"+fakeHome+"work/", func(o *caldav.Options) {
 			o.HTTPClient = &http.Client{Transport: handlerTransport{srv.Config.Handler}}
 		})
-		sched, err := calendar.NewScheduler(calendar.SchedulerOptions{MinRetry: time.Minute, MaxRetry: 2 * time.Minute, ClockCheck: -1})
+		sched, err := poll.New(poll.Options{MinRetry: time.Minute, MaxRetry: 2 * time.Minute, ClockCheck: -1})
 		if err != nil {
 			t.Fatal(err)
 		}
-		every, err := calendar.ParseSchedule("@every 1h")
+		every, err := poll.ParseSchedule("@every 1h")
 		if err != nil {
 			t.Fatal(err)
 		}
 		start := time.Now()
 		var failedAt, updatedAt []time.Duration
 		var retryAfter time.Duration
-		_, err = sched.Add(calendar.PollSpec{Source: src, Schedule: every, Zone: time.UTC,
-			OnUpdate: func(string, []*calendar.Event, []calendar.Warning) {
+		_, err = sched.Add(poll.Spec{Source: src, Schedule: every, Zone: time.UTC,
+			OnUpdate: func(string, []*calendar.Event, []calendar.Warning, bool) {
 				updatedAt = append(updatedAt, time.Since(start))
 			},
 			OnFailure: func(_ string, err error) {

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/calpresence/calpresence/calendar"
+	"github.com/calpresence/calpresence/calendar/poll"
 	"github.com/calpresence/calpresence/internal/httpx"
 )
 
@@ -927,12 +928,12 @@ func TestWithScheduler(t *testing.T) {
 	src, parses := newFeedSource(t, Options{Name: "team", URL: srv.URL + "/team.ics"})
 	var mu sync.Mutex
 	var updates []string
-	s, err := calendar.NewScheduler(calendar.SchedulerOptions{})
+	s, err := poll.New(poll.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := s.Add(calendar.PollSpec{Source: src, Zone: feedZone(t, "Europe/Berlin"),
-		OnUpdate: func(name string, events []*calendar.Event, _ []calendar.Warning) {
+	p, err := s.Add(poll.Spec{Source: src, Zone: feedZone(t, "Europe/Berlin"),
+		OnUpdate: func(name string, events []*calendar.Event, _ []calendar.Warning, _ bool) {
 			mu.Lock()
 			defer mu.Unlock()
 			updates = append(updates, name+":"+events[0].UID)

@@ -1,4 +1,4 @@
-package calendar
+package poll
 
 import (
 	"strings"
@@ -108,4 +108,13 @@ func FuzzParseSchedule(f *testing.F) {
 			t.Errorf("ParseSchedule(%q).Next(%v) = %v, want a later time", spec, from, next)
 		}
 	})
+}
+
+func mustZone(t testing.TB, name string) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
 }
