@@ -549,11 +549,12 @@ func calendarList(all []*davCollection) string {
 	}
 	l := make([]string, len(all))
 	for i, c := range all {
+		p := httpx.RedactPath(c.url.Path)
 		name := c.displayName
 		if name == "" {
-			name = path.Base(strings.TrimSuffix(c.url.Path, "/"))
+			name = path.Base(strings.TrimSuffix(p, "/"))
 		}
-		l[i] = fmt.Sprintf("%q (%s)", name, c.url.Path)
+		l[i] = fmt.Sprintf("%q (%s)", name, p)
 	}
 	return strings.Join(l, ", ")
 }
@@ -563,7 +564,7 @@ func calendarList(all []*davCollection) string {
 func resolveHref(base *url.URL, href string) (*url.URL, error) {
 	ref, err := url.Parse(strings.TrimSpace(href))
 	if err != nil {
-		return nil, fmt.Errorf("bad href %q: %w", href, err)
+		return nil, fmt.Errorf("bad href %q: %w", httpx.RedactPath(href), httpx.UnwrapURLError(err))
 	}
 	u := base.ResolveReference(ref)
 	u.User = nil

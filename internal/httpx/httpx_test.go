@@ -73,6 +73,9 @@ func TestRedact(t *testing.T) {
 	if got, want := RedactURL(u), "https://h/x/redacted?t=redacted"; got != want {
 		t.Errorf("RedactURL(%s) = %q, want %q", u, got, want)
 	}
+	if got, want := RedactPath("/cal/0123456789abcdef0123/work/"), "/cal/redacted/work/"; got != want {
+		t.Errorf("RedactPath() = %q, want %q", got, want)
+	}
 	if u.User == nil || u.RawQuery != "t=1" {
 		t.Errorf("RedactURL modified its argument: %s", u)
 	}

@@ -36,13 +36,8 @@ func RedactURL(u *url.URL) string {
 	// private-<hex>, iCloud's published/2/<token>) or in the query
 	// (?token=…, ?key=…): such path segments and every query value go, the
 	// rest stays to tell calendars apart.
-	if segs := strings.Split(c.Path, "/"); slices.ContainsFunc(segs, looksLikeToken) {
-		for i, seg := range segs {
-			if looksLikeToken(seg) {
-				segs[i] = "redacted"
-			}
-		}
-		c.Path, c.RawPath = strings.Join(segs, "/"), ""
+	if p := RedactPath(c.Path); p != c.Path {
+		c.Path, c.RawPath = p, ""
 	}
 	if c.RawQuery != "" {
 		q := c.Query()
@@ -52,6 +47,22 @@ func RedactURL(u *url.URL) string {
 		c.RawQuery = q.Encode()
 	}
 	return c.String()
+}
+
+// RedactPath is the path part of [Redact]: token-like segments of p read
+// "redacted". It serves paths shown without their URL, such as a CalDAV
+// server's hrefs.
+func RedactPath(p string) string {
+	segs := strings.Split(p, "/")
+	if !slices.ContainsFunc(segs, looksLikeToken) {
+		return p
+	}
+	for i, seg := range segs {
+		if looksLikeToken(seg) {
+			segs[i] = "redacted"
+		}
+	}
+	return strings.Join(segs, "/")
 }
 
 // looksLikeToken reports whether a URL path segment looks like a secret:
