@@ -72,7 +72,7 @@ const rediscoverEvery = time.Hour
 // costs one small PROPFIND and downloads nothing: of the getctag (or
 // sync-token) in general, and on Radicale, where getctag costs a pass over
 // every item, of the calendar's getlastmodified once that has not moved for
-// two seconds (see caldav_lastmod.go). When something changed,
+// two seconds (see lastmod.go). When something changed,
 // the changed hrefs come from a sync-collection REPORT (RFC 6578) where the
 // server offers it, else from a PROPFIND listing of all ETags, and only those
 // objects are downloaded, with calendar-multiget.
@@ -279,7 +279,7 @@ type davCollection struct {
 	objects           map[string]*davObject
 
 	// For servers whose getlastmodified tracks the members (see
-	// caldav_lastmod.go): the getlastmodified read just before the last
+	// lastmod.go): the getlastmodified read just before the last
 	// successful full check, and when (s.now) that check began.
 	lastMod   lastModRead
 	checkedAt time.Time

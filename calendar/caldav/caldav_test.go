@@ -336,7 +336,7 @@ func newSource(t testing.TB, url string, mod func(*caldav.Options)) *caldav.Sour
 	}
 	s, err := caldav.New(opts)
 	if err != nil {
-		t.Fatalf("NewCalDAVSource(%+v) = %v", opts.URL, err)
+		t.Fatalf("New(%+v) = %v", opts.URL, err)
 	}
 	caldav.SetRetry(s, 2, time.Millisecond)
 	return s
@@ -856,7 +856,7 @@ func TestCalDAVCalendarGoneIsRediscovered(t *testing.T) {
 	}
 }
 
-func TestNewCalDAVSourceRejects(t *testing.T) {
+func TestNewRejects(t *testing.T) {
 	zone := calendar.ParseOptions{Zone: time.UTC}
 	tests := []struct {
 		name string
@@ -874,7 +874,7 @@ func TestNewCalDAVSourceRejects(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := caldav.New(tt.opts)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("NewCalDAVSource(%s) error = %v, want it to contain %q", tt.name, err, tt.want)
+				t.Errorf("New(%s) error = %v, want it to contain %q", tt.name, err, tt.want)
 			}
 			if err != nil && strings.Contains(err.Error(), ":pw@") {
 				t.Errorf("NewCalDAVSource error = %q reveals the password", err)

@@ -191,7 +191,7 @@ func (s *davServer) source(t testing.TB, path string, ct *countingTransport, mod
 	}
 	src, err := caldav.New(opts)
 	if err != nil {
-		t.Fatalf("NewCalDAVSource(%s) error = %v", opts.URL, err)
+		t.Fatalf("New(%s) error = %v", opts.URL, err)
 	}
 	return src
 }

@@ -37,7 +37,7 @@ type changes struct {
 
 // sync brings col up to date with the server. Once a calendar is synced, a
 // poll of it costs one request when nothing changed: on Radicale a PROPFIND
-// Depth 0 for its getlastmodified (see caldav_lastmod.go), elsewhere one for
+// Depth 0 for its getlastmodified (see lastmod.go), elsewhere one for
 // its getctag or sync-token where the server has one, else the PROPFIND
 // Depth 1 listing of ETags.
 func (s *Source) sync(ctx context.Context, col *davCollection) error {
