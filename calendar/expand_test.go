@@ -4,13 +4,10 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	goical "github.com/emersion/go-ical"
 	"github.com/teambition/rrule-go"
 )
 
@@ -187,43 +184,6 @@ func TestRRuleGoWallTime(t *testing.T) {
 		"2026-10-25 02:30 +0200 2026-10-25 02:30 +0200 o",
 		"2026-10-26 02:30 +0100 2026-10-26 02:30 +0100 o",
 	})
-}
-
-// TestFromGoICal checks that a calendar read by go-ical (as the CalDAV
-// client returns it) yields the same occurrences as ParseICS.
-func TestFromGoICal(t *testing.T) {
-	files, err := filepath.Glob("testdata/corpus/*.ics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	loc := mustZone(t, "Europe/Berlin")
-	opts := ParseOptions{Source: "x", Zone: loc, Me: []string{"mailto:alice@example.com"}}
-	for _, file := range files {
-		base := filepath.Base(file)
-		data, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cal, err := goical.NewDecoder(bytes.NewReader(data)).Decode()
-		if err != nil {
-			t.Logf("go-ical cannot decode %s: %v", base, err)
-			continue
-		}
-		a, _, err := ParseICS(bytes.NewReader(data), opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := FromGoICal(cal, opts)
-		from, to := oracleWindow[0], oracleWindow[1]
-		oa, _ := Expand(a, from, to, ExpandOptions{Zone: loc})
-		ob, _ := Expand(b, from, to, ExpandOptions{Zone: loc})
-		if len(oa) == 0 {
-			t.Errorf("%s: no occurrences", base)
-		}
-		if !slices.EqualFunc(oa, ob, func(x, y Occurrence) bool { return fmt.Sprint(x) == fmt.Sprint(y) }) {
-			t.Errorf("FromGoICal(%s) gives %d occurrences, ParseICS %d, or they differ", base, len(ob), len(oa))
-		}
-	}
 }
 
 func TestExpandCalendarName(t *testing.T) {

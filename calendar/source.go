@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"io"
 	"time"
-
-	goical "github.com/emersion/go-ical"
 )
 
 // Event is a normalized VEVENT: a master component with its recurrence
@@ -103,23 +101,6 @@ func ParseICS(r io.Reader, opts ParseOptions) ([]*Event, []Warning, error) {
 	b := newBuilder(opts)
 	events := b.build(tops)
 	return events, b.warnings, nil
-}
-
-// FromGoICal maps a calendar object as go-ical (and so go-webdav's CalDAV
-// client) hands it back into events.
-// It shares ParseICS's builder, so both give the same events for the same
-// calendar; go-ical keeps no line numbers, so warnings carry line 0.
-func FromGoICal(cal *goical.Calendar, opts ParseOptions) ([]*Event, []Warning) {
-	if cal == nil || cal.Component == nil {
-		return nil, nil
-	}
-	var tops []*component
-	for _, c := range cal.Children {
-		tops = append(tops, fromGoComponent(c, 1))
-	}
-	b := newBuilder(opts)
-	events := b.build(tops)
-	return events, b.warnings
 }
 
 // ExpandOptions bounds an expansion.

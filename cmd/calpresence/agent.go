@@ -15,6 +15,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/calpresence/calpresence/calendar"
+	"github.com/calpresence/calpresence/calendar/poll"
 	"github.com/calpresence/calpresence/pidf"
 	"github.com/calpresence/calpresence/publisher"
 	"github.com/calpresence/calpresence/rules"
@@ -22,7 +23,7 @@ import (
 )
 
 // The agent runs one pipeline per user: each calendar is polled on its
-// schedule by one calendar.Scheduler shared by all users, each poll rebuilds
+// schedule by one poll.Scheduler shared by all users, each poll rebuilds
 // the user's presence timeline, and the user's publisher publishes the
 // timeline's documents at their boundaries. The scheduler keeps a calendar
 // to a timer and a fixed pool of workers, no goroutine, so that 10,000 users
@@ -78,7 +79,7 @@ type agentOptions struct {
 	Workers int // default 64
 	// Splay spreads the scheduled polls of the calendars after each
 	// activation of their schedules, so that many users' "*/5" polls do
-	// not reach a server in the same second (see calendar.SchedulerOptions).
+	// not reach a server in the same second (see poll.Options).
 	Splay time.Duration // default 30s; negative: none
 	// JumpCheck is how often the wall clock is compared with the
 	// monotonic clock to notice suspends and clock steps.
@@ -132,8 +133,8 @@ type agent struct {
 
 	started  chan struct{} // closed when Run has set ctx and sched
 	ctx      context.Context
-	sched    *calendar.Scheduler // polls every calendar of every user
-	mu       sync.Mutex          // guards users, order, stopped
+	sched    *poll.Scheduler // polls every calendar of every user
+	mu       sync.Mutex      // guards users, order, stopped
 	users    map[string]*pipeline
 	order    []string // user ids, sorted, for metrics
 	stopped  bool
@@ -164,7 +165,7 @@ func newAgent(log *slog.Logger, d publisher.Doer, store *stateStore, opts agentO
 // the users while it runs. It fails, at once, only on options that
 // withDefaults cannot make valid.
 func (a *agent) Run(ctx context.Context, specs []userSpec) error {
-	sched, err := calendar.NewScheduler(calendar.SchedulerOptions{
+	sched, err := poll.New(poll.Options{
 		Workers: a.opts.Workers, Timeout: a.opts.FetchTimeout,
 		MinRetry: a.opts.MinRetry, MaxRetry: a.opts.MaxRetry,
 		ClockCheck: a.opts.JumpCheck, OnClockJump: a.clockJumped, Logger: a.log,
@@ -266,7 +267,7 @@ type segInfo struct {
 // calState is one calendar of a user and its last good data.
 type calState struct {
 	spec calendarSpec
-	poll *calendar.Poll // in a.sched; nil if it could not be added
+	poll *poll.Entry // in a.sched; nil if it could not be added
 
 	// Guarded by the pipeline's mu.
 	gone      bool              // removed: late results are dropped
@@ -351,10 +352,12 @@ func (p *pipeline) newCal(cs calendarSpec) *calState {
 }
 
 // pollSpec is how the scheduler polls c; p.mu is held.
-func (p *pipeline) pollSpec(c *calState) calendar.PollSpec {
-	return calendar.PollSpec{
+func (p *pipeline) pollSpec(c *calState) poll.Spec {
+	return poll.Spec{
 		Source: c.spec.Source, Schedule: c.spec.Poll, Zone: p.spec.Zone, Logger: p.log,
-		OnUpdate:  func(_ string, events []*calendar.Event, _ []calendar.Warning) { p.updated(c, events) },
+		OnUpdate: func(_ string, events []*calendar.Event, _ []calendar.Warning, changed bool) {
+			p.updated(c, events, changed)
+		},
 		OnFailure: func(string, error) { p.failed(c) },
 	}
 }
@@ -420,7 +423,7 @@ func (p *pipeline) stop() {
 
 // updated takes the events of a successful poll of c, saves them if they
 // changed and rebuilds the user's timeline. It runs on a scheduler worker.
-func (p *pipeline) updated(c *calState, events []*calendar.Event) {
+func (p *pipeline) updated(c *calState, events []*calendar.Event, changed bool) {
 	now := time.Now()
 	c.polls.Add(1)
 	c.lastGood.Store(now.UnixNano())
@@ -430,7 +433,7 @@ func (p *pipeline) updated(c *calState, events []*calendar.Event) {
 		return
 	}
 	c.attempted = true
-	changed := !sameEvents(c.events, events) || c.saved != nil
+	changed = changed || c.saved != nil
 	c.events, c.saved, c.goodAt = events, nil, now
 	// Save when the data changed, and now and then anyway so that the
 	// saved fetch time tells the staleness of the data after a restart.
@@ -499,15 +502,6 @@ func (q *rebuildQueue) run(ctx context.Context) {
 			ps[i] = nil
 		}
 	}
-}
-
-// sameEvents reports whether a source handed back its previous events, as it
-// does when it can tell cheaply that nothing changed.
-func sameEvents(a, b []*calendar.Event) bool {
-	if len(a) != len(b) || a == nil != (b == nil) {
-		return false
-	}
-	return len(a) == 0 || &a[0] == &b[0]
 }
 
 // save writes the calendar's occurrences over the saved window; p.mu is

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/calpresence/calpresence/calendar"
+	"github.com/calpresence/calpresence/calendar/ics"
 	"github.com/calpresence/calpresence/internal/testserver"
 	"github.com/calpresence/calpresence/publisher"
 	"github.com/calpresence/calpresence/rules"
@@ -49,7 +50,7 @@ func benchAgentUsers(b *testing.B, n int, server string, zone *time.Location, rs
 	// The flip: every user's meeting starts at the same instant, far
 	// enough ahead for every user's first publication to settle.
 	flip := time.Now().Add(time.Duration(20+n/500) * time.Second).Truncate(time.Second)
-	ics := meetingICS(flip, flip.Add(time.Hour))
+	feed := meetingICS(flip, flip.Add(time.Hour))
 	etag := `"v1"`
 	var gets atomic.Int64
 	feeds := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -60,7 +61,7 @@ func benchAgentUsers(b *testing.B, n int, server string, zone *time.Location, rs
 		}
 		w.Header().Set("ETag", etag)
 		w.Header().Set("Content-Type", "text/calendar")
-		w.Write([]byte(ics))
+		w.Write([]byte(feed))
 	}))
 	defer feeds.Close()
 
@@ -78,7 +79,7 @@ func benchAgentUsers(b *testing.B, n int, server string, zone *time.Location, rs
 	specs := make([]userSpec, n)
 	for i := range specs {
 		aor := fmt.Sprintf("sip:u%d@example.com", i)
-		src, err := calendar.NewICSSource(calendar.ICSOptions{
+		src, err := ics.New(ics.Options{
 			Name: "work", URL: fmt.Sprintf("%s/u/%d.ics", feeds.URL, i), HTTPClient: httpc,
 			Parse: calendar.ParseOptions{Calendar: "work", Zone: zone},
 		})

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/calpresence/calpresence/calendar"
+	"github.com/calpresence/calpresence/calendar/poll"
 	"github.com/calpresence/calpresence/publisher"
 	"github.com/calpresence/calpresence/rules"
 )
@@ -54,7 +55,7 @@ func buildUsers(cfg *Config, deps agentDeps) ([]userSpec, error) {
 				errs = append(errs, fmt.Errorf("user %s: %w", u.AOR, err))
 				continue
 			}
-			sched, err := calendar.ParseSchedule(c.Poll)
+			sched, err := poll.ParseSchedule(c.Poll)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("user %s: calendar %s: poll %q: %w", u.AOR, c.Name, c.Poll, err))
 				continue

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/calpresence/calpresence/calendar"
+	"github.com/calpresence/calpresence/calendar/poll"
 )
 
 // The example configs must stay valid: they are what users copy.
@@ -27,7 +27,7 @@ func TestExampleConfigs(t *testing.T) {
 		}
 		for _, u := range cfg.Users {
 			for _, c := range u.Calendars {
-				if _, err := calendar.ParseSchedule(c.Poll); err != nil {
+				if _, err := poll.ParseSchedule(c.Poll); err != nil {
 					t.Errorf("%s: user %s calendar %s: ParseSchedule(%q) = %v", name, u.AOR, c.Name, c.Poll, err)
 				}
 			}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/calpresence/calpresence/calendar"
+	"github.com/calpresence/calpresence/calendar/poll"
 	"github.com/calpresence/calpresence/internal/tomlpos"
 	"github.com/calpresence/calpresence/publisher"
 )
@@ -435,7 +436,7 @@ func (v *validator) calendars(path string, cs []calendarConfig) []CalendarSettin
 		default:
 			v.errorf(p+".type", "calendar type %q is not \"ics\" or \"caldav\"", c.Type)
 		}
-		if _, err := calendar.ParseSchedule(s.Poll); err != nil {
+		if _, err := poll.ParseSchedule(s.Poll); err != nil {
 			v.errorf(p+".poll", "%v", err)
 		}
 		v.caFile(p+".ca_file", s.CAFile)

@@ -8,11 +8,12 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"net/http"
 	"strings"
 	"time"
 
 	"github.com/calpresence/calpresence/calendar"
+	"github.com/calpresence/calpresence/calendar/ics"
+	"github.com/calpresence/calpresence/internal/httpx"
 	"github.com/calpresence/calpresence/internal/tomlpos"
 )
 
@@ -112,8 +113,8 @@ func exitCode(err error) int {
 	var ce *configError
 	var te *tomlpos.Error // config and rules files alike (rules.Error is this type)
 	var se *calendar.SyntaxError
-	var fe *calendar.FetchError
-	var de *calendar.CalDAVStatusError
+	var fe *ics.FetchError
+	var de *httpx.StatusError
 	switch {
 	case errors.As(err, &ue), errors.As(err, &ie), errors.As(err, &ce), errors.As(err, &te), errors.As(err, &se):
 		return 2
@@ -124,7 +125,7 @@ func exitCode(err error) int {
 	case errors.As(err, &de):
 		// The server refused what the config asks (wrong credentials, no
 		// such calendar), as an ICS feed's 4xx is the calendar's fault.
-		if de.Code >= 400 && de.Code < 500 && de.Code != http.StatusRequestTimeout && de.Code != http.StatusTooManyRequests {
+		if de.ClientFault() {
 			return 2
 		}
 	}

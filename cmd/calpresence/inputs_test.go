@@ -6,7 +6,10 @@ import (
 	"testing"
 
 	"github.com/calpresence/calpresence/calendar"
+	"github.com/calpresence/calpresence/calendar/ics"
 	"github.com/calpresence/calpresence/rules"
+
+	"github.com/calpresence/calpresence/internal/httpx"
 )
 
 func TestExitCode(t *testing.T) {
@@ -25,12 +28,12 @@ func TestExitCode(t *testing.T) {
 		{"ics", &calendar.SyntaxError{File: "a.ics", Line: 1, Col: 1, Msg: "bad"}, 2},
 		{"runtime", errors.New("publish: 503"), 1},
 		{"input", &inputError{errors.New("config: open c.toml: no such file or directory")}, 2},
-		{"ics unreadable", fmt.Errorf("calendar: %w", &calendar.FetchError{URL: "a.ics", Input: true, Err: errors.New("bad")}), 2},
-		{"ics server down", &calendar.FetchError{URL: "http://x/a.ics", Err: errors.New("connection refused")}, 1},
-		{"caldav credentials", fmt.Errorf("calendar work: %w", &calendar.CalDAVStatusError{Method: "PROPFIND", URL: "https://dav/", Code: 401}), 2},
-		{"caldav not found", &calendar.CalDAVStatusError{Method: "PROPFIND", URL: "https://dav/", Code: 404}, 2},
-		{"caldav overloaded", &calendar.CalDAVStatusError{Method: "REPORT", URL: "https://dav/", Code: 429}, 1},
-		{"caldav down", &calendar.CalDAVStatusError{Method: "REPORT", URL: "https://dav/", Code: 503}, 1},
+		{"ics unreadable", fmt.Errorf("calendar: %w", &ics.FetchError{URL: "a.ics", Input: true, Err: errors.New("bad")}), 2},
+		{"ics server down", &ics.FetchError{URL: "http://x/a.ics", Err: errors.New("connection refused")}, 1},
+		{"caldav credentials", fmt.Errorf("calendar work: %w", &httpx.StatusError{Method: "PROPFIND", URL: "https://dav/", Code: 401}), 2},
+		{"caldav not found", &httpx.StatusError{Method: "PROPFIND", URL: "https://dav/", Code: 404}, 2},
+		{"caldav overloaded", &httpx.StatusError{Method: "REPORT", URL: "https://dav/", Code: 429}, 1},
+		{"caldav down", &httpx.StatusError{Method: "REPORT", URL: "https://dav/", Code: 503}, 1},
 	}
 	for _, tt := range tests {
 		if tt.err == nil {

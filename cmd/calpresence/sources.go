@@ -6,6 +6,8 @@ import (
 	"net/http"
 
 	"github.com/calpresence/calpresence/calendar"
+	"github.com/calpresence/calpresence/calendar/caldav"
+	"github.com/calpresence/calpresence/calendar/ics"
 )
 
 // sourceDeps are what the sources of many users share.
@@ -24,13 +26,13 @@ func newSource(c CalendarSettings, p calendar.ParseOptions, deps sourceDeps) (ca
 	}
 	switch c.Type {
 	case "ics":
-		return calendar.NewICSSource(calendar.ICSOptions{
+		return ics.New(ics.Options{
 			Name: c.Name, URL: c.URL, Parse: p,
 			Username: c.Username, Password: c.Password.Func(),
 			CAFile: c.CAFile, Logger: logger, HTTPClient: deps.httpClient,
 		})
 	case "caldav":
-		return calendar.NewCalDAVSource(calendar.CalDAVOptions{
+		return caldav.New(caldav.Options{
 			Name: c.Name, URL: c.URL, Parse: p,
 			Username: c.Username, Password: c.Password.Func(),
 			Calendars: c.Calendars, CAFile: c.CAFile, Logger: logger, HTTPClient: deps.httpClient,

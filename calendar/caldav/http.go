@@ -1,4 +1,4 @@
-package calendar
+package caldav
 
 import (
 	"bytes"
@@ -9,33 +9,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
+
+	"github.com/calpresence/calpresence/internal/backoff"
+	"github.com/calpresence/calpresence/internal/httpx"
 )
-
-// CalDAVStatusError is an HTTP error status from a CalDAV server, after
-// redirects and retries. Its message names the URL, never a credential.
-type CalDAVStatusError struct {
-	Method string
-	URL    string // without user info
-	Code   int
-}
-
-// Error says in words what the statuses users must act on mean.
-func (e *CalDAVStatusError) Error() string {
-	switch e.Code {
-	case http.StatusUnauthorized:
-		return "wrong credentials for " + e.URL
-	case http.StatusForbidden:
-		return "access to " + e.URL + " forbidden (403)"
-	case http.StatusNotFound:
-		return e.URL + " not found (404)"
-	}
-	return fmt.Sprintf("%s %s: %d %s", e.Method, e.URL, e.Code, http.StatusText(e.Code))
-}
 
 // Retry and redirect bounds of a CalDAV source.
 const (
@@ -72,7 +52,7 @@ type davHTTP struct {
 // itself, keeping the method and body, and with a CA file's roots besides
 // the system's when caFile is set.
 func newDAVHTTP(base *http.Client, caFile string) (*http.Client, error) {
-	return sourceClient(base, caFile, func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse })
+	return httpx.NewClient(base, caFile, func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse })
 }
 
 // setCredentials sets the Authorization used by the following requests:
@@ -80,14 +60,17 @@ func newDAVHTTP(base *http.Client, caFile string) (*http.Client, error) {
 func (h *davHTTP) setCredentials(secret string, have bool) {
 	h.auth = ""
 	if h.username != "" || have {
-		h.auth = authorization(h.username, secret)
+		h.auth = httpx.Authorization(h.username, secret)
 	}
 }
 
 // Do sends req, following redirects with the same method and body and
-// retrying transport failures, timeouts and 5xx answers with capped,
-// jittered backoff within req's context. Statuses of 400 and above come
-// back as a *CalDAVStatusError.
+// retrying transport failures, timeouts and 5xx answers (a proxy's blip)
+// with capped, jittered backoff (internal/backoff) within req's context.
+// Statuses of 400 and above come back as an *httpx.StatusError. An answer
+// that says when to come back — 429, 503 or any with Retry-After — is not
+// retried here: its error reaches the poll scheduler at once, whose
+// backoff honours the Retry-After.
 func (h *davHTTP) Do(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	var body []byte
@@ -99,46 +82,53 @@ func (h *davHTTP) Do(req *http.Request) (*http.Response, error) {
 		}
 		body = b
 	}
-	backoff := h.backoff
+	policy := backoff.Policy{Min: h.backoff, Max: h.maxBackoff}
 	for attempt := 0; ; attempt++ {
 		resp, err := h.attempt(ctx, req.Method, req.URL, req.Header, body)
 		var retry bool
 		switch {
 		case err != nil && ctx.Err() != nil:
-			return nil, fmt.Errorf("%s %s: %w", req.Method, davRedact(req.URL), ctx.Err())
+			return nil, fmt.Errorf("%s %s: %w", req.Method, httpx.RedactURL(req.URL), ctx.Err())
 		case err != nil:
 			retry = retriable(err)
 		case resp.StatusCode < 400:
 			return resp, nil
 		default:
-			retry = resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests
+			retry = resp.StatusCode >= 500 && !saysWhen(resp)
 		}
 		if !retry || attempt >= h.retries {
 			if err != nil {
 				return nil, err
 			}
-			drain(resp)
-			return nil, &CalDAVStatusError{Method: req.Method, URL: davRedact(resp.Request.URL), Code: resp.StatusCode}
+			httpx.Drain(resp)
+			return nil, httpx.NewStatusError(resp, h.auth != "", time.Now())
 		}
 		reason := ""
 		if err != nil {
 			reason = err.Error()
 		} else {
 			reason = resp.Status
-			drain(resp)
+			httpx.Drain(resp)
 		}
-		wait := jitter(backoff)
-		h.logger.Debug("caldav request failed, retrying", "method", req.Method, "url", davRedact(req.URL),
+		wait := policy.Delay(attempt + 1)
+		h.logger.Debug("caldav request failed, retrying", "method", req.Method, "url", httpx.RedactURL(req.URL),
 			"attempt", attempt+1, "reason", reason, "backoff", wait)
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return nil, fmt.Errorf("%s %s: %w (last failure: %s)", req.Method, davRedact(req.URL), ctx.Err(), reason)
+			return nil, fmt.Errorf("%s %s: %w (last failure: %s)", req.Method, httpx.RedactURL(req.URL), ctx.Err(), reason)
 		case <-t.C:
 		}
-		backoff = min(2*backoff, h.maxBackoff)
 	}
+}
+
+// saysWhen reports whether resp tells the client when to come back: a 429
+// or 503 (RFC 6585 §4, RFC 9110 §15.6.4), or any answer with Retry-After.
+// Such an answer is the scheduler's to wait for, not the request's.
+func saysWhen(resp *http.Response) bool {
+	return resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable ||
+		resp.Header.Get("Retry-After") != ""
 }
 
 // attempt sends one request and follows its redirects. The attempt's
@@ -151,20 +141,20 @@ func (h *davHTTP) attempt(ctx context.Context, method string, u *url.URL, hdr ht
 		req, err := http.NewRequestWithContext(actx, method, u.String(), bytes.NewReader(body))
 		if err != nil {
 			cancel()
-			return nil, fmt.Errorf("%s %s: %w", method, davRedact(u), err)
+			return nil, fmt.Errorf("%s %s: %w", method, httpx.RedactURL(u), err)
 		}
 		req.Header = hdr.Clone()
 		if req.Header == nil {
 			req.Header = http.Header{}
 		}
 		req.Header.Del("Authorization")
-		if h.auth != "" && sameAuthority(orig, u) {
+		if h.auth != "" && httpx.SameOrigin(orig, u) {
 			req.Header.Set("Authorization", h.auth)
 		}
 		resp, err := h.client.Do(req)
 		if err != nil {
 			cancel()
-			return nil, fmt.Errorf("%s %s: %w", method, davRedact(u), unwrapURLError(err))
+			return nil, fmt.Errorf("%s %s: %w", method, httpx.RedactURL(u), httpx.UnwrapURLError(err))
 		}
 		switch resp.StatusCode {
 		case http.StatusMovedPermanently, http.StatusFound, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
@@ -173,36 +163,23 @@ func (h *davHTTP) attempt(ctx context.Context, method string, u *url.URL, hdr ht
 			return resp, nil
 		}
 		loc := resp.Header.Get("Location")
-		drain(resp)
+		httpx.Drain(resp)
 		if loc == "" {
 			cancel()
-			return nil, fmt.Errorf("%s %s: redirect %d without Location", method, davRedact(u), resp.StatusCode)
+			return nil, fmt.Errorf("%s %s: redirect %d without Location", method, httpx.RedactURL(u), resp.StatusCode)
 		}
 		if hops >= davMaxRedirects {
 			cancel()
-			return nil, fmt.Errorf("%s %s: more than %d redirects", method, davRedact(orig), davMaxRedirects)
+			return nil, fmt.Errorf("%s %s: more than %d redirects", method, httpx.RedactURL(orig), davMaxRedirects)
 		}
 		next, err := u.Parse(loc)
 		if err != nil {
 			cancel()
-			return nil, fmt.Errorf("%s %s: bad redirect Location: %w", method, davRedact(u), err)
+			return nil, fmt.Errorf("%s %s: bad redirect Location: %w", method, httpx.RedactURL(u), err)
 		}
-		h.logger.Debug("caldav redirect", "method", method, "from", davRedact(u), "to", davRedact(next), "status", resp.StatusCode)
+		h.logger.Debug("caldav redirect", "method", method, "from", httpx.RedactURL(u), "to", httpx.RedactURL(next), "status", resp.StatusCode)
 		u = next
 	}
-}
-
-// sameAuthority reports whether credentials meant for orig may go to u: the
-// same host, or a subdomain of it, and no downgrade from https to http.
-func sameAuthority(orig, u *url.URL) bool {
-	if orig.Scheme == "https" && u.Scheme != "https" {
-		return false
-	}
-	oh, h := strings.ToLower(orig.Hostname()), strings.ToLower(u.Hostname())
-	if orig.Host == u.Host || (oh == h && orig.Port() == u.Port()) {
-		return true
-	}
-	return strings.HasSuffix(h, "."+oh) && orig.Port() == u.Port()
 }
 
 // retriable reports whether a transport failure may go away on its own: a
@@ -216,27 +193,6 @@ func retriable(err error) bool {
 		return false
 	}
 	return true
-}
-
-func jitter(d time.Duration) time.Duration {
-	// ±20 %, so that many agents restarted together do not retry in step.
-	return d + time.Duration((rand.Float64()*0.4-0.2)*float64(d))
-}
-
-func drain(resp *http.Response) {
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
-}
-
-// davRedact formats u without user info, query or fragment.
-func davRedact(u *url.URL) string {
-	if u == nil {
-		return ""
-	}
-	c := *u
-	c.User = nil
-	c.RawQuery, c.Fragment = "", ""
-	return c.String()
 }
 
 type cancelOnClose struct {

@@ -1,4 +1,4 @@
-package calendar
+package ics
 
 import (
 	"bytes"
@@ -14,11 +14,11 @@ import (
 	"github.com/calpresence/calpresence/internal/testserver"
 )
 
-// TestICSSourceRadicale reads a calendar as an ICS feed from a real
+// TestSourceRadicale reads a calendar as an ICS feed from a real
 // Radicale (a collection's GET is its whole calendar), with basic auth.
 // Radicale sends an ETag but ignores If-None-Match on collections, so an
 // unchanged feed must be caught by the body's digest.
-func TestICSSourceRadicale(t *testing.T) {
+func TestSourceRadicale(t *testing.T) {
 	radicale := testserver.LookPath(t, "radicale", "radicale")
 	dir := t.TempDir()
 	addr := fmt.Sprintf("127.0.0.1:%d", testserver.FreePort(t))
@@ -64,7 +64,7 @@ type = owner_only
 	secret := func(pw string) func(context.Context) (string, error) {
 		return func(context.Context) (string, error) { return pw, nil }
 	}
-	s, parses := newFeedSource(t, ICSOptions{Name: "team", URL: url, Username: "alice", Password: secret("s3cret-pw")})
+	s, parses := newFeedSource(t, Options{Name: "team", URL: url, Username: "alice", Password: secret("s3cret-pw")})
 	for range 2 {
 		events, _, err := s.Fetch(t.Context())
 		if err != nil {
@@ -84,7 +84,7 @@ type = owner_only
 		t.Errorf("Fetch() after a change = %v, %v; want lunch@example.com", feedUIDs(events), err)
 	}
 
-	bad, _ := newFeedSource(t, ICSOptions{URL: url, Username: "alice", Password: secret("wrong-pw")})
+	bad, _ := newFeedSource(t, Options{URL: url, Username: "alice", Password: secret("wrong-pw")})
 	_, _, err = bad.Fetch(t.Context())
 	if want := "ics: wrong credentials for " + url + ": HTTP 401 Unauthorized"; err == nil || err.Error() != want {
 		t.Errorf("Fetch() with a wrong password = %v, want %q", err, want)

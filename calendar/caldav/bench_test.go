@@ -1,4 +1,4 @@
-package calendar_test
+package caldav_test
 
 import (
 	"fmt"

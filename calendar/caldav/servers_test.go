@@ -1,4 +1,4 @@
-package calendar_test
+package caldav_test
 
 import (
 	"bytes"
@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/calpresence/calpresence/calendar"
+	"github.com/calpresence/calpresence/calendar/caldav"
 	"github.com/calpresence/calpresence/internal/testserver"
 )
 
@@ -171,9 +172,9 @@ func (c *countingTransport) waited() time.Duration {
 	return c.wait
 }
 
-func (s *davServer) source(t testing.TB, path string, ct *countingTransport, mod func(*calendar.CalDAVOptions)) *calendar.CalDAVSource {
+func (s *davServer) source(t testing.TB, path string, ct *countingTransport, mod func(*caldav.Options)) *caldav.Source {
 	t.Helper()
-	opts := calendar.CalDAVOptions{
+	opts := caldav.Options{
 		Name:     "work",
 		URL:      strings.TrimSuffix(s.root, "/") + path,
 		Username: s.user,
@@ -188,9 +189,9 @@ func (s *davServer) source(t testing.TB, path string, ct *countingTransport, mod
 	if mod != nil {
 		mod(&opts)
 	}
-	src, err := calendar.NewCalDAVSource(opts)
+	src, err := caldav.New(opts)
 	if err != nil {
-		t.Fatalf("NewCalDAVSource(%s) error = %v", opts.URL, err)
+		t.Fatalf("New(%s) error = %v", opts.URL, err)
 	}
 	return src
 }
@@ -286,14 +287,14 @@ func testRealServer(t *testing.T, srv *davServer) {
 	})
 
 	t.Run("selection", func(t *testing.T) {
-		events, _, err := srv.source(t, "/", nil, func(o *calendar.CalDAVOptions) { o.Calendars = []string{"Team Meetings"} }).Fetch(t.Context())
+		events, _, err := srv.source(t, "/", nil, func(o *caldav.Options) { o.Calendars = []string{"Team Meetings"} }).Fetch(t.Context())
 		if err != nil {
 			t.Fatalf("Fetch(calendars=Team Meetings) error = %v", err)
 		}
 		if got := uids(events); !slices.Equal(got, teamUIDs) {
 			t.Errorf("Fetch(calendars=Team Meetings) UIDs = %q, want %q", got, teamUIDs)
 		}
-		_, _, err = srv.source(t, "/", nil, func(o *calendar.CalDAVOptions) { o.Calendars = []string{"Holidays"} }).Fetch(t.Context())
+		_, _, err = srv.source(t, "/", nil, func(o *caldav.Options) { o.Calendars = []string{"Holidays"} }).Fetch(t.Context())
 		if err == nil || !strings.Contains(err.Error(), `"Holidays"`) || !strings.Contains(err.Error(), `"Work" (`+srv.home+`work/)`) {
 			t.Errorf("Fetch(calendars=Holidays) error = %v, want it to name Holidays and list Work", err)
 		}
@@ -313,7 +314,7 @@ func testRealServer(t *testing.T, srv *davServer) {
 			srv.put(t, "changing", f, work[f])
 		}
 		ct := &countingTransport{base: http.DefaultTransport}
-		src := srv.source(t, "/", ct, func(o *calendar.CalDAVOptions) { o.Calendars = []string{"Changing"} })
+		src := srv.source(t, "/", ct, func(o *caldav.Options) { o.Calendars = []string{"Changing"} })
 		if _, _, err := src.Fetch(t.Context()); err != nil {
 			t.Fatalf("first Fetch() error = %v", err)
 		}
@@ -365,7 +366,7 @@ func testRealServer(t *testing.T, srv *davServer) {
 			srv.put(t, "forgetful", "lunch.ics", work["lunch.ics"])
 			srv.put(t, "forgetful", "review.ics", work["review.ics"])
 			ct := &countingTransport{base: http.DefaultTransport}
-			src := srv.source(t, srv.home+"forgetful/", ct, func(o *calendar.CalDAVOptions) { o.Logger = testLogger(t) })
+			src := srv.source(t, srv.home+"forgetful/", ct, func(o *caldav.Options) { o.Logger = testLogger(t) })
 			if _, _, err := src.Fetch(t.Context()); err != nil {
 				t.Fatalf("first Fetch() error = %v", err)
 			}
@@ -400,7 +401,7 @@ func testRealServer(t *testing.T, srv *davServer) {
 
 	if srv.user != "" {
 		t.Run("wrong password", func(t *testing.T) {
-			src := srv.source(t, "/", nil, func(o *calendar.CalDAVOptions) {
+			src := srv.source(t, "/", nil, func(o *caldav.Options) {
 				o.Password = func(context.Context) (string, error) { return "guess", nil }
 			})
 			_, _, err := src.Fetch(t.Context())
@@ -416,7 +417,7 @@ func testRealServer(t *testing.T, srv *davServer) {
 			t.Fatalf("Fetch() error = %v", err)
 		}
 		stopServer(t, srv)
-		calendar.SetCalDAVRetry(src, 1, time.Millisecond)
+		caldav.SetRetry(src, 1, time.Millisecond)
 		_, _, err := src.Fetch(t.Context())
 		if err == nil || !strings.Contains(err.Error(), "connection refused") {
 			t.Errorf("Fetch() with the server down error = %v, want connection refused", err)
@@ -429,7 +430,7 @@ func testRealServer(t *testing.T, srv *davServer) {
 // trusted only once its second has passed, so there the polls within about
 // two seconds of a change also read getctag; other servers answer every
 // unchanged poll with one request. No poll may download anything.
-func pollUnchanged(t testing.TB, srv *davServer, src *calendar.CalDAVSource, ct *countingTransport) []*calendar.Event {
+func pollUnchanged(t testing.TB, srv *davServer, src *caldav.Source, ct *countingTransport) []*calendar.Event {
 	t.Helper()
 	ct.take()
 	deadline := time.Now().Add(15 * time.Second)

@@ -1,4 +1,4 @@
-package calendar
+package poll
 
 import (
 	"errors"
@@ -9,13 +9,13 @@ import (
 	"github.com/robfig/cron/v3"
 )
 
-// DefaultPollSchedule is how often a calendar is read when the config does
+// DefaultSchedule is how often a calendar is read when the config does
 // not say.
-const DefaultPollSchedule = "@every 5m"
+const DefaultSchedule = "@every 5m"
 
-// defaultSchedule is DefaultPollSchedule, parsed.
-var defaultSchedule = func() cron.Schedule {
-	s, err := ParseSchedule(DefaultPollSchedule)
+// defaultSched is DefaultSchedule, parsed.
+var defaultSched = func() cron.Schedule {
+	s, err := ParseSchedule(DefaultSchedule)
 	if err != nil {
 		panic(err)
 	}
@@ -29,7 +29,7 @@ var scheduleParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Mo
 // ParseSchedule reads a poll schedule: a five-field cron spec
 // ("*/5 * * * *") or a descriptor ("@hourly", "@every 5m"). The fields are
 // read in whatever zone the times given to the schedule's Next are in, so a
-// Scheduler evaluates them in the calendar's zone (PollSpec.Zone); for that
+// Scheduler evaluates them in the calendar's zone (Spec.Zone); for that
 // reason TZ= and CRON_TZ= prefixes are refused rather than silently
 // overriding it.
 //

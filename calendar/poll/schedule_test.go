@@ -1,4 +1,4 @@
-package calendar
+package poll
 
 import (
 	"strings"
@@ -7,7 +7,7 @@ import (
 )
 
 func TestParseSchedule(t *testing.T) {
-	berlin := feedZone(t, "Europe/Berlin")
+	berlin := mustZone(t, "Europe/Berlin")
 	from := time.Date(2026, 3, 2, 8, 2, 0, 0, berlin)
 	tests := []struct {
 		spec     string
@@ -78,7 +78,7 @@ func TestParseScheduleZones(t *testing.T) {
 		{"Asia/Kolkata", time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 1, 1, 2, 30, 0, 0, time.UTC)},
 	}
 	for _, tt := range tests {
-		got := sched.Next(tt.from.In(feedZone(t, tt.zone)))
+		got := sched.Next(tt.from.In(mustZone(t, tt.zone)))
 		if !got.Equal(tt.want) {
 			t.Errorf("Next(%v in %s) = %v, want %v", tt.from, tt.zone, got.UTC(), tt.want)
 		}
@@ -87,7 +87,7 @@ func TestParseScheduleZones(t *testing.T) {
 	// Midnight does not exist on some DST days in some zones; the schedule
 	// must still move on.
 	daily, _ := ParseSchedule("@daily")
-	sp := feedZone(t, "America/Sao_Paulo")
+	sp := mustZone(t, "America/Sao_Paulo")
 	from := time.Date(2018, 11, 3, 12, 0, 0, 0, sp)
 	if got := daily.Next(from); got.IsZero() || !got.After(from) || got.Sub(from) > 36*time.Hour {
 		t.Errorf("@daily Next(%v) = %v, want the next day", from, got)
@@ -108,4 +108,13 @@ func FuzzParseSchedule(f *testing.F) {
 			t.Errorf("ParseSchedule(%q).Next(%v) = %v, want a later time", spec, from, next)
 		}
 	})
+}
+
+func mustZone(t testing.TB, name string) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
 }

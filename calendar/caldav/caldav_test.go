@@ -1,4 +1,4 @@
-package calendar_test
+package caldav_test
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -20,16 +21,20 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/emersion/go-ical"
 	"github.com/emersion/go-webdav"
-	"github.com/emersion/go-webdav/caldav"
+	gocaldav "github.com/emersion/go-webdav/caldav"
 
 	"github.com/calpresence/calpresence/calendar"
+	"github.com/calpresence/calpresence/calendar/caldav"
+	"github.com/calpresence/calpresence/calendar/poll"
+	"github.com/calpresence/calpresence/internal/httpx"
 )
 
-// The in-process tests run go-webdav's own CalDAV server (caldav.Handler)
+// The in-process tests run go-webdav's own CalDAV server (gocaldav.Handler)
 // over a fake backend, behind httptest, for the faults that real servers
 // rarely show on demand.
 
@@ -51,11 +56,11 @@ type fakeObject struct {
 }
 
 type fakeCalendar struct {
-	cal     caldav.Calendar
+	cal     gocaldav.Calendar
 	objects map[string]*fakeObject // by file name
 }
 
-// fakeBackend is a caldav.Backend over in-memory calendars.
+// fakeBackend is a gocaldav.Backend over in-memory calendars.
 type fakeBackend struct {
 	mu   sync.Mutex
 	cals []*fakeCalendar
@@ -67,14 +72,14 @@ func (b *fakeBackend) CurrentUserPrincipal(context.Context) (string, error) {
 }
 func (b *fakeBackend) CalendarHomeSetPath(context.Context) (string, error) { return fakeHome, nil }
 
-func (b *fakeBackend) CreateCalendar(context.Context, *caldav.Calendar) error {
+func (b *fakeBackend) CreateCalendar(context.Context, *gocaldav.Calendar) error {
 	return webdav.NewHTTPError(http.StatusForbidden, errors.New("read-only"))
 }
 
-func (b *fakeBackend) ListCalendars(context.Context) ([]caldav.Calendar, error) {
+func (b *fakeBackend) ListCalendars(context.Context) ([]gocaldav.Calendar, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	var l []caldav.Calendar
+	var l []gocaldav.Calendar
 	for _, c := range b.cals {
 		l = append(l, c.cal)
 	}
@@ -93,7 +98,7 @@ func (b *fakeBackend) find(p string) (*fakeCalendar, string) {
 	return nil, ""
 }
 
-func (b *fakeBackend) GetCalendar(_ context.Context, p string) (*caldav.Calendar, error) {
+func (b *fakeBackend) GetCalendar(_ context.Context, p string) (*gocaldav.Calendar, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	c, name := b.find(p)
@@ -104,7 +109,7 @@ func (b *fakeBackend) GetCalendar(_ context.Context, p string) (*caldav.Calendar
 	return &cal, nil
 }
 
-func (b *fakeBackend) object(c *fakeCalendar, name string) (*caldav.CalendarObject, error) {
+func (b *fakeBackend) object(c *fakeCalendar, name string) (*gocaldav.CalendarObject, error) {
 	o := c.objects[name]
 	if o == nil {
 		return nil, webdav.NewHTTPError(http.StatusNotFound, fmt.Errorf("no object %s", name))
@@ -113,14 +118,14 @@ func (b *fakeBackend) object(c *fakeCalendar, name string) (*caldav.CalendarObje
 	if err != nil {
 		return nil, err
 	}
-	co := &caldav.CalendarObject{Path: c.cal.Path + name, ETag: o.etag, Data: data}
+	co := &gocaldav.CalendarObject{Path: c.cal.Path + name, ETag: o.etag, Data: data}
 	if !o.noLength {
 		co.ContentLength = int64(len(o.data))
 	}
 	return co, nil
 }
 
-func (b *fakeBackend) GetCalendarObject(_ context.Context, p string, _ *caldav.CalendarCompRequest) (*caldav.CalendarObject, error) {
+func (b *fakeBackend) GetCalendarObject(_ context.Context, p string, _ *gocaldav.CalendarCompRequest) (*gocaldav.CalendarObject, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	c, name := b.find(p)
@@ -130,7 +135,7 @@ func (b *fakeBackend) GetCalendarObject(_ context.Context, p string, _ *caldav.C
 	return b.object(c, name)
 }
 
-func (b *fakeBackend) ListCalendarObjects(_ context.Context, p string, _ *caldav.CalendarCompRequest) ([]caldav.CalendarObject, error) {
+func (b *fakeBackend) ListCalendarObjects(_ context.Context, p string, _ *gocaldav.CalendarCompRequest) ([]gocaldav.CalendarObject, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	c, _ := b.find(p)
@@ -142,7 +147,7 @@ func (b *fakeBackend) ListCalendarObjects(_ context.Context, p string, _ *caldav
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	var l []caldav.CalendarObject
+	var l []gocaldav.CalendarObject
 	for _, n := range names {
 		co, err := b.object(c, n)
 		if err != nil {
@@ -153,11 +158,11 @@ func (b *fakeBackend) ListCalendarObjects(_ context.Context, p string, _ *caldav
 	return l, nil
 }
 
-func (b *fakeBackend) QueryCalendarObjects(context.Context, string, *caldav.CalendarQuery) ([]caldav.CalendarObject, error) {
+func (b *fakeBackend) QueryCalendarObjects(context.Context, string, *gocaldav.CalendarQuery) ([]gocaldav.CalendarObject, error) {
 	return nil, webdav.NewHTTPError(http.StatusNotImplemented, errors.New("no queries here"))
 }
 
-func (b *fakeBackend) PutCalendarObject(context.Context, string, *ical.Calendar, *caldav.PutCalendarObjectOptions) (*caldav.CalendarObject, error) {
+func (b *fakeBackend) PutCalendarObject(context.Context, string, *ical.Calendar, *gocaldav.PutCalendarObjectOptions) (*gocaldav.CalendarObject, error) {
 	return nil, webdav.NewHTTPError(http.StatusForbidden, errors.New("read-only"))
 }
 
@@ -201,7 +206,7 @@ func newFakeBackend(t testing.TB) *fakeBackend {
 		{"work", "Work", "VEVENT"}, {"team", "Team Meetings", "VEVENT"}, {"tasks", "Tasks", "VTODO"},
 	} {
 		fc := &fakeCalendar{
-			cal:     caldav.Calendar{Path: fakeHome + c.dir + "/", Name: c.name, SupportedComponentSet: []string{c.comp}},
+			cal:     gocaldav.Calendar{Path: fakeHome + c.dir + "/", Name: c.name, SupportedComponentSet: []string{c.comp}},
 			objects: map[string]*fakeObject{},
 		}
 		b.cals = append(b.cals, fc)
@@ -235,7 +240,7 @@ type recordedRequest struct {
 	Response                  string
 }
 
-// fakeServer is go-webdav's caldav.Handler over a fakeBackend, with
+// fakeServer is go-webdav's gocaldav.Handler over a fakeBackend, with
 // authentication, a fault hook and a record of the requests.
 type fakeServer struct {
 	*httptest.Server
@@ -254,7 +259,7 @@ func newFakeServer(t testing.TB) *fakeServer {
 	t.Helper()
 	s := &fakeServer{backend: newFakeBackend(t)}
 	s.auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(fakeUser+":"+fakePassword))
-	h := &caldav.Handler{Backend: s.backend}
+	h := &gocaldav.Handler{Backend: s.backend}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		r.Body = io.NopCloser(bytes.NewReader(body))
@@ -317,9 +322,9 @@ func berlin(t testing.TB) *time.Location {
 
 // newSource makes a source for url with the fake server's credentials and
 // fast retries.
-func newSource(t testing.TB, url string, mod func(*calendar.CalDAVOptions)) *calendar.CalDAVSource {
+func newSource(t testing.TB, url string, mod func(*caldav.Options)) *caldav.Source {
 	t.Helper()
-	opts := calendar.CalDAVOptions{
+	opts := caldav.Options{
 		Name:     "work",
 		URL:      url,
 		Username: fakeUser,
@@ -329,11 +334,11 @@ func newSource(t testing.TB, url string, mod func(*calendar.CalDAVOptions)) *cal
 	if mod != nil {
 		mod(&opts)
 	}
-	s, err := calendar.NewCalDAVSource(opts)
+	s, err := caldav.New(opts)
 	if err != nil {
-		t.Fatalf("NewCalDAVSource(%+v) = %v", opts.URL, err)
+		t.Fatalf("New(%+v) = %v", opts.URL, err)
 	}
-	calendar.SetCalDAVRetry(s, 2, time.Millisecond)
+	caldav.SetRetry(s, 2, time.Millisecond)
 	return s
 }
 
@@ -383,7 +388,7 @@ func TestCalDAVDiscoveryAndSelection(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			src := newSource(t, srv.URL+tt.path, func(o *calendar.CalDAVOptions) { o.Calendars = tt.calendars })
+			src := newSource(t, srv.URL+tt.path, func(o *caldav.Options) { o.Calendars = tt.calendars })
 			events, warnings, err := src.Fetch(t.Context())
 			if err != nil {
 				t.Fatalf("Fetch(%s, %q) error = %v", tt.path, tt.calendars, err)
@@ -400,7 +405,7 @@ func TestCalDAVDiscoveryAndSelection(t *testing.T) {
 
 func TestCalDAVUnknownCalendarListsNames(t *testing.T) {
 	srv := newFakeServer(t)
-	src := newSource(t, srv.URL+"/", func(o *calendar.CalDAVOptions) { o.Calendars = []string{"Work", "Holidays"} })
+	src := newSource(t, srv.URL+"/", func(o *caldav.Options) { o.Calendars = []string{"Work", "Holidays"} })
 	_, _, err := src.Fetch(t.Context())
 	if err == nil {
 		t.Fatalf("Fetch(calendars=Work,Holidays) error = nil, want one naming Holidays")
@@ -499,7 +504,7 @@ END:VCALENDAR
 			srv := newFakeServer(t)
 			srv.rewrite = tt.rewrite
 			srv.backend.put(fakeHome+"work/", "broken.ics", broken)
-			src := newSource(t, srv.URL+"/", func(o *calendar.CalDAVOptions) { o.Calendars = []string{"Work"} })
+			src := newSource(t, srv.URL+"/", func(o *caldav.Options) { o.Calendars = []string{"Work"} })
 			events, warnings, err := src.Fetch(t.Context())
 			if err != nil {
 				t.Fatalf("Fetch() with a broken object error = %v, want nil", err)
@@ -545,7 +550,7 @@ func TestCalDAVMissingContentLength(t *testing.T) {
 
 func TestCalDAVUnchangedPollIsOneRequest(t *testing.T) {
 	srv := newFakeServer(t)
-	src := newSource(t, srv.URL+"/", func(o *calendar.CalDAVOptions) { o.Calendars = []string{"Work"} })
+	src := newSource(t, srv.URL+"/", func(o *caldav.Options) { o.Calendars = []string{"Work"} })
 	if _, _, err := src.Fetch(t.Context()); err != nil {
 		t.Fatalf("first Fetch() error = %v", err)
 	}
@@ -625,7 +630,10 @@ func TestCalDAVStatusErrors(t *testing.T) {
 		{"403", http.StatusForbidden, 0, []string{"forbidden", start}, 1},
 		{"404", http.StatusNotFound, 0, []string{"not found", start}, 1},
 		{"500 always", http.StatusInternalServerError, 0, []string{"500 Internal Server Error", start}, 3},
-		{"503 always", http.StatusServiceUnavailable, 0, []string{"503", start}, 3},
+		// 429 and 503 say "later": the scheduler waits, the request does
+		// not retry them.
+		{"503 always", http.StatusServiceUnavailable, 0, []string{"503", start}, 1},
+		{"429 always", http.StatusTooManyRequests, 0, []string{"429", start}, 1},
 		{"500 then fine", http.StatusInternalServerError, 2, nil, 0},
 		{"502 then fine", http.StatusBadGateway, 1, nil, 0},
 	}
@@ -661,9 +669,9 @@ func TestCalDAVStatusErrors(t *testing.T) {
 			if strings.Contains(err.Error(), fakePassword) {
 				t.Errorf("Fetch() error = %q reveals the password", err)
 			}
-			var se *calendar.CalDAVStatusError
+			var se *httpx.StatusError
 			if !errors.As(err, &se) || se.Code != tt.code {
-				t.Errorf("Fetch() error = %v, want a *CalDAVStatusError with code %d", err, tt.code)
+				t.Errorf("Fetch() error = %v, want an *httpx.StatusError with code %d", err, tt.code)
 			}
 			if tt.wantReqs != 0 && len(reqs) != tt.wantReqs {
 				t.Errorf("Fetch() against %d made %d requests, want %d", tt.code, len(reqs), tt.wantReqs)
@@ -674,7 +682,7 @@ func TestCalDAVStatusErrors(t *testing.T) {
 
 func TestCalDAVWrongPasswordFromRoot(t *testing.T) {
 	srv := newFakeServer(t)
-	src := newSource(t, srv.URL+"/", func(o *calendar.CalDAVOptions) {
+	src := newSource(t, srv.URL+"/", func(o *caldav.Options) {
 		o.Password = func(context.Context) (string, error) { return "not-the-password", nil }
 	})
 	_, _, err := src.Fetch(t.Context())
@@ -702,7 +710,7 @@ func TestCalDAVAuth(t *testing.T) {
 			srv := newFakeServer(t)
 			srv.auth = tt.want
 			var calls atomic.Int32
-			src := newSource(t, srv.URL+"/", func(o *calendar.CalDAVOptions) {
+			src := newSource(t, srv.URL+"/", func(o *caldav.Options) {
 				o.Username = tt.username
 				o.Password = func(context.Context) (string, error) { calls.Add(1); return tt.secret, nil }
 			})
@@ -722,7 +730,7 @@ func TestCalDAVPasswordRotated(t *testing.T) {
 	srv := newFakeServer(t)
 	var mu sync.Mutex
 	current, calls := fakePassword, 0
-	src := newSource(t, srv.URL+"/", func(o *calendar.CalDAVOptions) {
+	src := newSource(t, srv.URL+"/", func(o *caldav.Options) {
 		o.Password = func(context.Context) (string, error) {
 			mu.Lock()
 			defer mu.Unlock()
@@ -770,7 +778,7 @@ func TestCalDAVPasswordRotated(t *testing.T) {
 
 func TestCalDAVPasswordError(t *testing.T) {
 	srv := newFakeServer(t)
-	src := newSource(t, srv.URL+"/", func(o *calendar.CalDAVOptions) {
+	src := newSource(t, srv.URL+"/", func(o *caldav.Options) {
 		o.Password = func(context.Context) (string, error) { return "", errors.New("pass: no such entry") }
 	})
 	_, _, err := src.Fetch(t.Context())
@@ -795,7 +803,7 @@ func TestCalDAVSlowResponses(t *testing.T) {
 			}
 			return false
 		})
-		src := newSource(t, srv.URL+fakeHome+"work/", func(o *calendar.CalDAVOptions) { o.Timeout = 50 * time.Millisecond })
+		src := newSource(t, srv.URL+fakeHome+"work/", func(o *caldav.Options) { o.Timeout = 50 * time.Millisecond })
 		events, _, err := src.Fetch(t.Context())
 		if err != nil {
 			t.Fatalf("Fetch() with one slow answer error = %v", err)
@@ -848,25 +856,25 @@ func TestCalDAVCalendarGoneIsRediscovered(t *testing.T) {
 	}
 }
 
-func TestNewCalDAVSourceRejects(t *testing.T) {
+func TestNewRejects(t *testing.T) {
 	zone := calendar.ParseOptions{Zone: time.UTC}
 	tests := []struct {
 		name string
-		opts calendar.CalDAVOptions
+		opts caldav.Options
 		want string
 	}{
-		{"no url", calendar.CalDAVOptions{Name: "w", Parse: zone}, "no url"},
-		{"webcal", calendar.CalDAVOptions{Name: "w", URL: "webcal://x/", Parse: zone}, "scheme"},
-		{"no host", calendar.CalDAVOptions{Name: "w", URL: "https:///dav/", Parse: zone}, "no host"},
-		{"credentials in url", calendar.CalDAVOptions{Name: "w", URL: "https://bob:pw@x/", Parse: zone}, "credentials"},
-		{"bad url with credentials", calendar.CalDAVOptions{Name: "w", URL: "https://bob:pw@x/%zz", Parse: zone}, "bad url"},
-		{"no zone", calendar.CalDAVOptions{Name: "w", URL: "https://x/"}, "zone"},
+		{"no url", caldav.Options{Name: "w", Parse: zone}, "no url"},
+		{"webcal", caldav.Options{Name: "w", URL: "webcal://x/", Parse: zone}, "scheme"},
+		{"no host", caldav.Options{Name: "w", URL: "https:///dav/", Parse: zone}, "no host"},
+		{"credentials in url", caldav.Options{Name: "w", URL: "https://bob:pw@x/", Parse: zone}, "credentials"},
+		{"bad url with credentials", caldav.Options{Name: "w", URL: "https://bob:pw@x/%zz", Parse: zone}, "bad url"},
+		{"no zone", caldav.Options{Name: "w", URL: "https://x/"}, "zone"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := calendar.NewCalDAVSource(tt.opts)
+			_, err := caldav.New(tt.opts)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("NewCalDAVSource(%s) error = %v, want it to contain %q", tt.name, err, tt.want)
+				t.Errorf("New(%s) error = %v, want it to contain %q", tt.name, err, tt.want)
 			}
 			if err != nil && strings.Contains(err.Error(), ":pw@") {
 				t.Errorf("NewCalDAVSource error = %q reveals the password", err)
@@ -876,10 +884,10 @@ func TestNewCalDAVSourceRejects(t *testing.T) {
 }
 
 func TestCalDAVCAFile(t *testing.T) {
-	srv := httptest.NewTLSServer(&caldav.Handler{Backend: newFakeBackend(t)})
+	srv := httptest.NewTLSServer(&gocaldav.Handler{Backend: newFakeBackend(t)})
 	defer srv.Close()
 	t.Run("untrusted", func(t *testing.T) {
-		_, _, err := newSource(t, srv.URL+fakeHome+"work/", func(o *calendar.CalDAVOptions) { o.Username = "" }).Fetch(t.Context())
+		_, _, err := newSource(t, srv.URL+fakeHome+"work/", func(o *caldav.Options) { o.Username = "" }).Fetch(t.Context())
 		if err == nil || !strings.Contains(err.Error(), "certificate") {
 			t.Errorf("Fetch() of an untrusted server error = %v, want a certificate error", err)
 		}
@@ -887,7 +895,7 @@ func TestCalDAVCAFile(t *testing.T) {
 	t.Run("ca file", func(t *testing.T) {
 		ca := filepath.Join(t.TempDir(), "ca.pem")
 		writeCertPEM(t, ca, srv.Certificate().Raw)
-		src := newSource(t, srv.URL+fakeHome+"work/", func(o *calendar.CalDAVOptions) { o.CAFile = ca })
+		src := newSource(t, srv.URL+fakeHome+"work/", func(o *caldav.Options) { o.CAFile = ca })
 		events, _, err := src.Fetch(t.Context())
 		if err != nil {
 			t.Fatalf("Fetch() with the CA file error = %v", err)
@@ -980,13 +988,13 @@ func TestCalDAVRediscoversHourly(t *testing.T) {
 	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
-	src := newSource(t, srv.URL+"/", func(o *calendar.CalDAVOptions) { o.Now = clock })
+	src := newSource(t, srv.URL+"/", func(o *caldav.Options) { o.Now = clock })
 	if _, _, err := src.Fetch(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	srv.backend.mu.Lock()
 	srv.backend.cals = append(srv.backend.cals, &fakeCalendar{
-		cal:     caldav.Calendar{Path: fakeHome + "new/", Name: "New", SupportedComponentSet: []string{"VEVENT"}},
+		cal:     gocaldav.Calendar{Path: fakeHome + "new/", Name: "New", SupportedComponentSet: []string{"VEVENT"}},
 		objects: map[string]*fakeObject{"a.ics": {data: readTestdataDir(t, "work")["vacation.ics"], etag: "n1"}},
 	})
 	srv.backend.mu.Unlock()
@@ -1167,4 +1175,135 @@ func readBody(r *http.Request) string {
 	b, _ := io.ReadAll(r.Body)
 	r.Body = io.NopCloser(bytes.NewReader(b))
 	return string(b)
+}
+
+// dialTo is an HTTP client that reaches addr (a test server on 127.0.0.1)
+// whatever host a URL names, so that tests can use host names that differ
+// as an origin and its subdomain do.
+func dialTo(addr string) *http.Client {
+	d := &net.Dialer{}
+	return &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return d.DialContext(ctx, network, addr)
+		},
+	}}
+}
+
+// Credentials never follow a redirect to another origin, a subdomain of
+// the configured host included.
+func TestCalDAVRedirectToSubdomainCarriesNoCredentials(t *testing.T) {
+	srv := newFakeServer(t)
+	port := srv.Listener.Addr().(*net.TCPAddr).Port
+	var mu sync.Mutex
+	auth := map[string][]string{} // host → Authorization headers seen
+	srv.setHook(func(w http.ResponseWriter, r *http.Request, _ int) bool {
+		mu.Lock()
+		auth[r.Host] = append(auth[r.Host], r.Header.Get("Authorization"))
+		mu.Unlock()
+		if r.Host == fmt.Sprintf("dav.test:%d", port) && r.URL.Path == "/old/" {
+			http.Redirect(w, r, fmt.Sprintf("http://p01.dav.test:%d%s", port, fakePrincipal), http.StatusMovedPermanently)
+			return true
+		}
+		return false
+	})
+	src := newSource(t, fmt.Sprintf("http://dav.test:%d/old/", port), func(o *caldav.Options) {
+		o.HTTPClient = dialTo(srv.Listener.Addr().String())
+	})
+	_, _, err := src.Fetch(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "wrong credentials") {
+		t.Errorf("Fetch() redirected to a subdomain error = %v, want the subdomain's 401", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got := auth[fmt.Sprintf("dav.test:%d", port)]; len(got) == 0 || got[0] == "" {
+		t.Errorf("Authorization sent to the configured host = %q, want the credentials", got)
+	}
+	sub := auth[fmt.Sprintf("p01.dav.test:%d", port)]
+	if len(sub) == 0 {
+		t.Fatalf("no request reached the subdomain; requests by host: %v", auth)
+	}
+	for _, a := range sub {
+		if a != "" {
+			t.Errorf("Authorization sent to the subdomain = %q, want none", a)
+		}
+	}
+}
+
+// handlerTransport serves requests with a handler in the calling
+// goroutine, without a network: for tests in a synctest bubble.
+type handlerTransport struct{ h http.Handler }
+
+func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	t.h.ServeHTTP(rec, r)
+	resp := rec.Result()
+	resp.Request = r
+	return resp, nil
+}
+
+// A CalDAV server's 503 with Retry-After is not retried by the source: it
+// reaches the scheduler, whose next poll waits that long, not the shorter
+// backoff.
+func TestCalDAVRetryAfterReachesScheduler(t *testing.T) {
+	srv := newFakeServer(t)
+	var busy atomic.Bool
+	var busyAnswers atomic.Int32
+	busy.Store(true)
+	srv.setHook(func(w http.ResponseWriter, r *http.Request, _ int) bool {
+		if busy.Load() {
+			busyAnswers.Add(1)
+			w.Header().Set("Retry-After", "1200")
+			http.Error(w, "maintenance", http.StatusServiceUnavailable)
+			return true
+		}
+		return false
+	})
+	synctest.Test(t, func(t *testing.T) {
+		src := newSource(t, "http://dav.test"+fakeHome+"work/", func(o *caldav.Options) {
+			o.HTTPClient = &http.Client{Transport: handlerTransport{srv.Config.Handler}}
+		})
+		sched, err := poll.New(poll.Options{MinRetry: time.Minute, MaxRetry: 2 * time.Minute, ClockCheck: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		every, err := poll.ParseSchedule("@every 1h")
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		var failedAt, updatedAt []time.Duration
+		var retryAfter time.Duration
+		_, err = sched.Add(poll.Spec{Source: src, Schedule: every, Zone: time.UTC,
+			OnUpdate: func(string, []*calendar.Event, []calendar.Warning, bool) {
+				updatedAt = append(updatedAt, time.Since(start))
+			},
+			OnFailure: func(_ string, err error) {
+				failedAt = append(failedAt, time.Since(start))
+				var se *httpx.StatusError
+				if errors.As(err, &se) {
+					retryAfter = se.RetryAfter()
+				}
+				busy.Store(false)
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- sched.Run(ctx) }()
+		time.Sleep(30 * time.Minute)
+		synctest.Wait()
+		cancel()
+		<-done
+		if want := []time.Duration{0}; !slices.Equal(failedAt, want) || retryAfter != 20*time.Minute {
+			t.Errorf("failures at %v with Retry-After %v, want %v and 20m", failedAt, retryAfter, want)
+		}
+		if want := []time.Duration{20 * time.Minute}; !slices.Equal(updatedAt, want) {
+			t.Errorf("successful polls at %v, want %v: the server's Retry-After, not the 1m backoff", updatedAt, want)
+		}
+		if n := busyAnswers.Load(); n != 1 {
+			t.Errorf("the source sent %d requests to the busy server, want 1: no retry of a 503 of its own", n)
+		}
+	})
 }

@@ -1,19 +1,22 @@
-package calendar
+package httpx
 
 import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 )
 
-// What the ICS and CalDAV sources share of HTTP: the default transport,
-// extra CAs, error messages and the Authorization header.
+// UserAgent identifies calpresence to calendar servers, some of which
+// refuse requests without one.
+const UserAgent = "calpresence (+https://github.com/calpresence/calpresence)"
 
 // defaultTransport is shared by every source without an HTTP client of its
 // own, so that calendars on one server share connections.
@@ -29,11 +32,10 @@ var defaultTransport = &http.Transport{
 	TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
 }
 
-// sourceClient returns a shallow copy of base (nil: a client on the
-// shared default transport) that trusts the CAs of caFile besides the
-// system's, and follows redirects by checkRedirect. The shared client is
-// never modified.
-func sourceClient(base *http.Client, caFile string, checkRedirect func(*http.Request, []*http.Request) error) (*http.Client, error) {
+// NewClient returns a shallow copy of base (nil: a client on the shared
+// default transport) that trusts the CAs of caFile besides the system's,
+// and follows redirects by checkRedirect. base is never modified.
+func NewClient(base *http.Client, caFile string, checkRedirect func(*http.Request, []*http.Request) error) (*http.Client, error) {
 	var c http.Client
 	if base != nil {
 		c = *base
@@ -80,10 +82,10 @@ func loadCAs(file string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
-// unwrapURLError drops the *url.Error wrapper of net/http and url.Parse, whose
-// message repeats the method and URL (password and all, for url.Parse) that
-// our own messages give, redacted.
-func unwrapURLError(err error) error {
+// UnwrapURLError drops the *url.Error wrapper of net/http and url.Parse,
+// whose message repeats the method and URL (password and all, for
+// url.Parse) that the caller's own message gives, redacted.
+func UnwrapURLError(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		return ue.Err
@@ -91,13 +93,48 @@ func unwrapURLError(err error) error {
 	return err
 }
 
-// authorization is the Authorization header for a secret: basic auth when
+// Authorization is the Authorization header for a secret: basic auth when
 // a user name is configured, a bearer token when only the secret is.
-func authorization(username, secret string) string {
+func Authorization(username, secret string) string {
 	if username == "" {
 		return "Bearer " + secret
 	}
 	req := http.Request{Header: http.Header{}}
 	req.SetBasicAuth(username, secret)
 	return req.Header.Get("Authorization")
+}
+
+// SameOrigin reports whether credentials meant for from may be sent to to:
+// only when scheme, host and port match exactly (RFC 6454 origins; the
+// default port counts as written). A subdomain is another host, and an
+// upgrade from http to https another origin, so a redirect to either
+// carries no credentials. net/http itself forwards Authorization to the
+// same host name on any port and scheme, and the CalDAV client used to
+// forward it to any subdomain.
+func SameOrigin(from, to *url.URL) bool {
+	if from == nil || to == nil {
+		return false
+	}
+	return strings.EqualFold(from.Scheme, to.Scheme) && strings.EqualFold(from.Hostname(), to.Hostname()) &&
+		effectivePort(from) == effectivePort(to)
+}
+
+func effectivePort(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	switch {
+	case strings.EqualFold(u.Scheme, "https"):
+		return "443"
+	case strings.EqualFold(u.Scheme, "http"):
+		return "80"
+	}
+	return ""
+}
+
+// Drain reads what is left of a response body, up to 64 KiB so that the
+// connection can be reused, and closes it.
+func Drain(resp *http.Response) {
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
 }

@@ -1,4 +1,4 @@
-package calendar
+package caldav
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/calpresence/calpresence/internal/httpx"
 )
 
 // The fast path of an unchanged poll on Radicale.
@@ -84,7 +86,7 @@ func (col *davCollection) unchangedSince(lm lastModRead, now time.Time) bool {
 // readLastModified reads col's getlastmodified with a PROPFIND Depth 0 and
 // judges it by the answer's Date and round trip. An answer that is odd
 // (no such property, not for col, unreadable) comes back not ok.
-func (s *CalDAVSource) readLastModified(ctx context.Context, col *davCollection) (lastModRead, error) {
+func (s *Source) readLastModified(ctx context.Context, col *davCollection) (lastModRead, error) {
 	var value *string
 	responses := 0
 	began := time.Now()
@@ -102,7 +104,7 @@ func (s *CalDAVSource) readLastModified(ctx context.Context, col *davCollection)
 		return lastModRead{}, err
 	}
 	if value == nil || responses != 1 {
-		s.log.Debug("caldav getlastmodified missing, checking in full", "url", davRedact(col.url), "responses", responses)
+		s.log.Debug("caldav getlastmodified missing, checking in full", "url", httpx.RedactURL(col.url), "responses", responses)
 		return lastModRead{}, nil
 	}
 	return judgeLastModified(*value, hdr.Get("Date"), wait), nil

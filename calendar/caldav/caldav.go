@@ -1,4 +1,4 @@
-package calendar
+package caldav
 
 import (
 	"bytes"
@@ -16,11 +16,14 @@ import (
 	"sync"
 	"time"
 
-	"github.com/emersion/go-webdav/caldav"
+	gocaldav "github.com/emersion/go-webdav/caldav"
+
+	"github.com/calpresence/calpresence/calendar"
+	"github.com/calpresence/calpresence/internal/httpx"
 )
 
-// CalDAVOptions configures a CalDAV calendar source (RFC 4791).
-type CalDAVOptions struct {
+// Options configures a CalDAV calendar source (RFC 4791).
+type Options struct {
 	// Name is the configured calendar's name.
 	Name string
 	// URL is where to start: the server root (discovered through
@@ -40,7 +43,7 @@ type CalDAVOptions struct {
 	Calendars []string
 	// Parse says how to read the objects; its Calendar defaults to Name and
 	// its Source is set to each object's URL.
-	Parse ParseOptions
+	Parse calendar.ParseOptions
 	// HTTPClient is shared with other sources; nil uses a client on a
 	// transport all sources share. Its redirect policy is not used:
 	// redirects are followed here.
@@ -61,7 +64,7 @@ type CalDAVOptions struct {
 // agent.
 const rediscoverEvery = time.Hour
 
-// CalDAVSource is a [Source] reading one account's calendars from a CalDAV
+// Source is a [calendar.Source] reading one account's calendars from a CalDAV
 // server.
 //
 // It keeps, per calendar, every object's href, ETag and parsed events, and
@@ -69,7 +72,7 @@ const rediscoverEvery = time.Hour
 // costs one small PROPFIND and downloads nothing: of the getctag (or
 // sync-token) in general, and on Radicale, where getctag costs a pass over
 // every item, of the calendar's getlastmodified once that has not moved for
-// two seconds (see caldav_lastmod.go). When something changed,
+// two seconds (see lastmod.go). When something changed,
 // the changed hrefs come from a sync-collection REPORT (RFC 6578) where the
 // server offers it, else from a PROPFIND listing of all ETags, and only those
 // objects are downloaded, with calendar-multiget.
@@ -80,8 +83,8 @@ const rediscoverEvery = time.Hour
 // first instance lies before the window. Reading every object once and
 // expanding on our side is correct on every server, and after the first sync
 // it costs no more than a window query would.
-type CalDAVSource struct {
-	opts  CalDAVOptions
+type Source struct {
+	opts  Options
 	start *url.URL
 	now   func() time.Time
 	log   *slog.Logger
@@ -100,25 +103,25 @@ type CalDAVSource struct {
 	backoff, maxBackoff time.Duration
 }
 
-// NewCalDAVSource checks opts and returns a source. It does no I/O: the
+// New checks opts and returns a source. It does no I/O: the
 // server is first contacted by Fetch.
-func NewCalDAVSource(opts CalDAVOptions) (*CalDAVSource, error) {
+func New(opts Options) (*Source, error) {
 	if opts.URL == "" {
 		return nil, fmt.Errorf("caldav %q: no url", opts.Name)
 	}
 	u, err := url.Parse(opts.URL)
 	if err != nil {
 		// Not err itself: its message repeats the URL, password and all.
-		return nil, fmt.Errorf("caldav %q: bad url: %w", opts.Name, unwrapURLError(err))
+		return nil, fmt.Errorf("caldav %q: bad url: %w", opts.Name, httpx.UnwrapURLError(err))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("caldav %q: url %s: scheme must be http or https", opts.Name, davRedact(u))
+		return nil, fmt.Errorf("caldav %q: url %s: scheme must be http or https", opts.Name, httpx.RedactURL(u))
 	}
 	if u.Host == "" {
-		return nil, fmt.Errorf("caldav %q: url %s has no host", opts.Name, davRedact(u))
+		return nil, fmt.Errorf("caldav %q: url %s has no host", opts.Name, httpx.RedactURL(u))
 	}
 	if u.User != nil {
-		return nil, fmt.Errorf("caldav %q: url %s must not hold credentials; set username and a password source", opts.Name, davRedact(u))
+		return nil, fmt.Errorf("caldav %q: url %s must not hold credentials; set username and a password source", opts.Name, httpx.RedactURL(u))
 	}
 	if opts.Parse.Zone == nil {
 		return nil, fmt.Errorf("caldav %q: parse options need a zone", opts.Name)
@@ -130,7 +133,7 @@ func NewCalDAVSource(opts CalDAVOptions) (*CalDAVSource, error) {
 		u.Path = "/"
 	}
 	u.RawQuery, u.Fragment = "", ""
-	s := &CalDAVSource{
+	s := &Source{
 		opts:  opts,
 		start: u,
 		now:   opts.Now,
@@ -150,13 +153,13 @@ func NewCalDAVSource(opts CalDAVOptions) (*CalDAVSource, error) {
 }
 
 // Name returns the configured calendar's name.
-func (s *CalDAVSource) Name() string { return s.opts.Name }
+func (s *Source) Name() string { return s.opts.Name }
 
 // Fetch syncs the selected calendars and returns the events of all their
 // objects, and the warnings of objects that could not be read (each names
 // its href and UID). On an error nothing of the source's state is lost: the
 // next Fetch picks up where the last complete one left off.
-func (s *CalDAVSource) Fetch(ctx context.Context) ([]*Event, []Warning, error) {
+func (s *Source) Fetch(ctx context.Context) ([]*calendar.Event, []calendar.Warning, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.http == nil {
@@ -201,7 +204,7 @@ func (s *CalDAVSource) Fetch(ctx context.Context) ([]*Event, []Warning, error) {
 // readSecret calls the Password function. The secret is kept between
 // Fetches, so that a password command (which may prompt, or wake a GPG
 // agent) runs at start and after a 401, not at every poll.
-func (s *CalDAVSource) readSecret(ctx context.Context) error {
+func (s *Source) readSecret(ctx context.Context) error {
 	p, err := s.opts.Password(ctx)
 	if err != nil {
 		return fmt.Errorf("caldav %q: password: %w", s.opts.Name, err)
@@ -210,10 +213,10 @@ func (s *CalDAVSource) readSecret(ctx context.Context) error {
 	return nil
 }
 
-// davStatus returns the code of the *CalDAVStatusError in err's chain; 0
+// davStatus returns the code of the *httpx.StatusError in err's chain; 0
 // when there is none.
 func davStatus(err error) int {
-	var se *CalDAVStatusError
+	var se *httpx.StatusError
 	if errors.As(err, &se) {
 		return se.Code
 	}
@@ -221,7 +224,7 @@ func davStatus(err error) int {
 }
 
 // fetch is Fetch once the credentials are set.
-func (s *CalDAVSource) fetch(ctx context.Context) ([]*Event, []Warning, error) {
+func (s *Source) fetch(ctx context.Context) ([]*calendar.Event, []calendar.Warning, error) {
 	if s.selected == nil || s.now().Sub(s.discoveredAt) >= rediscoverEvery {
 		sel, err := s.discover(ctx)
 		switch {
@@ -248,8 +251,8 @@ func (s *CalDAVSource) fetch(ctx context.Context) ([]*Event, []Warning, error) {
 	if len(errs) > 0 {
 		return nil, nil, fmt.Errorf("caldav %q: %w", s.opts.Name, errors.Join(errs...))
 	}
-	var events []*Event
-	var warnings []Warning
+	var events []*calendar.Event
+	var warnings []calendar.Warning
 	for _, col := range s.selected {
 		for _, key := range col.sortedKeys() {
 			o := col.objects[key]
@@ -276,7 +279,7 @@ type davCollection struct {
 	objects           map[string]*davObject
 
 	// For servers whose getlastmodified tracks the members (see
-	// caldav_lastmod.go): the getlastmodified read just before the last
+	// lastmod.go): the getlastmodified read just before the last
 	// successful full check, and when (s.now) that check began.
 	lastMod   lastModRead
 	checkedAt time.Time
@@ -286,15 +289,15 @@ type davCollection struct {
 type davObject struct {
 	href     string // as sent in requests (escaped path)
 	etag     string
-	events   []*Event
-	warnings []Warning
+	events   []*calendar.Event
+	warnings []calendar.Warning
 }
 
 func (c *davCollection) label() string {
 	if c.displayName != "" {
-		return fmt.Sprintf("%q (%s)", c.displayName, davRedact(c.url))
+		return fmt.Sprintf("%q (%s)", c.displayName, httpx.RedactURL(c.url))
 	}
-	return davRedact(c.url)
+	return httpx.RedactURL(c.url)
 }
 
 func (c *davCollection) sortedKeys() []string {
@@ -319,18 +322,18 @@ type probe struct {
 
 // doXML sends a WebDAV request with an XML body and decodes the multistatus
 // answer, calling fn for each response.
-func (s *CalDAVSource) doXML(ctx context.Context, method string, u *url.URL, depth string, body []byte,
+func (s *Source) doXML(ctx context.Context, method string, u *url.URL, depth string, body []byte,
 	fn func(*davResponse) error) (final *url.URL, syncToken string, err error) {
 	final, syncToken, _, err = s.doXMLHeader(ctx, method, u, depth, body, fn)
 	return final, syncToken, err
 }
 
 // doXMLHeader is doXML that also returns the answer's header.
-func (s *CalDAVSource) doXMLHeader(ctx context.Context, method string, u *url.URL, depth string, body []byte,
+func (s *Source) doXMLHeader(ctx context.Context, method string, u *url.URL, depth string, body []byte,
 	fn func(*davResponse) error) (final *url.URL, syncToken string, hdr http.Header, err error) {
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), bytes.NewReader(body))
 	if err != nil {
-		return nil, "", nil, fmt.Errorf("%s %s: %w", method, davRedact(u), err)
+		return nil, "", nil, fmt.Errorf("%s %s: %w", method, httpx.RedactURL(u), err)
 	}
 	req.Header.Set("Content-Type", `application/xml; charset="utf-8"`)
 	if depth != "" {
@@ -344,17 +347,17 @@ func (s *CalDAVSource) doXMLHeader(ctx context.Context, method string, u *url.UR
 	final = resp.Request.URL
 	if resp.StatusCode != http.StatusMultiStatus {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		return final, "", resp.Header, fmt.Errorf("%s %s: got %s: %w", method, davRedact(final), resp.Status, errNotMultiStatus)
+		return final, "", resp.Header, fmt.Errorf("%s %s: got %s: %w", method, httpx.RedactURL(final), resp.Status, errNotMultiStatus)
 	}
 	token, err := decodeMultistatus(resp.Body, fn)
 	if err != nil {
-		return final, "", resp.Header, fmt.Errorf("%s %s: %w", method, davRedact(final), err)
+		return final, "", resp.Header, fmt.Errorf("%s %s: %w", method, httpx.RedactURL(final), err)
 	}
 	return final, token, resp.Header, nil
 }
 
 // probeURL sends propfindProbe to u with Depth 0.
-func (s *CalDAVSource) probeURL(ctx context.Context, u *url.URL) (*probe, error) {
+func (s *Source) probeURL(ctx context.Context, u *url.URL) (*probe, error) {
 	var p *probe
 	final, _, err := s.doXML(ctx, "PROPFIND", u, "0", []byte(propfindProbe), func(r *davResponse) error {
 		if p == nil {
@@ -366,7 +369,7 @@ func (s *CalDAVSource) probeURL(ctx context.Context, u *url.URL) (*probe, error)
 		return nil, err
 	}
 	if p == nil {
-		return nil, fmt.Errorf("PROPFIND %s: empty multistatus", davRedact(final))
+		return nil, fmt.Errorf("PROPFIND %s: empty multistatus", httpx.RedactURL(final))
 	}
 	p.url = final
 	return p, nil
@@ -374,7 +377,7 @@ func (s *CalDAVSource) probeURL(ctx context.Context, u *url.URL) (*probe, error)
 
 // discover finds the account's calendars from the configured URL and
 // selects the configured ones.
-func (s *CalDAVSource) discover(ctx context.Context) ([]*davCollection, error) {
+func (s *Source) discover(ctx context.Context) ([]*davCollection, error) {
 	var p *probe
 	var err error
 	if s.start.Path == "/" {
@@ -402,10 +405,10 @@ func (s *CalDAVSource) discover(ctx context.Context) ([]*davCollection, error) {
 		}
 		all, err = s.listCalendars(ctx, home)
 		if err != nil {
-			return nil, fmt.Errorf("discovery: list calendars at %s: %w", davRedact(home), err)
+			return nil, fmt.Errorf("discovery: list calendars at %s: %w", httpx.RedactURL(home), err)
 		}
 		if len(all) == 0 {
-			return nil, fmt.Errorf("discovery: no calendars at %s", davRedact(home))
+			return nil, fmt.Errorf("discovery: no calendars at %s", httpx.RedactURL(home))
 		}
 	}
 	sel, err := selectCalendars(all, s.opts.Calendars)
@@ -432,7 +435,7 @@ func (s *CalDAVSource) discover(ctx context.Context) ([]*davCollection, error) {
 // findHome returns the calendar home: the probed URL's calendar-home-set,
 // else that of its current-user-principal (RFC 4791 §6.2.1, RFC 5397),
 // else the probed URL itself.
-func (s *CalDAVSource) findHome(ctx context.Context, p *probe) (*url.URL, error) {
+func (s *Source) findHome(ctx context.Context, p *probe) (*url.URL, error) {
 	if h := p.props.CalendarHomeSet; h != nil && strings.TrimSpace(h.Href) != "" {
 		return resolveHref(p.url, h.Href)
 	}
@@ -444,20 +447,20 @@ func (s *CalDAVSource) findHome(ctx context.Context, p *probe) (*url.URL, error)
 	if err != nil {
 		return nil, fmt.Errorf("current-user-principal: %w", err)
 	}
-	cl, err := caldav.NewClient(s.http, hostURL(principal))
+	cl, err := gocaldav.NewClient(s.http, hostURL(principal))
 	if err != nil {
-		return nil, fmt.Errorf("caldav client for %s: %w", davRedact(principal), err)
+		return nil, fmt.Errorf("caldav client for %s: %w", httpx.RedactURL(principal), err)
 	}
 	homePath, err := cl.FindCalendarHomeSet(ctx, principal.EscapedPath())
 	if err != nil {
-		return nil, fmt.Errorf("calendar-home-set of %s: %w", davRedact(principal), err)
+		return nil, fmt.Errorf("calendar-home-set of %s: %w", httpx.RedactURL(principal), err)
 	}
 	return resolveHref(principal, (&url.URL{Path: homePath}).EscapedPath())
 }
 
 // listCalendars lists the calendars in home with go-webdav's client.
-func (s *CalDAVSource) listCalendars(ctx context.Context, home *url.URL) ([]*davCollection, error) {
-	cl, err := caldav.NewClient(s.http, hostURL(home))
+func (s *Source) listCalendars(ctx context.Context, home *url.URL) ([]*davCollection, error) {
+	cl, err := gocaldav.NewClient(s.http, hostURL(home))
 	if err != nil {
 		return nil, err
 	}
@@ -546,11 +549,12 @@ func calendarList(all []*davCollection) string {
 	}
 	l := make([]string, len(all))
 	for i, c := range all {
+		p := httpx.RedactPath(c.url.Path)
 		name := c.displayName
 		if name == "" {
-			name = path.Base(strings.TrimSuffix(c.url.Path, "/"))
+			name = path.Base(strings.TrimSuffix(p, "/"))
 		}
-		l[i] = fmt.Sprintf("%q (%s)", name, c.url.Path)
+		l[i] = fmt.Sprintf("%q (%s)", name, p)
 	}
 	return strings.Join(l, ", ")
 }
@@ -560,7 +564,7 @@ func calendarList(all []*davCollection) string {
 func resolveHref(base *url.URL, href string) (*url.URL, error) {
 	ref, err := url.Parse(strings.TrimSpace(href))
 	if err != nil {
-		return nil, fmt.Errorf("bad href %q: %w", href, err)
+		return nil, fmt.Errorf("bad href %q: %w", httpx.RedactPath(href), httpx.UnwrapURLError(err))
 	}
 	u := base.ResolveReference(ref)
 	u.User = nil

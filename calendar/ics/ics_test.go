@@ -1,4 +1,4 @@
-package calendar
+package ics
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"io"
 	"log"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -22,22 +23,26 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/calpresence/calpresence/calendar"
+	"github.com/calpresence/calpresence/calendar/poll"
+	"github.com/calpresence/calpresence/internal/httpx"
 )
 
 // newFeedSource returns a source and a count of the parses it has done.
-func newFeedSource(t *testing.T, opts ICSOptions) (*ICSSource, *atomic.Int32) {
+func newFeedSource(t *testing.T, opts Options) (*Source, *atomic.Int32) {
 	t.Helper()
 	if opts.Parse.Zone == nil {
 		opts.Parse.Zone = feedZone(t, "Europe/Berlin")
 	}
-	s, err := NewICSSource(opts)
+	s, err := New(opts)
 	if err != nil {
-		t.Fatalf("NewICSSource(%q) = %v", opts.URL, err)
+		t.Fatalf("New(%q) = %v", opts.URL, err)
 	}
 	var n atomic.Int32
-	s.parse = func(r io.Reader, po ParseOptions) ([]*Event, []Warning, error) {
+	s.parse = func(r io.Reader, po calendar.ParseOptions) ([]*calendar.Event, []calendar.Warning, error) {
 		n.Add(1)
-		return ParseICS(r, po)
+		return calendar.ParseICS(r, po)
 	}
 	return s, &n
 }
@@ -60,7 +65,7 @@ func readFeedFile(t testing.TB, name string) []byte {
 	return b
 }
 
-func feedUIDs(events []*Event) []string {
+func feedUIDs(events []*calendar.Event) []string {
 	var out []string
 	for _, e := range events {
 		out = append(out, e.UID)
@@ -68,7 +73,7 @@ func feedUIDs(events []*Event) []string {
 	return out
 }
 
-func feedFetchOK(t *testing.T, s *ICSSource) []*Event {
+func feedFetchOK(t *testing.T, s *Source) []*calendar.Event {
 	t.Helper()
 	events, _, err := s.Fetch(t.Context())
 	if err != nil {
@@ -77,7 +82,7 @@ func feedFetchOK(t *testing.T, s *ICSSource) []*Event {
 	return events
 }
 
-func TestNewICSSourceURLs(t *testing.T) {
+func TestNewURLs(t *testing.T) {
 	zone := feedZone(t, "UTC")
 	tests := []struct {
 		url      string
@@ -102,59 +107,59 @@ func TestNewICSSourceURLs(t *testing.T) {
 		{url: "https://u:hunter2@[::1/", wantErr: "invalid URL"},
 	}
 	for _, tt := range tests {
-		s, err := NewICSSource(ICSOptions{URL: tt.url, Parse: ParseOptions{Zone: zone}})
+		s, err := New(Options{URL: tt.url, Parse: calendar.ParseOptions{Zone: zone}})
 		if tt.wantErr != "" {
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Errorf("NewICSSource(%q) = %v, want error containing %q", tt.url, err, tt.wantErr)
+				t.Errorf("New(%q) = %v, want error containing %q", tt.url, err, tt.wantErr)
 			}
 			if err != nil && strings.Contains(err.Error(), "hunter2") {
-				t.Errorf("NewICSSource(%q) = %v, want no password in the error", tt.url, err)
+				t.Errorf("New(%q) = %v, want no password in the error", tt.url, err)
 			}
 			continue
 		}
 		if err != nil {
-			t.Errorf("NewICSSource(%q) = %v, want ok", tt.url, err)
+			t.Errorf("New(%q) = %v, want ok", tt.url, err)
 			continue
 		}
 		if s.Name() != tt.wantName {
-			t.Errorf("NewICSSource(%q).Name() = %q, want %q", tt.url, s.Name(), tt.wantName)
+			t.Errorf("New(%q).Name() = %q, want %q", tt.url, s.Name(), tt.wantName)
 		}
 		got := s.path
 		if s.u != nil {
 			got = s.u.String()
 		}
 		if got != tt.wantURL {
-			t.Errorf("NewICSSource(%q) fetches %q, want %q", tt.url, got, tt.wantURL)
+			t.Errorf("New(%q) fetches %q, want %q", tt.url, got, tt.wantURL)
 		}
 	}
 }
 
-func TestNewICSSourceOptions(t *testing.T) {
+func TestNewOptions(t *testing.T) {
 	zone := feedZone(t, "UTC")
 	pw := func(context.Context) (string, error) { return "x", nil }
 	tests := []struct {
 		name    string
-		opts    ICSOptions
+		opts    Options
 		wantErr string
 	}{
-		{"no zone", ICSOptions{URL: "a.ics"}, "no time zone"},
-		{"username without password", ICSOptions{URL: "https://h/a.ics", Username: "u", Parse: ParseOptions{Zone: zone}}, "without a password source"},
-		{"credentials for a file", ICSOptions{URL: "a.ics", Password: pw, Parse: ParseOptions{Zone: zone}}, "credentials given for a file"},
-		{"negative limit", ICSOptions{URL: "a.ics", MaxBytes: -1, Parse: ParseOptions{Zone: zone}}, "negative size limit"},
+		{"no zone", Options{URL: "a.ics"}, "no time zone"},
+		{"username without password", Options{URL: "https://h/a.ics", Username: "u", Parse: calendar.ParseOptions{Zone: zone}}, "without a password source"},
+		{"credentials for a file", Options{URL: "a.ics", Password: pw, Parse: calendar.ParseOptions{Zone: zone}}, "credentials given for a file"},
+		{"negative limit", Options{URL: "a.ics", MaxBytes: -1, Parse: calendar.ParseOptions{Zone: zone}}, "negative size limit"},
 	}
 	for _, tt := range tests {
-		_, err := NewICSSource(tt.opts)
+		_, err := New(tt.opts)
 		if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-			t.Errorf("NewICSSource(%s) = %v, want error containing %q", tt.name, err, tt.wantErr)
+			t.Errorf("New(%s) = %v, want error containing %q", tt.name, err, tt.wantErr)
 		}
 	}
 
-	s, err := NewICSSource(ICSOptions{Name: "team", URL: "https://u:hunter2@h/a.ics", Parse: ParseOptions{Zone: zone, Source: "https://u:hunter2@h/a.ics"}})
+	s, err := New(Options{Name: "team", URL: "https://u:hunter2@h/a.ics", Parse: calendar.ParseOptions{Zone: zone, Source: "https://u:hunter2@h/a.ics"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.opts.Parse.Calendar != "team" || strings.Contains(s.opts.Parse.Source, "hunter2") || s.URL() != "https://u:xxxxx@h/a.ics" {
-		t.Errorf("NewICSSource() parse options = %+v, URL() = %q, want calendar team and the password redacted", s.opts.Parse, s.URL())
+	if s.opts.Parse.Calendar != "team" || strings.Contains(s.opts.Parse.Source, "hunter2") || s.URL() != "https://h/a.ics" {
+		t.Errorf("New() parse options = %+v, URL() = %q, want calendar team and the userinfo dropped", s.opts.Parse, s.URL())
 	}
 }
 
@@ -201,7 +206,7 @@ func (f *condFeedServer) counts() (requests, notModified int) {
 	return f.requests, f.notModified
 }
 
-func TestICSSourceConditionalGET(t *testing.T) {
+func TestSourceConditionalGET(t *testing.T) {
 	two, one := readFeedFile(t, "two.ics"), readFeedFile(t, "one.ics")
 	tests := []struct {
 		name            string
@@ -217,7 +222,7 @@ func TestICSSourceConditionalGET(t *testing.T) {
 			f := &condFeedServer{body: two, etag: tt.etag, lastModified: tt.lastMod}
 			srv := httptest.NewServer(f)
 			defer srv.Close()
-			s, parses := newFeedSource(t, ICSOptions{URL: srv.URL + "/cal.ics"})
+			s, parses := newFeedSource(t, Options{URL: srv.URL + "/cal.ics"})
 
 			first := feedFetchOK(t, s)
 			if got, want := feedUIDs(first), []string{"standup@example.com", "review@example.com"}; !slices.Equal(got, want) {
@@ -251,12 +256,12 @@ func TestICSSourceConditionalGET(t *testing.T) {
 	}
 }
 
-func TestICSSourceUnexpected304(t *testing.T) {
+func TestSourceUnexpected304(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNotModified)
 	}))
 	defer srv.Close()
-	s, _ := newFeedSource(t, ICSOptions{URL: srv.URL})
+	s, _ := newFeedSource(t, Options{URL: srv.URL})
 	_, _, err := s.Fetch(t.Context())
 	if err == nil || !strings.Contains(err.Error(), "304 Not Modified to an unconditional request") {
 		t.Errorf("Fetch() = %v, want an error about the 304", err)
@@ -274,7 +279,7 @@ func feedGzip(t *testing.T, b []byte) []byte {
 	return buf.Bytes()
 }
 
-func TestICSSourceGzip(t *testing.T) {
+func TestSourceGzip(t *testing.T) {
 	body := readFeedFile(t, "two.ics")
 	bomb := append([]byte("BEGIN:VCALENDAR\r\n"), bytes.Repeat([]byte("X-PAD:0000000000000000000000000000000\r\n"), 1<<15)...) // ~1.2 MiB
 	var sawAccept atomic.Value
@@ -287,7 +292,7 @@ func TestICSSourceGzip(t *testing.T) {
 	}
 	srv := httptest.NewServer(handler(body))
 	defer srv.Close()
-	s, _ := newFeedSource(t, ICSOptions{URL: srv.URL})
+	s, _ := newFeedSource(t, Options{URL: srv.URL})
 	if got := feedUIDs(feedFetchOK(t, s)); len(got) != 2 {
 		t.Errorf("Fetch() of a feedGzip feed = %q, want 2 events", got)
 	}
@@ -297,7 +302,7 @@ func TestICSSourceGzip(t *testing.T) {
 
 	bombSrv := httptest.NewServer(handler(bomb))
 	defer bombSrv.Close()
-	s, _ = newFeedSource(t, ICSOptions{URL: bombSrv.URL + "/big.ics", MaxBytes: 1 << 20})
+	s, _ = newFeedSource(t, Options{URL: bombSrv.URL + "/big.ics", MaxBytes: 1 << 20})
 	_, _, err := s.Fetch(t.Context())
 	if want := "ics " + bombSrv.URL + "/big.ics: feed exceeds the size limit of 1 MiB"; err == nil || err.Error() != want {
 		t.Errorf("Fetch() of a feedGzip feed over the limit = %v, want %q", err, want)
@@ -308,13 +313,13 @@ func TestICSSourceGzip(t *testing.T) {
 		w.Write(body)
 	}))
 	defer badSrv.Close()
-	s, _ = newFeedSource(t, ICSOptions{URL: badSrv.URL})
+	s, _ = newFeedSource(t, Options{URL: badSrv.URL})
 	if _, _, err := s.Fetch(t.Context()); err == nil || !strings.Contains(err.Error(), "gzip") {
 		t.Errorf("Fetch() of a body that claims gzip but is not = %v, want a gzip error", err)
 	}
 }
 
-func TestICSSourceSizeLimit(t *testing.T) {
+func TestSourceSizeLimit(t *testing.T) {
 	big := append([]byte("BEGIN:VCALENDAR\r\n"), bytes.Repeat([]byte("X"), 4096)...)
 	tests := []struct {
 		name    string
@@ -333,7 +338,7 @@ func TestICSSourceSizeLimit(t *testing.T) {
 				w.Write(big)
 			}))
 			defer srv.Close()
-			s, parses := newFeedSource(t, ICSOptions{URL: srv.URL + "/a.ics", MaxBytes: 4 << 10})
+			s, parses := newFeedSource(t, Options{URL: srv.URL + "/a.ics", MaxBytes: 4 << 10})
 			_, _, err := s.Fetch(t.Context())
 			if want := "ics " + srv.URL + "/a.ics: feed exceeds the size limit of 4 KiB"; err == nil || err.Error() != want {
 				t.Errorf("Fetch() = %v, want %q", err, want)
@@ -347,11 +352,11 @@ func TestICSSourceSizeLimit(t *testing.T) {
 	// Exactly at the limit is fine.
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(big) }))
 	defer srv.Close()
-	s, _ := newFeedSource(t, ICSOptions{URL: srv.URL, MaxBytes: int64(len(big))})
+	s, _ := newFeedSource(t, Options{URL: srv.URL, MaxBytes: int64(len(big))})
 	feedFetchOK(t, s)
 }
 
-func TestICSSourceRedirects(t *testing.T) {
+func TestSourceRedirects(t *testing.T) {
 	body := readFeedFile(t, "two.ics")
 	mux := http.NewServeMux()
 	mux.HandleFunc("/hop/{n}", func(w http.ResponseWriter, r *http.Request) {
@@ -371,13 +376,13 @@ func TestICSSourceRedirects(t *testing.T) {
 	}{
 		{0, ""},
 		{1, ""},
-		{maxICSRedirects, ""},
-		{maxICSRedirects + 1, "stopped after 5 redirects"},
+		{maxRedirects, ""},
+		{maxRedirects + 1, "stopped after 5 redirects"},
 		{50, "stopped after 5 redirects"},
 	}
 	for _, tt := range tests {
 		url := fmt.Sprintf("%s/hop/%d", srv.URL, tt.hops)
-		s, _ := newFeedSource(t, ICSOptions{URL: url})
+		s, _ := newFeedSource(t, Options{URL: url})
 		_, _, err := s.Fetch(t.Context())
 		if tt.wantErr == "" && err != nil {
 			t.Errorf("Fetch(%d redirects) = %v, want ok", tt.hops, err)
@@ -406,7 +411,7 @@ func (a *feedAuthRecorder) get() []string {
 	return slices.Clone(a.seen)
 }
 
-func TestICSSourceAuth(t *testing.T) {
+func TestSourceAuth(t *testing.T) {
 	const secret = "s3cr3t-pa55"
 	body := readFeedFile(t, "one.ics")
 	var rec feedAuthRecorder
@@ -427,7 +432,7 @@ func TestICSSourceAuth(t *testing.T) {
 		{"bearer", "", password, "Bearer " + secret},
 	}
 	for _, tt := range tests {
-		s, _ := newFeedSource(t, ICSOptions{URL: srv.URL, Username: tt.username, Password: tt.password})
+		s, _ := newFeedSource(t, Options{URL: srv.URL, Username: tt.username, Password: tt.password})
 		feedFetchOK(t, s)
 		seen := rec.get()
 		if got := seen[len(seen)-1]; got != tt.want {
@@ -438,7 +443,7 @@ func TestICSSourceAuth(t *testing.T) {
 	failing := func(context.Context) (string, error) {
 		return "", errors.New("password_command pass show dav: exit status 1")
 	}
-	s, _ := newFeedSource(t, ICSOptions{URL: srv.URL, Username: "alice", Password: failing})
+	s, _ := newFeedSource(t, Options{URL: srv.URL, Username: "alice", Password: failing})
 	n := len(rec.get())
 	if _, _, err := s.Fetch(t.Context()); err == nil || !strings.Contains(err.Error(), "credentials: password_command") {
 		t.Errorf("Fetch() with a failing password source = %v, want a credentials error", err)
@@ -448,7 +453,7 @@ func TestICSSourceAuth(t *testing.T) {
 	}
 }
 
-func TestICSSourceStatusErrors(t *testing.T) {
+func TestSourceStatusErrors(t *testing.T) {
 	const secret = "s3cr3t-pa55"
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
@@ -483,18 +488,18 @@ func TestICSSourceStatusErrors(t *testing.T) {
 		{"gone", u + "/gone.ics", "", nil, "ics " + u + "/gone.ics: server answered HTTP 410 Gone", 410},
 		{"server error", u + "/x.ics", "", nil, "ics " + u + "/x.ics: server answered HTTP 500 Internal Server Error", 500},
 		{"userinfo in URL", strings.Replace(u, "://", "://bob:"+secret+"@", 1) + "/x.ics", "", nil,
-			"ics " + strings.Replace(u, "://", "://bob:xxxxx@", 1) + "/x.ics: server answered HTTP 500 Internal Server Error", 500},
+			"ics " + u + "/x.ics: server answered HTTP 500 Internal Server Error", 500},
 		{"not a calendar", u + "/html", "", nil, u + `/html:1:1: expected BEGIN:VCALENDAR, got "<html>login</html>"`, 0},
 	}
 	for _, tt := range tests {
 		var logs bytes.Buffer
-		s, _ := newFeedSource(t, ICSOptions{URL: tt.url, Username: tt.username, Password: tt.password,
+		s, _ := newFeedSource(t, Options{URL: tt.url, Username: tt.username, Password: tt.password,
 			Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 		_, _, err := s.Fetch(t.Context())
 		if err == nil || err.Error() != tt.want {
 			t.Errorf("Fetch(%s) = %v, want %q", tt.name, err, tt.want)
 		}
-		var se *StatusError
+		var se *httpx.StatusError
 		if code := 0; errors.As(err, &se) && se.Code != tt.wantCode || !errors.As(err, &se) && tt.wantCode != code {
 			t.Errorf("Fetch(%s) status code = %v, want %d", tt.name, err, tt.wantCode)
 		}
@@ -504,7 +509,7 @@ func TestICSSourceStatusErrors(t *testing.T) {
 	}
 }
 
-func TestICSSourceCrossHostRedirectDropsCredentials(t *testing.T) {
+func TestSourceCrossHostRedirectDropsCredentials(t *testing.T) {
 	body := readFeedFile(t, "one.ics")
 	var other feedAuthRecorder
 	otherSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -529,7 +534,7 @@ func TestICSSourceCrossHostRedirectDropsCredentials(t *testing.T) {
 	defer originSrv.Close()
 	password := func(context.Context) (string, error) { return "tok", nil }
 
-	s, _ := newFeedSource(t, ICSOptions{URL: originSrv.URL + "/away", Password: password})
+	s, _ := newFeedSource(t, Options{URL: originSrv.URL + "/away", Password: password})
 	feedFetchOK(t, s)
 	if got := other.get(); len(got) != 1 || got[0] != "" {
 		t.Errorf("Authorization sent to the other host after a redirect = %q, want none", got)
@@ -538,18 +543,18 @@ func TestICSSourceCrossHostRedirectDropsCredentials(t *testing.T) {
 		t.Errorf("Authorization sent to the origin = %q, want the token", got)
 	}
 
-	s, _ = newFeedSource(t, ICSOptions{URL: originSrv.URL + "/here", Password: password})
+	s, _ = newFeedSource(t, Options{URL: originSrv.URL + "/here", Password: password})
 	feedFetchOK(t, s)
 	if got := origin.get(); len(got) != 3 || got[2] != "Bearer tok" {
 		t.Errorf("Authorization after a same-host redirect = %q, want the token kept", got)
 	}
 }
 
-func TestICSSourceServerDown(t *testing.T) {
+func TestSourceServerDown(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL + "/cal.ics"
 	srv.Close()
-	s, _ := newFeedSource(t, ICSOptions{URL: url})
+	s, _ := newFeedSource(t, Options{URL: url})
 	_, _, err := s.Fetch(t.Context())
 	if err == nil || !strings.HasPrefix(err.Error(), "ics "+url+": ") || !strings.Contains(err.Error(), "refused") {
 		t.Errorf("Fetch() from a closed port = %v, want a connection error naming %s", err, url)
@@ -559,7 +564,7 @@ func TestICSSourceServerDown(t *testing.T) {
 	}
 }
 
-func TestICSSourceSlowServer(t *testing.T) {
+func TestSourceSlowServer(t *testing.T) {
 	release := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
@@ -569,7 +574,7 @@ func TestICSSourceSlowServer(t *testing.T) {
 	}))
 	defer srv.Close()
 	defer close(release)
-	s, _ := newFeedSource(t, ICSOptions{URL: srv.URL})
+	s, _ := newFeedSource(t, Options{URL: srv.URL})
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
 	_, _, err := s.Fetch(ctx)
@@ -587,14 +592,14 @@ func TestICSSourceSlowServer(t *testing.T) {
 	<-s.sem
 }
 
-func TestICSSourceTLS(t *testing.T) {
+func TestSourceTLS(t *testing.T) {
 	body := readFeedFile(t, "one.ics")
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(body) }))
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake is expected
 	srv.StartTLS()
 	defer srv.Close()
 
-	s, _ := newFeedSource(t, ICSOptions{URL: srv.URL})
+	s, _ := newFeedSource(t, Options{URL: srv.URL})
 	if _, _, err := s.Fetch(t.Context()); err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Errorf("Fetch() from a server with an unknown CA = %v, want a certificate error", err)
 	}
@@ -605,31 +610,31 @@ func TestICSSourceTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	shared := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
-	s, _ = newFeedSource(t, ICSOptions{URL: srv.URL, CAFile: ca, HTTPClient: shared})
+	s, _ = newFeedSource(t, Options{URL: srv.URL, CAFile: ca, HTTPClient: shared})
 	feedFetchOK(t, s)
 	if tc := shared.Transport.(*http.Transport).TLSClientConfig; shared.CheckRedirect != nil || tc != nil && tc.RootCAs != nil {
 		t.Errorf("Fetch() with CAFile modified the shared HTTP client")
 	}
 	webcal := strings.Replace(srv.URL, "https://", "webcal://", 1)
-	s, _ = newFeedSource(t, ICSOptions{URL: webcal, CAFile: ca})
+	s, _ = newFeedSource(t, Options{URL: webcal, CAFile: ca})
 	feedFetchOK(t, s)
 
 	bad := filepath.Join(t.TempDir(), "bad.pem")
 	os.WriteFile(bad, []byte("not pem"), 0o600)
-	s, _ = newFeedSource(t, ICSOptions{URL: srv.URL, CAFile: bad})
+	s, _ = newFeedSource(t, Options{URL: srv.URL, CAFile: bad})
 	if _, _, err := s.Fetch(t.Context()); err == nil || !strings.Contains(err.Error(), "no PEM certificates") {
 		t.Errorf("Fetch() with a CA file without certificates = %v, want an error saying so", err)
 	}
 }
 
-func TestICSSourceFile(t *testing.T) {
+func TestSourceFile(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "cal.ics")
 	if err := os.WriteFile(path, readFeedFile(t, "two.ics"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	for _, url := range []string{path, "file://" + path} {
-		s, parses := newFeedSource(t, ICSOptions{URL: url})
+		s, parses := newFeedSource(t, Options{URL: url})
 		if got := feedUIDs(feedFetchOK(t, s)); len(got) != 2 {
 			t.Fatalf("Fetch(%s) = %q, want 2 events", url, got)
 		}
@@ -639,7 +644,7 @@ func TestICSSourceFile(t *testing.T) {
 		}
 	}
 
-	s, parses := newFeedSource(t, ICSOptions{URL: path})
+	s, parses := newFeedSource(t, Options{URL: path})
 	feedFetchOK(t, s)
 	// Same size, new modification time: read again.
 	mtime := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -677,7 +682,7 @@ func TestICSSourceFile(t *testing.T) {
 		{dir, "ics " + dir + ": is a directory, not an iCalendar file"},
 	}
 	for _, tt := range tests {
-		s, _ := newFeedSource(t, ICSOptions{URL: tt.url})
+		s, _ := newFeedSource(t, Options{URL: tt.url})
 		if _, _, err := s.Fetch(t.Context()); err == nil || err.Error() != tt.want {
 			t.Errorf("Fetch(%s) = %v, want %q", tt.url, err, tt.want)
 		}
@@ -685,13 +690,13 @@ func TestICSSourceFile(t *testing.T) {
 
 	big := filepath.Join(dir, "big.ics")
 	os.WriteFile(big, bytes.Repeat([]byte("x"), 2048), 0o600)
-	s, _ = newFeedSource(t, ICSOptions{URL: big, MaxBytes: 1024})
+	s, _ = newFeedSource(t, Options{URL: big, MaxBytes: 1024})
 	if _, _, err := s.Fetch(t.Context()); err == nil || err.Error() != "ics "+big+": feed exceeds the size limit of 1 KiB" {
 		t.Errorf("Fetch(%s) = %v, want the size limit error", big, err)
 	}
 }
 
-func TestICSSourceFetchErrorInput(t *testing.T) {
+func TestSourceFetchErrorInput(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/404":
@@ -723,7 +728,7 @@ func TestICSSourceFetchErrorInput(t *testing.T) {
 		{missing, true},
 	}
 	for _, tt := range tests {
-		s, _ := newFeedSource(t, ICSOptions{URL: tt.url, MaxBytes: 1024})
+		s, _ := newFeedSource(t, Options{URL: tt.url, MaxBytes: 1024})
 		_, _, err := s.Fetch(t.Context())
 		var fe *FetchError
 		if !errors.As(err, &fe) || fe.Input != tt.wantInput || fe.URL != tt.url {
@@ -732,8 +737,8 @@ func TestICSSourceFetchErrorInput(t *testing.T) {
 	}
 
 	// An error that names its position in the feed is not prefixed again.
-	s, _ := newFeedSource(t, ICSOptions{URL: srv.URL + "/html"})
-	s.parse = func(io.Reader, ParseOptions) ([]*Event, []Warning, error) {
+	s, _ := newFeedSource(t, Options{URL: srv.URL + "/html"})
+	s.parse = func(io.Reader, calendar.ParseOptions) ([]*calendar.Event, []calendar.Warning, error) {
 		return nil, nil, fmt.Errorf("%s:1:1: expected BEGIN:VCALENDAR", srv.URL+"/html")
 	}
 	if _, _, err := s.Fetch(t.Context()); err == nil || err.Error() != srv.URL+"/html:1:1: expected BEGIN:VCALENDAR" {
@@ -741,14 +746,14 @@ func TestICSSourceFetchErrorInput(t *testing.T) {
 	}
 }
 
-// TestICSSourceParseICS runs the real parse step behind the transport.
-func TestICSSourceParseICS(t *testing.T) {
+// TestSourceParseICS runs the real parse step behind the transport.
+func TestSourceParseICS(t *testing.T) {
 	body := readFeedFile(t, "two.ics")
 	f := &condFeedServer{body: body, etag: `"x"`}
 	srv := httptest.NewServer(f)
 	defer srv.Close()
 	url := strings.Replace(srv.URL, "://", "://alice:hunter2@", 1) + "/team.ics"
-	s, err := NewICSSource(ICSOptions{URL: url, Parse: ParseOptions{Zone: feedZone(t, "Europe/Berlin"), Source: url}})
+	s, err := New(Options{URL: url, Parse: calendar.ParseOptions{Zone: feedZone(t, "Europe/Berlin"), Source: url}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -771,71 +776,27 @@ func TestICSSourceParseICS(t *testing.T) {
 	}
 }
 
-func TestSameOrigin(t *testing.T) {
-	tests := []struct {
-		from, to string
-		want     bool
-	}{
-		{"https://dav.example.com/a.ics", "https://dav.example.com/b.ics", true},
-		{"https://dav.example.com/a.ics", "https://DAV.example.com:443/b.ics", true},
-		{"http://dav.example.com/a.ics", "https://dav.example.com/a.ics", true},
-		{"https://dav.example.com/a.ics", "http://dav.example.com/a.ics", false},
-		{"https://dav.example.com/a.ics", "https://dav.example.com:8443/a.ics", false},
-		{"http://dav.example.com:8080/a.ics", "https://dav.example.com/a.ics", false},
-		{"https://dav.example.com/a.ics", "https://cdn.example.com/a.ics", false},
-		{"https://example.com/a.ics", "https://dav.example.com/a.ics", false},
-		{"http://127.0.0.1:8080/a", "http://127.0.0.1:8081/a", false},
-	}
-	for _, tt := range tests {
-		from, _ := url.Parse(tt.from)
-		to, _ := url.Parse(tt.to)
-		if got := sameOrigin(from, to); got != tt.want {
-			t.Errorf("sameOrigin(%s, %s) = %v, want %v", tt.from, tt.to, got, tt.want)
-		}
-	}
-}
-
 func TestRetryAfter(t *testing.T) {
-	now := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
-	tests := []struct {
-		in   string
-		want time.Duration
-	}{
-		{"", 0},
-		{"120", 2 * time.Minute},
-		{" 5 ", 5 * time.Second},
-		{"-5", 0},
-		{"99999999", 24 * time.Hour},
-		{"Mon, 02 Mar 2026 08:10:00 GMT", 10 * time.Minute},
-		{"Mon, 02 Mar 2026 07:10:00 GMT", 0},
-		{"soon", 0},
-	}
-	for _, tt := range tests {
-		if got := retryAfter(tt.in, now); got != tt.want {
-			t.Errorf("retryAfter(%q) = %v, want %v", tt.in, got, tt.want)
-		}
-	}
-
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", "120")
 		http.Error(w, "busy", http.StatusServiceUnavailable)
 	}))
 	defer srv.Close()
-	s, _ := newFeedSource(t, ICSOptions{URL: srv.URL})
+	s, _ := newFeedSource(t, Options{URL: srv.URL})
 	_, _, err := s.Fetch(t.Context())
-	var se *StatusError
+	var se *httpx.StatusError
 	if !errors.As(err, &se) || se.RetryAfter() != 2*time.Minute {
 		t.Errorf("Fetch() from a busy server = %v, want a StatusError with RetryAfter 2m", err)
 	}
 }
 
-// BenchmarkICSSourceNotModified measures a poll of an unchanged feed over
+// BenchmarkSourceNotModified measures a poll of an unchanged feed over
 // HTTP: one conditional GET answered 304, no parse.
-func BenchmarkICSSourceNotModified(b *testing.B) {
+func BenchmarkSourceNotModified(b *testing.B) {
 	f := &condFeedServer{body: readFeedFile(b, "two.ics"), etag: `"v1"`}
 	srv := httptest.NewServer(f)
 	defer srv.Close()
-	s, err := NewICSSource(ICSOptions{URL: srv.URL, Parse: ParseOptions{Zone: time.UTC}})
+	s, err := New(Options{URL: srv.URL, Parse: calendar.ParseOptions{Zone: time.UTC}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -849,14 +810,14 @@ func BenchmarkICSSourceNotModified(b *testing.B) {
 	}
 }
 
-// BenchmarkICSSourceFileUnchanged measures a poll of an unchanged file:
+// BenchmarkSourceFileUnchanged measures a poll of an unchanged file:
 // one stat, no read.
-func BenchmarkICSSourceFileUnchanged(b *testing.B) {
+func BenchmarkSourceFileUnchanged(b *testing.B) {
 	path := filepath.Join(b.TempDir(), "cal.ics")
 	if err := os.WriteFile(path, readFeedFile(b, "two.ics"), 0o600); err != nil {
 		b.Fatal(err)
 	}
-	s, err := NewICSSource(ICSOptions{URL: path, Parse: ParseOptions{Zone: time.UTC}})
+	s, err := New(Options{URL: path, Parse: calendar.ParseOptions{Zone: time.UTC}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -867,16 +828,16 @@ func BenchmarkICSSourceFileUnchanged(b *testing.B) {
 	}
 }
 
-// FuzzNewICSSource checks that no URL makes the constructor panic or
+// FuzzNew checks that no URL makes the constructor panic or
 // repeat a password from the URL in its error, name or display URL.
-func FuzzNewICSSource(f *testing.F) {
+func FuzzNew(f *testing.F) {
 	for _, s := range []string{"https://u:secret1@h/a.ics", "webcal://h/x", "file:///a.ics", "a.ics", "ftp://u:secret1@h",
 		"https://u:secret1@exa mple.com/", "http://[::1]:80/", "https://u:secret1@[::1/", "://", "file://h/x"} {
 		f.Add(s)
 	}
 	zone := time.UTC
 	f.Fuzz(func(t *testing.T, raw string) {
-		s, err := NewICSSource(ICSOptions{URL: raw, Parse: ParseOptions{Zone: zone, Source: raw}})
+		s, err := New(Options{URL: raw, Parse: calendar.ParseOptions{Zone: zone, Source: raw}})
 		// The password is what net/http would send: the URL's userinfo;
 		// for a string that is no URL, what looks like one.
 		secret := ""
@@ -903,29 +864,102 @@ func FuzzNewICSSource(f *testing.F) {
 		}
 		for _, text := range shown {
 			if strings.Contains(text, secret) {
-				t.Errorf("NewICSSource(%q) shows the password: %q", raw, text)
+				t.Errorf("New(%q) shows the password: %q", raw, text)
 			}
 		}
 	})
 }
 
-// A private feed's token in the query never reaches a message or a log.
-func TestRedactURL(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"https://h/a.ics", "https://h/a.ics"},
-		{"https://u:hunter2@h/a.ics", "https://u:xxxxx@h/a.ics"},
-		{"https://outlook.example.com/owa/calendar/reachcalendar.ics?token=s3cret&lang=en", "https://outlook.example.com/owa/calendar/reachcalendar.ics?lang=redacted&token=redacted"},
-		{"webcal://h/feed?key=s3cret", "webcal://h/feed?key=redacted"},
-		{"/home/alice/cal.ics", "/home/alice/cal.ics"},
-		{"https://calendar.google.com/calendar/ical/alice%40example.com/private-0123456789abcdef0123456789abcdef/basic.ics",
-			"https://calendar.google.com/calendar/ical/alice@example.com/redacted/basic.ics"},
-		{"webcal://p01-caldav.icloud.com/published/2/MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIz",
-			"webcal://p01-caldav.icloud.com/published/2/redacted"},
-		{"https://example.com/calendars/team-holidays-2026/feed.ics", "https://example.com/calendars/team-holidays-2026/feed.ics"},
-	}
-	for _, tt := range tests {
-		if got := redactURL(tt.in); got != tt.want {
-			t.Errorf("redactURL(%q) = %q, want %q", tt.in, got, tt.want)
+// Credentials never follow a redirect to another origin, a subdomain of
+// the feed's host included.
+func TestRedirectToSubdomainCarriesNoCredentials(t *testing.T) {
+	body := readFeedFile(t, "one.ics")
+	var mu sync.Mutex
+	auth := map[string]string{} // host → Authorization
+	var port int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		auth[r.Host] = r.Header.Get("Authorization")
+		mu.Unlock()
+		if r.URL.Path == "/a.ics" {
+			http.Redirect(w, r, fmt.Sprintf("http://cdn.cal.test:%d/b.ics", port), http.StatusFound)
+			return
 		}
+		w.Write(body)
+	}))
+	defer srv.Close()
+	port = srv.Listener.Addr().(*net.TCPAddr).Port
+	d := &net.Dialer{}
+	client := &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return d.DialContext(ctx, network, srv.Listener.Addr().String())
+		},
+	}}
+	password := func(context.Context) (string, error) { return "s3cr3t-pa55", nil }
+	for _, user := range []string{"alice", ""} { // basic, bearer
+		s, _ := newFeedSource(t, Options{URL: fmt.Sprintf("http://cal.test:%d/a.ics", port),
+			Username: user, Password: password, HTTPClient: client})
+		feedFetchOK(t, s)
+		mu.Lock()
+		if got := auth[fmt.Sprintf("cal.test:%d", port)]; got == "" {
+			t.Errorf("user %q: Authorization sent to the feed's host = %q, want the credentials", user, got)
+		}
+		if got, ok := auth[fmt.Sprintf("cdn.cal.test:%d", port)]; !ok || got != "" {
+			t.Errorf("user %q: Authorization sent to the subdomain = %q (reached: %v), want none", user, got, ok)
+		}
+		clear(auth)
+		mu.Unlock()
+	}
+}
+
+// TestWithScheduler polls a feed through the scheduler: the second poll costs a
+// 304, still hands the events on, and a failing server keeps them.
+func TestWithScheduler(t *testing.T) {
+	f := &condFeedServer{body: readFeedFile(t, "two.ics"), etag: `"v1"`}
+	var down atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if down.Load() {
+			http.Error(w, "down", http.StatusBadGateway)
+			return
+		}
+		f.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	src, parses := newFeedSource(t, Options{Name: "team", URL: srv.URL + "/team.ics"})
+	var mu sync.Mutex
+	var updates []string
+	s, err := poll.New(poll.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.Add(poll.Spec{Source: src, Zone: feedZone(t, "Europe/Berlin"),
+		OnUpdate: func(name string, events []*calendar.Event, _ []calendar.Warning, _ bool) {
+			mu.Lock()
+			defer mu.Unlock()
+			updates = append(updates, name+":"+events[0].UID)
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := p.Fetch(t.Context()); err != nil {
+			t.Fatalf("Fetch() = %v", err)
+		}
+	}
+	down.Store(true)
+	if err := p.Fetch(t.Context()); err == nil || !strings.Contains(err.Error(), "502 Bad Gateway") {
+		t.Errorf("Fetch() from a failing server = %v, want the 502", err)
+	}
+	if _, notModified := f.counts(); notModified != 1 || parses.Load() != 1 {
+		t.Errorf("after two polls: %d answered 304, %d parses; want 1 and 1", notModified, parses.Load())
+	}
+	mu.Lock()
+	u := slices.Clone(updates)
+	mu.Unlock()
+	if len(u) != 2 || u[0] != "team:standup@example.com" || u[1] != u[0] {
+		t.Errorf("OnUpdate calls = %q, want the feed's events twice", u)
+	}
+	if st := p.Status(); len(st.Events) != 2 || st.Failures != 1 {
+		t.Errorf("Status() after a failure = %d events, %d failures; want the 2 last good events, 1 failure", len(st.Events), st.Failures)
 	}
 }

@@ -1,7 +1,6 @@
-package calendar
+package caldav
 
 import (
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -74,27 +73,6 @@ func TestScanUID(t *testing.T) {
 	for _, tt := range tests {
 		if got := scanUID([]byte(tt.in)); got != tt.want {
 			t.Errorf("scanUID(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
-func TestSameAuthority(t *testing.T) {
-	tests := []struct {
-		from, to string
-		want     bool
-	}{
-		{"https://dav.example.com/", "https://dav.example.com/x/", true},
-		{"https://example.com/", "https://p01.example.com/", true},
-		{"https://dav.example.com/", "http://dav.example.com/", false},
-		{"https://dav.example.com/", "https://evil.example.org/", false},
-		{"https://dav.example.com/", "https://dav.example.com:8443/", false},
-		{"http://127.0.0.1:5232/", "http://127.0.0.1:5232/alice/", true},
-	}
-	for _, tt := range tests {
-		f, _ := url.Parse(tt.from)
-		u, _ := url.Parse(tt.to)
-		if got := sameAuthority(f, u); got != tt.want {
-			t.Errorf("sameAuthority(%s, %s) = %v, want %v", tt.from, tt.to, got, tt.want)
 		}
 	}
 }

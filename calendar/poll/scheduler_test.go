@@ -1,4 +1,4 @@
-package calendar
+package poll
 
 import (
 	"bytes"
@@ -6,8 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +15,11 @@ import (
 	"time"
 
 	"github.com/robfig/cron/v3"
+
+	"github.com/calpresence/calpresence/internal/httpx"
+
+	"github.com/calpresence/calpresence/calendar"
+	"github.com/calpresence/calpresence/internal/clock"
 )
 
 // pollFakeSource returns scripted results and records when it was fetched.
@@ -52,7 +56,7 @@ func (f *pollFakeSource) Name() string {
 	return f.name
 }
 
-func (f *pollFakeSource) Fetch(ctx context.Context) ([]*Event, []Warning, error) {
+func (f *pollFakeSource) Fetch(ctx context.Context) ([]*calendar.Event, []calendar.Warning, error) {
 	f.mu.Lock()
 	n := len(f.fetches)
 	f.fetches = append(f.fetches, time.Now())
@@ -82,7 +86,7 @@ func (f *pollFakeSource) Fetch(ctx context.Context) ([]*Event, []Warning, error)
 	f.version++
 	v := f.version
 	f.mu.Unlock()
-	return []*Event{{UID: fmt.Sprintf("v%d", v)}}, []Warning{{Source: "cal.ics", Line: 3, Err: errors.New(warning)}}, nil
+	return []*calendar.Event{{UID: fmt.Sprintf("v%d", v)}}, []calendar.Warning{{Source: "cal.ics", Line: 3, Err: errors.New(warning)}}, nil
 }
 
 func (f *pollFakeSource) set(fn func(f *pollFakeSource)) {
@@ -107,7 +111,7 @@ type pollUpdates struct {
 	feedUIDs []string
 }
 
-func (u *pollUpdates) on(name string, events []*Event, _ []Warning) {
+func (u *pollUpdates) on(name string, events []*calendar.Event, _ []calendar.Warning, _ bool) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.feedUIDs = append(u.feedUIDs, name+":"+events[0].UID)
@@ -165,16 +169,16 @@ func startScheduler(t *testing.T, s *Scheduler) (stop func() error) {
 	}
 }
 
-func newTestScheduler(t *testing.T, opts SchedulerOptions) *Scheduler {
+func newTestScheduler(t *testing.T, opts Options) *Scheduler {
 	t.Helper()
-	s, err := NewScheduler(opts)
+	s, err := New(opts)
 	if err != nil {
-		t.Fatalf("NewScheduler(%+v) = %v", opts, err)
+		t.Fatalf("New(%+v) = %v", opts, err)
 	}
 	return s
 }
 
-func mustAdd(t *testing.T, s *Scheduler, spec PollSpec) *Poll {
+func mustAdd(t *testing.T, s *Scheduler, spec Spec) *Entry {
 	t.Helper()
 	p, err := s.Add(spec)
 	if err != nil {
@@ -222,12 +226,12 @@ func TestSchedulerFollowsSchedule(t *testing.T) {
 			{"0 6 * * *", "America/New_York", pollDurations("0s", "11h")},
 		}
 		start := time.Now()
-		s := newTestScheduler(t, SchedulerOptions{})
+		s := newTestScheduler(t, Options{})
 		srcs := make([]*pollFakeSource, len(tests))
 		updates := make([]pollUpdates, len(tests))
 		for i, tt := range tests {
 			srcs[i] = &pollFakeSource{name: fmt.Sprintf("cal%d", i)}
-			spec := PollSpec{Source: srcs[i], Zone: feedZone(t, tt.zone), OnUpdate: updates[i].on}
+			spec := Spec{Source: srcs[i], Zone: mustZone(t, tt.zone), OnUpdate: updates[i].on}
 			if tt.schedule != "" {
 				spec.Schedule = mustSchedule(t, tt.schedule)
 			}
@@ -256,8 +260,8 @@ func TestSchedulerKeepsLastGoodDataAndBacksOff(t *testing.T) {
 		src := &pollFakeSource{results: []error{nil, boom, boom, boom, boom}}
 		var got pollUpdates
 		var failures []error
-		s := newTestScheduler(t, SchedulerOptions{MinRetry: 10 * time.Second, MaxRetry: 40 * time.Second})
-		p := mustAdd(t, s, PollSpec{Source: src, Schedule: mustSchedule(t, "@every 1h"), Zone: time.UTC, OnUpdate: got.on,
+		s := newTestScheduler(t, Options{MinRetry: 10 * time.Second, MaxRetry: 40 * time.Second})
+		p := mustAdd(t, s, Spec{Source: src, Schedule: mustSchedule(t, "@every 1h"), Zone: time.UTC, OnUpdate: got.on,
 			OnFailure: func(name string, err error) { failures = append(failures, err) }})
 		stop := startScheduler(t, s)
 		time.Sleep(time.Hour + 30*time.Second)
@@ -304,8 +308,8 @@ func TestSchedulerRetryNeverPassesSchedule(t *testing.T) {
 		start := time.Now()
 		boom := errors.New("down")
 		src := &pollFakeSource{results: []error{boom, boom, boom, boom, boom, boom}}
-		s := newTestScheduler(t, SchedulerOptions{MinRetry: 10 * time.Minute, MaxRetry: time.Hour})
-		mustAdd(t, s, PollSpec{Source: src, Schedule: mustSchedule(t, "*/1 * * * *"), Zone: time.UTC})
+		s := newTestScheduler(t, Options{MinRetry: 10 * time.Minute, MaxRetry: time.Hour})
+		mustAdd(t, s, Spec{Source: src, Schedule: mustSchedule(t, "*/1 * * * *"), Zone: time.UTC})
 		stop := startScheduler(t, s)
 		time.Sleep(3*time.Minute + time.Second)
 		stop()
@@ -315,15 +319,15 @@ func TestSchedulerRetryNeverPassesSchedule(t *testing.T) {
 	})
 }
 
-// A server's Retry-After (a *StatusError, wrapped as sources do) is
+// A server's Retry-After (a *httpx.StatusError, wrapped as sources do) is
 // believed even past a scheduled poll.
 func TestSchedulerHonoursRetryAfter(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		start := time.Now()
-		busy := fmt.Errorf("ics https://h/a.ics: %w", &StatusError{Code: 503, Status: "503 Service Unavailable", Retry: 20 * time.Minute})
+		busy := fmt.Errorf("ics https://h/a.ics: %w", &httpx.StatusError{Code: 503, Status: "503 Service Unavailable", Retry: 20 * time.Minute})
 		src := &pollFakeSource{results: []error{busy}}
-		s := newTestScheduler(t, SchedulerOptions{})
-		mustAdd(t, s, PollSpec{Source: src, Schedule: mustSchedule(t, "@every 5m"), Zone: time.UTC})
+		s := newTestScheduler(t, Options{})
+		mustAdd(t, s, Spec{Source: src, Schedule: mustSchedule(t, "@every 5m"), Zone: time.UTC})
 		stop := startScheduler(t, s)
 		time.Sleep(26 * time.Minute)
 		stop()
@@ -340,8 +344,8 @@ func TestSchedulerStopsPromptly(t *testing.T) {
 		// polls again at once.
 		src := &pollFakeSource{block: true}
 		var failed atomic.Int32
-		s := newTestScheduler(t, SchedulerOptions{})
-		p := mustAdd(t, s, PollSpec{Source: src, Zone: time.UTC, OnFailure: func(string, error) { failed.Add(1) }})
+		s := newTestScheduler(t, Options{})
+		p := mustAdd(t, s, Spec{Source: src, Zone: time.UTC, OnFailure: func(string, error) { failed.Add(1) }})
 		stop := startScheduler(t, s)
 		if err := stop(); !errors.Is(err, context.Canceled) {
 			t.Errorf("Run() = %v, want context.Canceled", err)
@@ -357,8 +361,8 @@ func TestSchedulerStopsPromptly(t *testing.T) {
 		stop()
 
 		// A fetch that hangs past Timeout is a failure, and Run goes on.
-		s = newTestScheduler(t, SchedulerOptions{Timeout: time.Minute})
-		p = mustAdd(t, s, PollSpec{Source: src, Zone: time.UTC, OnFailure: func(string, error) { failed.Add(1) }})
+		s = newTestScheduler(t, Options{Timeout: time.Minute})
+		p = mustAdd(t, s, Spec{Source: src, Zone: time.UTC, OnFailure: func(string, error) { failed.Add(1) }})
 		stop = startScheduler(t, s)
 		time.Sleep(time.Minute + time.Second)
 		if st := p.Status(); st.Failures != 1 || !errors.Is(st.LastErr, context.DeadlineExceeded) || failed.Load() != 1 {
@@ -375,11 +379,11 @@ func TestSchedulerSharesWorkers(t *testing.T) {
 		const n, workers = 100, 4
 		start := time.Now()
 		var busy inflight
-		s := newTestScheduler(t, SchedulerOptions{Workers: workers})
+		s := newTestScheduler(t, Options{Workers: workers})
 		srcs := make([]*pollFakeSource, n)
 		for i := range srcs {
 			srcs[i] = &pollFakeSource{name: fmt.Sprintf("cal%d", i), delay: time.Second, busy: &busy}
-			mustAdd(t, s, PollSpec{Source: srcs[i], Schedule: mustSchedule(t, "@every 5m"), Zone: time.UTC})
+			mustAdd(t, s, Spec{Source: srcs[i], Schedule: mustSchedule(t, "@every 5m"), Zone: time.UTC})
 		}
 		stop := startScheduler(t, s)
 		time.Sleep(n/workers*time.Second + time.Second)
@@ -411,18 +415,18 @@ func TestSchedulerSharesWorkers(t *testing.T) {
 func TestSchedulerHangingCalendarIsolated(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		start := time.Now()
-		s := newTestScheduler(t, SchedulerOptions{Workers: 4, Timeout: 10 * time.Minute})
+		s := newTestScheduler(t, Options{Workers: 4, Timeout: 10 * time.Minute})
 		var hung []*pollFakeSource
 		for i := range 3 {
 			src := &pollFakeSource{name: fmt.Sprintf("hung%d", i), block: true}
 			hung = append(hung, src)
-			mustAdd(t, s, PollSpec{Source: src, Schedule: mustSchedule(t, "@every 1m"), Zone: time.UTC})
+			mustAdd(t, s, Spec{Source: src, Schedule: mustSchedule(t, "@every 1m"), Zone: time.UTC})
 		}
 		var fast []*pollFakeSource
 		for i := range 20 {
 			src := &pollFakeSource{name: fmt.Sprintf("fast%d", i)}
 			fast = append(fast, src)
-			mustAdd(t, s, PollSpec{Source: src, Schedule: mustSchedule(t, "@every 1m"), Zone: time.UTC})
+			mustAdd(t, s, Spec{Source: src, Schedule: mustSchedule(t, "@every 1m"), Zone: time.UTC})
 		}
 		stop := startScheduler(t, s)
 		time.Sleep(3*time.Minute + time.Second)
@@ -445,8 +449,8 @@ func TestSchedulerPollNowAndFetch(t *testing.T) {
 		start := time.Now()
 		src := &pollFakeSource{}
 		var got pollUpdates
-		s := newTestScheduler(t, SchedulerOptions{})
-		p := mustAdd(t, s, PollSpec{Source: src, Schedule: mustSchedule(t, "@every 10m"), Zone: time.UTC, OnUpdate: got.on})
+		s := newTestScheduler(t, Options{})
+		p := mustAdd(t, s, Spec{Source: src, Schedule: mustSchedule(t, "@every 10m"), Zone: time.UTC, OnUpdate: got.on})
 
 		// Without Run, Fetch polls in the caller's goroutine; the poll
 		// queued by Add is then no longer due.
@@ -493,9 +497,9 @@ func TestSchedulerRecoversPanics(t *testing.T) {
 		bad := &pollFakeSource{name: "bad", panics: true}
 		good := &pollFakeSource{name: "good"}
 		var failures []error
-		s := newTestScheduler(t, SchedulerOptions{Workers: 1, MinRetry: time.Second, MaxRetry: time.Second})
-		p := mustAdd(t, s, PollSpec{Source: bad, Zone: time.UTC, OnFailure: func(_ string, err error) { failures = append(failures, err) }})
-		q := mustAdd(t, s, PollSpec{Source: good, Zone: time.UTC})
+		s := newTestScheduler(t, Options{Workers: 1, MinRetry: time.Second, MaxRetry: time.Second})
+		p := mustAdd(t, s, Spec{Source: bad, Zone: time.UTC, OnFailure: func(_ string, err error) { failures = append(failures, err) }})
+		q := mustAdd(t, s, Spec{Source: good, Zone: time.UTC})
 		stop := startScheduler(t, s)
 		if st := p.Status(); st.LastErr == nil || !strings.Contains(st.LastErr.Error(), "calendar bad: fetch panicked: source broke") {
 			t.Errorf("Status() of a panicking source = %+v, want the panic as an error", st)
@@ -523,9 +527,9 @@ func TestSchedulerLogsWarningsOnce(t *testing.T) {
 		log := slog.New(slog.NewTextHandler(lockedWriter{&mu, &buf}, nil))
 		src := &pollFakeSource{}
 		var warned int
-		s := newTestScheduler(t, SchedulerOptions{})
-		p := mustAdd(t, s, PollSpec{Source: src, Schedule: mustSchedule(t, "@every 1m"), Zone: time.UTC, Logger: log.With("user", "alice"),
-			OnUpdate: func(_ string, _ []*Event, w []Warning) { warned += len(w) }})
+		s := newTestScheduler(t, Options{})
+		p := mustAdd(t, s, Spec{Source: src, Schedule: mustSchedule(t, "@every 1m"), Zone: time.UTC, Logger: log.With("user", "alice"),
+			OnUpdate: func(_ string, _ []*calendar.Event, w []calendar.Warning, _ bool) { warned += len(w) }})
 		stop := startScheduler(t, s)
 		time.Sleep(3*time.Minute + time.Second)
 		src.set(func(f *pollFakeSource) { f.warning = "worse" })
@@ -564,14 +568,15 @@ func TestSchedulerClockJump(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		start := time.Now()
 		var offset atomic.Int64
-		now := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+		clk := offsetClock{Clock: clock.Real, offset: &offset}
+		now := clk.Now
 		var jumps []time.Duration
-		s := newTestScheduler(t, SchedulerOptions{Now: now, ClockCheck: 10 * time.Second,
+		s := newTestScheduler(t, Options{Clock: clk, ClockCheck: 10 * time.Second,
 			OnClockJump: func(d time.Duration) { jumps = append(jumps, d) }})
 		hourly := &pollFakeSource{name: "hourly"}
-		mustAdd(t, s, PollSpec{Source: hourly, Schedule: mustSchedule(t, "0 * * * *"), Zone: time.UTC})
+		mustAdd(t, s, Spec{Source: hourly, Schedule: mustSchedule(t, "0 * * * *"), Zone: time.UTC})
 		daily := &pollFakeSource{name: "daily"}
-		mustAdd(t, s, PollSpec{Source: daily, Schedule: mustSchedule(t, "@every 24h"), Zone: time.UTC})
+		mustAdd(t, s, Spec{Source: daily, Schedule: mustSchedule(t, "@every 24h"), Zone: time.UTC})
 		stop := startScheduler(t, s)
 
 		// At 00:10:05 the wall clock moves 2h ahead: the hourly poll due
@@ -610,14 +615,14 @@ func TestSchedulerClockJump(t *testing.T) {
 func TestSchedulerRemoveAndUpdate(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		start := time.Now()
-		s := newTestScheduler(t, SchedulerOptions{Workers: 1})
+		s := newTestScheduler(t, Options{Workers: 1})
 		hung := &pollFakeSource{name: "hung", block: true}
 		var called atomic.Int32
-		h := mustAdd(t, s, PollSpec{Source: hung, Zone: time.UTC,
-			OnUpdate: func(string, []*Event, []Warning) { called.Add(1) }, OnFailure: func(string, error) { called.Add(1) }})
+		h := mustAdd(t, s, Spec{Source: hung, Zone: time.UTC,
+			OnUpdate: func(string, []*calendar.Event, []calendar.Warning, bool) { called.Add(1) }, OnFailure: func(string, error) { called.Add(1) }})
 		other := &pollFakeSource{name: "other"}
 		var got pollUpdates
-		o := mustAdd(t, s, PollSpec{Source: other, Schedule: mustSchedule(t, "@every 1h"), Zone: time.UTC, OnUpdate: got.on})
+		o := mustAdd(t, s, Spec{Source: other, Schedule: mustSchedule(t, "@every 1h"), Zone: time.UTC, OnUpdate: got.on})
 		stop := startScheduler(t, s)
 		if times := other.times(start); len(times) != 0 {
 			t.Fatalf("other: fetches at %v, want none while the only worker hangs", times)
@@ -639,7 +644,7 @@ func TestSchedulerRemoveAndUpdate(t *testing.T) {
 		// new source, and the events are kept meanwhile.
 		time.Sleep(10 * time.Minute)
 		other2 := &pollFakeSource{name: "other", version: 100}
-		if err := o.Update(PollSpec{Source: other2, Schedule: mustSchedule(t, "@every 5m"), Zone: time.UTC, OnUpdate: got.on}); err != nil {
+		if err := o.Update(Spec{Source: other2, Schedule: mustSchedule(t, "@every 5m"), Zone: time.UTC, OnUpdate: got.on}); err != nil {
 			t.Fatalf("Update() = %v", err)
 		}
 		if st := o.Status(); len(st.Events) != 1 || st.Events[0].UID != "v1" || !st.Next.Equal(start.Add(15*time.Minute)) {
@@ -660,28 +665,28 @@ func TestSchedulerRemoveAndUpdate(t *testing.T) {
 }
 
 func TestSchedulerErrors(t *testing.T) {
-	for _, opts := range []SchedulerOptions{
+	for _, opts := range []Options{
 		{Workers: -1}, {Timeout: -time.Second}, {MinRetry: -time.Second}, {MinRetry: time.Hour, MaxRetry: time.Minute},
 	} {
-		if _, err := NewScheduler(opts); err == nil || !strings.Contains(err.Error(), "calendar scheduler: ") {
-			t.Errorf("NewScheduler(%+v) = %v, want an error", opts, err)
+		if _, err := New(opts); err == nil || !strings.Contains(err.Error(), "calendar scheduler: ") {
+			t.Errorf("New(%+v) = %v, want an error", opts, err)
 		}
 	}
-	s := newTestScheduler(t, SchedulerOptions{})
+	s := newTestScheduler(t, Options{})
 	src := &pollFakeSource{}
 	for _, tt := range []struct {
-		spec PollSpec
+		spec Spec
 		want string
 	}{
-		{PollSpec{Zone: time.UTC}, "calendar scheduler: no source"},
-		{PollSpec{Source: src}, "calendar work: no time zone"},
+		{Spec{Zone: time.UTC}, "calendar scheduler: no source"},
+		{Spec{Source: src}, "calendar work: no time zone"},
 	} {
 		if _, err := s.Add(tt.spec); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("Add(%+v) = %v, want error containing %q", tt.spec, err, tt.want)
 		}
 	}
-	p := mustAdd(t, s, PollSpec{Source: src, Zone: time.UTC})
-	if err := p.Update(PollSpec{Source: src}); err == nil || !strings.Contains(err.Error(), "no time zone") {
+	p := mustAdd(t, s, Spec{Source: src, Zone: time.UTC})
+	if err := p.Update(Spec{Source: src}); err == nil || !strings.Contains(err.Error(), "no time zone") {
 		t.Errorf("Update(no zone) = %v, want an error", err)
 	}
 }
@@ -691,12 +696,12 @@ func TestSchedulerErrors(t *testing.T) {
 func TestSchedulerSplay(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		start := time.Now()
-		s := newTestScheduler(t, SchedulerOptions{Workers: 4, Splay: 30 * time.Second})
+		s := newTestScheduler(t, Options{Workers: 4, Splay: 30 * time.Second})
 		const n = 50
 		srcs := make([]*pollFakeSource, n)
 		for i := range srcs {
 			srcs[i] = &pollFakeSource{name: fmt.Sprintf("cal%d", i)}
-			mustAdd(t, s, PollSpec{Source: srcs[i], Zone: time.UTC, Schedule: mustSchedule(t, "*/5 * * * *")})
+			mustAdd(t, s, Spec{Source: srcs[i], Zone: time.UTC, Schedule: mustSchedule(t, "*/5 * * * *")})
 		}
 		stop := startScheduler(t, s)
 		time.Sleep(16 * time.Minute)
@@ -731,8 +736,8 @@ func TestSchedulerFetchDuringRun(t *testing.T) {
 		start := time.Now()
 		src := &pollFakeSource{}
 		var got pollUpdates
-		s := newTestScheduler(t, SchedulerOptions{Workers: 1})
-		p := mustAdd(t, s, PollSpec{Source: src, Schedule: mustSchedule(t, "@every 10m"), Zone: time.UTC, OnUpdate: got.on})
+		s := newTestScheduler(t, Options{Workers: 1})
+		p := mustAdd(t, s, Spec{Source: src, Schedule: mustSchedule(t, "@every 10m"), Zone: time.UTC, OnUpdate: got.on})
 		stop := startScheduler(t, s)
 		time.Sleep(3 * time.Minute)
 		if err := p.Fetch(t.Context()); err != nil {
@@ -753,39 +758,89 @@ func TestSchedulerFetchDuringRun(t *testing.T) {
 	})
 }
 
-// TestSchedulerWithICSSource polls a real feed: the second poll costs a
-// 304, still hands the events on, and a failing server keeps them.
-func TestSchedulerWithICSSource(t *testing.T) {
-	f := &condFeedServer{body: readFeedFile(t, "two.ics"), etag: `"v1"`}
-	var down atomic.Bool
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if down.Load() {
-			http.Error(w, "down", http.StatusBadGateway)
-			return
+// offsetClock is the real clock (the bubble's) with its wall clock moved
+// by offset, as a suspend or a clock step moves it.
+type offsetClock struct {
+	clock.Clock
+	offset *atomic.Int64
+}
+
+func (c offsetClock) Now() time.Time { return c.Clock.Now().Add(time.Duration(c.offset.Load())) }
+
+// sameSource hands back the slice of its last read until bump says the
+// calendar changed, as sources do after an HTTP 304 or an unchanged ctag.
+type sameSource struct {
+	mu     sync.Mutex
+	events []*calendar.Event
+	n      int
+}
+
+func (s *sameSource) Name() string { return "same" }
+
+func (s *sameSource) Fetch(context.Context) ([]*calendar.Event, []calendar.Warning, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.events == nil {
+		s.n++
+		s.events = []*calendar.Event{{UID: fmt.Sprintf("v%d", s.n)}}
+	}
+	// A fresh slice with the same events: what CalDAV builds every poll.
+	return slices.Clone(s.events), nil, nil
+}
+
+func (s *sameSource) bump() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.events = nil
+}
+
+// OnUpdate's changed flag is set on the first poll and when the events are
+// other values than the last poll's, not merely another slice of them.
+func TestSchedulerChanged(t *testing.T) {
+	src := &sameSource{}
+	var got []bool
+	s := newTestScheduler(t, Options{})
+	p := mustAdd(t, s, Spec{Source: src, Zone: time.UTC,
+		OnUpdate: func(_ string, _ []*calendar.Event, _ []calendar.Warning, changed bool) { got = append(got, changed) }})
+	steps := []struct {
+		bump bool
+		want bool
+	}{{false, true}, {false, false}, {false, false}, {true, true}, {false, false}}
+	for i, st := range steps {
+		if st.bump {
+			src.bump()
 		}
-		f.ServeHTTP(w, r)
-	}))
-	defer srv.Close()
-	src, parses := newFeedSource(t, ICSOptions{Name: "team", URL: srv.URL + "/team.ics"})
-	var got pollUpdates
-	s := newTestScheduler(t, SchedulerOptions{})
-	p := mustAdd(t, s, PollSpec{Source: src, Zone: feedZone(t, "Europe/Berlin"), OnUpdate: got.on})
-	for range 2 {
 		if err := p.Fetch(t.Context()); err != nil {
 			t.Fatalf("Fetch() = %v", err)
 		}
+		if len(got) != i+1 || got[i] != st.want {
+			t.Errorf("poll %d: OnUpdate changed = %v, want %v", i+1, got, st.want)
+		}
 	}
-	down.Store(true)
-	if err := p.Fetch(t.Context()); err == nil || !strings.Contains(err.Error(), "502 Bad Gateway") {
-		t.Errorf("Fetch() from a failing server = %v, want the 502", err)
-	}
-	if _, notModified := f.counts(); notModified != 1 || parses.Load() != 1 {
-		t.Errorf("after two polls: %d answered 304, %d parses; want 1 and 1", notModified, parses.Load())
-	}
-	if u := got.get(); len(u) != 2 || u[0] != "team:standup@example.com" || u[1] != u[0] {
-		t.Errorf("OnUpdate calls = %q, want the feed's events twice", u)
-	}
-	if st := p.Status(); len(st.Events) != 2 || st.Failures != 1 {
-		t.Errorf("Status() after a failure = %d events, %d failures; want the 2 last good events, 1 failure", len(st.Events), st.Failures)
-	}
+}
+
+// On a scaled clock (a demo at 60x) schedules and clock checks run on the
+// clock's time: an hourly calendar polls every real minute, and the clock
+// check, which runs on the same clock, sees no jump.
+func TestSchedulerScaledClock(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		var jumps []time.Duration
+		s := newTestScheduler(t, Options{Clock: clock.NewScaled(time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC), 60),
+			ClockCheck: 10 * time.Second, OnClockJump: func(d time.Duration) { jumps = append(jumps, d) }})
+		src := &pollFakeSource{}
+		mustAdd(t, s, Spec{Source: src, Schedule: mustSchedule(t, "0 * * * *"), Zone: time.UTC})
+		stop := startScheduler(t, s)
+		time.Sleep(3*time.Minute + time.Second)
+		synctest.Wait()
+		if times := src.times(start); !pollEqualDurations(times, pollDurations("0s", "1m", "2m", "3m")) {
+			t.Errorf("fetches at %v real time, want every minute (each scaled hour)", times)
+		}
+		if len(jumps) != 0 {
+			t.Errorf("OnClockJump calls = %v, want none on a scaled clock", jumps)
+		}
+		if err := stop(); !errors.Is(err, context.Canceled) {
+			t.Errorf("Run() = %v, want context.Canceled", err)
+		}
+	})
 }

@@ -1,4 +1,4 @@
-package calendar
+package poll
 
 import (
 	"context"
@@ -7,10 +7,15 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/robfig/cron/v3"
+
+	"github.com/calpresence/calpresence/calendar"
+	"github.com/calpresence/calpresence/internal/backoff"
+	"github.com/calpresence/calpresence/internal/clock"
 )
 
 // A Scheduler keeps calendars fresh: each is fetched when added, then on
@@ -22,31 +27,30 @@ import (
 // calendar waits for it beyond that.
 //
 // A failed poll is logged and retried with a capped, jittered exponential
-// backoff that resets on success and never waits past the next scheduled
+// backoff (internal/backoff) that resets on success and never waits past the next scheduled
 // poll, unless the server asked for more with Retry-After. The last good
 // events stay in force meanwhile. A Source that panics fails that poll and
 // nothing else.
 //
-// Go's timers follow the monotonic clock, which stands still while the
-// machine is suspended; Run compares it with the wall clock and, after a
-// jump, polls at once the calendars that fell due (see CatchUp).
+// Timers follow the monotonic clock, which stands still while the machine
+// is suspended; Run compares the wall clock with a timer of ClockCheck and,
+// after a jump, polls at once the calendars that fell due (see CatchUp).
 type Scheduler struct {
-	opts  SchedulerOptions
+	opts  Options
 	log   *slog.Logger
-	now   func() time.Time
-	epoch time.Time // monotonic origin of Poll.deadline
+	clock clock.Clock
 
-	mu       sync.Mutex // guards the fields below and every Poll's state
+	mu       sync.Mutex // guards the fields below and every Entry's state
 	work     sync.Cond  // signalled when the queue gains a poll or Run stops
-	polls    []*Poll    // every calendar added and not removed; Poll.idx is its index
-	head     *Poll      // FIFO of polls due, linked through Poll.prev/next
-	tail     *Poll
+	polls    []*Entry   // every calendar added and not removed; Entry.idx is its index
+	head     *Entry     // FIFO of polls due, linked through Entry.prev/next
+	tail     *Entry
 	running  bool // Run is running
 	stopping bool // Run is stopping: workers leave, nothing is armed
 }
 
-// SchedulerOptions configures a Scheduler; each zero value is a default.
-type SchedulerOptions struct {
+// Options configures a Scheduler; each zero value is a default.
+type Options struct {
 	// Workers is how many polls run at once; 0 means 64.
 	Workers int
 	// Timeout bounds one poll; 0 means 2 minutes.
@@ -70,30 +74,37 @@ type SchedulerOptions struct {
 	// calendar keeps its own offset. 0 means none.
 	Splay time.Duration
 	// Logger receives poll failures, changed warnings and clock jumps of
-	// calendars whose PollSpec has no Logger; nil discards.
+	// calendars whose Spec has no Logger; nil discards.
 	Logger *slog.Logger
-	// Now is the wall clock; nil means time.Now. It must advance with the
-	// monotonic clock, jumps aside, or every check sees a jump.
-	Now func() time.Time
+	// Clock is the clock: its Now is the wall clock the schedules are read
+	// by, its timers wait for polls and clock checks. Nil means the real
+	// clock (clock.Real); a clock.Scaled runs a demo faster.
+	Clock clock.Clock
 }
 
-// PollSpec is one calendar of a Scheduler.
-type PollSpec struct {
-	Source Source // required
+// Spec is one calendar of a Scheduler.
+type Spec struct {
+	Source calendar.Source // required
 	// Schedule says when to poll, as ParseSchedule returns it; its fields
-	// are read in Zone. Nil means DefaultPollSchedule.
+	// are read in Zone. Nil means DefaultSchedule.
 	Schedule cron.Schedule
 	// Zone is the zone the schedule's fields are read in, the user's;
 	// required, so that "0 8 * * *" never depends on the machine's zone.
 	Zone *time.Location
 	// OnUpdate receives the source's events after every successful poll
 	// (also when they did not change: the source decides what is cheap).
-	// The slices are shared and must not be modified.
+	// The slices are shared and must not be modified. changed reports
+	// whether the events differ from those of the calendar's previous
+	// successful poll: sources hand back the same *calendar.Event values
+	// for what they did not read again (an HTTP 304, an unchanged CalDAV
+	// object), and the scheduler compares them by identity, in order. The
+	// first successful poll is always changed; a changed warning alone is
+	// not.
 	//
 	// OnUpdate and OnFailure run on a worker and are never called
 	// concurrently for one calendar; the next poll of the calendar waits
 	// for them, other calendars do not.
-	OnUpdate func(name string, events []*Event, warnings []Warning)
+	OnUpdate func(name string, events []*calendar.Event, warnings []calendar.Warning, changed bool)
 	// OnFailure receives the error of every failed poll; the receiver
 	// keeps the last good events. A poll cut short by the end of Run or
 	// by Remove is no failure and calls neither.
@@ -103,19 +114,19 @@ type PollSpec struct {
 	Logger *slog.Logger
 }
 
-// Poll is a calendar added to a Scheduler: a handle to force a poll, read
+// Entry is a calendar added to a Scheduler: a handle to force a poll, read
 // its state, change or remove it.
-type Poll struct {
+type Entry struct {
 	s *Scheduler
 
 	// Guarded by s.mu.
-	spec       PollSpec
-	timer      *time.Timer   // created when first armed
-	deadline   time.Duration // since s.epoch, when the armed timer is due
-	due        time.Time     // by the wall clock, when the next poll is due; zero: none
-	notBefore  time.Time     // the server's Retry-After
+	spec       Spec
+	timer      clock.Timer // of the current arming
+	gen        uint64      // counts armings; a timer of an older one does nothing
+	due        time.Time   // by the wall clock, when the next poll is due; zero: none
+	notBefore  time.Time   // the server's Retry-After
 	idx        int
-	prev, next *Poll // in the queue
+	prev, next *Entry // in the queue
 	queued     bool
 	armed      bool // the timer will queue it
 	running    bool
@@ -128,19 +139,20 @@ type Poll struct {
 	polls      uint64
 	errs       uint64
 	lastOK     time.Time
+	good       bool // a poll has succeeded: events are its
 	lastErr    error
-	events     []*Event
-	warnings   []Warning
+	events     []*calendar.Event
+	warnings   []calendar.Warning
 	warnH      uint64 // hash of the warnings last logged
 }
 
-// PollStatus is a calendar's polling state, for status displays and tests.
-type PollStatus struct {
-	Events   []*Event  // the last good events; shared, do not modify
-	Warnings []Warning // the last good poll's warnings
-	LastOK   time.Time // when the last successful poll ended; zero if none
-	LastErr  error     // the last poll's error; nil after a success
-	Failures int       // consecutive failed polls
+// Status is a calendar's polling state, for status displays and tests.
+type Status struct {
+	Events   []*calendar.Event  // the last good events; shared, do not modify
+	Warnings []calendar.Warning // the last good poll's warnings
+	LastOK   time.Time          // when the last successful poll ended; zero if none
+	LastErr  error              // the last poll's error; nil after a success
+	Failures int                // consecutive failed polls
 	// Next is when the calendar is polled next (a time in the past while
 	// it waits for a worker); zero when it is not scheduled or removed.
 	Next   time.Time
@@ -152,10 +164,10 @@ type PollStatus struct {
 // clock between two checks before it counts as a jump.
 const clockJumpTolerance = 2 * time.Second
 
-// NewScheduler validates opts and returns a scheduler with no calendars.
+// New validates opts and returns a scheduler with no calendars.
 // It does no I/O and starts nothing: calendars added before Run wait for
 // it.
-func NewScheduler(opts SchedulerOptions) (*Scheduler, error) {
+func New(opts Options) (*Scheduler, error) {
 	if opts.Workers == 0 {
 		opts.Workers = 64
 	}
@@ -175,26 +187,23 @@ func NewScheduler(opts SchedulerOptions) (*Scheduler, error) {
 		return nil, fmt.Errorf("calendar scheduler: %d workers, timeout %v, retry %v..%v: want positive numbers, the minimum retry at most the maximum",
 			opts.Workers, opts.Timeout, opts.MinRetry, opts.MaxRetry)
 	}
-	s := &Scheduler{opts: opts, log: opts.Logger, now: opts.Now, epoch: time.Now()}
+	s := &Scheduler{opts: opts, log: opts.Logger, clock: clock.Or(opts.Clock)}
 	s.work.L = &s.mu
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
-	}
-	if s.now == nil {
-		s.now = time.Now
 	}
 	return s, nil
 }
 
 // Add adds a calendar and queues its first poll at once. It does no I/O.
-func (s *Scheduler) Add(spec PollSpec) (*Poll, error) {
+func (s *Scheduler) Add(spec Spec) (*Entry, error) {
 	if err := s.check(&spec); err != nil {
 		return nil, err
 	}
-	p := &Poll{s: s, spec: spec}
+	p := &Entry{s: s, spec: spec}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p.due = s.now()
+	p.due = s.clock.Now()
 	p.splay = s.splayFor(spec.Schedule, p.due)
 	p.idx = len(s.polls)
 	s.polls = append(s.polls, p)
@@ -203,7 +212,7 @@ func (s *Scheduler) Add(spec PollSpec) (*Poll, error) {
 }
 
 // check validates spec and fills in its defaults.
-func (s *Scheduler) check(spec *PollSpec) error {
+func (s *Scheduler) check(spec *Spec) error {
 	if spec.Source == nil {
 		return errors.New("calendar scheduler: no source")
 	}
@@ -211,7 +220,7 @@ func (s *Scheduler) check(spec *PollSpec) error {
 		return fmt.Errorf("calendar %s: no time zone for the poll schedule", spec.Source.Name())
 	}
 	if spec.Schedule == nil {
-		spec.Schedule = defaultSchedule
+		spec.Schedule = defaultSched
 	}
 	if spec.Logger == nil {
 		spec.Logger = s.log
@@ -222,7 +231,7 @@ func (s *Scheduler) check(spec *PollSpec) error {
 // Remove removes a calendar: it is not polled again, a fetch in progress
 // is cancelled, and no callback starts after Remove returns (one already
 // running may finish). Removing twice does nothing.
-func (s *Scheduler) Remove(p *Poll) {
+func (s *Scheduler) Remove(p *Entry) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if p.s != s || p.removed {
@@ -265,13 +274,17 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	for range s.opts.Workers {
 		workers.Go(func() { s.worker(ctx) })
 	}
+	// The check's timer follows the clock's monotonic time, which stands
+	// still in a suspend: the wall clock read when it fires, less the wall
+	// clock read when it was set, exceeds ClockCheck by the jump.
+	var check clock.Timer
 	var tick <-chan time.Time
 	if s.opts.ClockCheck > 0 {
-		t := time.NewTicker(s.opts.ClockCheck)
-		defer t.Stop()
-		tick = t.C
+		check = s.clock.NewTimer(s.opts.ClockCheck)
+		defer check.Stop()
+		tick = check.C()
 	}
-	mono, wall := time.Now(), s.now().Round(0)
+	wall := s.clock.Now().Round(0)
 	for {
 		select {
 		case <-ctx.Done():
@@ -289,9 +302,10 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			return ctx.Err()
 		case <-tick:
 		}
-		m, w := time.Now(), s.now().Round(0)
-		jump := w.Sub(wall) - m.Sub(mono)
-		mono, wall = m, w
+		w := s.clock.Now().Round(0)
+		jump := w.Sub(wall) - s.opts.ClockCheck
+		check.Reset(s.opts.ClockCheck)
+		wall = s.clock.Now().Round(0)
 		if jump > clockJumpTolerance || jump < -clockJumpTolerance {
 			s.log.InfoContext(ctx, "wall clock jumped; polling the calendars that fell due", "jump", jump.Round(time.Second))
 			s.CatchUp(w)
@@ -351,7 +365,7 @@ func (s *Scheduler) worker(ctx context.Context) {
 
 // PollNow queues a poll of the calendar at once, as if it fell due; a poll
 // in progress is followed by another. The schedule goes on from that poll.
-func (p *Poll) PollNow() {
+func (p *Entry) PollNow() {
 	p.s.mu.Lock()
 	defer p.s.mu.Unlock()
 	p.s.enqueue(p)
@@ -360,7 +374,7 @@ func (p *Poll) PollNow() {
 // Fetch polls the calendar now in the calling goroutine, after a poll in
 // progress ends, and returns the poll's error, as a worker would poll it
 // (callbacks, logging, the next scheduled time). It needs no Run.
-func (p *Poll) Fetch(ctx context.Context) error {
+func (p *Entry) Fetch(ctx context.Context) error {
 	s := p.s
 	s.mu.Lock()
 	for p.running {
@@ -388,7 +402,7 @@ func (p *Poll) Fetch(ctx context.Context) error {
 // Update replaces the calendar's spec, keeping its state (last good
 // events, failures, warnings logged): the new source and callbacks serve
 // from the next poll, which comes no later than the new schedule says.
-func (p *Poll) Update(spec PollSpec) error {
+func (p *Entry) Update(spec Spec) error {
 	s := p.s
 	if err := s.check(&spec); err != nil {
 		return err
@@ -396,11 +410,11 @@ func (p *Poll) Update(spec PollSpec) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p.spec = spec
-	p.splay = s.splayFor(spec.Schedule, s.now())
+	p.splay = s.splayFor(spec.Schedule, s.clock.Now())
 	if p.removed || p.running || p.queued || p.due.IsZero() {
 		return nil
 	}
-	if next := p.scheduledAfter(s.now()); !next.IsZero() && next.Before(p.due) {
+	if next := p.scheduledAfter(s.clock.Now()); !next.IsZero() && next.Before(p.due) {
 		p.due = latest(next, p.notBefore)
 	}
 	if p.armed {
@@ -411,17 +425,17 @@ func (p *Poll) Update(spec PollSpec) error {
 }
 
 // Name is the source's name.
-func (p *Poll) Name() string {
+func (p *Entry) Name() string {
 	p.s.mu.Lock()
 	defer p.s.mu.Unlock()
 	return p.spec.Source.Name()
 }
 
 // Status returns the calendar's polling state.
-func (p *Poll) Status() PollStatus {
+func (p *Entry) Status() Status {
 	p.s.mu.Lock()
 	defer p.s.mu.Unlock()
-	return PollStatus{
+	return Status{
 		Events: p.events, Warnings: p.warnings, LastOK: p.lastOK, LastErr: p.lastErr,
 		Failures: p.failures, Next: p.due, Polls: p.polls, Errors: p.errs,
 	}
@@ -429,7 +443,7 @@ func (p *Poll) Status() PollStatus {
 
 // poll fetches p's source and hands the result on; p is running, s.mu is
 // not held. A poll cut short by ctx or by Remove changes nothing.
-func (s *Scheduler) poll(ctx context.Context, p *Poll) error {
+func (s *Scheduler) poll(ctx context.Context, p *Entry) error {
 	s.mu.Lock()
 	spec := p.spec
 	fctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
@@ -439,7 +453,7 @@ func (s *Scheduler) poll(ctx context.Context, p *Poll) error {
 	name := spec.Source.Name()
 	events, warnings, err := fetchRecovered(fctx, spec.Source)
 	cancel()
-	now := s.now()
+	now := s.clock.Now()
 
 	s.mu.Lock()
 	p.cancel = nil
@@ -480,12 +494,14 @@ func (s *Scheduler) poll(ctx context.Context, p *Poll) error {
 		s.mu.Unlock()
 		return err
 	}
+	changed := !p.good || !slices.Equal(p.events, events)
+	p.good = true
 	p.failures, p.lastErr, p.lastOK, p.notBefore = 0, nil, now, time.Time{}
 	p.events, p.warnings = events, warnings
 	p.due = p.scheduledAfter(now)
 	next := p.due
 	h := hashWarnings(warnings)
-	changed := h != p.warnH
+	warnChanged := h != p.warnH
 	p.warnH = h
 	s.mu.Unlock()
 
@@ -497,14 +513,14 @@ func (s *Scheduler) poll(ctx context.Context, p *Poll) error {
 	// A calendar with a broken event would log the same warning at every
 	// poll; it is logged when it first shows, and again when the
 	// calendar's warnings change.
-	if changed {
+	if warnChanged {
 		for _, w := range warnings {
 			spec.Logger.WarnContext(ctx, "calendar warning", "calendar", name, "warning", w.String())
 		}
 	}
 	spec.Logger.DebugContext(ctx, "calendar polled", "calendar", name, "events", len(events), "warnings", len(warnings))
 	if spec.OnUpdate != nil {
-		spec.OnUpdate(name, events, warnings)
+		spec.OnUpdate(name, events, warnings, changed)
 	}
 	s.mu.Lock()
 	s.end(p)
@@ -514,7 +530,7 @@ func (s *Scheduler) poll(ctx context.Context, p *Poll) error {
 
 // fetchRecovered fetches from src; a panic in a source fails its poll, not
 // the program.
-func fetchRecovered(ctx context.Context, src Source) (events []*Event, warnings []Warning, err error) {
+func fetchRecovered(ctx context.Context, src calendar.Source) (events []*calendar.Event, warnings []calendar.Warning, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			events, warnings, err = nil, nil, fmt.Errorf("calendar %s: fetch panicked: %v", src.Name(), r)
@@ -523,7 +539,7 @@ func fetchRecovered(ctx context.Context, src Source) (events []*Event, warnings 
 	return src.Fetch(ctx)
 }
 
-func hashWarnings(warnings []Warning) uint64 {
+func hashWarnings(warnings []calendar.Warning) uint64 {
 	h := fnv.New64a()
 	for _, w := range warnings {
 		h.Write([]byte(w.String()))
@@ -535,7 +551,7 @@ func hashWarnings(warnings []Warning) uint64 {
 // scheduledAfter is when to poll next after a poll at t: the schedule's
 // first activation after t, delayed by the calendar's splay; zero if none.
 // s.mu is held.
-func (p *Poll) scheduledAfter(t time.Time) time.Time {
+func (p *Entry) scheduledAfter(t time.Time) time.Time {
 	next := p.spec.Schedule.Next(t.In(p.spec.Zone))
 	if next.IsZero() {
 		return next
@@ -563,18 +579,11 @@ func (s *Scheduler) splayFor(sched cron.Schedule, now time.Time) time.Duration {
 // retryAt is when to try p again after a failure at now, its
 // p.failures-th in a row: a jittered exponential backoff, but no later
 // than the next scheduled poll. s.mu is held.
-func (s *Scheduler) retryAt(p *Poll, now time.Time) time.Time {
-	d := s.opts.MinRetry
-	for i := 1; i < p.failures && d < s.opts.MaxRetry; i++ {
-		d *= 2
-	}
-	d = min(d, s.opts.MaxRetry)
+func (s *Scheduler) retryAt(p *Entry, now time.Time) time.Time {
 	// "Equal jitter": at least half the delay, so retries stay spaced, and
 	// spread over the other half so that calendars failing together (a
 	// server restart) do not retry together.
-	if half := d / 2; half > 0 {
-		d = half + rand.N(half+1)
-	}
+	d := backoff.Policy{Min: s.opts.MinRetry, Max: s.opts.MaxRetry}.Delay(p.failures)
 	retry := now.Add(d)
 	if scheduled := p.scheduledAfter(now); !scheduled.IsZero() && scheduled.Before(retry) {
 		return scheduled
@@ -585,7 +594,7 @@ func (s *Scheduler) retryAt(p *Poll, now time.Time) time.Time {
 // The state changes below need s.mu held.
 
 // begin marks p running, out of the queue and the timer's reach.
-func (s *Scheduler) begin(p *Poll) {
+func (s *Scheduler) begin(p *Entry) {
 	if p.queued {
 		s.unqueue(p)
 	}
@@ -594,7 +603,7 @@ func (s *Scheduler) begin(p *Poll) {
 }
 
 // end marks p's poll over and schedules the next.
-func (s *Scheduler) end(p *Poll) {
+func (s *Scheduler) end(p *Entry) {
 	p.running = false
 	if p.idle != nil {
 		close(p.idle)
@@ -610,7 +619,7 @@ func (s *Scheduler) end(p *Poll) {
 
 // enqueue queues p for a worker, unless it is queued or removed; a poll
 // in progress is followed by another.
-func (s *Scheduler) enqueue(p *Poll) {
+func (s *Scheduler) enqueue(p *Entry) {
 	switch {
 	case p.removed || p.queued:
 		return
@@ -630,7 +639,7 @@ func (s *Scheduler) enqueue(p *Poll) {
 	s.work.Signal()
 }
 
-func (s *Scheduler) unqueue(p *Poll) {
+func (s *Scheduler) unqueue(p *Entry) {
 	if p.prev != nil {
 		p.prev.next = p.next
 	} else {
@@ -646,25 +655,24 @@ func (s *Scheduler) unqueue(p *Poll) {
 
 // arm sets p's timer for its due time, or queues p if that has passed.
 // Without Run nothing is armed: Run arms every calendar when it starts.
-func (s *Scheduler) arm(p *Poll) {
+func (s *Scheduler) arm(p *Entry) {
 	if p.removed || p.running || p.queued || p.due.IsZero() || !s.running || s.stopping {
 		return
 	}
-	d := p.due.Sub(s.now())
+	d := p.due.Sub(s.clock.Now())
 	if d <= 0 {
 		s.enqueue(p)
 		return
 	}
 	p.armed = true
-	p.deadline = time.Since(s.epoch) + d
-	if p.timer == nil {
-		p.timer = time.AfterFunc(d, func() { s.fire(p) })
-	} else {
-		p.timer.Reset(d)
-	}
+	p.gen++
+	gen := p.gen
+	// A timer per arming, so that one that fired just before a re-arming
+	// (and waits for s.mu) knows it is stale.
+	p.timer = s.clock.AfterFunc(d, func() { s.fire(p, gen) })
 }
 
-func (s *Scheduler) disarm(p *Poll) {
+func (s *Scheduler) disarm(p *Entry) {
 	if p.armed {
 		p.timer.Stop()
 		p.armed = false
@@ -673,10 +681,10 @@ func (s *Scheduler) disarm(p *Poll) {
 
 // fire is p's timer: it queues p unless the timer was stopped or re-armed
 // after it had already fired.
-func (s *Scheduler) fire(p *Poll) {
+func (s *Scheduler) fire(p *Entry, gen uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if p.armed && time.Since(s.epoch) >= p.deadline {
+	if p.armed && p.gen == gen {
 		p.armed = false
 		s.enqueue(p)
 	}

@@ -1,4 +1,4 @@
-package calendar
+package ics
 
 import (
 	"bytes"
@@ -14,27 +14,24 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/calpresence/calpresence/calendar"
+	"github.com/calpresence/calpresence/internal/httpx"
 )
 
-// DefaultMaxICSBytes is the default limit on the size of one ICS feed, after
+// DefaultMaxBytes is the default limit on the size of one ICS feed, after
 // decompression: large enough for a decade of a busy calendar, small enough
 // that a broken or hostile server cannot exhaust memory.
-const DefaultMaxICSBytes = 20 << 20
+const DefaultMaxBytes = 20 << 20
 
-// maxICSRedirects bounds the redirects an ICS fetch follows; feeds behind a
+// maxRedirects bounds the redirects an ICS fetch follows; feeds behind a
 // link shortener or a moved share need one or two.
-const maxICSRedirects = 5
+const maxRedirects = 5
 
-// userAgent identifies calpresence to feed servers, some of which refuse
-// requests without one.
-const userAgent = "calpresence (+https://github.com/calpresence/calpresence)"
-
-// ICSOptions configures an [ICSSource].
-type ICSOptions struct {
+// Options configures a [Source].
+type Options struct {
 	// Name is the configured calendar's name; empty means one derived from
 	// the URL (the file name without .ics, else the host).
 	Name string
@@ -43,7 +40,7 @@ type ICSOptions struct {
 	URL string
 	// Parse says how to read the feed. Calendar defaults to Name and
 	// Source to the URL with any password removed; Zone is required.
-	Parse ParseOptions
+	Parse calendar.ParseOptions
 	// Username selects HTTP basic authentication with Password's result.
 	// When Username is empty and Password is set, Password's result is
 	// sent as a bearer token. Password is called on every fetch so that a
@@ -56,7 +53,7 @@ type ICSOptions struct {
 	// a shallow copy.
 	HTTPClient *http.Client
 	// MaxBytes limits the feed's size after decompression; 0 means
-	// DefaultMaxICSBytes.
+	// DefaultMaxBytes.
 	MaxBytes int64
 	// CAFile names a PEM file of extra certificate authorities trusted for
 	// this feed, on top of the system's. It is read on the first fetch.
@@ -67,15 +64,15 @@ type ICSOptions struct {
 	Now func() time.Time
 }
 
-// ICSSource is an iCalendar feed (RFC 5545) read from a file or over HTTP.
+// Source is an iCalendar feed (RFC 5545) read from a file or over HTTP.
 // It remembers what it last read so that an unchanged feed costs no parse:
 // over HTTP it asks with a conditional GET (RFC 9110 §13.1: If-None-Match,
 // If-Modified-Since) and compares a digest of the body when the server
 // ignores those; for files it compares size and modification time.
 //
-// An ICSSource is safe for concurrent use; fetches are serialized.
-type ICSSource struct {
-	opts     ICSOptions
+// An Source is safe for concurrent use; fetches are serialized.
+type Source struct {
+	opts     Options
 	name     string
 	redacted string   // the URL for messages: no password
 	u        *url.URL // nil for a file path
@@ -83,15 +80,15 @@ type ICSSource struct {
 	max      int64
 	logger   *slog.Logger
 	now      func() time.Time
-	parse    func(io.Reader, ParseOptions) ([]*Event, []Warning, error)
+	parse    func(io.Reader, calendar.ParseOptions) ([]*calendar.Event, []calendar.Warning, error)
 
 	sem chan struct{} // held while fetching; guards the fields below
 
 	client *http.Client // built on the first HTTP fetch
 
 	have     bool // events below are from a successful read
-	events   []*Event
-	warnings []Warning
+	events   []*calendar.Event
+	warnings []calendar.Warning
 	etag     string
 	lastMod  string
 	digest   [sha256.Size]byte
@@ -99,21 +96,21 @@ type ICSSource struct {
 	modTime  time.Time
 }
 
-// NewICSSource validates opts and returns a source. It does no I/O.
-func NewICSSource(opts ICSOptions) (*ICSSource, error) {
-	s := &ICSSource{
+// New validates opts and returns a source. It does no I/O.
+func New(opts Options) (*Source, error) {
+	s := &Source{
 		opts:   opts,
 		max:    opts.MaxBytes,
 		logger: opts.Logger,
 		now:    opts.Now,
-		parse:  ParseICS,
+		parse:  calendar.ParseICS,
 		sem:    make(chan struct{}, 1),
 	}
 	if s.max == 0 {
-		s.max = DefaultMaxICSBytes
+		s.max = DefaultMaxBytes
 	}
 	if s.max < 0 {
-		return nil, fmt.Errorf("ics %s: negative size limit %d", redactURL(opts.URL), s.max)
+		return nil, fmt.Errorf("ics %s: negative size limit %d", httpx.Redact(opts.URL), s.max)
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
@@ -142,7 +139,7 @@ func NewICSSource(opts ICSOptions) (*ICSSource, error) {
 	}
 	// Warnings carry Source: never a password, even when the caller
 	// passes the URL as given.
-	s.opts.Parse.Source = redactURL(s.opts.Parse.Source)
+	s.opts.Parse.Source = httpx.Redact(s.opts.Parse.Source)
 	if s.opts.Parse.Source == "" {
 		s.opts.Parse.Source = s.redacted
 	}
@@ -150,8 +147,8 @@ func NewICSSource(opts ICSOptions) (*ICSSource, error) {
 }
 
 // setURL classifies raw as a file path or a URL of a supported scheme.
-func (s *ICSSource) setURL(raw string) error {
-	s.redacted = redactURL(raw)
+func (s *Source) setURL(raw string) error {
+	s.redacted = httpx.Redact(raw)
 	if strings.TrimSpace(raw) == "" {
 		return errors.New("ics: empty URL")
 	}
@@ -162,7 +159,7 @@ func (s *ICSSource) setURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
 		// url.Error repeats the URL, password included; keep only the reason.
-		return fmt.Errorf("ics %s: invalid URL: %w", s.redacted, unwrapURLError(err))
+		return fmt.Errorf("ics %s: invalid URL: %w", s.redacted, httpx.UnwrapURLError(err))
 	}
 	switch strings.ToLower(u.Scheme) {
 	case "file":
@@ -208,79 +205,18 @@ func defaultICSName(u *url.URL, path string) string {
 	return base
 }
 
-// redactURL removes the password and query values from raw for messages
-// and logs. Strings that do not parse as URLs are returned as they are only
-// when they hold no "@" that could hide credentials.
-func redactURL(raw string) string {
-	if !strings.Contains(raw, "://") {
-		return raw
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		if i, j := strings.Index(raw, "://"), strings.LastIndex(raw, "@"); j > i {
-			return raw[:i+3] + "redacted@" + raw[j+1:]
-		}
-		return raw
-	}
-	// Private feed links carry their token in the path (Google's
-	// private-<hex>, iCloud's published/2/<token>) or in the query
-	// (?token=…, ?key=…): such path segments and every query value go, the
-	// rest stays to tell feeds apart.
-	if segs := strings.Split(u.Path, "/"); slices.ContainsFunc(segs, looksLikeToken) {
-		for i, seg := range segs {
-			if looksLikeToken(seg) {
-				segs[i] = "redacted"
-			}
-		}
-		u.Path, u.RawPath = strings.Join(segs, "/"), ""
-	}
-	if u.RawQuery != "" {
-		q := u.Query()
-		for k := range q {
-			q[k] = []string{"redacted"}
-		}
-		u.RawQuery = q.Encode()
-	}
-	return u.Redacted()
-}
-
-// looksLikeToken reports whether a URL path segment looks like a secret:
-// Google's "private-…", or a long run of letters and digits (with - or _)
-// that has both, unlike the words and file names of a path.
-func looksLikeToken(seg string) bool {
-	if strings.HasPrefix(seg, "private-") {
-		return true
-	}
-	if len(seg) < 20 {
-		return false
-	}
-	var letter, digit bool
-	for _, r := range seg {
-		switch {
-		case r >= '0' && r <= '9':
-			digit = true
-		case r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z':
-			letter = true
-		case r == '-' || r == '_':
-		default:
-			return false
-		}
-	}
-	return letter && digit
-}
-
 // Name returns the configured calendar's name.
-func (s *ICSSource) Name() string { return s.name }
+func (s *Source) Name() string { return s.name }
 
 // URL returns the feed's URL (or path) with any password removed.
-func (s *ICSSource) URL() string { return s.redacted }
+func (s *Source) URL() string { return s.redacted }
 
 // Fetch reads the feed and returns its events; when the feed has not
 // changed since the last successful read it returns that read's events and
 // warnings without parsing again. The slices are shared between calls and
 // must not be modified. On error, a *FetchError, the source keeps its
 // previous state.
-func (s *ICSSource) Fetch(ctx context.Context) ([]*Event, []Warning, error) {
+func (s *Source) Fetch(ctx context.Context) ([]*calendar.Event, []calendar.Warning, error) {
 	select {
 	case s.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -301,9 +237,9 @@ func (s *ICSSource) Fetch(ctx context.Context) ([]*Event, []Warning, error) {
 }
 
 // fetchError wraps err with the URL and says whose fault it is.
-func (s *ICSSource) fetchError(err error) *FetchError {
+func (s *Source) fetchError(err error) *FetchError {
 	fe := &FetchError{URL: s.redacted, Err: err}
-	var se *StatusError
+	var se *httpx.StatusError
 	var ne net.Error
 	switch {
 	case s.u == nil:
@@ -311,7 +247,7 @@ func (s *ICSSource) fetchError(err error) *FetchError {
 	case errors.As(err, &se):
 		// 4xx: the URL or the credentials are wrong; 408 and 429 are the
 		// server's way of saying "later".
-		fe.Input = se.Code >= 400 && se.Code < 500 && se.Code != http.StatusRequestTimeout && se.Code != http.StatusTooManyRequests
+		fe.Input = se.ClientFault()
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne):
 	default:
 		fe.Input = errors.Is(err, errParse) || errors.Is(err, errTooLarge)
@@ -335,18 +271,18 @@ type FetchError struct {
 // Error reads as the type's doc says.
 func (e *FetchError) Error() string {
 	msg := e.Err.Error()
-	var se *StatusError
+	var se *httpx.StatusError
 	switch {
 	case strings.HasPrefix(msg, e.URL+":"):
 		return msg
-	case errors.As(e.Err, &se) && se.wrongCredentials():
+	case errors.As(e.Err, &se) && se.WrongCredentials():
 		// The one message users must act on reads as a sentence.
 		return "ics: wrong credentials for " + e.URL + ": " + msg
 	}
 	return "ics " + e.URL + ": " + msg
 }
 
-// Unwrap returns the cause, so that errors.As finds a *StatusError in it.
+// Unwrap returns the cause, so that errors.As finds a *httpx.StatusError in it.
 func (e *FetchError) Unwrap() error { return e.Err }
 
 // errParse marks errors of the parse step, for FetchError.Input.
@@ -359,7 +295,7 @@ func (e *parseError) Error() string   { return e.err.Error() }
 func (e *parseError) Unwrap() []error { return []error{e.err, errParse} }
 
 // fetchFile re-reads the file when its size or modification time changed.
-func (s *ICSSource) fetchFile(ctx context.Context) error {
+func (s *Source) fetchFile(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -408,7 +344,7 @@ func unwrapPathError(err error) error {
 
 var errTooLarge = errors.New("too large")
 
-func (s *ICSSource) tooLarge() error { return sizeError(s.max) }
+func (s *Source) tooLarge() error { return sizeError(s.max) }
 
 // sizeError is a feed over the limit of its value in bytes.
 type sizeError int64
@@ -444,7 +380,7 @@ func readLimited(r io.Reader, max int64) ([]byte, error) {
 
 // parseBody parses body unless it is byte for byte the one parsed last,
 // and keeps the result.
-func (s *ICSSource) parseBody(ctx context.Context, body []byte) error {
+func (s *Source) parseBody(ctx context.Context, body []byte) error {
 	sum := sha256.Sum256(body)
 	if s.have && sum == s.digest {
 		s.logger.DebugContext(ctx, "ics content unchanged", "calendar", s.name, "url", s.redacted)
@@ -460,11 +396,11 @@ func (s *ICSSource) parseBody(ctx context.Context, body []byte) error {
 
 // httpClient returns the client for this source, with this package's
 // redirect policy and the extra CAs when CAFile is set.
-func (s *ICSSource) httpClient() (*http.Client, error) {
+func (s *Source) httpClient() (*http.Client, error) {
 	if s.client != nil {
 		return s.client, nil
 	}
-	c, err := sourceClient(s.opts.HTTPClient, s.opts.CAFile, checkICSRedirect)
+	c, err := httpx.NewClient(s.opts.HTTPClient, s.opts.CAFile, checkICSRedirect)
 	if err != nil {
 		return nil, err
 	}
@@ -472,49 +408,22 @@ func (s *ICSSource) httpClient() (*http.Client, error) {
 	return c, nil
 }
 
-// checkICSRedirect bounds redirects and keeps credentials to the origin:
-// net/http forwards Authorization to the same host name on any port and
-// scheme, which would hand a token to another service on that host or
-// send it in clear after a downgrade to http.
+// checkICSRedirect bounds redirects and keeps credentials to the origin
+// (httpx.SameOrigin): net/http forwards Authorization to the same host name
+// on any port and scheme, which would hand a token to another service on
+// that host or send it in clear after a downgrade to http.
 func checkICSRedirect(req *http.Request, via []*http.Request) error {
-	if len(via) > maxICSRedirects {
-		return fmt.Errorf("stopped after %d redirects", maxICSRedirects)
+	if len(via) > maxRedirects {
+		return fmt.Errorf("stopped after %d redirects", maxRedirects)
 	}
-	if !sameOrigin(via[0].URL, req.URL) {
+	if !httpx.SameOrigin(via[0].URL, req.URL) {
 		req.Header.Del("Authorization")
 	}
 	return nil
 }
 
-// sameOrigin reports whether credentials for from may go to to: the same
-// host and port and scheme, or the upgrade from http to https of the same
-// host on the default ports, which servers that force TLS answer with.
-func sameOrigin(from, to *url.URL) bool {
-	if !strings.EqualFold(from.Hostname(), to.Hostname()) {
-		return false
-	}
-	fp, tp := effectivePort(from), effectivePort(to)
-	switch {
-	case from.Scheme == to.Scheme:
-		return fp == tp
-	case from.Scheme == "http" && to.Scheme == "https":
-		return fp == "80" && tp == "443"
-	}
-	return false
-}
-
-func effectivePort(u *url.URL) string {
-	if p := u.Port(); p != "" {
-		return p
-	}
-	if u.Scheme == "https" {
-		return "443"
-	}
-	return "80"
-}
-
 // fetchHTTP does a conditional GET and parses a changed body.
-func (s *ICSSource) fetchHTTP(ctx context.Context) error {
+func (s *Source) fetchHTTP(ctx context.Context) error {
 	client, err := s.httpClient()
 	if err != nil {
 		return err
@@ -523,7 +432,7 @@ func (s *ICSSource) fetchHTTP(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	req.Header.Set("User-Agent", userAgent)
+	req.Header.Set("User-Agent", httpx.UserAgent)
 	req.Header.Set("Accept", "text/calendar, */*;q=0.5")
 	// Asking for gzip ourselves turns off net/http's transparent decoding,
 	// so that the size limit applies to the decoded bytes we keep.
@@ -541,13 +450,13 @@ func (s *ICSSource) fetchHTTP(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("credentials: %w", err)
 		}
-		req.Header.Set("Authorization", authorization(s.opts.Username, secret))
+		req.Header.Set("Authorization", httpx.Authorization(s.opts.Username, secret))
 	}
 
 	start := s.now()
 	resp, err := client.Do(req)
 	if err != nil {
-		return unwrapURLError(err) // Fetch names the URL
+		return httpx.UnwrapURLError(err) // Fetch names the URL
 	}
 	defer resp.Body.Close()
 	log := s.logger.With("calendar", s.name, "url", s.redacted, "status", resp.StatusCode)
@@ -560,8 +469,9 @@ func (s *ICSSource) fetchHTTP(ctx context.Context) error {
 		log.DebugContext(ctx, "ics not modified", "duration", s.now().Sub(start))
 		return nil
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
-		return &StatusError{Code: resp.StatusCode, Status: resp.Status, Credentials: s.opts.Password != nil,
-			Retry: retryAfter(resp.Header.Get("Retry-After"), s.now())}
+		// No Method or URL: FetchError names the URL.
+		return &httpx.StatusError{Code: resp.StatusCode, Status: resp.Status, Credentials: s.opts.Password != nil,
+			Retry: httpx.ParseRetryAfter(resp.Header.Get("Retry-After"), s.now())}
 	}
 
 	var body io.Reader = resp.Body
@@ -596,48 +506,4 @@ func (s *ICSSource) fetchHTTP(ctx context.Context) error {
 	return nil
 }
 
-// StatusError is an HTTP answer other than success or 304 Not Modified, so
-// that callers can tell a wrong password from a server fault.
-type StatusError struct {
-	Code        int    // the HTTP status code
-	Status      string // the status line's code and reason, "404 Not Found"
-	Credentials bool   // the request carried credentials
-	// Retry is how long the server asked us to wait (Retry-After, RFC
-	// 9110 §10.2.3, with 429 and 503); 0 if it did not say.
-	Retry time.Duration
-}
-
-// RetryAfter returns how long the server asked to wait; a Scheduler honours
-// it.
-func (e *StatusError) RetryAfter() time.Duration { return e.Retry }
-
-// retryAfter reads a Retry-After value: seconds or an HTTP date. Values
-// beyond a day are taken as a day, so that a wrong header cannot stop a
-// calendar for good.
-func retryAfter(v string, now time.Time) time.Duration {
-	if v == "" {
-		return 0
-	}
-	var d time.Duration
-	if secs, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil {
-		d = time.Duration(min(max(secs, 0), 86400)) * time.Second
-	} else if t, err := http.ParseTime(v); err == nil {
-		d = t.Sub(now)
-	}
-	return min(max(d, 0), 24*time.Hour)
-}
-
-// Error names the status; FetchError adds the URL.
-func (e *StatusError) Error() string {
-	switch {
-	case e.wrongCredentials():
-		return "HTTP " + e.Status
-	case e.Code == http.StatusUnauthorized:
-		return "the feed needs credentials (HTTP " + e.Status + ")"
-	}
-	return "server answered HTTP " + e.Status
-}
-
-func (e *StatusError) wrongCredentials() bool {
-	return (e.Code == http.StatusUnauthorized || e.Code == http.StatusForbidden) && e.Credentials
-}
+var _ calendar.Source = (*Source)(nil)

@@ -1,4 +1,4 @@
-package calendar
+package caldav
 
 import (
 	"bytes"
@@ -45,7 +45,7 @@ const (
 
 // propfindLastModified asks for a collection's DAV:getlastmodified (RFC
 // 4918 §15.7): on Radicale, the newest modification time of the collection
-// and its members, which it finds without reading them (see caldav_lastmod.go).
+// and its members, which it finds without reading them (see lastmod.go).
 const propfindLastModified = xmlHeader + `<D:propfind xmlns:D="DAV:">` +
 	`<D:prop><D:getlastmodified/></D:prop></D:propfind>`
 

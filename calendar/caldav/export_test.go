@@ -1,9 +1,9 @@
-package calendar
+package caldav
 
 import "time"
 
-// SetCalDAVRetry shortens a source's retries so that fault tests run fast.
-func SetCalDAVRetry(s *CalDAVSource, retries int, backoff time.Duration) {
+// SetRetry shortens a source's retries so that fault tests run fast.
+func SetRetry(s *Source, retries int, backoff time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.retries, s.backoff, s.maxBackoff = retries, backoff, backoff
@@ -12,9 +12,9 @@ func SetCalDAVRetry(s *CalDAVSource, retries int, backoff time.Duration) {
 	}
 }
 
-// CalDAVHeldLastModified returns the getlastmodified s holds for its first
+// HeldLastModified returns the getlastmodified s holds for its first
 // calendar, whether it holds one, and whether it trusts it.
-func CalDAVHeldLastModified(s *CalDAVSource) (at time.Time, ok, trusted bool) {
+func HeldLastModified(s *Source) (at time.Time, ok, trusted bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.selected) == 0 {

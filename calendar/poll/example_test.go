@@ -1,4 +1,4 @@
-package calendar_test
+package poll_test
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/calpresence/calpresence/calendar"
+	"github.com/calpresence/calpresence/calendar/ics"
+	"github.com/calpresence/calpresence/calendar/poll"
 )
 
 // A Scheduler serves one calendar as well as many: Run would poll it at
@@ -16,27 +18,27 @@ func ExampleScheduler_one() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	src, err := calendar.NewICSSource(calendar.ICSOptions{
+	src, err := ics.New(ics.Options{
 		Name:  "team",
-		URL:   "testdata/feeds/two.ics", // or https://, webcal://, file://
+		URL:   "../ics/testdata/feeds/two.ics", // or https://, webcal://, file://
 		Parse: calendar.ParseOptions{Zone: berlin, Me: []string{"mailto:alice@example.com"}},
 	})
 	if err != nil {
 		log.Fatal(err)
 	}
-	sched, err := calendar.ParseSchedule("*/5 * * * *")
+	sched, err := poll.ParseSchedule("*/5 * * * *")
 	if err != nil {
 		log.Fatal(err)
 	}
-	s, err := calendar.NewScheduler(calendar.SchedulerOptions{})
+	s, err := poll.New(poll.Options{})
 	if err != nil {
 		log.Fatal(err)
 	}
-	p, err := s.Add(calendar.PollSpec{
+	p, err := s.Add(poll.Spec{
 		Source:   src,
 		Schedule: sched,
 		Zone:     berlin,
-		OnUpdate: func(name string, events []*calendar.Event, warnings []calendar.Warning) {
+		OnUpdate: func(name string, events []*calendar.Event, warnings []calendar.Warning, changed bool) {
 			for _, e := range events {
 				fmt.Println(name, e.UID)
 			}
@@ -54,7 +56,7 @@ func ExampleScheduler_one() {
 }
 
 func ExampleParseSchedule() {
-	sched, err := calendar.ParseSchedule("0 8 * * mon-fri")
+	sched, err := poll.ParseSchedule("0 8 * * mon-fri")
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -62,7 +64,7 @@ func ExampleParseSchedule() {
 	// The fields are read in the zone of the time given: the user's.
 	fmt.Println(sched.Next(time.Date(2026, 3, 6, 9, 0, 0, 0, berlin)))
 
-	_, err = calendar.ParseSchedule("CRON_TZ=UTC 0 8 * * *")
+	_, err = poll.ParseSchedule("CRON_TZ=UTC 0 8 * * *")
 	fmt.Println(err)
 	// Output:
 	// 2026-03-09 08:00:00 +0100 CET
@@ -73,30 +75,30 @@ func ExampleParseSchedule() {
 // Run would poll each at once and then on its schedule in its user's
 // zone. Fetch polls one now, in the calling goroutine.
 func ExampleScheduler() {
-	s, err := calendar.NewScheduler(calendar.SchedulerOptions{Workers: 8, Timeout: 30 * time.Second})
+	s, err := poll.New(poll.Options{Workers: 8, Timeout: 30 * time.Second})
 	if err != nil {
 		log.Fatal(err)
 	}
-	var polls []*calendar.Poll
+	var polls []*poll.Entry
 	for _, user := range []struct{ zone, schedule string }{{"Europe/Berlin", "*/5 * * * *"}, {"Asia/Kolkata", "@every 10m"}} {
 		zone, err := time.LoadLocation(user.zone)
 		if err != nil {
 			log.Fatal(err)
 		}
-		src, err := calendar.NewICSSource(calendar.ICSOptions{
-			Name: "team", URL: "testdata/feeds/two.ics",
+		src, err := ics.New(ics.Options{
+			Name: "team", URL: "../ics/testdata/feeds/two.ics",
 			Parse: calendar.ParseOptions{Zone: zone},
 		})
 		if err != nil {
 			log.Fatal(err)
 		}
-		sched, err := calendar.ParseSchedule(user.schedule)
+		sched, err := poll.ParseSchedule(user.schedule)
 		if err != nil {
 			log.Fatal(err)
 		}
-		p, err := s.Add(calendar.PollSpec{
+		p, err := s.Add(poll.Spec{
 			Source: src, Schedule: sched, Zone: zone,
-			OnUpdate: func(name string, events []*calendar.Event, warnings []calendar.Warning) {
+			OnUpdate: func(name string, events []*calendar.Event, warnings []calendar.Warning, changed bool) {
 				fmt.Println(user.zone, name, len(events), "events")
 			},
 			OnFailure: func(name string, err error) { fmt.Println(user.zone, name, err) },

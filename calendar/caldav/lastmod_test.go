@@ -1,8 +1,9 @@
-package calendar
+package caldav
 
 import (
 	"encoding/xml"
 	"fmt"
+	"github.com/calpresence/calpresence/calendar"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -365,8 +366,8 @@ func TestCalDAVLastModifiedFastPath(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f, srv := newFakeDAV(t, tt.tokenPrefix)
 			clock := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
-			src, err := NewCalDAVSource(CalDAVOptions{Name: "fake", URL: srv.URL + "/cal/",
-				Parse: ParseOptions{Zone: time.UTC}, Now: func() time.Time { return clock }})
+			src, err := New(Options{Name: "fake", URL: srv.URL + "/cal/",
+				Parse: calendar.ParseOptions{Zone: time.UTC}, Now: func() time.Time { return clock }})
 			if err != nil {
 				t.Fatal(err)
 			}

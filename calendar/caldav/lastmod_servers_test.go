@@ -1,4 +1,4 @@
-package calendar_test
+package caldav_test
 
 import (
 	"fmt"
@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/calpresence/calpresence/calendar"
+	"github.com/calpresence/calpresence/calendar/caldav"
 )
 
 // TestCalDAVRadicaleLastModified runs the getlastmodified fast path against
@@ -42,7 +43,7 @@ func TestCalDAVRadicaleLastModified(t *testing.T) {
 	put("review.ics", "Review")
 
 	ct := &countingTransport{base: http.DefaultTransport}
-	src := srv.source(t, srv.home+"fast/", ct, func(o *calendar.CalDAVOptions) { o.Logger = testLogger(t) })
+	src := srv.source(t, srv.home+"fast/", ct, func(o *caldav.Options) { o.Logger = testLogger(t) })
 	if _, _, err := src.Fetch(t.Context()); err != nil {
 		t.Fatalf("first Fetch() error = %v", err)
 	}
@@ -67,7 +68,7 @@ func TestCalDAVRadicaleLastModified(t *testing.T) {
 		if got := summaries(events); !slices.Equal(got, want()) {
 			t.Fatalf("%s: unchanged Fetch() = %q, want %q", st.name, got, want())
 		}
-		if _, _, trusted := calendar.CalDAVHeldLastModified(src); !trusted {
+		if _, _, trusted := caldav.HeldLastModified(src); !trusted {
 			t.Errorf("%s: getlastmodified after a one-request poll not trusted", st.name)
 		}
 		ct.take()
@@ -90,7 +91,7 @@ func TestCalDAVRadicaleLastModified(t *testing.T) {
 		// A second change right away. Radicale stamps it with the time
 		// it wrote it, which may still be the second the source holds;
 		// to make sure of it, its mtimes are set back into that second.
-		at, ok, trusted := calendar.CalDAVHeldLastModified(src)
+		at, ok, trusted := caldav.HeldLastModified(src)
 		file := st.again()
 		pinned := ok && !trusted
 		if pinned {
@@ -114,7 +115,7 @@ func TestCalDAVRadicaleLastModified(t *testing.T) {
 		if got := summaries(events); !slices.Equal(got, want()) {
 			t.Errorf("%s: Fetch() after a change within the second of getlastmodified = %q, want %q (requests %v)", st.name, got, want(), methods(reqs))
 		}
-		if at2, _, _ := calendar.CalDAVHeldLastModified(src); pinned && !at2.Equal(at) {
+		if at2, _, _ := caldav.HeldLastModified(src); pinned && !at2.Equal(at) {
 			t.Errorf("%s: getlastmodified after the pinned change = %v, want %v unchanged", st.name, at2, at)
 		}
 	}

@@ -1,4 +1,4 @@
-package calendar
+package caldav
 
 import (
 	"bufio"
@@ -9,6 +9,9 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/calpresence/calpresence/calendar"
+	"github.com/calpresence/calpresence/internal/httpx"
 )
 
 // multigetBatch is how many objects one calendar-multiget asks for: large
@@ -34,10 +37,10 @@ type changes struct {
 
 // sync brings col up to date with the server. Once a calendar is synced, a
 // poll of it costs one request when nothing changed: on Radicale a PROPFIND
-// Depth 0 for its getlastmodified (see caldav_lastmod.go), elsewhere one for
+// Depth 0 for its getlastmodified (see lastmod.go), elsewhere one for
 // its getctag or sync-token where the server has one, else the PROPFIND
 // Depth 1 listing of ETags.
-func (s *CalDAVSource) sync(ctx context.Context, col *davCollection) error {
+func (s *Source) sync(ctx context.Context, col *davCollection) error {
 	var lm lastModRead
 	if col.synced && lastModTracksMembers(col) {
 		var err error
@@ -46,7 +49,7 @@ func (s *CalDAVSource) sync(ctx context.Context, col *davCollection) error {
 			if !checkAfterLastModFailure(ctx, err) {
 				return err
 			}
-			s.log.Debug("caldav getlastmodified failed, checking in full", "url", davRedact(col.url), "err", err)
+			s.log.Debug("caldav getlastmodified failed, checking in full", "url", httpx.RedactURL(col.url), "err", err)
 		}
 		if col.unchangedSince(lm, s.now()) {
 			return nil
@@ -69,7 +72,7 @@ func (s *CalDAVSource) sync(ctx context.Context, col *davCollection) error {
 // check is a full check of col: its getctag or sync-token, and a sync of
 // what changed when that moved. It reports whether col now holds every
 // object.
-func (s *CalDAVSource) check(ctx context.Context, col *davCollection) (bool, error) {
+func (s *Source) check(ctx context.Context, col *davCollection) (bool, error) {
 	ctag, token := col.ctag, col.syncToken
 	switch {
 	case !col.synced:
@@ -126,7 +129,7 @@ func (s *CalDAVSource) check(ctx context.Context, col *davCollection) (bool, err
 	if err != nil {
 		return false, err
 	}
-	s.log.Debug("caldav calendar synced", "url", davRedact(col.url), "fetched", len(want),
+	s.log.Debug("caldav calendar synced", "url", httpx.RedactURL(col.url), "fetched", len(want),
 		"deleted", len(ch.gone), "objects", len(col.objects), "complete", complete)
 	if complete {
 		// The tags read before the changes: if the calendar changed in
@@ -140,7 +143,7 @@ func (s *CalDAVSource) check(ctx context.Context, col *davCollection) (bool, err
 }
 
 // state reads col's change tags with one PROPFIND Depth 0 of body.
-func (s *CalDAVSource) state(ctx context.Context, col *davCollection, body string) (ctag, token string, err error) {
+func (s *Source) state(ctx context.Context, col *davCollection, body string) (ctag, token string, err error) {
 	_, _, err = s.doXML(ctx, "PROPFIND", col.url, "0", []byte(body), func(r *davResponse) error {
 		p := r.props()
 		if p.GetCTag != nil {
@@ -157,7 +160,7 @@ func (s *CalDAVSource) state(ctx context.Context, col *davCollection, body strin
 // findChanges asks the server what changed: a sync-collection REPORT from
 // our last token where the server offers sync tokens, else a listing of all
 // members' ETags.
-func (s *CalDAVSource) findChanges(ctx context.Context, col *davCollection) (*changes, error) {
+func (s *Source) findChanges(ctx context.Context, col *davCollection) (*changes, error) {
 	if col.hasToken && !col.noSyncColl {
 		from := ""
 		if col.synced {
@@ -167,7 +170,7 @@ func (s *CalDAVSource) findChanges(ctx context.Context, col *davCollection) (*ch
 		if err != nil && from != "" && isClientError(davStatus(err)) {
 			// RFC 6578 §3.2: a token the server no longer knows draws
 			// 403 or 409 (valid-sync-token); start over from none.
-			s.log.Debug("caldav sync token refused, syncing in full", "url", davRedact(col.url), "err", err)
+			s.log.Debug("caldav sync token refused, syncing in full", "url", httpx.RedactURL(col.url), "err", err)
 			ch, err = s.syncCollection(ctx, col, "")
 		}
 		if err == nil {
@@ -176,7 +179,7 @@ func (s *CalDAVSource) findChanges(ctx context.Context, col *davCollection) (*ch
 		if !isClientError(davStatus(err)) {
 			return nil, err
 		}
-		s.log.Debug("caldav sync-collection refused, listing ETags instead", "url", davRedact(col.url), "err", err)
+		s.log.Debug("caldav sync-collection refused, listing ETags instead", "url", httpx.RedactURL(col.url), "err", err)
 		col.noSyncColl = true
 	}
 	return s.listETags(ctx, col)
@@ -189,7 +192,7 @@ func isClientError(code int) bool {
 // syncCollection runs sync-collection REPORTs from token until the server
 // says it has told everything (RFC 6578 §3.6: a 507 on the collection itself
 // means the answer was truncated).
-func (s *CalDAVSource) syncCollection(ctx context.Context, col *davCollection, token string) (*changes, error) {
+func (s *Source) syncCollection(ctx context.Context, col *davCollection, token string) (*changes, error) {
 	ch := &changes{changed: map[string]member{}, full: token == ""}
 	for range 1000 {
 		truncated := false
@@ -223,7 +226,7 @@ func (s *CalDAVSource) syncCollection(ctx context.Context, col *davCollection, t
 			return nil, err
 		}
 		if next == "" {
-			return nil, fmt.Errorf("REPORT sync-collection %s: no sync-token in the answer", davRedact(col.url))
+			return nil, fmt.Errorf("REPORT sync-collection %s: no sync-token in the answer", httpx.RedactURL(col.url))
 		}
 		ch.token = next
 		if !truncated || next == token {
@@ -231,11 +234,11 @@ func (s *CalDAVSource) syncCollection(ctx context.Context, col *davCollection, t
 		}
 		token = next
 	}
-	return nil, fmt.Errorf("REPORT sync-collection %s: still truncated after 1000 rounds", davRedact(col.url))
+	return nil, fmt.Errorf("REPORT sync-collection %s: still truncated after 1000 rounds", httpx.RedactURL(col.url))
 }
 
 // listETags lists all members and their ETags with a PROPFIND Depth 1.
-func (s *CalDAVSource) listETags(ctx context.Context, col *davCollection) (*changes, error) {
+func (s *Source) listETags(ctx context.Context, col *davCollection) (*changes, error) {
 	ch := &changes{changed: map[string]member{}, full: true}
 	_, _, err := s.doXML(ctx, "PROPFIND", col.url, "1", []byte(propfindETags), func(r *davResponse) error {
 		u, err := resolveHref(col.url, r.href())
@@ -269,7 +272,7 @@ func isCollectionItself(col *davCollection, u *url.URL) bool {
 // fetchObjects downloads the objects want (decoded paths) with
 // calendar-multiget and parses each one on its own, so that one bad object
 // costs only itself. It reports whether every object came back.
-func (s *CalDAVSource) fetchObjects(ctx context.Context, col *davCollection, members map[string]member, want []string) (bool, error) {
+func (s *Source) fetchObjects(ctx context.Context, col *davCollection, members map[string]member, want []string) (bool, error) {
 	complete := true
 	for start := 0; start < len(want); start += multigetBatch {
 		batch := want[start:min(start+multigetBatch, len(want))]
@@ -312,23 +315,23 @@ func (s *CalDAVSource) fetchObjects(ctx context.Context, col *davCollection, mem
 		for key := range pending {
 			complete = false
 			s.log.Warn("caldav server did not return a calendar object; will ask again next poll",
-				"url", davRedact(col.url.ResolveReference(&url.URL{Path: key})))
+				"url", httpx.RedactURL(col.url.ResolveReference(&url.URL{Path: key})))
 		}
 	}
 	return complete, nil
 }
 
 // parseObject reads one object's calendar-data. An object that cannot be
-// read at all becomes a Warning naming its URL and UID.
-func (s *CalDAVSource) parseObject(col *davCollection, key string, data []byte) ([]*Event, []Warning) {
-	src := davRedact(col.url.ResolveReference(&url.URL{Path: key}))
+// read at all becomes a calendar.Warning naming its URL and UID.
+func (s *Source) parseObject(col *davCollection, key string, data []byte) ([]*calendar.Event, []calendar.Warning) {
+	src := httpx.RedactURL(col.url.ResolveReference(&url.URL{Path: key}))
 	opts := s.opts.Parse
 	opts.Source = src
-	events, warnings, err := ParseICS(bytes.NewReader(data), opts)
+	events, warnings, err := calendar.ParseICS(bytes.NewReader(data), opts)
 	if err != nil {
 		uid := scanUID(data)
 		s.log.Warn("caldav calendar object skipped", "url", src, "uid", uid, "err", err)
-		return nil, []Warning{{Source: src, UID: uid, Err: fmt.Errorf("calendar object skipped: %w", err)}}
+		return nil, []calendar.Warning{{Source: src, UID: uid, Err: fmt.Errorf("calendar object skipped: %w", err)}}
 	}
 	// The object's UID names warnings that lack one; scanned only then,
 	// since most objects have no warnings.
