@@ -21,6 +21,9 @@ type builder struct {
 	zones     map[string]*zone
 	warnings  []Warning
 	me        []string
+	// floatTZ is the X-WR-TIMEZONE of the calendar object being read:
+	// Google and Outlook feeds write it for times that carry no TZID.
+	floatTZ string
 }
 
 func newBuilder(opts ParseOptions) *builder {
@@ -55,8 +58,15 @@ func (b *builder) build(tops []*component) []*Event {
 		overrides []*Event
 	)
 	for _, c := range tops {
+		for _, n := range c.notes {
+			b.warn(n.line, c.uid, n.err)
+		}
 		if c.name != "VEVENT" {
 			continue
+		}
+		b.floatTZ = ""
+		if c.cal != nil {
+			b.floatTZ = c.cal.xwrTZ
 		}
 		if c.err != nil {
 			b.warn(c.line, c.uid, fmt.Errorf("skipped VEVENT: %w", c.err))
@@ -252,6 +262,11 @@ func (b *builder) parseTime(v string, p *property, uid string) (Time, error) {
 		return Time{Wall: wall, Kind: KindUTC}, nil
 	}
 	tzid := strings.TrimSpace(p.param("TZID"))
+	if tzid == "" && b.floatTZ != "" && b.zoneKnown(b.floatTZ) {
+		// X-WR-TIMEZONE (a de-facto extension of Apple, Google and
+		// Microsoft) names the zone of times written without one.
+		tzid = b.floatTZ
+	}
 	if tzid == "" {
 		return Time{Wall: wall, Kind: KindFloating}, nil
 	}
@@ -293,6 +308,15 @@ func (b *builder) periods(p *property, uid string) ([]Period, error) {
 		}
 	}
 	return out, nil
+}
+
+// zoneKnown reports whether a TZID resolves without falling back to the
+// user's zone.
+func (b *builder) zoneKnown(tzid string) bool {
+	if z, ok := b.zones[tzid]; ok {
+		return z != b.user || knownZone(tzid) != nil
+	}
+	return knownZone(tzid) != nil || b.vtimezone[tzid] != nil
 }
 
 // zone resolves a TZID: IANA names first, then Windows names, then the

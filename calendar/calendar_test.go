@@ -120,6 +120,12 @@ func TestParseStructure(t *testing.T) {
 		{"two calendars", "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:a\nDTSTART:20260101T000000Z\nEND:VEVENT\nEND:VCALENDAR\nBEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:b\nDTSTART:20260101T000000Z\nEND:VEVENT\nEND:VCALENDAR\n", []string{"a", "b"}, 0},
 		{"year 0", "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:a\nDTSTART:00000101\nRRULE:FREQ=MONTHLY;COUNT=1\nEND:VEVENT\nEND:VCALENDAR\n", nil, 1},
 		{"Go's zero time", "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:a\nDTSTART:00010101T000000\nRRULE:FREQ=DAILY\nEND:VEVENT\nEND:VCALENDAR\n", nil, 1},
+		{"misspelt END:VTOOD", "BEGIN:VCALENDAR\nBEGIN:VTODO\nUID:t\nEND:VTOOD\nBEGIN:VEVENT\nUID:a\nDTSTART:20260101T000000Z\nEND:VEVENT\nBEGIN:VEVENT\nUID:b\nDTSTART:20260101T000000Z\nEND:VEVENT\nEND:VCALENDAR\n", []string{"a", "b"}, 1},
+		{"misspelt END:VEVENTX", "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:a\nDTSTART:20260101T000000Z\nEND:VEVENTX\nBEGIN:VEVENT\nUID:b\nDTSTART:20260101T000000Z\nEND:VEVENT\nEND:VCALENDAR\n", []string{"a", "b"}, 1},
+		{"END unlike any open component", "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:a\nDTSTART:20260101T000000Z\nEND:XYZZY\nSUMMARY:still a\nEND:VEVENT\nEND:VCALENDAR\n", []string{"a"}, 1},
+		{"END missing, next BEGIN", "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:a\nDTSTART:20260101T000000Z\nBEGIN:VEVENT\nUID:b\nDTSTART:20260101T000000Z\nEND:VEVENT\nEND:VCALENDAR\n", []string{"a", "b"}, 1},
+		{"END missing before END:VCALENDAR", "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:a\nDTSTART:20260101T000000Z\nEND:VCALENDAR\n", []string{"a"}, 1},
+		{"three calendars", "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:a\nDTSTART:20260101T000000Z\nEND:VEVENT\nEND:VCALENDAR\nBEGIN:VCALENDAR\nEND:VCALENDAR\nBEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:c\nDTSTART:20260101T000000Z\nEND:VEVENT\nEND:VCALENDAR\n", []string{"a", "c"}, 0},
 		{"bad RRULE keeps the event", "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:a\nDTSTART:20260101T000000Z\nRRULE:FREQ=SOMETIMES\nEND:VEVENT\nEND:VCALENDAR\n", []string{"a"}, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -443,5 +449,79 @@ END:VEVENT`)
 		if !slices.Equal(e.AttendeeNames, []string{"alice@example.com", "bob@example.com"}) {
 			t.Errorf("AttendeeNames = %q", e.AttendeeNames)
 		}
+	}
+}
+
+// TestParseRecoveredLines checks that a recovered misspelt END is reported
+// at its own line, and that the component before it keeps its content.
+func TestParseRecoveredLines(t *testing.T) {
+	ics := "BEGIN:VCALENDAR\nBEGIN:VTODO\nUID:t\nEND:VTOOD\nBEGIN:VEVENT\nUID:a\nDTSTART:20260101T000000Z\nSUMMARY:A\nEND:VEVENTX\nBEGIN:VEVENT\nUID:b\nDTSTART:20260101T000000Z\nEND:VEVENT\nEND:VCALENDAR\n"
+	events, w, err := ParseICS(strings.NewReader(ics), ParseOptions{Source: "s.ics", Zone: time.UTC})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ws []string
+	for _, x := range w {
+		ws = append(ws, x.String())
+	}
+	check(t, "warnings", ws, []string{
+		`s.ics:4: uid "t": END:VTOOD read as END:VTODO`,
+		`s.ics:9: uid "a": END:VEVENTX read as END:VEVENT`,
+	})
+	if len(events) != 2 || events[0].Summary != "A" {
+		t.Errorf("ParseICS() = %d events (first %+v), want a with its summary and b", len(events), events)
+	}
+}
+
+// TestParseXWRTimezone checks that X-WR-TIMEZONE places the floating times
+// of its own VCALENDAR only, and leaves dates, UTC and TZID times alone.
+func TestParseXWRTimezone(t *testing.T) {
+	ics := strings.ReplaceAll(`BEGIN:VCALENDAR
+PRODID:-//Google Inc//Google Calendar 70.9054//EN
+X-WR-TIMEZONE:America/New_York
+BEGIN:VEVENT
+UID:floating
+DTSTART:20260310T090000
+DTEND:20260310T100000
+END:VEVENT
+BEGIN:VEVENT
+UID:utc
+DTSTART:20260310T090000Z
+END:VEVENT
+BEGIN:VEVENT
+UID:zoned
+DTSTART;TZID=Europe/Berlin:20260310T090000
+END:VEVENT
+BEGIN:VEVENT
+UID:date
+DTSTART;VALUE=DATE:20260311
+END:VEVENT
+END:VCALENDAR
+BEGIN:VCALENDAR
+PRODID:-//Microsoft Corporation//Outlook 16.0 MIMEDIR//EN
+BEGIN:VEVENT
+UID:second-floating
+DTSTART:20260310T090000
+END:VEVENT
+END:VCALENDAR
+BEGIN:VCALENDAR
+X-WR-TIMEZONE:Not/AZone
+BEGIN:VEVENT
+UID:unknown-zone
+DTSTART:20260310T090000
+END:VEVENT
+END:VCALENDAR
+`, "\n", "\r\n")
+	got, w := expandText(t, ics, "Europe/Berlin", "2026-03-01 00:00", "2026-04-01 00:00")
+	check(t, "occurrences", got, []string{
+		"2026-03-10 09:00 +0100 2026-03-10 09:00 +0100 second-floating",
+		"2026-03-10 09:00 +0100 2026-03-10 09:00 +0100 unknown-zone",
+		"2026-03-10 09:00 +0100 2026-03-10 09:00 +0100 zoned",
+		"2026-03-10 10:00 +0100 2026-03-10 10:00 +0100 utc",
+		"2026-03-10 14:00 +0100 2026-03-10 15:00 +0100 floating",
+		"2026-03-11 00:00 +0100 2026-03-12 00:00 +0100 date",
+	})
+	if len(w) != 0 {
+		t.Errorf("warnings = %v", w)
 	}
 }
