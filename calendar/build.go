@@ -81,6 +81,17 @@ func (b *builder) build(tops []*component) []*Event {
 			overrides = append(overrides, ev)
 			continue
 		}
+		if old := byUID[ev.UID]; old != nil && newer(ev, old) != newer(old, ev) {
+			// Two revisions of one event (a feed that concatenates
+			// updates, an export with its iTIP history, RFC 5546 §2.1.5):
+			// the higher SEQUENCE, then the later DTSTAMP, wins.
+			if newer(ev, old) {
+				i := slices.Index(masters, old)
+				masters[i] = ev
+				byUID[ev.UID] = ev
+			}
+			continue
+		}
 		masters = append(masters, ev)
 		if _, dup := byUID[ev.UID]; !dup && ev.UID != "" {
 			byUID[ev.UID] = ev
@@ -94,15 +105,29 @@ func (b *builder) build(tops []*component) []*Event {
 			masters = append(masters, ov)
 			continue
 		}
-		m.addOverride(ov)
+		b.addOverride(m, ov)
 	}
 	return masters
 }
 
-func (m *Event) addOverride(ov *Event) {
+// newer reports whether revision a supersedes b: a higher SEQUENCE, or the
+// same SEQUENCE and a later DTSTAMP (RFC 5546 §2.1.5). Equal revisions:
+// the later in the stream, a, wins.
+func newer(a, b *Event) bool {
+	if a.sequence != b.sequence {
+		return a.sequence > b.sequence
+	}
+	return !a.dtstamp.Before(b.dtstamp)
+}
+
+// addOverride adds an override to its series; of two for the same
+// instance (by instant, so UTC and TZID forms of one RECURRENCE-ID meet)
+// the newer revision wins.
+func (b *builder) addOverride(m, ov *Event) {
+	rid := ov.RecurrenceID.instant(b.user)
 	for i, o := range m.Overrides {
-		if o.RecurrenceID == ov.RecurrenceID && o.ThisAndFuture == ov.ThisAndFuture {
-			if ov.sequence >= o.sequence {
+		if o.RecurrenceID.instant(b.user).Equal(rid) && o.ThisAndFuture == ov.ThisAndFuture {
+			if newer(ov, o) {
 				m.Overrides[i] = ov
 			}
 			return
@@ -142,6 +167,10 @@ func (b *builder) event(c *component) (*Event, error) {
 			ev.ThisAndFuture = strings.EqualFold(p.param("RANGE"), "THISANDFUTURE")
 		case "SEQUENCE":
 			ev.sequence, _ = strconv.Atoi(strings.TrimSpace(p.value))
+		case "DTSTAMP":
+			if w, _, _, err := parseWall(p.value); err == nil {
+				ev.dtstamp = w
+			}
 		case "SUMMARY":
 			ev.Summary = unescapeText(p.value)
 		case "DESCRIPTION":

@@ -192,11 +192,14 @@ func (x *expander) event(e *Event) {
 			x.emit(e, start, end, rid)
 		}
 		// Overrides of an event that does not recur still count.
-		x.overrides(e)
+		x.overrides(e, nil, nil)
 		return
 	}
-	// Overrides, by the instant of their RECURRENCE-ID.
+	// Overrides, by the instant of their RECURRENCE-ID; one whose
+	// RECURRENCE-ID is a DATE for a DATE-TIME series, or the reverse, by
+	// its day (producers that mix the two still mean that instance).
 	var single map[int64]bool
+	var singleDays map[time.Time]bool
 	var future []futureOverride // RANGE=THISANDFUTURE, by recurrence instant
 	var shift time.Duration
 	for _, ov := range e.Overrides {
@@ -205,6 +208,12 @@ func (x *expander) event(e *Event) {
 			single = map[int64]bool{}
 		}
 		single[rid.Unix()] = true
+		if day, ok := x.mixedDay(e, ov.RecurrenceID); ok {
+			if singleDays == nil {
+				singleDays = map[time.Time]bool{}
+			}
+			singleDays[day] = true
+		}
 		if ov.ThisAndFuture {
 			oz := ov.Start.zoneFor(x.user)
 			ovStart := oz.instant(ov.Start.Wall)
@@ -218,22 +227,7 @@ func (x *expander) event(e *Event) {
 		}
 	}
 	sort.Slice(future, func(i, j int) bool { return future[i].rid.Before(future[j].rid) })
-	var excluded map[int64]bool
-	var exDays map[time.Time]bool
-	for _, ex := range e.ExDates {
-		if ex.Kind == KindDate && !e.AllDay {
-			// A DATE EXDATE on a timed series removes that day's instances.
-			if exDays == nil {
-				exDays = map[time.Time]bool{}
-			}
-			exDays[ex.Wall] = true
-			continue
-		}
-		if excluded == nil {
-			excluded = map[int64]bool{}
-		}
-		excluded[ex.instant(x.user).Unix()] = true
-	}
+	excluded, exDays := x.exclusions(e)
 
 	baseLen := x.span(e, z, e.Start.Wall, start).Sub(start)
 	margin := baseLen + shift + 27*time.Hour
@@ -312,7 +306,7 @@ func (x *expander) event(e *Event) {
 		if excluded[key] || single[key] {
 			continue
 		}
-		if exDays != nil && exDays[time.Date(c.wall.Year(), c.wall.Month(), c.wall.Day(), 0, 0, 0, 0, time.UTC)] {
+		if exDays != nil && exDays[dayOf(c.wall)] || singleDays != nil && singleDays[dayOf(c.wall)] {
 			continue
 		}
 		src, s, end := e, c.start, c.end
@@ -341,7 +335,61 @@ func (x *expander) event(e *Event) {
 		n++
 		x.emit(src, s, end, c.start)
 	}
-	x.overrides(e)
+	x.overrides(e, excluded, exDays)
+}
+
+func dayOf(w time.Time) time.Time {
+	return time.Date(w.Year(), w.Month(), w.Day(), 0, 0, 0, 0, time.UTC)
+}
+
+// exclusions returns a series' EXDATEs: instants, and days for DATE
+// EXDATEs on a timed series (which remove that day's instances).
+func (x *expander) exclusions(e *Event) (map[int64]bool, map[time.Time]bool) {
+	var excluded map[int64]bool
+	var exDays map[time.Time]bool
+	for _, ex := range e.ExDates {
+		if ex.Kind == KindDate && !e.AllDay {
+			if exDays == nil {
+				exDays = map[time.Time]bool{}
+			}
+			exDays[ex.Wall] = true
+			continue
+		}
+		if excluded == nil {
+			excluded = map[int64]bool{}
+		}
+		excluded[ex.instant(x.user).Unix()] = true
+		if e.AllDay && ex.Kind != KindDate {
+			// A DATE-TIME EXDATE on an all-day series: its day.
+			if exDays == nil {
+				exDays = map[time.Time]bool{}
+			}
+			exDays[dayOf(x.wallIn(ex))] = true
+		}
+	}
+	return excluded, exDays
+}
+
+// wallIn returns a value's wall-clock fields: as written, or for UTC in
+// the user's zone.
+func (x *expander) wallIn(t Time) time.Time {
+	if t.Kind == KindUTC {
+		return x.user.wallOf(t.Wall)
+	}
+	return t.Wall
+}
+
+// mixedDay returns the day a RECURRENCE-ID names when its type differs
+// from the series' DTSTART: a DATE for a DATE-TIME series, a DATE-TIME
+// for a DATE series.
+func (x *expander) mixedDay(e *Event, rid Time) (time.Time, bool) {
+	switch {
+	case rid.Kind == KindDate && !e.AllDay:
+		return rid.Wall, true
+	case rid.Kind != KindDate && e.AllDay:
+		return dayOf(x.wallIn(rid)), true
+	}
+	return time.Time{}, false
 }
 
 // futureOverride is a RANGE=THISANDFUTURE override, placed once per
@@ -372,9 +420,23 @@ func (x *expander) overrideEnd(master, ov *Event, oz *zone, ovStart time.Time) t
 }
 
 // overrides emits the RECURRENCE-ID components of a series: each is an
-// occurrence of its own, whether or not the rule generates its instance.
-func (x *expander) overrides(e *Event) {
+// occurrence of its own, whether or not the rule generates its instance,
+// unless an EXDATE removes its instance (RFC 5545 §3.8.5.1: EXDATE
+// excludes the instance, whatever it has become).
+func (x *expander) overrides(e *Event, excluded map[int64]bool, exDays map[time.Time]bool) {
 	for _, ov := range e.Overrides {
+		if excluded[ov.RecurrenceID.instant(x.user).Unix()] {
+			continue
+		}
+		if exDays != nil {
+			day := dayOf(x.wallIn(ov.RecurrenceID))
+			if ov.RecurrenceID.Kind != KindDate && !e.AllDay {
+				day = dayOf(e.Start.zoneFor(x.user).wallOf(ov.RecurrenceID.instant(x.user)))
+			}
+			if exDays[day] {
+				continue
+			}
+		}
 		oz := ov.Start.zoneFor(x.user)
 		s := oz.instant(ov.Start.Wall)
 		end := x.overrideEnd(e, ov, oz, s)

@@ -339,6 +339,8 @@ var wantedProps = map[string]bool{
 	"SUMMARY": true, "DESCRIPTION": true, "LOCATION": true, "STATUS": true,
 	"TRANSP": true, "CLASS": true, "CATEGORIES": true, "ATTENDEE": true,
 	"ORGANIZER": true, "TZID": true, "TZOFFSETFROM": true, "TZOFFSETTO": true,
+	"DTSTAMP": true, "EXRULE": true,
+	"X-MICROSOFT-CDO-BUSYSTATUS": true, "X-MICROSOFT-CDO-INTENDEDSTATUS": true,
 }
 
 func wanted(raw string) bool {

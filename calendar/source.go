@@ -55,6 +55,7 @@ type Event struct {
 
 	rules    []rule
 	sequence int
+	dtstamp  time.Time // DTSTAMP, to order revisions of equal SEQUENCE
 }
 
 // ParseOptions says how to read a calendar.
