@@ -139,7 +139,8 @@ func (b *builder) addOverride(m, ov *Event) {
 // event reads one VEVENT.
 func (b *builder) event(c *component) (*Event, error) {
 	ev := &Event{UID: c.uid, Calendar: b.opts.Calendar, Source: b.opts.Source, Line: c.line, Class: ClassPublic}
-	var durProp *property
+	var durProp, endProp *property
+	var rrules, exrules []*property
 	for i := range c.props {
 		p := &c.props[i]
 		var err error
@@ -147,19 +148,26 @@ func (b *builder) event(c *component) (*Event, error) {
 		case "DTSTART":
 			ev.Start, err = b.timeValue(p, ev.UID)
 		case "DTEND":
-			ev.End, err = b.timeValue(p, ev.UID)
+			// A bad DTEND costs the DTEND, not the event.
+			if ev.End, err = b.timeValue(p, ev.UID); err != nil {
+				b.warn(p.line, ev.UID, fmt.Errorf("DTEND ignored: %w", err))
+				ev.End, err = Time{}, nil
+			} else {
+				endProp = p
+			}
 		case "DURATION":
 			durProp = p
 		case "RRULE":
 			ev.RRules = append(ev.RRules, p.value)
+			rrules = append(rrules, p)
+		case "EXRULE":
+			// Deprecated by RFC 5545 (Appendix A.3), still written by old
+			// producers: RFC 2445 §4.8.5.2.
+			exrules = append(exrules, p)
 		case "RDATE":
-			var ps []Period
-			ps, err = b.periods(p, ev.UID)
-			ev.RDates = append(ev.RDates, ps...)
+			ev.RDates = append(ev.RDates, b.periods(p, ev.UID)...)
 		case "EXDATE":
-			var ps []Period
-			ps, err = b.periods(p, ev.UID)
-			for _, q := range ps {
+			for _, q := range b.periods(p, ev.UID) {
 				ev.ExDates = append(ev.ExDates, q.Start)
 			}
 		case "RECURRENCE-ID":
@@ -237,25 +245,67 @@ func (b *builder) event(c *component) (*Event, error) {
 	ev.AllDay = ev.Start.Kind == KindDate
 	ev.Floating = ev.Start.Kind == KindFloating
 	if durProp != nil && ev.End.IsZero() {
-		d, err := parseDuration(durProp.value)
-		if err != nil {
-			return nil, fmt.Errorf("line %d: DURATION: %w", durProp.line, err)
+		if d, err := parseDuration(durProp.value); err != nil {
+			b.warn(durProp.line, ev.UID, fmt.Errorf("DURATION ignored: %w", err))
+		} else {
+			ev.Duration = &d
 		}
-		ev.Duration = &d
 	}
 	if !ev.End.IsZero() && ev.AllDay && ev.End.Kind != KindDate {
 		// A DATE start with a DATE-TIME end: keep the end's day.
 		ev.End = Time{Wall: ev.End.Wall.Truncate(24 * time.Hour), Kind: KindDate}
 	}
-	for _, r := range ev.RRules {
-		rl, err := b.rule(r, ev.Start)
-		if err != nil {
-			b.warn(c.line, ev.UID, fmt.Errorf("RRULE %q ignored: %w", truncate(r, 80), err))
-			continue
+	if !ev.End.IsZero() && endBefore(ev, b.user) {
+		b.warn(endProp.line, ev.UID, fmt.Errorf("DTEND %s before DTSTART: read as no DTEND", endProp.value))
+		ev.End = Time{}
+	}
+	for _, p := range rrules {
+		if rl, ok := b.ruleProp(p, ev); ok {
+			ev.rules = append(ev.rules, rl)
 		}
-		ev.rules = append(ev.rules, rl)
+	}
+	for _, p := range exrules {
+		if rl, ok := b.ruleProp(p, ev); ok {
+			ev.exrules = append(ev.exrules, rl)
+		}
 	}
 	return ev, nil
+}
+
+// endBefore reports a DTEND before DTSTART (RFC 5545 §3.8.2.2 wants it
+// later): common from hand-written and converted calendars.
+func endBefore(ev *Event, user *zone) bool {
+	if ev.AllDay {
+		return ev.End.Wall.Before(ev.Start.Wall)
+	}
+	return ev.End.instant(user).Before(ev.Start.instant(user))
+}
+
+// ruleProp reads an RRULE or EXRULE property, warning at its line about
+// what it had to read past.
+func (b *builder) ruleProp(p *property, ev *Event) (rule, bool) {
+	rl, notes, err := b.rule(p.value, ev.Start)
+	for _, n := range notes {
+		b.warn(p.line, ev.UID, fmt.Errorf("%s: %s", p.name, n))
+	}
+	if err != nil {
+		b.warn(p.line, ev.UID, fmt.Errorf("%s %q ignored: %w", p.name, truncate(p.value, 80), err))
+		return rule{}, false
+	}
+	if u := rl.until; !u.IsZero() {
+		z := ev.Start.zoneFor(b.user)
+		end := u.Wall
+		switch u.Kind {
+		case KindDate:
+			end = end.Add(24*time.Hour - time.Second)
+		case KindUTC:
+			end = z.wallOf(end)
+		}
+		if end.Before(ev.Start.Wall) {
+			b.warn(p.line, ev.UID, fmt.Errorf("%s: UNTIL before DTSTART: the rule adds no instance", p.name))
+		}
+	}
+	return rl, true
 }
 
 func (b *builder) isMe(addr string) bool {
@@ -280,6 +330,12 @@ func (b *builder) timeValue(p *property, uid string) (Time, error) {
 }
 
 func (b *builder) parseTime(v string, p *property, uid string) (Time, error) {
+	if v = strings.TrimSpace(v); len(v) == 9 && (v[8] == 'Z' || v[8] == 'z') {
+		// A DATE with a stray UTC designator (Google's birthday feeds):
+		// a date has no zone, the Z says nothing.
+		b.warn(p.line, uid, fmt.Errorf("%s value %q: DATE with a \"Z\" read as the date %s", p.name, v, v[:8]))
+		v = v[:8]
+	}
 	wall, isDate, utc, err := parseWall(v)
 	if err != nil {
 		return Time{}, err
@@ -303,40 +359,48 @@ func (b *builder) parseTime(v string, p *property, uid string) (Time, error) {
 }
 
 // periods reads an RDATE or EXDATE value list: DATE, DATE-TIME or PERIOD
-// values, all in the property's TZID.
-func (b *builder) periods(p *property, uid string) ([]Period, error) {
+// values, all in the property's TZID. A bad value costs that value, with a
+// warning, not the event (Google's birthday feeds write RDATE:20131210Z).
+func (b *builder) periods(p *property, uid string) []Period {
 	var out []Period
 	for _, v := range strings.Split(p.value, ",") {
 		v = strings.TrimSpace(v)
 		if v == "" {
 			continue
 		}
-		start, rest, isPeriod := strings.Cut(v, "/")
-		t, err := b.parseTime(start, p, uid)
+		per, err := b.period(v, p, uid)
 		if err != nil {
-			return nil, err
-		}
-		per := Period{Start: t}
-		if isPeriod {
-			if strings.HasPrefix(rest, "P") || strings.HasPrefix(rest, "+P") || strings.HasPrefix(rest, "-P") {
-				d, err := parseDuration(rest)
-				if err != nil {
-					return nil, err
-				}
-				per.Duration = &d
-			} else {
-				per.End, err = b.parseTime(rest, p, uid)
-				if err != nil {
-					return nil, err
-				}
-			}
+			b.warn(p.line, uid, fmt.Errorf("%s value ignored: %w", p.name, err))
+			continue
 		}
 		out = append(out, per)
 		if len(out) > 100000 {
-			return nil, errors.New("too many values")
+			b.warn(p.line, uid, fmt.Errorf("%s: more than 100000 values: the rest are left out", p.name))
+			break
 		}
 	}
-	return out, nil
+	return out
+}
+
+func (b *builder) period(v string, p *property, uid string) (Period, error) {
+	start, rest, isPeriod := strings.Cut(v, "/")
+	t, err := b.parseTime(start, p, uid)
+	if err != nil {
+		return Period{}, err
+	}
+	per := Period{Start: t}
+	if isPeriod {
+		if strings.HasPrefix(rest, "P") || strings.HasPrefix(rest, "+P") || strings.HasPrefix(rest, "-P") {
+			d, err := parseDuration(rest)
+			if err != nil {
+				return Period{}, err
+			}
+			per.Duration = &d
+		} else if per.End, err = b.parseTime(rest, p, uid); err != nil {
+			return Period{}, err
+		}
+	}
+	return per, nil
 }
 
 // zoneKnown reports whether a TZID resolves without falling back to the
@@ -437,7 +501,7 @@ func customZone(tzid string, c *component) (z *zone, err error) {
 			add(w)
 		}
 		for _, r := range rules {
-			opt, until, err := ruleOption(r)
+			opt, until, _, err := ruleOption(r)
 			if err != nil {
 				return nil, fmt.Errorf("%s RRULE: %w", o.name, err)
 			}
@@ -479,7 +543,8 @@ func customZone(tzid string, c *component) (z *zone, err error) {
 	return z, nil
 }
 
-// ruleParts are the RRULE parts rrule-go reads; x-name parts are dropped.
+// ruleParts are the RRULE parts rrule-go reads; x-name parts are dropped,
+// others (a misspelt UNTL=) are dropped with a warning.
 var ruleParts = map[string]bool{
 	"FREQ": true, "INTERVAL": true, "WKST": true, "COUNT": true, "BYSETPOS": true,
 	"BYMONTH": true, "BYMONTHDAY": true, "BYYEARDAY": true, "BYWEEKNO": true,
@@ -489,10 +554,16 @@ var ruleParts = map[string]bool{
 // ruleOption parses an RRULE value. UNTIL is taken out and returned as a
 // Time, since it comes in three forms (DATE, UTC, floating) that must be
 // read against DTSTART, which rrule-go cannot do.
-func ruleOption(v string) (*rrule.ROption, Time, error) {
+//
+// It also returns notes on what it read past: unknown parts, a COUNT that
+// is not positive (read as no COUNT, as rrule-go, libical and
+// python-dateutil read COUNT=0), repeated BY values (which rrule-go would
+// count twice against COUNT).
+func ruleOption(v string) (*rrule.ROption, Time, []string, error) {
 	var (
 		parts []string
 		until Time
+		notes []string
 	)
 	for _, part := range strings.Split(strings.TrimSpace(v), ";") {
 		k, val, ok := strings.Cut(part, "=")
@@ -504,7 +575,7 @@ func ruleOption(v string) (*rrule.ROption, Time, error) {
 		case k == "UNTIL":
 			wall, isDate, utc, err := parseWall(val)
 			if err != nil {
-				return nil, Time{}, fmt.Errorf("UNTIL: %w", err)
+				return nil, Time{}, nil, fmt.Errorf("UNTIL: %w", err)
 			}
 			until = Time{Wall: wall, Kind: KindFloating}
 			if isDate {
@@ -512,16 +583,62 @@ func ruleOption(v string) (*rrule.ROption, Time, error) {
 			} else if utc {
 				until.Kind = KindUTC
 			}
+		case k == "COUNT":
+			if n, err := strconv.Atoi(val); err == nil && n <= 0 {
+				notes = append(notes, fmt.Sprintf("COUNT=%d read as no COUNT", n))
+				continue
+			}
+			parts = append(parts, k+"="+val)
 		case ruleParts[k]:
 			parts = append(parts, k+"="+val)
+		case strings.HasPrefix(k, "X-"):
+		default:
+			notes = append(notes, fmt.Sprintf("unknown rule part %q ignored", truncate(k, 40)))
 		}
 	}
 	opt, err := rrule.StrToROption(strings.Join(parts, ";"))
 	if err != nil {
-		return nil, Time{}, err
+		return nil, Time{}, notes, err
 	}
-	if opt.Count < 0 || opt.Interval < 0 {
-		return nil, Time{}, errors.New("negative COUNT or INTERVAL")
+	if opt.Interval < 0 {
+		return nil, Time{}, notes, errors.New("negative INTERVAL")
 	}
-	return opt, until, nil
+	dup := false
+	for _, l := range []*[]int{&opt.Bysetpos, &opt.Bymonth, &opt.Bymonthday, &opt.Byyearday, &opt.Byweekno, &opt.Byhour, &opt.Byminute, &opt.Bysecond} {
+		dup = dedupe(l) || dup
+	}
+	seen := map[rrule.Weekday]bool{}
+	days := opt.Byweekday[:0]
+	for _, d := range opt.Byweekday {
+		if seen[d] {
+			dup = true
+			continue
+		}
+		seen[d] = true
+		days = append(days, d)
+	}
+	opt.Byweekday = days
+	if dup {
+		notes = append(notes, "repeated BY values read once")
+	}
+	return opt, until, notes, nil
+}
+
+// dedupe drops repeated values from l, keeping the first of each, and
+// reports whether there were any.
+func dedupe(l *[]int) bool {
+	if len(*l) < 2 {
+		return false
+	}
+	seen := map[int]bool{}
+	out := (*l)[:0]
+	for _, v := range *l {
+		if !seen[v] {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	dup := len(out) < len(*l)
+	*l = out
+	return dup
 }

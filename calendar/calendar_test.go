@@ -525,3 +525,151 @@ END:VCALENDAR
 		t.Errorf("warnings = %v", w)
 	}
 }
+
+// TestParseLenient covers invalid but common input: each is read the way
+// its writer meant it, with a warning naming the line, never dropped
+// whole and never a crash.
+func TestParseLenient(t *testing.T) {
+	for _, tc := range []struct {
+		name, body, from, to string
+		want                 []string
+		warnings             []string // each a substring of one warning, in order
+	}{
+		{"RDATE DATE with a stray Z (Google birthdays)", `BEGIN:VEVENT
+UID:bday
+DTSTART;VALUE=DATE:20131210
+RRULE:FREQ=YEARLY
+RDATE:20131210Z
+SUMMARY:Birthday
+END:VEVENT`, "2026-12-01 00:00", "2027-01-01 00:00", []string{
+			"2026-12-10 00:00 +0100 2026-12-11 00:00 +0100 bday",
+		}, []string{`test.ics:8: uid "bday": RDATE value "20131210Z": DATE with a "Z" read as the date 20131210`}},
+		{"a bad RDATE value costs that value", `BEGIN:VEVENT
+UID:r
+DTSTART;TZID=Europe/Berlin:20260302T100000
+RDATE;TZID=Europe/Berlin:20260305T100000,2026-03-06,20260307T100000
+END:VEVENT`, "2026-03-01 00:00", "2026-04-01 00:00", []string{
+			"2026-03-02 10:00 +0100 2026-03-02 10:00 +0100 r",
+			"2026-03-05 10:00 +0100 2026-03-05 10:00 +0100 r",
+			"2026-03-07 10:00 +0100 2026-03-07 10:00 +0100 r",
+		}, []string{`test.ics:7: uid "r": RDATE value ignored: invalid date "2026-03-06"`}},
+		{"a bad DTEND costs the DTEND", `BEGIN:VEVENT
+UID:e
+DTSTART:20260302T090000Z
+DTEND:tomorrow
+END:VEVENT`, "2026-03-01 00:00", "2026-04-01 00:00", []string{
+			"2026-03-02 10:00 +0100 2026-03-02 10:00 +0100 e",
+		}, []string{`DTEND ignored: invalid date "tomorrow"`}},
+		{"DTEND before DTSTART", `BEGIN:VEVENT
+UID:back
+DTSTART;TZID=Europe/Berlin:20260302T100000
+DTEND;TZID=Europe/Berlin:20260302T090000
+END:VEVENT`, "2026-03-01 00:00", "2026-04-01 00:00", []string{
+			"2026-03-02 10:00 +0100 2026-03-02 10:00 +0100 back",
+		}, []string{`test.ics:7: uid "back": DTEND 20260302T090000 before DTSTART: read as no DTEND`}},
+		{"COUNT=0 read as no COUNT", `BEGIN:VEVENT
+UID:c0
+DTSTART:20260302T090000Z
+RRULE:FREQ=DAILY;COUNT=0
+END:VEVENT`, "2026-03-01 00:00", "2026-03-05 00:00", []string{
+			"2026-03-02 10:00 +0100 2026-03-02 10:00 +0100 c0",
+			"2026-03-03 10:00 +0100 2026-03-03 10:00 +0100 c0",
+			"2026-03-04 10:00 +0100 2026-03-04 10:00 +0100 c0",
+		}, []string{"RRULE: COUNT=0 read as no COUNT"}},
+		{"negative COUNT read as no COUNT", `BEGIN:VEVENT
+UID:cn
+DTSTART:20260302T090000Z
+RRULE:FREQ=DAILY;COUNT=-1
+END:VEVENT`, "2026-03-03 00:00", "2026-03-04 00:00", []string{
+			"2026-03-03 10:00 +0100 2026-03-03 10:00 +0100 cn",
+		}, []string{"RRULE: COUNT=-1 read as no COUNT"}},
+		{"UNTIL before DTSTART", `BEGIN:VEVENT
+UID:u
+DTSTART;TZID=Europe/Berlin:20260302T100000
+RRULE:FREQ=DAILY;UNTIL=20260301T090000Z
+END:VEVENT`, "2026-03-01 00:00", "2026-04-01 00:00", []string{
+			"2026-03-02 10:00 +0100 2026-03-02 10:00 +0100 u",
+		}, []string{"RRULE: UNTIL before DTSTART: the rule adds no instance"}},
+		{"misspelt rule part warned, not silently unbounded", `BEGIN:VEVENT
+UID:untl
+DTSTART:20260302T090000Z
+RRULE:FREQ=DAILY;UNTL=20260303T090000Z
+END:VEVENT`, "2026-03-01 00:00", "2026-03-04 00:00", []string{
+			"2026-03-02 10:00 +0100 2026-03-02 10:00 +0100 untl",
+			"2026-03-03 10:00 +0100 2026-03-03 10:00 +0100 untl",
+		}, []string{`test.ics:7: uid "untl": RRULE: unknown rule part "UNTL" ignored`}},
+		{"DATE values without VALUE=DATE", `BEGIN:VEVENT
+UID:d
+DTSTART:20260302
+DTEND:20260304
+END:VEVENT`, "2026-03-01 00:00", "2026-04-01 00:00", []string{
+			"2026-03-02 00:00 +0100 2026-03-04 00:00 +0100 d",
+		}, nil},
+		{"globally unique TZIDs", `BEGIN:VEVENT
+UID:moz
+DTSTART;TZID=/mozilla.org/20050126_1/Europe/Berlin:20260302T100000
+END:VEVENT
+BEGIN:VEVENT
+UID:sto
+DTSTART;TZID=/Europe/Stockholm:20260302T110000
+END:VEVENT`, "2026-03-01 00:00", "2026-04-01 00:00", []string{
+			"2026-03-02 10:00 +0100 2026-03-02 10:00 +0100 moz",
+			"2026-03-02 11:00 +0100 2026-03-02 11:00 +0100 sto",
+		}, nil},
+		{"BYHOUR on a DATE start ignored", `BEGIN:VEVENT
+UID:bh
+DTSTART;VALUE=DATE:20260302
+RRULE:FREQ=DAILY;COUNT=2;BYHOUR=9,17
+END:VEVENT`, "2026-03-01 00:00", "2026-04-01 00:00", []string{
+			"2026-03-02 00:00 +0100 2026-03-03 00:00 +0100 bh",
+			"2026-03-03 00:00 +0100 2026-03-04 00:00 +0100 bh",
+		}, []string{"BYHOUR, BYMINUTE and BYSECOND ignored on a DATE DTSTART"}},
+		{"repeated BY value counts once against COUNT", `BEGIN:VEVENT
+UID:rep
+DTSTART:20260302T090000Z
+RRULE:FREQ=DAILY;COUNT=4;BYHOUR=9,10,9
+END:VEVENT`, "2026-03-01 00:00", "2026-04-01 00:00", []string{
+			"2026-03-02 10:00 +0100 2026-03-02 10:00 +0100 rep",
+			"2026-03-02 11:00 +0100 2026-03-02 11:00 +0100 rep",
+			"2026-03-03 10:00 +0100 2026-03-03 10:00 +0100 rep",
+			"2026-03-03 11:00 +0100 2026-03-03 11:00 +0100 rep",
+		}, []string{"repeated BY values read once"}},
+		{"EXRULE (RFC 2445) removes its instances", `BEGIN:VEVENT
+UID:exr
+DTSTART;TZID=Europe/Berlin:20260302T080000
+RRULE:FREQ=DAILY;COUNT=7
+EXRULE:FREQ=WEEKLY;BYDAY=SA,SU
+END:VEVENT`, "2026-03-01 00:00", "2026-04-01 00:00", []string{
+			"2026-03-02 08:00 +0100 2026-03-02 08:00 +0100 exr",
+			"2026-03-03 08:00 +0100 2026-03-03 08:00 +0100 exr",
+			"2026-03-04 08:00 +0100 2026-03-04 08:00 +0100 exr",
+			"2026-03-05 08:00 +0100 2026-03-05 08:00 +0100 exr",
+			"2026-03-06 08:00 +0100 2026-03-06 08:00 +0100 exr",
+		}, nil},
+		{"several RRULEs: the union, UNTIL instants included", `BEGIN:VEVENT
+UID:multi
+DTSTART;TZID=Europe/Berlin:20260302T100000
+RRULE:FREQ=WEEKLY;BYDAY=MO;UNTIL=20260316T090000Z
+RRULE:FREQ=WEEKLY;BYDAY=WE;UNTIL=20260311T090000Z
+END:VEVENT`, "2026-03-01 00:00", "2026-04-01 00:00", []string{
+			"2026-03-02 10:00 +0100 2026-03-02 10:00 +0100 multi",
+			"2026-03-04 10:00 +0100 2026-03-04 10:00 +0100 multi",
+			"2026-03-09 10:00 +0100 2026-03-09 10:00 +0100 multi",
+			"2026-03-11 10:00 +0100 2026-03-11 10:00 +0100 multi",
+			"2026-03-16 10:00 +0100 2026-03-16 10:00 +0100 multi",
+		}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, w := expandText(t, vcal(tc.body), "Europe/Berlin", tc.from, tc.to)
+			check(t, "occurrences", got, tc.want)
+			if len(w) != len(tc.warnings) {
+				t.Fatalf("warnings = %v, want %d: %q", w, len(tc.warnings), tc.warnings)
+			}
+			for i, sub := range tc.warnings {
+				if s := w[i].String(); !strings.Contains(s, sub) || w[i].Line == 0 {
+					t.Errorf("warning %d = %q, want it to contain %q and a line", i, s, sub)
+				}
+			}
+		})
+	}
+}

@@ -27,26 +27,31 @@ type rule struct {
 	until Time
 }
 
-func (b *builder) rule(v string, start Time) (r rule, err error) {
+func (b *builder) rule(v string, start Time) (r rule, notes []string, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("recurrence rule failed: %v", p)
 		}
 	}()
-	opt, until, err := ruleOption(v)
+	opt, until, notes, err := ruleOption(v)
 	if err != nil {
-		return rule{}, err
+		return rule{}, notes, err
+	}
+	if start.Kind == KindDate && len(opt.Byhour)+len(opt.Byminute)+len(opt.Bysecond) > 0 {
+		// RFC 5545 §3.3.10: with a DATE DTSTART these parts MUST be ignored.
+		notes = append(notes, "BYHOUR, BYMINUTE and BYSECOND ignored on a DATE DTSTART")
+		opt.Byhour, opt.Byminute, opt.Bysecond = nil, nil, nil
 	}
 	o := *opt
 	o.Dtstart = start.Wall
 	if _, err := rrule.NewRRule(o); err != nil {
-		return rule{}, err
+		return rule{}, notes, err
 	}
 	if neverMatches(o) {
 		// rrule-go would search up to the year 9999 for an instance.
-		return rule{}, errors.New("the rule matches no date")
+		return rule{}, notes, errors.New("the rule matches no date")
 	}
-	return rule{opt: *opt, until: until}, nil
+	return rule{opt: *opt, until: until}, notes, nil
 }
 
 // expander holds one Expand call's state.
@@ -252,6 +257,17 @@ func (x *expander) event(e *Event) {
 		return len(cands) <= 2*limit+16
 	}
 	// DTSTART is always the first instance (RFC 5545 §3.8.5.3).
+	for _, rl := range e.exrules {
+		if excluded == nil {
+			excluded = map[int64]bool{}
+		}
+		if err := x.ruleWalls(e, rl, z, wallLo, wallHi, func(w time.Time) bool {
+			excluded[z.instant(w).Unix()] = true
+			return true
+		}); err != nil {
+			x.warn(e, fmt.Errorf("EXRULE: %w", err))
+		}
+	}
 	if !e.Start.Wall.Before(wallLo) && !e.Start.Wall.After(wallHi) {
 		add(candidate{wall: e.Start.Wall, start: start})
 	}

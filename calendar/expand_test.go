@@ -252,7 +252,7 @@ func TestNeverMatches(t *testing.T) {
 		{"FREQ=DAILY;BYHOUR=9,10;BYSETPOS=2", false},
 		{"FREQ=DAILY;BYHOUR=9,10;BYSETPOS=3", true},
 	} {
-		o, _, err := ruleOption(tc.rule)
+		o, _, _, err := ruleOption(tc.rule)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -54,6 +54,7 @@ type Event struct {
 	Categories                     []string
 
 	rules    []rule
+	exrules  []rule // EXRULE (RFC 2445), deprecated but still written
 	sequence int
 	dtstamp  time.Time // DTSTAMP, to order revisions of equal SEQUENCE
 }
