@@ -141,6 +141,7 @@ func (b *builder) event(c *component) (*Event, error) {
 	ev := &Event{UID: c.uid, Calendar: b.opts.Calendar, Source: b.opts.Source, Line: c.line, Class: ClassPublic}
 	var durProp, endProp *property
 	var rrules, exrules []*property
+	var intended string
 	for i := range c.props {
 		p := &c.props[i]
 		var err error
@@ -231,10 +232,17 @@ func (b *builder) event(c *component) (*Event, error) {
 		case "ORGANIZER":
 			ev.Organizer = strings.TrimSpace(p.value)
 			ev.OrganizerIsMe = b.isMe(p.value)
+		case "X-MICROSOFT-CDO-BUSYSTATUS":
+			ev.BusyStatus = busyStatus(p.value)
+		case "X-MICROSOFT-CDO-INTENDEDSTATUS":
+			intended = busyStatus(p.value)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("line %d: %s: %w", p.line, p.name, err)
 		}
+	}
+	if ev.BusyStatus == "" {
+		ev.BusyStatus = intended
 	}
 	if ev.Start.IsZero() && !ev.RecurrenceID.IsZero() {
 		ev.Start = ev.RecurrenceID // an override that does not move its instance
@@ -306,6 +314,17 @@ func (b *builder) ruleProp(p *property, ev *Event) (rule, bool) {
 		}
 	}
 	return rl, true
+}
+
+// busyStatus reads an X-MICROSOFT-CDO-BUSYSTATUS or -INTENDEDSTATUS value
+// ([MS-OXCICAL] 2.1.3.1.1.20.7): FREE, TENTATIVE, BUSY, OOF or
+// WORKINGELSEWHERE; other values are dropped.
+func busyStatus(v string) string {
+	switch s := strings.ToLower(strings.TrimSpace(v)); s {
+	case "free", "tentative", "busy", "oof", "workingelsewhere":
+		return s
+	}
+	return ""
 }
 
 func (b *builder) isMe(addr string) bool {

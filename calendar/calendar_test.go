@@ -673,3 +673,38 @@ END:VEVENT`, "2026-03-01 00:00", "2026-04-01 00:00", []string{
 		})
 	}
 }
+
+// TestParseBusyStatus reads an Exchange "availability only" publication:
+// "Show as" travels in X-MICROSOFT-CDO-BUSYSTATUS, else -INTENDEDSTATUS.
+func TestParseBusyStatus(t *testing.T) {
+	data, err := os.ReadFile("testdata/corpus/exchange-availability.ics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc := mustZone(t, "Europe/Berlin")
+	events, w, err := ParseICS(bytes.NewReader(data), ParseOptions{Source: "exchange-availability.ics", Zone: loc})
+	if err != nil || len(w) != 0 {
+		t.Fatalf("ParseICS() = %v, %v", w, err)
+	}
+	occ, _ := Expand(events, time.Date(2026, 3, 1, 0, 0, 0, 0, loc), time.Date(2026, 3, 20, 0, 0, 0, 0, loc), ExpandOptions{Zone: loc})
+	var got []string
+	for _, o := range occ {
+		got = append(got, o.Start.Format("01-02 15:04")+" "+o.Summary+" "+o.BusyStatus)
+	}
+	check(t, "busy status", got, []string{
+		"03-02 09:00 Busy busy",
+		"03-04 13:00 Tentative tentative",
+		"03-05 12:00 Free free",
+		"03-06 08:00 Client site workingelsewhere",
+		"03-09 09:00 Busy busy",
+		"03-16 00:00 Conference in Lyon oof",
+		"03-16 09:00 Busy busy",
+	})
+	for _, tc := range []struct{ in, want string }{
+		{"OOF", "oof"}, {" workingElsewhere ", "workingelsewhere"}, {"FREE", "free"}, {"AWAY", ""}, {"", ""},
+	} {
+		if got := busyStatus(tc.in); got != tc.want {
+			t.Errorf("busyStatus(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

@@ -176,6 +176,7 @@ func (x *expander) occurrences() []Occurrence {
 		o.Organizer = e.Organizer
 		o.OrganizerIsMe = e.OrganizerIsMe
 		o.Categories = e.Categories
+		o.BusyStatus = e.BusyStatus
 		if r.hasRecID {
 			o.RecurrenceID = time.Unix(r.recID, 0).In(x.loc)
 		}

@@ -52,6 +52,7 @@ type Event struct {
 	Organizer                      string   // the organizer's calendar address
 	OrganizerIsMe                  bool
 	Categories                     []string
+	BusyStatus                     string // see Occurrence.BusyStatus
 
 	rules    []rule
 	exrules  []rule // EXRULE (RFC 2445), deprecated but still written
