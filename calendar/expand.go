@@ -496,7 +496,12 @@ func (x *expander) ruleWalls(e *Event, rl rule, z *zone, lo, hi time.Time, f fun
 	}
 	opt.Until = until
 	interval := max(opt.Interval, 1)
-	if opt.Count == 0 {
+	var next func() (time.Time, bool)
+	if ownSet(opt) {
+		if next, err = setIterator(opt, dt); err != nil {
+			return fmt.Errorf("RRULE: %w", err)
+		}
+	} else if opt.Count == 0 {
 		explicit(&opt, dt)
 		if ns, ok := aligned(opt.Freq, opt.Wkst, interval, dt, lo); ok {
 			opt.Dtstart = ns
@@ -513,11 +518,13 @@ func (x *expander) ruleWalls(e *Event, rl rule, z *zone, lo, hi time.Time, f fun
 		}
 		opt.Dtstart, opt.Count = ns, opt.Count-skipped
 	}
-	rr, err := rrule.NewRRule(opt)
-	if err != nil {
-		return fmt.Errorf("RRULE: %w", err)
+	if next == nil {
+		rr, err := rrule.NewRRule(opt)
+		if err != nil {
+			return fmt.Errorf("RRULE: %w", err)
+		}
+		next = rr.Iterator()
 	}
-	next := rr.Iterator()
 	for skipped := 0; ; {
 		w, ok := next()
 		if !ok || w.After(hi) {
@@ -772,4 +779,112 @@ func skipCount(o rrule.ROption, interval int, dt, lo time.Time) (time.Time, int,
 		return time.Time{}, 0, false
 	}
 	return step(k), k, true
+}
+
+// mixedByDay reports a BYDAY that mixes ordinal days with plain ones
+// (BYDAY=3MO,WE,FR): rrule-go yields no instance at all for it.
+func mixedByDay(o rrule.ROption) bool {
+	ord, plain := false, false
+	for _, d := range o.Byweekday {
+		if d.N() != 0 {
+			ord = true
+		} else {
+			plain = true
+		}
+	}
+	return ord && plain && (o.Freq == rrule.MONTHLY || o.Freq == rrule.YEARLY)
+}
+
+// weekStart returns the first day (per WKST) of the week dt lies in, at
+// dt's time of day.
+func weekStart(wkst rrule.Weekday, dt time.Time) time.Time {
+	wd := (int(dt.Weekday()) + 6) % 7 // Monday = 0, as rrule-go counts
+	return dt.AddDate(0, 0, -((wd - wkst.Day() + 7) % 7))
+}
+
+// ownSet reports the rules rrule-go expands wrongly, which setIterator
+// expands instead:
+//   - a weekly BYSETPOS whose DTSTART is not the week's first day: rrule-go
+//     picks from the days from DTSTART on, RFC 5545 §3.3.10 from the whole
+//     week (FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=2 from a Wednesday is
+//     Tuesday, before DTSTART, so nothing in the first week; rrule-go says
+//     Thursday);
+//   - a BYDAY that mixes ordinal and plain days without BYSETPOS
+//     (FREQ=MONTHLY;BYDAY=3MO,WE,FR): the union of its two halves.
+func ownSet(o rrule.ROption) bool {
+	if len(o.Bysetpos) > 0 && o.Freq == rrule.WEEKLY && !weekStart(o.Wkst, o.Dtstart).Equal(o.Dtstart) {
+		return true
+	}
+	return len(o.Bysetpos) == 0 && mixedByDay(o)
+}
+
+// setIterator expands a rule that ownSet picked: as one or two rrule-go
+// rules without COUNT, started where the RFC's set starts, merged in
+// order without duplicates, with instances before DTSTART dropped and
+// COUNT applied here (DTSTART counting as the first, RFC 5545 §3.3.10).
+func setIterator(opt rrule.ROption, dt time.Time) (func() (time.Time, bool), error) {
+	count := opt.Count
+	explicit(&opt, dt)
+	opt.Count = 0
+	subs := []rrule.ROption{opt}
+	if len(opt.Bysetpos) == 0 && mixedByDay(opt) {
+		ord, plain := opt, opt
+		ord.Byweekday, plain.Byweekday = nil, nil
+		for _, d := range opt.Byweekday {
+			if d.N() != 0 {
+				ord.Byweekday = append(ord.Byweekday, d)
+			} else {
+				plain.Byweekday = append(plain.Byweekday, d)
+			}
+		}
+		subs = []rrule.ROption{ord, plain}
+	}
+	type head struct {
+		next func() (time.Time, bool)
+		w    time.Time
+		ok   bool
+	}
+	heads := make([]head, len(subs))
+	for i, o := range subs {
+		if o.Freq == rrule.WEEKLY && len(o.Bysetpos) > 0 {
+			o.Dtstart = weekStart(o.Wkst, dt)
+		}
+		rr, err := rrule.NewRRule(o)
+		if err != nil {
+			return nil, err
+		}
+		heads[i].next = rr.Iterator()
+		heads[i].w, heads[i].ok = heads[i].next()
+	}
+	n, first := 0, true
+	var last time.Time
+	return func() (time.Time, bool) {
+		for {
+			best := -1
+			for i, h := range heads {
+				if h.ok && (best < 0 || h.w.Before(heads[best].w)) {
+					best = i
+				}
+			}
+			if best < 0 {
+				return time.Time{}, false
+			}
+			w := heads[best].w
+			heads[best].w, heads[best].ok = heads[best].next()
+			if w.Before(dt) || !first && w.Equal(last) {
+				continue
+			}
+			if first && count > 0 && !w.Equal(dt) {
+				n++ // DTSTART, off the rule, was the first instance
+			}
+			first, last = false, w
+			if count > 0 {
+				if n >= count {
+					return time.Time{}, false
+				}
+				n++
+			}
+			return w, true
+		}
+	}, nil
 }

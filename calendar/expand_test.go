@@ -432,3 +432,41 @@ END:VEVENT`, []string{
 		})
 	}
 }
+
+// TestExpandRRuleGoFaults pins rules rrule-go expands wrongly (confirmed
+// against it: see ownSet), with RFC 5545's answer.
+func TestExpandRRuleGoFaults(t *testing.T) {
+	for _, tc := range []struct {
+		rule string
+		want []string // days of March 2026 at 10:00
+	}{
+		// Tuesday Mar 3 precedes DTSTART; DTSTART counts as the first of COUNT.
+		{"FREQ=WEEKLY;COUNT=3;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=2", []string{"04", "10", "17"}},
+		{"FREQ=WEEKLY;COUNT=3;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=3", []string{"04", "11", "18"}},
+		{"FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1", []string{"04", "06", "13", "20", "27"}},
+		{"FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,FR;BYSETPOS=1;WKST=SU", []string{"04", "16", "30"}},
+		{"FREQ=MONTHLY;COUNT=6;BYDAY=3MO,WE,FR", []string{"04", "06", "11", "13", "16", "18"}},
+		{"FREQ=MONTHLY;BYDAY=-1MO,WE", []string{"04", "11", "18", "25", "30"}},
+		{"FREQ=YEARLY;BYMONTH=3;BYDAY=1MO,FR", []string{"04", "06", "13", "20", "27"}},
+		// Not rrule-go's fault: left to it.
+		{"FREQ=MONTHLY;COUNT=3;BYDAY=WE,FR", []string{"04", "06", "11"}},
+	} {
+		t.Run(tc.rule, func(t *testing.T) {
+			ics := vcal("BEGIN:VEVENT\nUID:r\nDTSTART;TZID=Europe/Berlin:20260304T100000\nRRULE:" + tc.rule + "\nEND:VEVENT")
+			got, w := expandText(t, ics, "Europe/Berlin", "2026-03-01 00:00", "2026-04-01 00:00")
+			var want []string
+			for _, d := range tc.want {
+				want = append(want, "2026-03-"+d+" 10:00 +0100 2026-03-"+d+" 10:00 +0100 r")
+			}
+			for i := range want { // CEST from Mar 29
+				if tc.want[i] >= "30" {
+					want[i] = strings.ReplaceAll(want[i], "+0100", "+0200")
+				}
+			}
+			check(t, tc.rule, got, want)
+			if len(w) != 0 {
+				t.Errorf("warnings = %v", w)
+			}
+		})
+	}
+}
