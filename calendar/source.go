@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	goical "github.com/emersion/go-ical"
@@ -117,8 +118,14 @@ func FromGoICal(cal *goical.Calendar, opts ParseOptions) ([]*Event, []Warning) {
 		return nil, nil
 	}
 	var tops []*component
+	vcal := &component{name: "VCALENDAR"}
+	if p := cal.Props.Get("X-WR-TIMEZONE"); p != nil {
+		vcal.xwrTZ = strings.TrimSpace(unescapeText(p.Value))
+	}
 	for _, c := range cal.Children {
-		tops = append(tops, fromGoComponent(c, 1))
+		top := fromGoComponent(c, 1)
+		top.cal = vcal
+		tops = append(tops, top)
 	}
 	b := newBuilder(opts)
 	events := b.build(tops)
