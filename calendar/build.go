@@ -264,8 +264,16 @@ func (b *builder) event(c *component) (*Event, error) {
 		ev.End = Time{Wall: ev.End.Wall.Truncate(24 * time.Hour), Kind: KindDate}
 	}
 	if !ev.End.IsZero() && endBefore(ev, b.user) {
-		b.warn(endProp.line, ev.UID, fmt.Errorf("DTEND %s before DTSTART: read as no DTEND", endProp.value))
-		ev.End = Time{}
+		if len(rrules) == 0 && len(ev.RDates) == 0 && ev.RecurrenceID.IsZero() && ev.End.Kind == ev.Start.Kind {
+			// A single event with its times swapped (a converter's slip):
+			// read the span it names, as recurring-ical-events does.
+			b.warn(endProp.line, ev.UID, fmt.Errorf("DTEND %s before DTSTART: the two read swapped", endProp.value))
+			ev.Start, ev.End = ev.End, ev.Start
+		} else {
+			// A series or an instance keeps its DTSTART, which places it.
+			b.warn(endProp.line, ev.UID, fmt.Errorf("DTEND %s before DTSTART: read as no DTEND", endProp.value))
+			ev.End = Time{}
+		}
 	}
 	for _, p := range rrules {
 		if rl, ok := b.ruleProp(p, ev); ok {

@@ -560,12 +560,21 @@ DTEND:tomorrow
 END:VEVENT`, "2026-03-01 00:00", "2026-04-01 00:00", []string{
 			"2026-03-02 10:00 +0100 2026-03-02 10:00 +0100 e",
 		}, []string{`DTEND ignored: invalid date "tomorrow"`}},
-		{"DTEND before DTSTART", `BEGIN:VEVENT
+		{"DTEND before DTSTART, single event: swapped", `BEGIN:VEVENT
+UID:back
+DTSTART;TZID=Europe/Berlin:20260302T234500
+DTEND;TZID=Europe/Berlin:20260302T233000
+END:VEVENT`, "2026-03-01 00:00", "2026-04-01 00:00", []string{
+			"2026-03-02 23:30 +0100 2026-03-02 23:45 +0100 back",
+		}, []string{`test.ics:7: uid "back": DTEND 20260302T233000 before DTSTART: the two read swapped`}},
+		{"DTEND before DTSTART, series: DTSTART stays", `BEGIN:VEVENT
 UID:back
 DTSTART;TZID=Europe/Berlin:20260302T100000
 DTEND;TZID=Europe/Berlin:20260302T090000
+RRULE:FREQ=DAILY;COUNT=2
 END:VEVENT`, "2026-03-01 00:00", "2026-04-01 00:00", []string{
 			"2026-03-02 10:00 +0100 2026-03-02 10:00 +0100 back",
+			"2026-03-03 10:00 +0100 2026-03-03 10:00 +0100 back",
 		}, []string{`test.ics:7: uid "back": DTEND 20260302T090000 before DTSTART: read as no DTEND`}},
 		{"COUNT=0 read as no COUNT", `BEGIN:VEVENT
 UID:c0
