@@ -445,6 +445,11 @@ func (x *expander) overrides(e *Event, excluded map[int64]bool, exDays map[time.
 		if excluded[ov.RecurrenceID.instant(x.user).Unix()] {
 			continue
 		}
+		if ov.sequence < e.sequence && !x.generates(e, ov.RecurrenceID) {
+			// An override made for an older revision of the series, of an
+			// instance the newer one no longer has (RFC 5546 §2.1.5).
+			continue
+		}
 		if exDays != nil {
 			day := dayOf(x.wallIn(ov.RecurrenceID))
 			if ov.RecurrenceID.Kind != KindDate && !e.AllDay {
@@ -887,4 +892,38 @@ func setIterator(opt rrule.ROption, dt time.Time) (func() (time.Time, bool), err
 			return w, true
 		}
 	}, nil
+}
+
+// generates reports whether a series has an instance at a RECURRENCE-ID:
+// its DTSTART, an RDATE or an instance of one of its rules. RECURRENCE-IDs
+// of the other value type (DATE for DATE-TIME) count as generated.
+func (x *expander) generates(e *Event, rid Time) bool {
+	if _, mixed := x.mixedDay(e, rid); mixed {
+		return true
+	}
+	at := rid.instant(x.user)
+	z := e.Start.zoneFor(x.user)
+	if z.instant(e.Start.Wall).Equal(at) {
+		return true
+	}
+	for _, rd := range e.RDates {
+		if rd.Start.instant(x.user).Equal(at) {
+			return true
+		}
+	}
+	w := z.wallOf(at)
+	if e.AllDay {
+		w = rid.Wall
+	}
+	found := false
+	for _, rl := range e.rules {
+		_ = x.ruleWalls(e, rl, z, w, w, func(g time.Time) bool {
+			found = found || g.Equal(w)
+			return !found
+		})
+		if found {
+			return true
+		}
+	}
+	return false
 }
