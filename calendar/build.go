@@ -99,6 +99,9 @@ func (b *builder) build(tops []*component) []*Event {
 	}
 	for _, ov := range overrides {
 		m := byUID[ov.UID]
+		if m != nil && m.deleted {
+			continue // its series is deleted
+		}
 		if m == nil {
 			// An instance without its series (an invitation to one
 			// occurrence): it stands alone.
@@ -107,7 +110,7 @@ func (b *builder) build(tops []*component) []*Event {
 		}
 		b.addOverride(m, ov)
 	}
-	return masters
+	return slices.DeleteFunc(masters, func(e *Event) bool { return e.deleted })
 }
 
 // newer reports whether revision a supersedes b: a higher SEQUENCE, or the
@@ -275,10 +278,19 @@ func (b *builder) event(c *component) (*Event, error) {
 			ev.End = Time{}
 		}
 	}
+	ended := 0
 	for _, p := range rrules {
 		if rl, ok := b.ruleProp(p, ev); ok {
 			ev.rules = append(ev.rules, rl)
+			if untilBefore(rl, ev, b.user) {
+				ended++
+			}
 		}
+	}
+	if ended > 0 && ended == len(rrules) && len(ev.RDates) == 0 && ev.RecurrenceID.IsZero() {
+		// Every rule ends before it starts: how Atlassian Confluence
+		// exports a deleted series. No instance, DTSTART included.
+		ev.deleted = true
 	}
 	for _, p := range exrules {
 		if rl, ok := b.ruleProp(p, ev); ok {
@@ -308,20 +320,30 @@ func (b *builder) ruleProp(p *property, ev *Event) (rule, bool) {
 		b.warn(p.line, ev.UID, fmt.Errorf("%s %q ignored: %w", p.name, truncate(p.value, 80), err))
 		return rule{}, false
 	}
-	if u := rl.until; !u.IsZero() {
-		z := ev.Start.zoneFor(b.user)
-		end := u.Wall
-		switch u.Kind {
-		case KindDate:
-			end = end.Add(24*time.Hour - time.Second)
-		case KindUTC:
-			end = z.wallOf(end)
+	if untilBefore(rl, ev, b.user) {
+		msg := "UNTIL before DTSTART: the rule adds no instance"
+		if p.name == "RRULE" {
+			msg = "UNTIL before DTSTART: read as a deleted series, without instances"
 		}
-		if end.Before(ev.Start.Wall) {
-			b.warn(p.line, ev.UID, fmt.Errorf("%s: UNTIL before DTSTART: the rule adds no instance", p.name))
-		}
+		b.warn(p.line, ev.UID, fmt.Errorf("%s: %s", p.name, msg))
 	}
 	return rl, true
+}
+
+// untilBefore reports a rule whose UNTIL lies before the event's DTSTART.
+func untilBefore(rl rule, ev *Event, user *zone) bool {
+	u := rl.until
+	if u.IsZero() {
+		return false
+	}
+	end := u.Wall
+	switch u.Kind {
+	case KindDate:
+		end = end.Add(24*time.Hour - time.Second)
+	case KindUTC:
+		end = ev.Start.zoneFor(user).wallOf(end)
+	}
+	return end.Before(ev.Start.Wall)
 }
 
 // busyStatus reads an X-MICROSOFT-CDO-BUSYSTATUS or -INTENDEDSTATUS value

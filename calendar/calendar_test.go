@@ -592,13 +592,26 @@ RRULE:FREQ=DAILY;COUNT=-1
 END:VEVENT`, "2026-03-03 00:00", "2026-03-04 00:00", []string{
 			"2026-03-03 10:00 +0100 2026-03-03 10:00 +0100 cn",
 		}, []string{"RRULE: COUNT=-1 read as no COUNT"}},
-		{"UNTIL before DTSTART", `BEGIN:VEVENT
+		{"UNTIL before DTSTART: a deleted series (Confluence)", `BEGIN:VEVENT
 UID:u
 DTSTART;TZID=Europe/Berlin:20260302T100000
 RRULE:FREQ=DAILY;UNTIL=20260301T090000Z
+END:VEVENT
+BEGIN:VEVENT
+UID:u
+RECURRENCE-ID;TZID=Europe/Berlin:20260302T100000
+DTSTART;TZID=Europe/Berlin:20260302T120000
+END:VEVENT`, "2026-03-01 00:00", "2026-04-01 00:00", nil,
+			[]string{"RRULE: UNTIL before DTSTART: read as a deleted series, without instances"}},
+		{"UNTIL before DTSTART on one of two rules", `BEGIN:VEVENT
+UID:u2
+DTSTART;TZID=Europe/Berlin:20260302T100000
+RRULE:FREQ=DAILY;UNTIL=20260301T090000Z
+RRULE:FREQ=DAILY;COUNT=2
 END:VEVENT`, "2026-03-01 00:00", "2026-04-01 00:00", []string{
-			"2026-03-02 10:00 +0100 2026-03-02 10:00 +0100 u",
-		}, []string{"RRULE: UNTIL before DTSTART: the rule adds no instance"}},
+			"2026-03-02 10:00 +0100 2026-03-02 10:00 +0100 u2",
+			"2026-03-03 10:00 +0100 2026-03-03 10:00 +0100 u2",
+		}, []string{"RRULE: UNTIL before DTSTART"}},
 		{"misspelt rule part warned, not silently unbounded", `BEGIN:VEVENT
 UID:untl
 DTSTART:20260302T090000Z

@@ -387,10 +387,13 @@ func (x *expander) exclusions(e *Event) (map[int64]bool, map[time.Time]bool) {
 	return excluded, exDays
 }
 
-// wallIn returns a value's wall-clock fields: as written, or for UTC in
-// the user's zone.
+// wallIn returns the wall time whose day a DATE-TIME names for an
+// all-day series: as written, except a UTC time off midnight, which is
+// read in the user's zone. RECURRENCE-ID:20200921T000000Z (a date written
+// as UTC midnight) is the 21st in every zone; 20260302T230000Z (local
+// midnight of the 3rd in Berlin, converted to UTC) is the 3rd there.
 func (x *expander) wallIn(t Time) time.Time {
-	if t.Kind == KindUTC {
+	if t.Kind == KindUTC && !t.Wall.Equal(dayOf(t.Wall)) {
 		return x.user.wallOf(t.Wall)
 	}
 	return t.Wall

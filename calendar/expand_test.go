@@ -549,3 +549,27 @@ func TestExpandRRuleGoFaults(t *testing.T) {
 		})
 	}
 }
+
+// TestExpandDateRecurrenceIDAsUTCMidnight: some producers write a DATE
+// RECURRENCE-ID as UTC midnight; it names that date in every user zone.
+func TestExpandDateRecurrenceIDAsUTCMidnight(t *testing.T) {
+	ics := vcal(`BEGIN:VEVENT
+UID:w
+DTSTART;VALUE=DATE:20260302
+RRULE:FREQ=WEEKLY;COUNT=3
+END:VEVENT
+BEGIN:VEVENT
+UID:w
+RECURRENCE-ID:20260309T000000Z
+DTSTART;VALUE=DATE:20260310
+SUMMARY:moved a day
+END:VEVENT`)
+	for _, zone := range []string{"Europe/Berlin", "America/New_York", "Pacific/Auckland"} {
+		got, _ := expandText(t, ics, zone, "2026-03-01 00:00", "2026-04-01 00:00")
+		var days []string
+		for _, g := range got {
+			days = append(days, g[:10])
+		}
+		check(t, zone, days, []string{"2026-03-02", "2026-03-10", "2026-03-16"})
+	}
+}

@@ -59,6 +59,7 @@ type Event struct {
 	exrules  []rule // EXRULE (RFC 2445), deprecated but still written
 	sequence int
 	dtstamp  time.Time // DTSTAMP, to order revisions of equal SEQUENCE
+	deleted  bool      // every RRULE ends before DTSTART: no instances
 }
 
 // ParseOptions says how to read a calendar.
