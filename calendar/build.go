@@ -97,8 +97,17 @@ func (b *builder) build(tops []*component) []*Event {
 			byUID[ev.UID] = ev
 		}
 	}
+	var noUID []*Event // masters without UID, for overrides without one
+	for _, m := range masters {
+		if m.UID == "" {
+			noUID = append(noUID, m)
+		}
+	}
 	for _, ov := range overrides {
 		m := byUID[ov.UID]
+		if ov.UID == "" {
+			m = b.seriesOf(ov, noUID)
+		}
 		if m != nil && m.deleted {
 			continue // its series is deleted
 		}
@@ -111,6 +120,24 @@ func (b *builder) build(tops []*component) []*Event {
 		b.addOverride(m, ov)
 	}
 	return slices.DeleteFunc(masters, func(e *Event) bool { return e.deleted })
+}
+
+// seriesOf finds the series of an override without UID (hand-written and
+// converted calendars leave UIDs out): the UID-less series of the same
+// value type that has an instance at its RECURRENCE-ID; a DATE-TIME
+// RECURRENCE-ID of an all-day series by its day.
+func (b *builder) seriesOf(ov *Event, masters []*Event) *Event {
+	x := &expander{user: b.user, loc: time.UTC}
+	for _, m := range masters {
+		rid := ov.RecurrenceID
+		if m.AllDay && rid.Kind != KindDate {
+			rid = Time{Wall: dayOf(x.wallIn(rid)), Kind: KindDate}
+		}
+		if (rid.Kind == KindDate) == m.AllDay && x.generates(m, rid) {
+			return m
+		}
+	}
+	return nil
 }
 
 // newer reports whether revision a supersedes b: a higher SEQUENCE, or the
