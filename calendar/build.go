@@ -21,6 +21,9 @@ type builder struct {
 	zones     map[string]*zone
 	warnings  []Warning
 	me        []string
+	// floatTZ is the X-WR-TIMEZONE of the calendar object being read:
+	// Google and Outlook feeds write it for times that carry no TZID.
+	floatTZ string
 }
 
 func newBuilder(opts ParseOptions) *builder {
@@ -55,8 +58,15 @@ func (b *builder) build(tops []*component) []*Event {
 		overrides []*Event
 	)
 	for _, c := range tops {
+		for _, n := range c.notes {
+			b.warn(n.line, c.uid, n.err)
+		}
 		if c.name != "VEVENT" {
 			continue
+		}
+		b.floatTZ = ""
+		if c.cal != nil {
+			b.floatTZ = c.cal.xwrTZ
 		}
 		if c.err != nil {
 			b.warn(c.line, c.uid, fmt.Errorf("skipped VEVENT: %w", c.err))
@@ -71,28 +81,83 @@ func (b *builder) build(tops []*component) []*Event {
 			overrides = append(overrides, ev)
 			continue
 		}
+		if old := byUID[ev.UID]; old != nil && newer(ev, old) != newer(old, ev) {
+			// Two revisions of one event (a feed that concatenates
+			// updates, an export with its iTIP history, RFC 5546 §2.1.5):
+			// the higher SEQUENCE, then the later DTSTAMP, wins.
+			if newer(ev, old) {
+				i := slices.Index(masters, old)
+				masters[i] = ev
+				byUID[ev.UID] = ev
+			}
+			continue
+		}
 		masters = append(masters, ev)
 		if _, dup := byUID[ev.UID]; !dup && ev.UID != "" {
 			byUID[ev.UID] = ev
 		}
 	}
+	var noUID []*Event // masters without UID, for overrides without one
+	for _, m := range masters {
+		if m.UID == "" {
+			noUID = append(noUID, m)
+		}
+	}
 	for _, ov := range overrides {
 		m := byUID[ov.UID]
+		if ov.UID == "" {
+			m = b.seriesOf(ov, noUID)
+		}
+		if m != nil && m.deleted {
+			continue // its series is deleted
+		}
 		if m == nil {
 			// An instance without its series (an invitation to one
 			// occurrence): it stands alone.
 			masters = append(masters, ov)
 			continue
 		}
-		m.addOverride(ov)
+		b.addOverride(m, ov)
 	}
-	return masters
+	return slices.DeleteFunc(masters, func(e *Event) bool { return e.deleted })
 }
 
-func (m *Event) addOverride(ov *Event) {
+// seriesOf finds the series of an override without UID (hand-written and
+// converted calendars leave UIDs out): the UID-less series of the same
+// value type that has an instance at its RECURRENCE-ID; a DATE-TIME
+// RECURRENCE-ID of an all-day series by its day.
+func (b *builder) seriesOf(ov *Event, masters []*Event) *Event {
+	x := &expander{user: b.user, loc: time.UTC}
+	for _, m := range masters {
+		rid := ov.RecurrenceID
+		if m.AllDay && rid.Kind != KindDate {
+			rid = Time{Wall: dayOf(x.wallIn(rid)), Kind: KindDate}
+		}
+		if (rid.Kind == KindDate) == m.AllDay && x.generates(m, rid) {
+			return m
+		}
+	}
+	return nil
+}
+
+// newer reports whether revision a supersedes b: a higher SEQUENCE, or the
+// same SEQUENCE and a later DTSTAMP (RFC 5546 §2.1.5). Equal revisions:
+// the later in the stream, a, wins.
+func newer(a, b *Event) bool {
+	if a.sequence != b.sequence {
+		return a.sequence > b.sequence
+	}
+	return !a.dtstamp.Before(b.dtstamp)
+}
+
+// addOverride adds an override to its series; of two for the same
+// instance (by instant, so UTC and TZID forms of one RECURRENCE-ID meet)
+// the newer revision wins.
+func (b *builder) addOverride(m, ov *Event) {
+	rid := ov.RecurrenceID.instant(b.user)
 	for i, o := range m.Overrides {
-		if o.RecurrenceID == ov.RecurrenceID && o.ThisAndFuture == ov.ThisAndFuture {
-			if ov.sequence >= o.sequence {
+		if o.RecurrenceID.instant(b.user).Equal(rid) && o.ThisAndFuture == ov.ThisAndFuture {
+			if newer(ov, o) {
 				m.Overrides[i] = ov
 			}
 			return
@@ -104,7 +169,9 @@ func (m *Event) addOverride(ov *Event) {
 // event reads one VEVENT.
 func (b *builder) event(c *component) (*Event, error) {
 	ev := &Event{UID: c.uid, Calendar: b.opts.Calendar, Source: b.opts.Source, Line: c.line, Class: ClassPublic}
-	var durProp *property
+	var durProp, endProp *property
+	var rrules, exrules []*property
+	var intended string
 	for i := range c.props {
 		p := &c.props[i]
 		var err error
@@ -112,19 +179,26 @@ func (b *builder) event(c *component) (*Event, error) {
 		case "DTSTART":
 			ev.Start, err = b.timeValue(p, ev.UID)
 		case "DTEND":
-			ev.End, err = b.timeValue(p, ev.UID)
+			// A bad DTEND costs the DTEND, not the event.
+			if ev.End, err = b.timeValue(p, ev.UID); err != nil {
+				b.warn(p.line, ev.UID, fmt.Errorf("DTEND ignored: %w", err))
+				ev.End, err = Time{}, nil
+			} else {
+				endProp = p
+			}
 		case "DURATION":
 			durProp = p
 		case "RRULE":
 			ev.RRules = append(ev.RRules, p.value)
+			rrules = append(rrules, p)
+		case "EXRULE":
+			// Deprecated by RFC 5545 (Appendix A.3), still written by old
+			// producers: RFC 2445 §4.8.5.2.
+			exrules = append(exrules, p)
 		case "RDATE":
-			var ps []Period
-			ps, err = b.periods(p, ev.UID)
-			ev.RDates = append(ev.RDates, ps...)
+			ev.RDates = append(ev.RDates, b.periods(p, ev.UID)...)
 		case "EXDATE":
-			var ps []Period
-			ps, err = b.periods(p, ev.UID)
-			for _, q := range ps {
+			for _, q := range b.periods(p, ev.UID) {
 				ev.ExDates = append(ev.ExDates, q.Start)
 			}
 		case "RECURRENCE-ID":
@@ -132,6 +206,10 @@ func (b *builder) event(c *component) (*Event, error) {
 			ev.ThisAndFuture = strings.EqualFold(p.param("RANGE"), "THISANDFUTURE")
 		case "SEQUENCE":
 			ev.sequence, _ = strconv.Atoi(strings.TrimSpace(p.value))
+		case "DTSTAMP":
+			if w, _, _, err := parseWall(p.value); err == nil {
+				ev.dtstamp = w
+			}
 		case "SUMMARY":
 			ev.Summary = unescapeText(p.value)
 		case "DESCRIPTION":
@@ -184,10 +262,17 @@ func (b *builder) event(c *component) (*Event, error) {
 		case "ORGANIZER":
 			ev.Organizer = strings.TrimSpace(p.value)
 			ev.OrganizerIsMe = b.isMe(p.value)
+		case "X-MICROSOFT-CDO-BUSYSTATUS":
+			ev.BusyStatus = busyStatus(p.value)
+		case "X-MICROSOFT-CDO-INTENDEDSTATUS":
+			intended = busyStatus(p.value)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("line %d: %s: %w", p.line, p.name, err)
 		}
+	}
+	if ev.BusyStatus == "" {
+		ev.BusyStatus = intended
 	}
 	if ev.Start.IsZero() && !ev.RecurrenceID.IsZero() {
 		ev.Start = ev.RecurrenceID // an override that does not move its instance
@@ -198,25 +283,105 @@ func (b *builder) event(c *component) (*Event, error) {
 	ev.AllDay = ev.Start.Kind == KindDate
 	ev.Floating = ev.Start.Kind == KindFloating
 	if durProp != nil && ev.End.IsZero() {
-		d, err := parseDuration(durProp.value)
-		if err != nil {
-			return nil, fmt.Errorf("line %d: DURATION: %w", durProp.line, err)
+		if d, err := parseDuration(durProp.value); err != nil {
+			b.warn(durProp.line, ev.UID, fmt.Errorf("DURATION ignored: %w", err))
+		} else {
+			ev.Duration = &d
 		}
-		ev.Duration = &d
 	}
 	if !ev.End.IsZero() && ev.AllDay && ev.End.Kind != KindDate {
 		// A DATE start with a DATE-TIME end: keep the end's day.
 		ev.End = Time{Wall: ev.End.Wall.Truncate(24 * time.Hour), Kind: KindDate}
 	}
-	for _, r := range ev.RRules {
-		rl, err := b.rule(r, ev.Start)
-		if err != nil {
-			b.warn(c.line, ev.UID, fmt.Errorf("RRULE %q ignored: %w", truncate(r, 80), err))
-			continue
+	if !ev.End.IsZero() && endBefore(ev, b.user) {
+		if len(rrules) == 0 && len(ev.RDates) == 0 && ev.RecurrenceID.IsZero() && ev.End.Kind == ev.Start.Kind {
+			// A single event with its times swapped (a converter's slip):
+			// read the span it names, as recurring-ical-events does.
+			b.warn(endProp.line, ev.UID, fmt.Errorf("DTEND %s before DTSTART: the two read swapped", endProp.value))
+			ev.Start, ev.End = ev.End, ev.Start
+		} else {
+			// A series or an instance keeps its DTSTART, which places it.
+			b.warn(endProp.line, ev.UID, fmt.Errorf("DTEND %s before DTSTART: read as no DTEND", endProp.value))
+			ev.End = Time{}
 		}
-		ev.rules = append(ev.rules, rl)
+	}
+	ended := 0
+	for _, p := range rrules {
+		if rl, ok := b.ruleProp(p, ev); ok {
+			ev.rules = append(ev.rules, rl)
+			if untilBefore(rl, ev, b.user) {
+				ended++
+			}
+		}
+	}
+	if ended > 0 && ended == len(rrules) && len(ev.RDates) == 0 && ev.RecurrenceID.IsZero() {
+		// Every rule ends before it starts: how Atlassian Confluence
+		// exports a deleted series. No instance, DTSTART included.
+		ev.deleted = true
+	}
+	for _, p := range exrules {
+		if rl, ok := b.ruleProp(p, ev); ok {
+			ev.exrules = append(ev.exrules, rl)
+		}
 	}
 	return ev, nil
+}
+
+// endBefore reports a DTEND before DTSTART (RFC 5545 §3.8.2.2 wants it
+// later): common from hand-written and converted calendars.
+func endBefore(ev *Event, user *zone) bool {
+	if ev.AllDay {
+		return ev.End.Wall.Before(ev.Start.Wall)
+	}
+	return ev.End.instant(user).Before(ev.Start.instant(user))
+}
+
+// ruleProp reads an RRULE or EXRULE property, warning at its line about
+// what it had to read past.
+func (b *builder) ruleProp(p *property, ev *Event) (rule, bool) {
+	rl, notes, err := b.rule(p.value, ev.Start)
+	for _, n := range notes {
+		b.warn(p.line, ev.UID, fmt.Errorf("%s: %s", p.name, n))
+	}
+	if err != nil {
+		b.warn(p.line, ev.UID, fmt.Errorf("%s %q ignored: %w", p.name, truncate(p.value, 80), err))
+		return rule{}, false
+	}
+	if untilBefore(rl, ev, b.user) {
+		msg := "UNTIL before DTSTART: the rule adds no instance"
+		if p.name == "RRULE" {
+			msg = "UNTIL before DTSTART: read as a deleted series, without instances"
+		}
+		b.warn(p.line, ev.UID, fmt.Errorf("%s: %s", p.name, msg))
+	}
+	return rl, true
+}
+
+// untilBefore reports a rule whose UNTIL lies before the event's DTSTART.
+func untilBefore(rl rule, ev *Event, user *zone) bool {
+	u := rl.until
+	if u.IsZero() {
+		return false
+	}
+	end := u.Wall
+	switch u.Kind {
+	case KindDate:
+		end = end.Add(24*time.Hour - time.Second)
+	case KindUTC:
+		end = ev.Start.zoneFor(user).wallOf(end)
+	}
+	return end.Before(ev.Start.Wall)
+}
+
+// busyStatus reads an X-MICROSOFT-CDO-BUSYSTATUS or -INTENDEDSTATUS value
+// ([MS-OXCICAL] 2.1.3.1.1.20.7): FREE, TENTATIVE, BUSY, OOF or
+// WORKINGELSEWHERE; other values are dropped.
+func busyStatus(v string) string {
+	switch s := strings.ToLower(strings.TrimSpace(v)); s {
+	case "free", "tentative", "busy", "oof", "workingelsewhere":
+		return s
+	}
+	return ""
 }
 
 func (b *builder) isMe(addr string) bool {
@@ -241,6 +406,12 @@ func (b *builder) timeValue(p *property, uid string) (Time, error) {
 }
 
 func (b *builder) parseTime(v string, p *property, uid string) (Time, error) {
+	if v = strings.TrimSpace(v); len(v) == 9 && (v[8] == 'Z' || v[8] == 'z') {
+		// A DATE with a stray UTC designator (Google's birthday feeds):
+		// a date has no zone, the Z says nothing.
+		b.warn(p.line, uid, fmt.Errorf("%s value %q: DATE with a \"Z\" read as the date %s", p.name, v, v[:8]))
+		v = v[:8]
+	}
 	wall, isDate, utc, err := parseWall(v)
 	if err != nil {
 		return Time{}, err
@@ -252,6 +423,11 @@ func (b *builder) parseTime(v string, p *property, uid string) (Time, error) {
 		return Time{Wall: wall, Kind: KindUTC}, nil
 	}
 	tzid := strings.TrimSpace(p.param("TZID"))
+	if tzid == "" && b.floatTZ != "" && b.zoneKnown(b.floatTZ) {
+		// X-WR-TIMEZONE (a de-facto extension of Apple, Google and
+		// Microsoft) names the zone of times written without one.
+		tzid = b.floatTZ
+	}
 	if tzid == "" {
 		return Time{Wall: wall, Kind: KindFloating}, nil
 	}
@@ -259,40 +435,57 @@ func (b *builder) parseTime(v string, p *property, uid string) (Time, error) {
 }
 
 // periods reads an RDATE or EXDATE value list: DATE, DATE-TIME or PERIOD
-// values, all in the property's TZID.
-func (b *builder) periods(p *property, uid string) ([]Period, error) {
+// values, all in the property's TZID. A bad value costs that value, with a
+// warning, not the event (Google's birthday feeds write RDATE:20131210Z).
+func (b *builder) periods(p *property, uid string) []Period {
 	var out []Period
 	for _, v := range strings.Split(p.value, ",") {
 		v = strings.TrimSpace(v)
 		if v == "" {
 			continue
 		}
-		start, rest, isPeriod := strings.Cut(v, "/")
-		t, err := b.parseTime(start, p, uid)
+		per, err := b.period(v, p, uid)
 		if err != nil {
-			return nil, err
-		}
-		per := Period{Start: t}
-		if isPeriod {
-			if strings.HasPrefix(rest, "P") || strings.HasPrefix(rest, "+P") || strings.HasPrefix(rest, "-P") {
-				d, err := parseDuration(rest)
-				if err != nil {
-					return nil, err
-				}
-				per.Duration = &d
-			} else {
-				per.End, err = b.parseTime(rest, p, uid)
-				if err != nil {
-					return nil, err
-				}
-			}
+			b.warn(p.line, uid, fmt.Errorf("%s value ignored: %w", p.name, err))
+			continue
 		}
 		out = append(out, per)
 		if len(out) > 100000 {
-			return nil, errors.New("too many values")
+			b.warn(p.line, uid, fmt.Errorf("%s: more than 100000 values: the rest are left out", p.name))
+			break
 		}
 	}
-	return out, nil
+	return out
+}
+
+func (b *builder) period(v string, p *property, uid string) (Period, error) {
+	start, rest, isPeriod := strings.Cut(v, "/")
+	t, err := b.parseTime(start, p, uid)
+	if err != nil {
+		return Period{}, err
+	}
+	per := Period{Start: t}
+	if isPeriod {
+		if strings.HasPrefix(rest, "P") || strings.HasPrefix(rest, "+P") || strings.HasPrefix(rest, "-P") {
+			d, err := parseDuration(rest)
+			if err != nil {
+				return Period{}, err
+			}
+			per.Duration = &d
+		} else if per.End, err = b.parseTime(rest, p, uid); err != nil {
+			return Period{}, err
+		}
+	}
+	return per, nil
+}
+
+// zoneKnown reports whether a TZID resolves without falling back to the
+// user's zone.
+func (b *builder) zoneKnown(tzid string) bool {
+	if z, ok := b.zones[tzid]; ok {
+		return z != b.user || knownZone(tzid) != nil
+	}
+	return knownZone(tzid) != nil || b.vtimezone[tzid] != nil
 }
 
 // zone resolves a TZID: IANA names first, then Windows names, then the
@@ -384,7 +577,7 @@ func customZone(tzid string, c *component) (z *zone, err error) {
 			add(w)
 		}
 		for _, r := range rules {
-			opt, until, err := ruleOption(r)
+			opt, until, _, err := ruleOption(r)
 			if err != nil {
 				return nil, fmt.Errorf("%s RRULE: %w", o.name, err)
 			}
@@ -426,7 +619,8 @@ func customZone(tzid string, c *component) (z *zone, err error) {
 	return z, nil
 }
 
-// ruleParts are the RRULE parts rrule-go reads; x-name parts are dropped.
+// ruleParts are the RRULE parts rrule-go reads; x-name parts are dropped,
+// others (a misspelt UNTL=) are dropped with a warning.
 var ruleParts = map[string]bool{
 	"FREQ": true, "INTERVAL": true, "WKST": true, "COUNT": true, "BYSETPOS": true,
 	"BYMONTH": true, "BYMONTHDAY": true, "BYYEARDAY": true, "BYWEEKNO": true,
@@ -436,10 +630,16 @@ var ruleParts = map[string]bool{
 // ruleOption parses an RRULE value. UNTIL is taken out and returned as a
 // Time, since it comes in three forms (DATE, UTC, floating) that must be
 // read against DTSTART, which rrule-go cannot do.
-func ruleOption(v string) (*rrule.ROption, Time, error) {
+//
+// It also returns notes on what it read past: unknown parts, a COUNT that
+// is not positive (read as no COUNT, as rrule-go, libical and
+// python-dateutil read COUNT=0), repeated BY values (which rrule-go would
+// count twice against COUNT).
+func ruleOption(v string) (*rrule.ROption, Time, []string, error) {
 	var (
 		parts []string
 		until Time
+		notes []string
 	)
 	for _, part := range strings.Split(strings.TrimSpace(v), ";") {
 		k, val, ok := strings.Cut(part, "=")
@@ -451,7 +651,7 @@ func ruleOption(v string) (*rrule.ROption, Time, error) {
 		case k == "UNTIL":
 			wall, isDate, utc, err := parseWall(val)
 			if err != nil {
-				return nil, Time{}, fmt.Errorf("UNTIL: %w", err)
+				return nil, Time{}, nil, fmt.Errorf("UNTIL: %w", err)
 			}
 			until = Time{Wall: wall, Kind: KindFloating}
 			if isDate {
@@ -459,16 +659,62 @@ func ruleOption(v string) (*rrule.ROption, Time, error) {
 			} else if utc {
 				until.Kind = KindUTC
 			}
+		case k == "COUNT":
+			if n, err := strconv.Atoi(val); err == nil && n <= 0 {
+				notes = append(notes, fmt.Sprintf("COUNT=%d read as no COUNT", n))
+				continue
+			}
+			parts = append(parts, k+"="+val)
 		case ruleParts[k]:
 			parts = append(parts, k+"="+val)
+		case strings.HasPrefix(k, "X-"):
+		default:
+			notes = append(notes, fmt.Sprintf("unknown rule part %q ignored", truncate(k, 40)))
 		}
 	}
 	opt, err := rrule.StrToROption(strings.Join(parts, ";"))
 	if err != nil {
-		return nil, Time{}, err
+		return nil, Time{}, notes, err
 	}
-	if opt.Count < 0 || opt.Interval < 0 {
-		return nil, Time{}, errors.New("negative COUNT or INTERVAL")
+	if opt.Interval < 0 {
+		return nil, Time{}, notes, errors.New("negative INTERVAL")
 	}
-	return opt, until, nil
+	dup := false
+	for _, l := range []*[]int{&opt.Bysetpos, &opt.Bymonth, &opt.Bymonthday, &opt.Byyearday, &opt.Byweekno, &opt.Byhour, &opt.Byminute, &opt.Bysecond} {
+		dup = dedupe(l) || dup
+	}
+	seen := map[rrule.Weekday]bool{}
+	days := opt.Byweekday[:0]
+	for _, d := range opt.Byweekday {
+		if seen[d] {
+			dup = true
+			continue
+		}
+		seen[d] = true
+		days = append(days, d)
+	}
+	opt.Byweekday = days
+	if dup {
+		notes = append(notes, "repeated BY values read once")
+	}
+	return opt, until, notes, nil
+}
+
+// dedupe drops repeated values from l, keeping the first of each, and
+// reports whether there were any.
+func dedupe(l *[]int) bool {
+	if len(*l) < 2 {
+		return false
+	}
+	seen := map[int]bool{}
+	out := (*l)[:0]
+	for _, v := range *l {
+		if !seen[v] {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	dup := len(out) < len(*l)
+	*l = out
+	return dup
 }

@@ -120,6 +120,12 @@ func TestParseStructure(t *testing.T) {
 		{"two calendars", "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:a\nDTSTART:20260101T000000Z\nEND:VEVENT\nEND:VCALENDAR\nBEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:b\nDTSTART:20260101T000000Z\nEND:VEVENT\nEND:VCALENDAR\n", []string{"a", "b"}, 0},
 		{"year 0", "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:a\nDTSTART:00000101\nRRULE:FREQ=MONTHLY;COUNT=1\nEND:VEVENT\nEND:VCALENDAR\n", nil, 1},
 		{"Go's zero time", "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:a\nDTSTART:00010101T000000\nRRULE:FREQ=DAILY\nEND:VEVENT\nEND:VCALENDAR\n", nil, 1},
+		{"misspelt END:VTOOD", "BEGIN:VCALENDAR\nBEGIN:VTODO\nUID:t\nEND:VTOOD\nBEGIN:VEVENT\nUID:a\nDTSTART:20260101T000000Z\nEND:VEVENT\nBEGIN:VEVENT\nUID:b\nDTSTART:20260101T000000Z\nEND:VEVENT\nEND:VCALENDAR\n", []string{"a", "b"}, 1},
+		{"misspelt END:VEVENTX", "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:a\nDTSTART:20260101T000000Z\nEND:VEVENTX\nBEGIN:VEVENT\nUID:b\nDTSTART:20260101T000000Z\nEND:VEVENT\nEND:VCALENDAR\n", []string{"a", "b"}, 1},
+		{"END unlike any open component", "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:a\nDTSTART:20260101T000000Z\nEND:XYZZY\nSUMMARY:still a\nEND:VEVENT\nEND:VCALENDAR\n", []string{"a"}, 1},
+		{"END missing, next BEGIN", "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:a\nDTSTART:20260101T000000Z\nBEGIN:VEVENT\nUID:b\nDTSTART:20260101T000000Z\nEND:VEVENT\nEND:VCALENDAR\n", []string{"a", "b"}, 1},
+		{"END missing before END:VCALENDAR", "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:a\nDTSTART:20260101T000000Z\nEND:VCALENDAR\n", []string{"a"}, 1},
+		{"three calendars", "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:a\nDTSTART:20260101T000000Z\nEND:VEVENT\nEND:VCALENDAR\nBEGIN:VCALENDAR\nEND:VCALENDAR\nBEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:c\nDTSTART:20260101T000000Z\nEND:VEVENT\nEND:VCALENDAR\n", []string{"a", "c"}, 0},
 		{"bad RRULE keeps the event", "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:a\nDTSTART:20260101T000000Z\nRRULE:FREQ=SOMETIMES\nEND:VEVENT\nEND:VCALENDAR\n", []string{"a"}, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -442,6 +448,285 @@ END:VEVENT`)
 		}
 		if !slices.Equal(e.AttendeeNames, []string{"alice@example.com", "bob@example.com"}) {
 			t.Errorf("AttendeeNames = %q", e.AttendeeNames)
+		}
+	}
+}
+
+// TestParseRecoveredLines checks that a recovered misspelt END is reported
+// at its own line, and that the component before it keeps its content.
+func TestParseRecoveredLines(t *testing.T) {
+	ics := "BEGIN:VCALENDAR\nBEGIN:VTODO\nUID:t\nEND:VTOOD\nBEGIN:VEVENT\nUID:a\nDTSTART:20260101T000000Z\nSUMMARY:A\nEND:VEVENTX\nBEGIN:VEVENT\nUID:b\nDTSTART:20260101T000000Z\nEND:VEVENT\nEND:VCALENDAR\n"
+	events, w, err := ParseICS(strings.NewReader(ics), ParseOptions{Source: "s.ics", Zone: time.UTC})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ws []string
+	for _, x := range w {
+		ws = append(ws, x.String())
+	}
+	check(t, "warnings", ws, []string{
+		`s.ics:4: uid "t": END:VTOOD read as END:VTODO`,
+		`s.ics:9: uid "a": END:VEVENTX read as END:VEVENT`,
+	})
+	if len(events) != 2 || events[0].Summary != "A" {
+		t.Errorf("ParseICS() = %d events (first %+v), want a with its summary and b", len(events), events)
+	}
+}
+
+// TestParseXWRTimezone checks that X-WR-TIMEZONE places the floating times
+// of its own VCALENDAR only, and leaves dates, UTC and TZID times alone.
+func TestParseXWRTimezone(t *testing.T) {
+	ics := strings.ReplaceAll(`BEGIN:VCALENDAR
+PRODID:-//Google Inc//Google Calendar 70.9054//EN
+X-WR-TIMEZONE:America/New_York
+BEGIN:VEVENT
+UID:floating
+DTSTART:20260310T090000
+DTEND:20260310T100000
+END:VEVENT
+BEGIN:VEVENT
+UID:utc
+DTSTART:20260310T090000Z
+END:VEVENT
+BEGIN:VEVENT
+UID:zoned
+DTSTART;TZID=Europe/Berlin:20260310T090000
+END:VEVENT
+BEGIN:VEVENT
+UID:date
+DTSTART;VALUE=DATE:20260311
+END:VEVENT
+END:VCALENDAR
+BEGIN:VCALENDAR
+PRODID:-//Microsoft Corporation//Outlook 16.0 MIMEDIR//EN
+BEGIN:VEVENT
+UID:second-floating
+DTSTART:20260310T090000
+END:VEVENT
+END:VCALENDAR
+BEGIN:VCALENDAR
+X-WR-TIMEZONE:Not/AZone
+BEGIN:VEVENT
+UID:unknown-zone
+DTSTART:20260310T090000
+END:VEVENT
+END:VCALENDAR
+`, "\n", "\r\n")
+	got, w := expandText(t, ics, "Europe/Berlin", "2026-03-01 00:00", "2026-04-01 00:00")
+	check(t, "occurrences", got, []string{
+		"2026-03-10 09:00 +0100 2026-03-10 09:00 +0100 second-floating",
+		"2026-03-10 09:00 +0100 2026-03-10 09:00 +0100 unknown-zone",
+		"2026-03-10 09:00 +0100 2026-03-10 09:00 +0100 zoned",
+		"2026-03-10 10:00 +0100 2026-03-10 10:00 +0100 utc",
+		"2026-03-10 14:00 +0100 2026-03-10 15:00 +0100 floating",
+		"2026-03-11 00:00 +0100 2026-03-12 00:00 +0100 date",
+	})
+	if len(w) != 0 {
+		t.Errorf("warnings = %v", w)
+	}
+}
+
+// TestParseLenient covers invalid but common input: each is read the way
+// its writer meant it, with a warning naming the line, never dropped
+// whole and never a crash.
+func TestParseLenient(t *testing.T) {
+	for _, tc := range []struct {
+		name, body, from, to string
+		want                 []string
+		warnings             []string // each a substring of one warning, in order
+	}{
+		{"RDATE DATE with a stray Z (Google birthdays)", `BEGIN:VEVENT
+UID:bday
+DTSTART;VALUE=DATE:20131210
+RRULE:FREQ=YEARLY
+RDATE:20131210Z
+SUMMARY:Birthday
+END:VEVENT`, "2026-12-01 00:00", "2027-01-01 00:00", []string{
+			"2026-12-10 00:00 +0100 2026-12-11 00:00 +0100 bday",
+		}, []string{`test.ics:8: uid "bday": RDATE value "20131210Z": DATE with a "Z" read as the date 20131210`}},
+		{"a bad RDATE value costs that value", `BEGIN:VEVENT
+UID:r
+DTSTART;TZID=Europe/Berlin:20260302T100000
+RDATE;TZID=Europe/Berlin:20260305T100000,2026-03-06,20260307T100000
+END:VEVENT`, "2026-03-01 00:00", "2026-04-01 00:00", []string{
+			"2026-03-02 10:00 +0100 2026-03-02 10:00 +0100 r",
+			"2026-03-05 10:00 +0100 2026-03-05 10:00 +0100 r",
+			"2026-03-07 10:00 +0100 2026-03-07 10:00 +0100 r",
+		}, []string{`test.ics:7: uid "r": RDATE value ignored: invalid date "2026-03-06"`}},
+		{"a bad DTEND costs the DTEND", `BEGIN:VEVENT
+UID:e
+DTSTART:20260302T090000Z
+DTEND:tomorrow
+END:VEVENT`, "2026-03-01 00:00", "2026-04-01 00:00", []string{
+			"2026-03-02 10:00 +0100 2026-03-02 10:00 +0100 e",
+		}, []string{`DTEND ignored: invalid date "tomorrow"`}},
+		{"DTEND before DTSTART, single event: swapped", `BEGIN:VEVENT
+UID:back
+DTSTART;TZID=Europe/Berlin:20260302T234500
+DTEND;TZID=Europe/Berlin:20260302T233000
+END:VEVENT`, "2026-03-01 00:00", "2026-04-01 00:00", []string{
+			"2026-03-02 23:30 +0100 2026-03-02 23:45 +0100 back",
+		}, []string{`test.ics:7: uid "back": DTEND 20260302T233000 before DTSTART: the two read swapped`}},
+		{"DTEND before DTSTART, series: DTSTART stays", `BEGIN:VEVENT
+UID:back
+DTSTART;TZID=Europe/Berlin:20260302T100000
+DTEND;TZID=Europe/Berlin:20260302T090000
+RRULE:FREQ=DAILY;COUNT=2
+END:VEVENT`, "2026-03-01 00:00", "2026-04-01 00:00", []string{
+			"2026-03-02 10:00 +0100 2026-03-02 10:00 +0100 back",
+			"2026-03-03 10:00 +0100 2026-03-03 10:00 +0100 back",
+		}, []string{`test.ics:7: uid "back": DTEND 20260302T090000 before DTSTART: read as no DTEND`}},
+		{"COUNT=0 read as no COUNT", `BEGIN:VEVENT
+UID:c0
+DTSTART:20260302T090000Z
+RRULE:FREQ=DAILY;COUNT=0
+END:VEVENT`, "2026-03-01 00:00", "2026-03-05 00:00", []string{
+			"2026-03-02 10:00 +0100 2026-03-02 10:00 +0100 c0",
+			"2026-03-03 10:00 +0100 2026-03-03 10:00 +0100 c0",
+			"2026-03-04 10:00 +0100 2026-03-04 10:00 +0100 c0",
+		}, []string{"RRULE: COUNT=0 read as no COUNT"}},
+		{"negative COUNT read as no COUNT", `BEGIN:VEVENT
+UID:cn
+DTSTART:20260302T090000Z
+RRULE:FREQ=DAILY;COUNT=-1
+END:VEVENT`, "2026-03-03 00:00", "2026-03-04 00:00", []string{
+			"2026-03-03 10:00 +0100 2026-03-03 10:00 +0100 cn",
+		}, []string{"RRULE: COUNT=-1 read as no COUNT"}},
+		{"UNTIL before DTSTART: a deleted series (Confluence)", `BEGIN:VEVENT
+UID:u
+DTSTART;TZID=Europe/Berlin:20260302T100000
+RRULE:FREQ=DAILY;UNTIL=20260301T090000Z
+END:VEVENT
+BEGIN:VEVENT
+UID:u
+RECURRENCE-ID;TZID=Europe/Berlin:20260302T100000
+DTSTART;TZID=Europe/Berlin:20260302T120000
+END:VEVENT`, "2026-03-01 00:00", "2026-04-01 00:00", nil,
+			[]string{"RRULE: UNTIL before DTSTART: read as a deleted series, without instances"}},
+		{"UNTIL before DTSTART on one of two rules", `BEGIN:VEVENT
+UID:u2
+DTSTART;TZID=Europe/Berlin:20260302T100000
+RRULE:FREQ=DAILY;UNTIL=20260301T090000Z
+RRULE:FREQ=DAILY;COUNT=2
+END:VEVENT`, "2026-03-01 00:00", "2026-04-01 00:00", []string{
+			"2026-03-02 10:00 +0100 2026-03-02 10:00 +0100 u2",
+			"2026-03-03 10:00 +0100 2026-03-03 10:00 +0100 u2",
+		}, []string{"RRULE: UNTIL before DTSTART"}},
+		{"misspelt rule part warned, not silently unbounded", `BEGIN:VEVENT
+UID:untl
+DTSTART:20260302T090000Z
+RRULE:FREQ=DAILY;UNTL=20260303T090000Z
+END:VEVENT`, "2026-03-01 00:00", "2026-03-04 00:00", []string{
+			"2026-03-02 10:00 +0100 2026-03-02 10:00 +0100 untl",
+			"2026-03-03 10:00 +0100 2026-03-03 10:00 +0100 untl",
+		}, []string{`test.ics:7: uid "untl": RRULE: unknown rule part "UNTL" ignored`}},
+		{"DATE values without VALUE=DATE", `BEGIN:VEVENT
+UID:d
+DTSTART:20260302
+DTEND:20260304
+END:VEVENT`, "2026-03-01 00:00", "2026-04-01 00:00", []string{
+			"2026-03-02 00:00 +0100 2026-03-04 00:00 +0100 d",
+		}, nil},
+		{"globally unique TZIDs", `BEGIN:VEVENT
+UID:moz
+DTSTART;TZID=/mozilla.org/20050126_1/Europe/Berlin:20260302T100000
+END:VEVENT
+BEGIN:VEVENT
+UID:sto
+DTSTART;TZID=/Europe/Stockholm:20260302T110000
+END:VEVENT`, "2026-03-01 00:00", "2026-04-01 00:00", []string{
+			"2026-03-02 10:00 +0100 2026-03-02 10:00 +0100 moz",
+			"2026-03-02 11:00 +0100 2026-03-02 11:00 +0100 sto",
+		}, nil},
+		{"BYHOUR on a DATE start ignored", `BEGIN:VEVENT
+UID:bh
+DTSTART;VALUE=DATE:20260302
+RRULE:FREQ=DAILY;COUNT=2;BYHOUR=9,17
+END:VEVENT`, "2026-03-01 00:00", "2026-04-01 00:00", []string{
+			"2026-03-02 00:00 +0100 2026-03-03 00:00 +0100 bh",
+			"2026-03-03 00:00 +0100 2026-03-04 00:00 +0100 bh",
+		}, []string{"BYHOUR, BYMINUTE and BYSECOND ignored on a DATE DTSTART"}},
+		{"repeated BY value counts once against COUNT", `BEGIN:VEVENT
+UID:rep
+DTSTART:20260302T090000Z
+RRULE:FREQ=DAILY;COUNT=4;BYHOUR=9,10,9
+END:VEVENT`, "2026-03-01 00:00", "2026-04-01 00:00", []string{
+			"2026-03-02 10:00 +0100 2026-03-02 10:00 +0100 rep",
+			"2026-03-02 11:00 +0100 2026-03-02 11:00 +0100 rep",
+			"2026-03-03 10:00 +0100 2026-03-03 10:00 +0100 rep",
+			"2026-03-03 11:00 +0100 2026-03-03 11:00 +0100 rep",
+		}, []string{"repeated BY values read once"}},
+		{"EXRULE (RFC 2445) removes its instances", `BEGIN:VEVENT
+UID:exr
+DTSTART;TZID=Europe/Berlin:20260302T080000
+RRULE:FREQ=DAILY;COUNT=7
+EXRULE:FREQ=WEEKLY;BYDAY=SA,SU
+END:VEVENT`, "2026-03-01 00:00", "2026-04-01 00:00", []string{
+			"2026-03-02 08:00 +0100 2026-03-02 08:00 +0100 exr",
+			"2026-03-03 08:00 +0100 2026-03-03 08:00 +0100 exr",
+			"2026-03-04 08:00 +0100 2026-03-04 08:00 +0100 exr",
+			"2026-03-05 08:00 +0100 2026-03-05 08:00 +0100 exr",
+			"2026-03-06 08:00 +0100 2026-03-06 08:00 +0100 exr",
+		}, nil},
+		{"several RRULEs: the union, UNTIL instants included", `BEGIN:VEVENT
+UID:multi
+DTSTART;TZID=Europe/Berlin:20260302T100000
+RRULE:FREQ=WEEKLY;BYDAY=MO;UNTIL=20260316T090000Z
+RRULE:FREQ=WEEKLY;BYDAY=WE;UNTIL=20260311T090000Z
+END:VEVENT`, "2026-03-01 00:00", "2026-04-01 00:00", []string{
+			"2026-03-02 10:00 +0100 2026-03-02 10:00 +0100 multi",
+			"2026-03-04 10:00 +0100 2026-03-04 10:00 +0100 multi",
+			"2026-03-09 10:00 +0100 2026-03-09 10:00 +0100 multi",
+			"2026-03-11 10:00 +0100 2026-03-11 10:00 +0100 multi",
+			"2026-03-16 10:00 +0100 2026-03-16 10:00 +0100 multi",
+		}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, w := expandText(t, vcal(tc.body), "Europe/Berlin", tc.from, tc.to)
+			check(t, "occurrences", got, tc.want)
+			if len(w) != len(tc.warnings) {
+				t.Fatalf("warnings = %v, want %d: %q", w, len(tc.warnings), tc.warnings)
+			}
+			for i, sub := range tc.warnings {
+				if s := w[i].String(); !strings.Contains(s, sub) || w[i].Line == 0 {
+					t.Errorf("warning %d = %q, want it to contain %q and a line", i, s, sub)
+				}
+			}
+		})
+	}
+}
+
+// TestParseBusyStatus reads an Exchange "availability only" publication:
+// "Show as" travels in X-MICROSOFT-CDO-BUSYSTATUS, else -INTENDEDSTATUS.
+func TestParseBusyStatus(t *testing.T) {
+	data, err := os.ReadFile("testdata/corpus/exchange-availability.ics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc := mustZone(t, "Europe/Berlin")
+	events, w, err := ParseICS(bytes.NewReader(data), ParseOptions{Source: "exchange-availability.ics", Zone: loc})
+	if err != nil || len(w) != 0 {
+		t.Fatalf("ParseICS() = %v, %v", w, err)
+	}
+	occ, _ := Expand(events, time.Date(2026, 3, 1, 0, 0, 0, 0, loc), time.Date(2026, 3, 20, 0, 0, 0, 0, loc), ExpandOptions{Zone: loc})
+	var got []string
+	for _, o := range occ {
+		got = append(got, o.Start.Format("01-02 15:04")+" "+o.Summary+" "+o.BusyStatus)
+	}
+	check(t, "busy status", got, []string{
+		"03-02 09:00 Busy busy",
+		"03-04 13:00 Tentative tentative",
+		"03-05 12:00 Free free",
+		"03-06 08:00 Client site workingelsewhere",
+		"03-09 09:00 Busy busy",
+		"03-16 00:00 Conference in Lyon oof",
+		"03-16 09:00 Busy busy",
+	})
+	for _, tc := range []struct{ in, want string }{
+		{"OOF", "oof"}, {" workingElsewhere ", "workingelsewhere"}, {"FREE", "free"}, {"AWAY", ""}, {"", ""},
+	} {
+		if got := busyStatus(tc.in); got != tc.want {
+			t.Errorf("busyStatus(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }

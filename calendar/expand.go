@@ -27,26 +27,31 @@ type rule struct {
 	until Time
 }
 
-func (b *builder) rule(v string, start Time) (r rule, err error) {
+func (b *builder) rule(v string, start Time) (r rule, notes []string, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("recurrence rule failed: %v", p)
 		}
 	}()
-	opt, until, err := ruleOption(v)
+	opt, until, notes, err := ruleOption(v)
 	if err != nil {
-		return rule{}, err
+		return rule{}, notes, err
+	}
+	if start.Kind == KindDate && len(opt.Byhour)+len(opt.Byminute)+len(opt.Bysecond) > 0 {
+		// RFC 5545 §3.3.10: with a DATE DTSTART these parts MUST be ignored.
+		notes = append(notes, "BYHOUR, BYMINUTE and BYSECOND ignored on a DATE DTSTART")
+		opt.Byhour, opt.Byminute, opt.Bysecond = nil, nil, nil
 	}
 	o := *opt
 	o.Dtstart = start.Wall
 	if _, err := rrule.NewRRule(o); err != nil {
-		return rule{}, err
+		return rule{}, notes, err
 	}
 	if neverMatches(o) {
 		// rrule-go would search up to the year 9999 for an instance.
-		return rule{}, errors.New("the rule matches no date")
+		return rule{}, notes, errors.New("the rule matches no date")
 	}
-	return rule{opt: *opt, until: until}, nil
+	return rule{opt: *opt, until: until}, notes, nil
 }
 
 // expander holds one Expand call's state.
@@ -171,6 +176,7 @@ func (x *expander) occurrences() []Occurrence {
 		o.Organizer = e.Organizer
 		o.OrganizerIsMe = e.OrganizerIsMe
 		o.Categories = e.Categories
+		o.BusyStatus = e.BusyStatus
 		if r.hasRecID {
 			o.RecurrenceID = time.Unix(r.recID, 0).In(x.loc)
 		}
@@ -192,11 +198,14 @@ func (x *expander) event(e *Event) {
 			x.emit(e, start, end, rid)
 		}
 		// Overrides of an event that does not recur still count.
-		x.overrides(e)
+		x.overrides(e, nil, nil)
 		return
 	}
-	// Overrides, by the instant of their RECURRENCE-ID.
+	// Overrides, by the instant of their RECURRENCE-ID; one whose
+	// RECURRENCE-ID is a DATE for a DATE-TIME series, or the reverse, by
+	// its day (producers that mix the two still mean that instance).
 	var single map[int64]bool
+	var singleDays map[time.Time]bool
 	var future []futureOverride // RANGE=THISANDFUTURE, by recurrence instant
 	var shift time.Duration
 	for _, ov := range e.Overrides {
@@ -205,6 +214,12 @@ func (x *expander) event(e *Event) {
 			single = map[int64]bool{}
 		}
 		single[rid.Unix()] = true
+		if day, ok := x.mixedDay(e, ov.RecurrenceID); ok {
+			if singleDays == nil {
+				singleDays = map[time.Time]bool{}
+			}
+			singleDays[day] = true
+		}
 		if ov.ThisAndFuture {
 			oz := ov.Start.zoneFor(x.user)
 			ovStart := oz.instant(ov.Start.Wall)
@@ -218,22 +233,7 @@ func (x *expander) event(e *Event) {
 		}
 	}
 	sort.Slice(future, func(i, j int) bool { return future[i].rid.Before(future[j].rid) })
-	var excluded map[int64]bool
-	var exDays map[time.Time]bool
-	for _, ex := range e.ExDates {
-		if ex.Kind == KindDate && !e.AllDay {
-			// A DATE EXDATE on a timed series removes that day's instances.
-			if exDays == nil {
-				exDays = map[time.Time]bool{}
-			}
-			exDays[ex.Wall] = true
-			continue
-		}
-		if excluded == nil {
-			excluded = map[int64]bool{}
-		}
-		excluded[ex.instant(x.user).Unix()] = true
-	}
+	excluded, exDays := x.exclusions(e)
 
 	baseLen := x.span(e, z, e.Start.Wall, start).Sub(start)
 	margin := baseLen + shift + 27*time.Hour
@@ -258,6 +258,17 @@ func (x *expander) event(e *Event) {
 		return len(cands) <= 2*limit+16
 	}
 	// DTSTART is always the first instance (RFC 5545 §3.8.5.3).
+	for _, rl := range e.exrules {
+		if excluded == nil {
+			excluded = map[int64]bool{}
+		}
+		if err := x.ruleWalls(e, rl, z, wallLo, wallHi, func(w time.Time) bool {
+			excluded[z.instant(w).Unix()] = true
+			return true
+		}); err != nil {
+			x.warn(e, fmt.Errorf("EXRULE: %w", err))
+		}
+	}
 	if !e.Start.Wall.Before(wallLo) && !e.Start.Wall.After(wallHi) {
 		add(candidate{wall: e.Start.Wall, start: start})
 	}
@@ -312,7 +323,7 @@ func (x *expander) event(e *Event) {
 		if excluded[key] || single[key] {
 			continue
 		}
-		if exDays != nil && exDays[time.Date(c.wall.Year(), c.wall.Month(), c.wall.Day(), 0, 0, 0, 0, time.UTC)] {
+		if exDays != nil && exDays[dayOf(c.wall)] || singleDays != nil && singleDays[dayOf(c.wall)] {
 			continue
 		}
 		src, s, end := e, c.start, c.end
@@ -341,7 +352,64 @@ func (x *expander) event(e *Event) {
 		n++
 		x.emit(src, s, end, c.start)
 	}
-	x.overrides(e)
+	x.overrides(e, excluded, exDays)
+}
+
+func dayOf(w time.Time) time.Time {
+	return time.Date(w.Year(), w.Month(), w.Day(), 0, 0, 0, 0, time.UTC)
+}
+
+// exclusions returns a series' EXDATEs: instants, and days for DATE
+// EXDATEs on a timed series (which remove that day's instances).
+func (x *expander) exclusions(e *Event) (map[int64]bool, map[time.Time]bool) {
+	var excluded map[int64]bool
+	var exDays map[time.Time]bool
+	for _, ex := range e.ExDates {
+		if ex.Kind == KindDate && !e.AllDay {
+			if exDays == nil {
+				exDays = map[time.Time]bool{}
+			}
+			exDays[ex.Wall] = true
+			continue
+		}
+		if excluded == nil {
+			excluded = map[int64]bool{}
+		}
+		excluded[ex.instant(x.user).Unix()] = true
+		if e.AllDay && ex.Kind != KindDate {
+			// A DATE-TIME EXDATE on an all-day series: its day.
+			if exDays == nil {
+				exDays = map[time.Time]bool{}
+			}
+			exDays[dayOf(x.wallIn(ex))] = true
+		}
+	}
+	return excluded, exDays
+}
+
+// wallIn returns the wall time whose day a DATE-TIME names for an
+// all-day series: as written, except a UTC time off midnight, which is
+// read in the user's zone. RECURRENCE-ID:20200921T000000Z (a date written
+// as UTC midnight) is the 21st in every zone; 20260302T230000Z (local
+// midnight of the 3rd in Berlin, converted to UTC) is the 3rd there.
+func (x *expander) wallIn(t Time) time.Time {
+	if t.Kind == KindUTC && !t.Wall.Equal(dayOf(t.Wall)) {
+		return x.user.wallOf(t.Wall)
+	}
+	return t.Wall
+}
+
+// mixedDay returns the day a RECURRENCE-ID names when its type differs
+// from the series' DTSTART: a DATE for a DATE-TIME series, a DATE-TIME
+// for a DATE series.
+func (x *expander) mixedDay(e *Event, rid Time) (time.Time, bool) {
+	switch {
+	case rid.Kind == KindDate && !e.AllDay:
+		return rid.Wall, true
+	case rid.Kind != KindDate && e.AllDay:
+		return dayOf(x.wallIn(rid)), true
+	}
+	return time.Time{}, false
 }
 
 // futureOverride is a RANGE=THISANDFUTURE override, placed once per
@@ -372,9 +440,28 @@ func (x *expander) overrideEnd(master, ov *Event, oz *zone, ovStart time.Time) t
 }
 
 // overrides emits the RECURRENCE-ID components of a series: each is an
-// occurrence of its own, whether or not the rule generates its instance.
-func (x *expander) overrides(e *Event) {
+// occurrence of its own, whether or not the rule generates its instance,
+// unless an EXDATE removes its instance (RFC 5545 §3.8.5.1: EXDATE
+// excludes the instance, whatever it has become).
+func (x *expander) overrides(e *Event, excluded map[int64]bool, exDays map[time.Time]bool) {
 	for _, ov := range e.Overrides {
+		if excluded[ov.RecurrenceID.instant(x.user).Unix()] {
+			continue
+		}
+		if ov.sequence < e.sequence && !x.generates(e, ov.RecurrenceID) {
+			// An override made for an older revision of the series, of an
+			// instance the newer one no longer has (RFC 5546 §2.1.5).
+			continue
+		}
+		if exDays != nil {
+			day := dayOf(x.wallIn(ov.RecurrenceID))
+			if ov.RecurrenceID.Kind != KindDate && !e.AllDay {
+				day = dayOf(e.Start.zoneFor(x.user).wallOf(ov.RecurrenceID.instant(x.user)))
+			}
+			if exDays[day] {
+				continue
+			}
+		}
 		oz := ov.Start.zoneFor(x.user)
 		s := oz.instant(ov.Start.Wall)
 		end := x.overrideEnd(e, ov, oz, s)
@@ -417,7 +504,12 @@ func (x *expander) ruleWalls(e *Event, rl rule, z *zone, lo, hi time.Time, f fun
 	}
 	opt.Until = until
 	interval := max(opt.Interval, 1)
-	if opt.Count == 0 {
+	var next func() (time.Time, bool)
+	if ownSet(opt) {
+		if next, err = setIterator(opt, dt); err != nil {
+			return fmt.Errorf("RRULE: %w", err)
+		}
+	} else if opt.Count == 0 {
 		explicit(&opt, dt)
 		if ns, ok := aligned(opt.Freq, opt.Wkst, interval, dt, lo); ok {
 			opt.Dtstart = ns
@@ -434,11 +526,13 @@ func (x *expander) ruleWalls(e *Event, rl rule, z *zone, lo, hi time.Time, f fun
 		}
 		opt.Dtstart, opt.Count = ns, opt.Count-skipped
 	}
-	rr, err := rrule.NewRRule(opt)
-	if err != nil {
-		return fmt.Errorf("RRULE: %w", err)
+	if next == nil {
+		rr, err := rrule.NewRRule(opt)
+		if err != nil {
+			return fmt.Errorf("RRULE: %w", err)
+		}
+		next = rr.Iterator()
 	}
-	next := rr.Iterator()
 	for skipped := 0; ; {
 		w, ok := next()
 		if !ok || w.After(hi) {
@@ -693,4 +787,146 @@ func skipCount(o rrule.ROption, interval int, dt, lo time.Time) (time.Time, int,
 		return time.Time{}, 0, false
 	}
 	return step(k), k, true
+}
+
+// mixedByDay reports a BYDAY that mixes ordinal days with plain ones
+// (BYDAY=3MO,WE,FR): rrule-go yields no instance at all for it.
+func mixedByDay(o rrule.ROption) bool {
+	ord, plain := false, false
+	for _, d := range o.Byweekday {
+		if d.N() != 0 {
+			ord = true
+		} else {
+			plain = true
+		}
+	}
+	return ord && plain && (o.Freq == rrule.MONTHLY || o.Freq == rrule.YEARLY)
+}
+
+// weekStart returns the first day (per WKST) of the week dt lies in, at
+// dt's time of day.
+func weekStart(wkst rrule.Weekday, dt time.Time) time.Time {
+	wd := (int(dt.Weekday()) + 6) % 7 // Monday = 0, as rrule-go counts
+	return dt.AddDate(0, 0, -((wd - wkst.Day() + 7) % 7))
+}
+
+// ownSet reports the rules rrule-go expands wrongly, which setIterator
+// expands instead:
+//   - a weekly BYSETPOS whose DTSTART is not the week's first day: rrule-go
+//     picks from the days from DTSTART on, RFC 5545 §3.3.10 from the whole
+//     week (FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=2 from a Wednesday is
+//     Tuesday, before DTSTART, so nothing in the first week; rrule-go says
+//     Thursday);
+//   - a BYDAY that mixes ordinal and plain days without BYSETPOS
+//     (FREQ=MONTHLY;BYDAY=3MO,WE,FR): the union of its two halves.
+func ownSet(o rrule.ROption) bool {
+	if len(o.Bysetpos) > 0 && o.Freq == rrule.WEEKLY && !weekStart(o.Wkst, o.Dtstart).Equal(o.Dtstart) {
+		return true
+	}
+	return len(o.Bysetpos) == 0 && mixedByDay(o)
+}
+
+// setIterator expands a rule that ownSet picked: as one or two rrule-go
+// rules without COUNT, started where the RFC's set starts, merged in
+// order without duplicates, with instances before DTSTART dropped and
+// COUNT applied here (DTSTART counting as the first, RFC 5545 §3.3.10).
+func setIterator(opt rrule.ROption, dt time.Time) (func() (time.Time, bool), error) {
+	count := opt.Count
+	explicit(&opt, dt)
+	opt.Count = 0
+	subs := []rrule.ROption{opt}
+	if len(opt.Bysetpos) == 0 && mixedByDay(opt) {
+		ord, plain := opt, opt
+		ord.Byweekday, plain.Byweekday = nil, nil
+		for _, d := range opt.Byweekday {
+			if d.N() != 0 {
+				ord.Byweekday = append(ord.Byweekday, d)
+			} else {
+				plain.Byweekday = append(plain.Byweekday, d)
+			}
+		}
+		subs = []rrule.ROption{ord, plain}
+	}
+	type head struct {
+		next func() (time.Time, bool)
+		w    time.Time
+		ok   bool
+	}
+	heads := make([]head, len(subs))
+	for i, o := range subs {
+		if o.Freq == rrule.WEEKLY && len(o.Bysetpos) > 0 {
+			o.Dtstart = weekStart(o.Wkst, dt)
+		}
+		rr, err := rrule.NewRRule(o)
+		if err != nil {
+			return nil, err
+		}
+		heads[i].next = rr.Iterator()
+		heads[i].w, heads[i].ok = heads[i].next()
+	}
+	n, first := 0, true
+	var last time.Time
+	return func() (time.Time, bool) {
+		for {
+			best := -1
+			for i, h := range heads {
+				if h.ok && (best < 0 || h.w.Before(heads[best].w)) {
+					best = i
+				}
+			}
+			if best < 0 {
+				return time.Time{}, false
+			}
+			w := heads[best].w
+			heads[best].w, heads[best].ok = heads[best].next()
+			if w.Before(dt) || !first && w.Equal(last) {
+				continue
+			}
+			if first && count > 0 && !w.Equal(dt) {
+				n++ // DTSTART, off the rule, was the first instance
+			}
+			first, last = false, w
+			if count > 0 {
+				if n >= count {
+					return time.Time{}, false
+				}
+				n++
+			}
+			return w, true
+		}
+	}, nil
+}
+
+// generates reports whether a series has an instance at a RECURRENCE-ID:
+// its DTSTART, an RDATE or an instance of one of its rules. RECURRENCE-IDs
+// of the other value type (DATE for DATE-TIME) count as generated.
+func (x *expander) generates(e *Event, rid Time) bool {
+	if _, mixed := x.mixedDay(e, rid); mixed {
+		return true
+	}
+	at := rid.instant(x.user)
+	z := e.Start.zoneFor(x.user)
+	if z.instant(e.Start.Wall).Equal(at) {
+		return true
+	}
+	for _, rd := range e.RDates {
+		if rd.Start.instant(x.user).Equal(at) {
+			return true
+		}
+	}
+	w := z.wallOf(at)
+	if e.AllDay {
+		w = rid.Wall
+	}
+	found := false
+	for _, rl := range e.rules {
+		_ = x.ruleWalls(e, rl, z, w, w, func(g time.Time) bool {
+			found = found || g.Equal(w)
+			return !found
+		})
+		if found {
+			return true
+		}
+	}
+	return false
 }

@@ -34,6 +34,23 @@ type component struct {
 	line     int   // of its BEGIN line, 0 when unknown
 	err      error // first problem inside it: the component is skipped
 	uid      string
+	notes    []note     // problems the lexer recovered from: warnings, the component is kept
+	cal      *component // the VCALENDAR it came in, for a top-level component
+	xwrTZ    string     // a VCALENDAR's X-WR-TIMEZONE
+}
+
+// note is a problem the lexer read past, reported as a Warning.
+type note struct {
+	line int
+	err  error
+}
+
+// topLevel are the components that only VCALENDAR contains (RFC 5545 §3.6,
+// RFC 7953): a BEGIN of one inside another means the other's END is
+// missing or misspelt.
+var topLevel = map[string]bool{
+	"VEVENT": true, "VTODO": true, "VJOURNAL": true, "VFREEBUSY": true,
+	"VTIMEZONE": true, "VAVAILABILITY": true,
 }
 
 func (c *component) prop(name string) *property {
@@ -62,8 +79,15 @@ const maxDepth = 8
 // lexICS splits an iCalendar stream into its top-level components (the
 // children of every VCALENDAR in it). It unfolds lines itself, so that it
 // knows every component's physical line, and hands each content line to
-// golang-ical's property parser. A bad line or an unbalanced BEGIN/END
-// spoils only the top-level component it is in.
+// golang-ical's property parser. A bad line spoils only the top-level
+// component it is in. Several VCALENDAR objects in one stream (concatenated
+// feeds) all count.
+//
+// A misspelt END (END:VTOOD, END:VEVENTX) must not swallow the rest of the
+// stream: an END that names no open component but is close to the
+// innermost one's name closes that one, any other is ignored, and a BEGIN
+// of a top-level component inside another closes the open ones; each with
+// a note (a Warning at its line), the component read up to there kept.
 func lexICS(data []byte, source string) ([]*component, error) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	var (
@@ -107,6 +131,15 @@ func lexICS(data []byte, source string) ([]*component, error) {
 					}
 					seenCal = true
 				}
+				if len(stack) >= 2 && topLevel[val] {
+					// The open top-level component's END is missing or misspelt.
+					t := stack[1]
+					t.notes = append(t.notes, note{line, fmt.Errorf("BEGIN:%s (line %d) not closed before BEGIN:%s: closed there", t.name, t.line, val)})
+					for len(stack) > 2 {
+						pop(&stack, &tops)
+					}
+					pop(&stack, &tops)
+				}
 				if len(stack) >= maxDepth {
 					fail(line, errors.New("components nested too deeply"))
 					return nil
@@ -123,7 +156,12 @@ func lexICS(data []byte, source string) ([]*component, error) {
 				if stack[i].name != val {
 					continue
 				}
-				if i != len(stack)-1 {
+				if i == 0 && len(stack) == 2 {
+					// END:VCALENDAR with one top-level component open: its
+					// END is missing, its content is complete.
+					t := stack[1]
+					t.notes = append(t.notes, note{line, fmt.Errorf("BEGIN:%s (line %d) not closed before END:VCALENDAR: closed there", t.name, t.line)})
+				} else if i != len(stack)-1 {
 					fail(line, fmt.Errorf("END:%s closes BEGIN:%s", val, stack[len(stack)-1].name))
 				}
 				for len(stack) > i+1 {
@@ -132,7 +170,16 @@ func lexICS(data []byte, source string) ([]*component, error) {
 				pop(&stack, &tops)
 				return nil
 			}
-			fail(line, fmt.Errorf("END:%s without BEGIN", val))
+			if len(stack) >= 2 {
+				cur := stack[len(stack)-1]
+				t := stack[1]
+				if misspelt(val, cur.name) {
+					t.notes = append(t.notes, note{line, fmt.Errorf("END:%s read as END:%s", truncate(val, 40), cur.name)})
+					pop(&stack, &tops)
+					return nil
+				}
+				t.notes = append(t.notes, note{line, fmt.Errorf("END:%s without BEGIN: ignored", truncate(val, 40))})
+			}
 			return nil
 		}
 		if len(stack) == 0 {
@@ -142,7 +189,13 @@ func lexICS(data []byte, source string) ([]*component, error) {
 			return nil
 		}
 		if len(stack) == 1 {
-			return nil // calendar properties: not needed
+			// Calendar properties: only X-WR-TIMEZONE is needed.
+			if n := len("X-WR-TIMEZONE"); len(raw) > n && strings.EqualFold(raw[:n], "X-WR-TIMEZONE") && (raw[n] == ':' || raw[n] == ';') {
+				if p, err := parseProperty(raw, line); err == nil {
+					stack[0].xwrTZ = strings.TrimSpace(unescapeText(p.value))
+				}
+			}
+			return nil
 		}
 		if !wanted(raw) {
 			return nil
@@ -216,6 +269,7 @@ func pop(stack *[]*component, tops *[]*component) {
 	switch len(s) {
 	case 1: // VCALENDAR itself
 	case 2:
+		c.cal = s[0]
 		*tops = append(*tops, c)
 	default:
 		parent := s[len(s)-2]
@@ -224,6 +278,43 @@ func pop(stack *[]*component, tops *[]*component) {
 			parent.err = c.err
 		}
 	}
+}
+
+// misspelt reports whether an END's name is close enough to an open
+// component's name to be a typo of it: one is a prefix of the other
+// (VEVENTX, VEVEN), or they differ in at most two letters (VTOOD).
+func misspelt(got, open string) bool {
+	if got == "" {
+		return false
+	}
+	if strings.HasPrefix(got, open) || strings.HasPrefix(open, got) && len(got) >= 3 {
+		return true
+	}
+	return editDistance(got, open) <= 2
+}
+
+// editDistance is the Levenshtein distance of two short strings.
+func editDistance(a, b string) int {
+	if len(a) > 64 || len(b) > 64 {
+		return 64
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // splitName returns a content line's name and what follows the ':' for
@@ -248,6 +339,8 @@ var wantedProps = map[string]bool{
 	"SUMMARY": true, "DESCRIPTION": true, "LOCATION": true, "STATUS": true,
 	"TRANSP": true, "CLASS": true, "CATEGORIES": true, "ATTENDEE": true,
 	"ORGANIZER": true, "TZID": true, "TZOFFSETFROM": true, "TZOFFSETTO": true,
+	"DTSTAMP": true, "EXRULE": true,
+	"X-MICROSOFT-CDO-BUSYSTATUS": true, "X-MICROSOFT-CDO-INTENDEDSTATUS": true,
 }
 
 func wanted(raw string) bool {

@@ -52,6 +52,11 @@ type Occurrence struct {
 	Organizer     string   // the organizer's calendar address, if any
 	OrganizerIsMe bool     // the organizer is one of the user's addresses
 	Categories    []string
+	// BusyStatus is what the event means for the user's availability as
+	// Outlook and Exchange write it (X-MICROSOFT-CDO-BUSYSTATUS, else
+	// X-MICROSOFT-CDO-INTENDEDSTATUS), in lower case: "free", "tentative",
+	// "busy", "oof" (out of office) or "workingelsewhere"; "" when absent.
+	BusyStatus string
 }
 
 // Private reports whether the event's class hides its details.

@@ -50,9 +50,13 @@ type Event struct {
 	Organizer                      string   // the organizer's calendar address
 	OrganizerIsMe                  bool
 	Categories                     []string
+	BusyStatus                     string // see Occurrence.BusyStatus
 
 	rules    []rule
+	exrules  []rule // EXRULE (RFC 2445), deprecated but still written
 	sequence int
+	dtstamp  time.Time // DTSTAMP, to order revisions of equal SEQUENCE
+	deleted  bool      // every RRULE ends before DTSTART: no instances
 }
 
 // ParseOptions says how to read a calendar.

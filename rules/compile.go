@@ -389,6 +389,8 @@ func (c *compiler) match(v *value) matcher {
 		"class":   list(&m.class, "class", []string{"public", "private", "confidential"}),
 		"response": list(&m.response, "response", []string{"accepted", "declined", "tentative",
 			"needs-action", "delegated", "none"}),
+		"busy_status": list(&m.busyStatus, "busy_status", []string{"free", "tentative", "busy", "oof",
+			"workingelsewhere", "none"}),
 		"min_attendees": func(v *value) {
 			if n, ok := c.integer(v, "min_attendees", 0); ok {
 				m.minAttendees = &n

@@ -22,6 +22,7 @@ const (
 	condStatus
 	condClass
 	condResponse
+	condBusyStatus
 	condMinAttendees
 	condMaxAttendees
 	condMinDuration
@@ -54,6 +55,8 @@ func (m *matcher) fails(o *calendar.Occurrence, loc *time.Location) int {
 		return condClass
 	case m.response != nil && !slices.Contains(m.response, orNone(o.Response)):
 		return condResponse
+	case m.busyStatus != nil && !slices.Contains(m.busyStatus, orNone(o.BusyStatus)):
+		return condBusyStatus
 	case m.minAttendees != nil && o.Attendees < *m.minAttendees:
 		return condMinAttendees
 	case m.maxAttendees != nil && o.Attendees > *m.maxAttendees:
@@ -106,6 +109,8 @@ func (m *matcher) miss(o *calendar.Occurrence, loc *time.Location) string {
 		return fmt.Sprintf("class %q is not one of %q", orPublic(o.Class), m.class)
 	case condResponse:
 		return fmt.Sprintf("response %q is not one of %q", orNone(o.Response), m.response)
+	case condBusyStatus:
+		return fmt.Sprintf("busy_status %q is not one of %q", orNone(o.BusyStatus), m.busyStatus)
 	case condMinAttendees:
 		return fmt.Sprintf("%d attendees, fewer than min_attendees = %d", o.Attendees, *m.minAttendees)
 	case condMaxAttendees:

@@ -197,7 +197,7 @@ func TestExplain(t *testing.T) {
 		t.Errorf("Explain() winner = %+v, segment %+v", w, ex.Segment)
 	}
 	lunch := ex.Events[0]
-	if lunch.Rule != "lunch" || len(lunch.Misses) != 7 || !strings.Contains(lunch.Misses[6].Reason, "private is false") {
+	if lunch.Rule != "lunch" || len(lunch.Misses) != 10 || !strings.Contains(lunch.Misses[9].Reason, "private is false") {
 		t.Errorf("Explain() lunch = %+v", lunch)
 	}
 	if free := ex.Events[2]; !free.Ignored || free.Rule != "free" {

@@ -87,7 +87,7 @@ type matcher struct {
 	caseSensitive                                        bool
 	summary, description, location, calendar, categories *regexp.Regexp
 	allDay, transparent, organizerIsMe, private          *bool
-	status, class, response                              []string
+	status, class, response, busyStatus                  []string
 	minAttendees, maxAttendees                           *int
 	minDuration, maxDuration                             *time.Duration
 	weekdays                                             uint8 // bit i: time.Weekday(i); 0 = any

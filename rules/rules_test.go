@@ -53,6 +53,9 @@ func allDay(o *calendar.Occurrence)      { o.AllDay = true }
 func transparent(o *calendar.Occurrence) { o.Transparent = true }
 func cancelled(o *calendar.Occurrence)   { o.Status = calendar.StatusCancelled }
 func declined(o *calendar.Occurrence)    { o.Response = "declined" }
+func busy(status string) func(*calendar.Occurrence) {
+	return func(o *calendar.Occurrence) { o.BusyStatus = status }
+}
 
 func example(t testing.TB) *Rules {
 	t.Helper()
@@ -83,6 +86,14 @@ func TestExampleCases(t *testing.T) {
 		{"2 PTO any case", ev("a", "pto (Bali)", day(2), day(6), allDay), "vacation", "closed", []string{"away", "vacation"}, "On vacation until Thu 5 Mar", day(6)},
 		{"2 out of office", ev("a", "OUT OF OFFICE", day(2), day(3), allDay), "vacation", "closed", []string{"away", "vacation"}, "On vacation until Mon 2 Mar", day(3)},
 		{"2 holiday", ev("a", "Public Holiday", day(2), day(3), allDay), "vacation", "closed", []string{"away", "vacation"}, "On vacation until Mon 2 Mar", day(3)},
+		{"2b outlook oof all-day", ev("a", "Conference", day(2), day(4), allDay, busy("oof")), "out-of-office", "closed", []string{"away", "vacation"}, "Out of office until Tue 3 Mar", day(4)},
+		{"2b outlook oof timed", ev("a", "Dentist", at(9, 0), at(12, 0), busy("oof")), "out-of-office", "closed", []string{"away", "vacation"}, "Out of office until 12:00", at(12, 0)},
+		{"2b outlook oof over days", ev("a", "Trip", at(9, 0), day(4).Add(13*time.Hour), busy("oof"), attendees(3)), "out-of-office", "closed", []string{"away", "vacation"}, "Out of office until Wed 4 Mar 13:00", day(4).Add(13 * time.Hour)},
+		{"2b google out of office", ev("a", "Out of office", at(8, 0), at(18, 0)), "out-of-office (google)", "closed", []string{"away", "vacation"}, "Out of office until 18:00", at(18, 0)},
+		{"2b out of office in a longer summary is busy", ev("a", "Plan out of office rota", at(9, 0), at(11, 0)), "busy", "open", []string{"busy", "appointment"}, "Busy until 11:00", at(11, 0)},
+		{"1 outlook free", ev("a", "Team meeting", at(9, 0), at(11, 0), attendees(3), busy("free")), "", "open", nil, "", time.Time{}},
+		{"7 outlook busy-only feed", ev("a", "Busy", at(9, 30), at(10, 30), busy("busy")), "busy", "open", []string{"busy", "appointment"}, "Busy until 10:30", at(10, 30)},
+		{"7 outlook working elsewhere", ev("a", "Client site", at(9, 30), at(10, 30), busy("workingelsewhere")), "busy", "open", []string{"busy", "appointment"}, "Busy until 10:30", at(10, 30)},
 		{"3 other all-day", ev("a", "Alice's birthday", day(2), day(3), allDay, attendees(4)), "", "open", nil, "", time.Time{}},
 		{"2 vacation timed is not vacation", ev("a", "Vacation planning", at(9, 0), at(11, 0)), "busy", "open", []string{"busy", "appointment"}, "Busy until 11:00", at(11, 0)},
 		{"4 meeting", ev("a", "Weekly sync", at(9, 30), at(10, 45), attendees(2)), "meeting", "closed", []string{"busy", "meeting"}, "In a meeting until 10:45", at(10, 45)},
