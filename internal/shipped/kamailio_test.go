@@ -42,8 +42,8 @@ func TestKamailioTablesTakeWatchers(t *testing.T) {
 			if gotErr != tt.wantErr {
 				t.Errorf("Kamailio with the %s tables logged a db_text insert error = %v, want %v\n%s", tt.name, gotErr, tt.wantErr, log)
 			}
-			if !tt.wantErr && !strings.Contains(rows, "sip\\:alice@127.0.0.1:bob:") {
-				t.Errorf("active_watchers after the SUBSCRIBE =\n%s\nwant a row for bob watching alice", rows)
+			if !tt.wantErr && !strings.Contains(rows, "sip\\:alice@example.com:watcher:example.com:") {
+				t.Errorf("active_watchers after the SUBSCRIBE =\n%s\nwant a row for watcher@example.com watching alice@example.com", rows)
 			}
 		})
 	}
@@ -81,15 +81,16 @@ func subscribeOnce(t *testing.T, dir string) (log, rows string) {
 		"-A", "LISTEN_UDP=udp:"+listen, "-A", "LISTEN_TCP=tcp:"+listen)
 	testserver.WaitTCP(t, listen, 10*time.Second)
 
-	testserver.RunSIPp(t, filepath.Join("testdata", "subscribe.xml"), listen, "-m", "1", "-timeout", "20s")
+	testserver.RunSIPp(t, filepath.Join("..", "..", "examples", "kamailio", "subscribe.xml"), listen,
+		"-s", "alice", "-key", "domain", "example.com", "-m", "1", "-timeout", "20s")
 
 	// Stop it as systemd would: presence writes its watchers on SIGTERM.
 	pid := p.Cmd.Process.Pid
 	syscall.Kill(-pid, syscall.SIGTERM)
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for syscall.Kill(-pid, 0) == nil {
 		if time.Now().After(deadline) {
-			t.Fatalf("kamailio (pid %d) did not stop within 10s", pid)
+			t.Fatalf("kamailio (pid %d) did not stop within 30s", pid)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
