@@ -20,7 +20,7 @@ func runEvents(ctx context.Context, e *env, args []string) int {
 		"Prints the expanded occurrences of the calendars that overlap [from, to).")
 	in := addInputFlags(fs)
 	win := addWindowFlags(fs)
-	asJSON := fs.Bool("json", false, "print a JSON array (CONTRACT.md) instead of a table")
+	asJSON := fs.Bool("json", false, "print a JSON array (see docs/reference.md) instead of a table")
 	if err := parseFlags(fs, args); err != nil {
 		return flagsExit(err)
 	}

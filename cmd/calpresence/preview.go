@@ -20,7 +20,7 @@ func runPreview(ctx context.Context, e *env, args []string) int {
 	in := addInputFlags(fs)
 	rulesPath := fs.String("rules", "", "rules `FILE` (default: the config's, else the built-in rules.example.toml)")
 	win := addWindowFlags(fs)
-	asJSON := fs.Bool("json", false, "print a JSON array (CONTRACT.md) instead of a table")
+	asJSON := fs.Bool("json", false, "print a JSON array (see docs/reference.md) instead of a table")
 	if err := parseFlags(fs, args); err != nil {
 		return flagsExit(err)
 	}

@@ -1,0 +1,53 @@
+# bash completion for calpresence.
+#
+#   install -Dm644 completions/calpresence.bash \
+#     ~/.local/share/bash-completion/completions/calpresence
+#
+# (system-wide: /usr/share/bash-completion/completions/calpresence).
+# Kept in step with the binary by internal/shipped's tests.
+
+_calpresence() {
+	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
+	if ((COMP_CWORD == 1)); then
+		COMPREPLY=($(compgen -W "run demo check events preview explain version help -h" -- "$cur"))
+		return
+	fi
+	local inputs="-config -ics -tz -me -user" flags
+	case ${COMP_WORDS[1]} in
+	run) flags="-config -log-format -log-level -metrics-addr -stale-after" ;;
+	demo) flags="-speed -tz -start -duration -log-level" ;;
+	check) flags="-config -rules" ;;
+	events) flags="$inputs -from -to -json" ;;
+	preview) flags="$inputs -rules -from -to -json" ;;
+	explain) flags="$inputs -rules -at -aor -pidf" ;;
+	*) return ;;
+	esac
+	case $prev in
+	-config | -rules | -ics)
+		compopt -o filenames 2>/dev/null
+		COMPREPLY=($(compgen -f -- "$cur"))
+		return
+		;;
+	-log-format)
+		COMPREPLY=($(compgen -W "text json" -- "$cur"))
+		return
+		;;
+	-log-level)
+		COMPREPLY=($(compgen -W "debug info warn error" -- "$cur"))
+		return
+		;;
+	-tz)
+		# IANA zone names are the paths under the zone database.
+		if [[ -d /usr/share/zoneinfo ]]; then
+			compopt -o filenames 2>/dev/null
+			COMPREPLY=($(cd /usr/share/zoneinfo && compgen -f -- "$cur"))
+		fi
+		return
+		;;
+	-me | -user | -aor | -at | -from | -to | -start | -duration | -speed | -metrics-addr | -stale-after)
+		return # a value only the user knows
+		;;
+	esac
+	COMPREPLY=($(compgen -W "$flags -h" -- "$cur"))
+}
+complete -F _calpresence calpresence
