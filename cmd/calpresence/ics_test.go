@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/calpresence/calpresence/calendar"
+	"github.com/calpresence/calpresence/internal/config"
 	"github.com/calpresence/calpresence/pidf"
 )
 
@@ -17,8 +18,8 @@ import (
 // in-process tests beside this one.
 func needCalendar(t *testing.T) {
 	t.Helper()
-	if _, err := newSource(CalendarSettings{Name: "probe", Type: "ics", URL: "testdata/preview/week.ics"},
-		calendar.ParseOptions{Calendar: "probe", Zone: time.UTC}, sourceDeps{}); err != nil {
+	if _, err := config.NewSource(config.CalendarSettings{Name: "probe", Type: "ics", URL: "testdata/preview/week.ics"},
+		calendar.ParseOptions{Calendar: "probe", Zone: time.UTC}, config.SourceDeps{}); err != nil {
 		t.Skipf("ICS sources not wired yet: %v", err)
 	}
 	func() {

@@ -6,13 +6,14 @@ import (
 	"testing"
 
 	"github.com/calpresence/calpresence/calendar"
+	"github.com/calpresence/calpresence/internal/config"
 	"github.com/calpresence/calpresence/rules"
 )
 
 func TestExitCode(t *testing.T) {
 	_, rulesErr := rules.Parse("r.toml", []byte("[[rule]]\nbogus = 1\n"))
-	_, configErr := parseConfig("c.toml", []byte("timezone = \"Mars/Olympus\"\n"), func(string) string { return "" })
-	_, configSyntax := parseConfig("c.toml", []byte("timezone = \n"), func(string) string { return "" })
+	_, configErr := config.Parse("c.toml", []byte("timezone = \"Mars/Olympus\"\n"), func(string) string { return "" })
+	_, configSyntax := config.Parse("c.toml", []byte("timezone = \n"), func(string) string { return "" })
 	tests := []struct {
 		name string
 		err  error

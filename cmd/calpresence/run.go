@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/calpresence/calpresence/internal/config"
 	"github.com/calpresence/calpresence/publisher"
 )
 
@@ -59,7 +60,7 @@ func runAgent(ctx context.Context, e *env, args []string) int {
 	}
 	path := f.config
 	if path == "" {
-		path = defaultConfigPath(e.getenv)
+		path = config.DefaultPath(e.getenv)
 	}
 	ver, _ := buildInfo()
 
@@ -79,7 +80,7 @@ func runAgent(ctx context.Context, e *env, args []string) int {
 	}()
 	var clientsMu sync.Mutex
 	deps := agentDeps{
-		sources: sourceDeps{logger: log, httpClient: &http.Client{Transport: &http.Transport{
+		sources: config.SourceDeps{Logger: log, HTTPClient: &http.Client{Transport: &http.Transport{
 			Proxy:               http.ProxyFromEnvironment,
 			MaxIdleConnsPerHost: 32,
 			IdleConnTimeout:     90 * time.Second,
@@ -164,8 +165,8 @@ func runAgent(ctx context.Context, e *env, args []string) int {
 
 // loadAgentConfig loads the config and compiles its users; the config's
 // warnings (a plain password) go to the log of deps.
-func loadAgentConfig(path string, getenv func(string) string, deps agentDeps) (*Config, []userSpec, error) {
-	cfg, err := loadConfig(path, getenv)
+func loadAgentConfig(path string, getenv func(string) string, deps agentDeps) (*config.Config, []userSpec, error) {
+	cfg, err := config.Load(path, getenv)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -174,7 +175,7 @@ func loadAgentConfig(path string, getenv func(string) string, deps agentDeps) (*
 		return nil, nil, err
 	}
 	for _, w := range cfg.Warnings {
-		deps.sources.logger.Warn("config", "warning", w.Error())
+		deps.sources.Logger.Warn("config", "warning", w.Error())
 	}
 	return cfg, specs, nil
 }
