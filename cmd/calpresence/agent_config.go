@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/calpresence/calpresence/calendar"
+	"github.com/calpresence/calpresence/internal/agent"
 	"github.com/calpresence/calpresence/internal/config"
 	"github.com/calpresence/calpresence/publisher"
 	"github.com/calpresence/calpresence/rules"
@@ -20,10 +21,10 @@ type agentDeps struct {
 // buildUsers compiles a loaded config into the agent's users: rules
 // compiled (once per file), sources built, schedules parsed. It does no
 // network I/O. Either every user builds or the error lists every failure.
-func buildUsers(cfg *config.Config, deps agentDeps) ([]userSpec, error) {
+func buildUsers(cfg *config.Config, deps agentDeps) ([]agent.User, error) {
 	compiled := map[string]*rules.Rules{}
 	var errs []error
-	specs := make([]userSpec, 0, len(cfg.Users))
+	specs := make([]agent.User, 0, len(cfg.Users))
 	for _, u := range cfg.Users {
 		rs, ok := compiled[u.RulesPath]
 		if !ok {
@@ -33,7 +34,7 @@ func buildUsers(cfg *config.Config, deps agentDeps) ([]userSpec, error) {
 			}
 			compiled[u.RulesPath] = rs
 		}
-		s := userSpec{
+		s := agent.User{
 			ID: u.AOR, Zone: u.Zone, Rules: rs,
 			Publisher: publisher.Options{
 				AOR: u.AOR, Proxy: u.SIP.Proxy, Username: u.SIP.Username,
@@ -60,7 +61,7 @@ func buildUsers(cfg *config.Config, deps agentDeps) ([]userSpec, error) {
 				errs = append(errs, fmt.Errorf("user %s: calendar %s: poll %q: %w", u.AOR, c.Name, c.Poll, err))
 				continue
 			}
-			s.Calendars = append(s.Calendars, calendarSpec{
+			s.Calendars = append(s.Calendars, agent.Calendar{
 				Name: c.Name, Source: src, Poll: sched,
 				// The data of a calendar depends on where it is read and how
 				// it is interpreted; a change of any of these starts afresh.

@@ -372,3 +372,10 @@ func describe(r *sip.Request) string {
 		return "PUBLISH modify"
 	}
 }
+
+// startOfDay is midnight (or the first instant, on a DST night without a
+// midnight) of t's day in loc.
+func startOfDay(t time.Time, loc *time.Location) time.Time {
+	t = t.In(loc)
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc)
+}

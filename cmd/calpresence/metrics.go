@@ -12,7 +12,10 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
+
+	"github.com/calpresence/calpresence/internal/agent"
 )
 
 // The metrics are the Prometheus text exposition format (version 0.0.4),
@@ -103,13 +106,19 @@ func unixSeconds(t time.Time) float64 {
 	return float64(t.UnixNano()) / 1e9
 }
 
-// metricsHandler serves /metrics from the agent and /healthz.
-func metricsHandler(a *agent) http.Handler {
+// reloadCounts counts config reloads (SIGHUP) by result.
+type reloadCounts struct{ ok, refused atomic.Uint64 }
+
+// statser is what metrics read of the agent.
+type statser interface{ Stats() agent.Stats }
+
+// metricsHandler serves /metrics from the agent's Stats and /healthz.
+func metricsHandler(a statser, reloads *reloadCounts) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 		pw := newPromWriter(w)
-		a.writeMetrics(pw)
+		writeMetrics(pw, a.Stats(), reloads)
 		pw.Flush()
 	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -117,6 +126,66 @@ func metricsHandler(a *agent) http.Handler {
 		io.WriteString(w, "ok\n")
 	})
 	return mux
+}
+
+var resultNames = [7]string{"error", "1xx", "2xx", "3xx", "4xx", "5xx", "6xx"}
+
+// writeMetrics writes the agent's metrics.
+func writeMetrics(pw *promWriter, st agent.Stats, reloads *reloadCounts) {
+	pw.family("calpresence_users", "gauge", "Users the agent publishes presence for.")
+	pw.sample("calpresence_users", float64(len(st.Users)))
+	pw.family("calpresence_config_reloads_total", "counter", "Configuration reloads (SIGHUP) by result.")
+	pw.sample("calpresence_config_reloads_total", float64(reloads.ok.Load()), "result", "ok")
+	pw.sample("calpresence_config_reloads_total", float64(reloads.refused.Load()), "result", "refused")
+
+	// calendars calls f for every calendar of every user.
+	calendars := func(f func(user string, c *agent.CalendarStats)) {
+		for i := range st.Users {
+			for j := range st.Users[i].Calendars {
+				f(st.Users[i].ID, &st.Users[i].Calendars[j])
+			}
+		}
+	}
+	pw.family("calpresence_calendar_polls_total", "counter", "Calendar polls.")
+	calendars(func(u string, c *agent.CalendarStats) {
+		pw.sample("calpresence_calendar_polls_total", float64(c.Poll.Polls), "user", u, "calendar", c.Name)
+	})
+	pw.family("calpresence_calendar_poll_errors_total", "counter", "Calendar polls that failed.")
+	calendars(func(u string, c *agent.CalendarStats) {
+		pw.sample("calpresence_calendar_poll_errors_total", float64(c.Poll.Errors), "user", u, "calendar", c.Name)
+	})
+	pw.family("calpresence_calendar_last_success_timestamp_seconds", "gauge", "When the calendar was last read successfully (0: never).")
+	calendars(func(u string, c *agent.CalendarStats) {
+		pw.sample("calpresence_calendar_last_success_timestamp_seconds", unixSeconds(c.LastGood), "user", u, "calendar", c.Name)
+	})
+	pw.family("calpresence_calendar_stale", "gauge", "1 while the calendar's last good data is older than the staleness limit and is ignored.")
+	calendars(func(u string, c *agent.CalendarStats) {
+		v := 0.0
+		if c.Stale {
+			v = 1
+		}
+		pw.sample("calpresence_calendar_stale", v, "user", u, "calendar", c.Name)
+	})
+	pw.family("calpresence_publish_requests_total", "counter", "PUBLISH requests by result: the response's status class, or error when none came.")
+	for _, u := range st.Users {
+		for i, n := range u.Requests {
+			if n > 0 || i == 2 {
+				pw.sample("calpresence_publish_requests_total", float64(n), "user", u.ID, "result", resultNames[i])
+			}
+		}
+	}
+	pw.family("calpresence_presence", "gauge", "The presence in force for the user: 1 for the current basic status and activities.")
+	for _, u := range st.Users {
+		if u.HasPresence {
+			pw.sample("calpresence_presence", 1, "user", u.ID, "basic", u.Current.Basic, "activities", u.Current.Activities)
+		}
+	}
+	pw.family("calpresence_next_boundary_timestamp_seconds", "gauge", "When the user's presence changes next, as far as the timeline reaches.")
+	for _, u := range st.Users {
+		if u.HasPresence {
+			pw.sample("calpresence_next_boundary_timestamp_seconds", unixSeconds(u.Current.End), "user", u.ID)
+		}
+	}
 }
 
 // serveMetrics listens on addr before returning, so that a bad address is

@@ -446,3 +446,17 @@ func register(t *testing.T, server, user, contact string) {
 		t.Fatalf("REGISTER %s = %v, %v", user, res, err)
 	}
 }
+
+// meetingICS is one meeting (three attendees: Do Not Disturb) in [s, e).
+func meetingICS(s, e time.Time) string {
+	var b strings.Builder
+	b.WriteString("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//calpresence//test//EN\r\n")
+	b.WriteString("BEGIN:VEVENT\r\nUID:m1\r\nDTSTAMP:20000101T000000Z\r\n")
+	fmt.Fprintf(&b, "DTSTART:%s\r\nDTEND:%s\r\n", s.UTC().Format("20060102T150405Z"), e.UTC().Format("20060102T150405Z"))
+	b.WriteString("SUMMARY:Review\r\n")
+	for i := range 3 {
+		fmt.Fprintf(&b, "ATTENDEE;PARTSTAT=ACCEPTED:mailto:p%d@example.com\r\n", i)
+	}
+	b.WriteString("END:VEVENT\r\nEND:VCALENDAR\r\n")
+	return b.String()
+}

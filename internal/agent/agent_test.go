@@ -1,11 +1,10 @@
-package main
+package agent
 
 import (
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -273,18 +272,19 @@ func busyMonth(start time.Time, zone *time.Location) string {
 }
 
 type agentHarness struct {
-	a      *agent
+	a      *Agent
 	doer   *recDoer
 	cancel context.CancelFunc
 	done   chan struct{}
 }
 
-func startAgent(t *testing.T, d *recDoer, store *stateStore, opts agentOptions, specs ...userSpec) *agentHarness {
+func startAgent(t *testing.T, d *recDoer, store *stateStore, opts Options, specs ...User) *agentHarness {
 	t.Helper()
 	if opts.JumpCheck == 0 {
 		opts.JumpCheck = time.Hour
 	}
-	a := newAgent(slog.New(slog.DiscardHandler), d, store, opts)
+	opts.Doer, opts.StateDir = d, store.dir
+	a := New(opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &agentHarness{a: a, doer: d, cancel: cancel, done: make(chan struct{})}
 	go func() {
@@ -303,13 +303,13 @@ func (h *agentHarness) stop() {
 	<-h.done
 }
 
-func userFor(aor string, zone *time.Location, rs *rules.Rules, srcs ...*fakeSource) userSpec {
-	s := userSpec{
+func userFor(aor string, zone *time.Location, rs *rules.Rules, srcs ...*fakeSource) User {
+	s := User{
 		ID: aor, Zone: zone, Rules: rs,
 		Publisher: publisher.Options{AOR: aor, Proxy: "sip:127.0.0.1:5060;transport=tcp", ClockCheck: time.Hour},
 	}
 	for _, src := range srcs {
-		s.Calendars = append(s.Calendars, calendarSpec{Name: src.name, Source: src, Poll: cron.Every(5 * time.Minute), Key: src.name})
+		s.Calendars = append(s.Calendars, Calendar{Name: src.name, Source: src, Poll: cron.Every(5 * time.Minute), Key: src.name})
 	}
 	return s
 }
@@ -329,7 +329,7 @@ func TestAgentMonth(t *testing.T) {
 		const aor = "sip:alice@example.com"
 		src := &fakeSource{name: "work", zone: zone, ics: busyMonth(start, zone)}
 		d := newRecDoer()
-		h := startAgent(t, d, &stateStore{}, agentOptions{}, userFor(aor, zone, rs, src))
+		h := startAgent(t, d, &stateStore{}, Options{}, userFor(aor, zone, rs, src))
 
 		events, _, err := calendar.ParseICS(strings.NewReader(src.ics), calendar.ParseOptions{Calendar: "work", Zone: zone, Me: []string{"mailto:alice@example.com"}})
 		if err != nil {
@@ -395,7 +395,7 @@ func TestAgentMonth(t *testing.T) {
 
 // assertStopped checks that no timer of the agent is armed and no calendar
 // scheduled after Run.
-func assertStopped(t *testing.T, a *agent) {
+func assertStopped(t *testing.T, a *Agent) {
 	t.Helper()
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -427,7 +427,7 @@ func TestAgentStaleAndRestart(t *testing.T) {
 		store := &stateStore{dir: t.TempDir()}
 		src := &fakeSource{name: "work", zone: zone, ics: meetingICS(start.Add(time.Hour), start.Add(10*time.Hour))}
 		d := newRecDoer()
-		opts := agentOptions{StaleAfter: 3 * time.Hour}
+		opts := Options{StaleAfter: 3 * time.Hour}
 		h := startAgent(t, d, store, opts, userFor(aor, zone, rs, src))
 		time.Sleep(time.Minute)
 		synctest.Wait()
@@ -482,7 +482,7 @@ func TestAgentEditAndApply(t *testing.T) {
 		d := newRecDoer()
 		alice := userFor("sip:alice@example.com", zone, rs, src)
 		bob := userFor("sip:bob@example.com", zone, rs, bobSrc)
-		h := startAgent(t, d, &stateStore{}, agentOptions{}, alice, bob)
+		h := startAgent(t, d, &stateStore{}, Options{}, alice, bob)
 
 		// Move alice's meeting 30 minutes earlier; the next poll sees it.
 		time.Sleep(10 * time.Minute)
@@ -512,7 +512,7 @@ note = "Busy"
 			t.Fatalf("rules.Parse = %v", err)
 		}
 		alice2 := userFor("sip:alice@example.com", zone, strict, src)
-		h.a.Apply([]userSpec{alice2})
+		h.a.Apply([]User{alice2})
 		synctest.Wait()
 		if got, _ := d.heldState(t, "sip:alice@example.com"); got.Basic != "open" || !slices.Equal(got.Activities, []string{"busy"}) {
 			t.Errorf("after reload alice's server state = %s, want open [busy]", fmtState(got))
@@ -535,7 +535,7 @@ func TestAgentSlowCalendarIsolated(t *testing.T) {
 		zone := zoneBerlin(t)
 		rs := builtin(t)
 		start := time.Now()
-		var specs []userSpec
+		var specs []User
 		d := newRecDoer()
 		for i := range 40 {
 			s := &fakeSource{name: "work", zone: zone, block: true}
@@ -543,7 +543,7 @@ func TestAgentSlowCalendarIsolated(t *testing.T) {
 		}
 		fast := &fakeSource{name: "work", zone: zone, ics: meetingICS(start.Add(time.Minute), start.Add(time.Hour))}
 		specs = append(specs, userFor("sip:fast@example.com", zone, rs, fast))
-		h := startAgent(t, d, &stateStore{}, agentOptions{FetchTimeout: 30 * time.Second}, specs...)
+		h := startAgent(t, d, &stateStore{}, Options{FetchTimeout: 30 * time.Second}, specs...)
 		time.Sleep(time.Minute + time.Second)
 		synctest.Wait()
 		if got, _ := d.heldState(t, "sip:fast@example.com"); got.Basic != "closed" {
@@ -566,7 +566,7 @@ func TestAgentBackoffAndCatchUp(t *testing.T) {
 		src := &fakeSource{name: "work", zone: zone, err: errors.New("fetch work: connection refused")}
 		spec := userFor("sip:alice@example.com", zone, builtin(t), src)
 		spec.Calendars[0].Poll = cron.Every(time.Hour)
-		h := startAgent(t, newRecDoer(), &stateStore{}, agentOptions{}, spec)
+		h := startAgent(t, newRecDoer(), &stateStore{}, Options{}, spec)
 		time.Sleep(time.Minute)
 		synctest.Wait()
 		src.mu.Lock()
@@ -584,7 +584,7 @@ func TestAgentBackoffAndCatchUp(t *testing.T) {
 		// A calendar on @every 1s is polled every second however it fails.
 		src.set("", errors.New("fetch work: connection refused"))
 		spec.Calendars[0].Poll = cron.Every(time.Second)
-		h.a.Apply([]userSpec{spec})
+		h.a.Apply([]User{spec})
 		time.Sleep(10 * time.Second)
 		synctest.Wait()
 		src.mu.Lock()
@@ -594,7 +594,7 @@ func TestAgentBackoffAndCatchUp(t *testing.T) {
 			t.Errorf("a failing calendar on @every 1s was fetched %d times in 10s, want 10", n2-n)
 		}
 		spec.Calendars[0].Poll = cron.Every(time.Hour)
-		h.a.Apply([]userSpec{spec})
+		h.a.Apply([]User{spec})
 		time.Sleep(10 * time.Minute) // back to the backoff: the next try is minutes away
 		synctest.Wait()
 
@@ -629,16 +629,16 @@ func TestAgentSourcePanics(t *testing.T) {
 		start := time.Now()
 		good := &fakeSource{name: "work", zone: zone, ics: meetingICS(start.Add(time.Minute), start.Add(time.Hour))}
 		spec := userFor("sip:alice@example.com", zone, builtin(t), good)
-		spec.Calendars = append(spec.Calendars, calendarSpec{Name: "broken", Source: panicSource{}, Poll: cron.Every(5 * time.Minute), Key: "broken"})
+		spec.Calendars = append(spec.Calendars, Calendar{Name: "broken", Source: panicSource{}, Poll: cron.Every(5 * time.Minute), Key: "broken"})
 		d := newRecDoer()
-		h := startAgent(t, d, &stateStore{}, agentOptions{}, spec)
+		h := startAgent(t, d, &stateStore{}, Options{}, spec)
 		time.Sleep(time.Minute + time.Second)
 		synctest.Wait()
 		if got, _ := d.heldState(t, "sip:alice@example.com"); got.Basic != "closed" {
 			t.Errorf("with one calendar panicking the server holds %s, want the other's meeting (closed)", fmtState(got))
 		}
 		c := h.a.users["sip:alice@example.com"].cals[1]
-		if st := c.poll.Status(); st.LastErr == nil || !strings.Contains(st.LastErr.Error(), "panicked") || c.errs.Load() == 0 {
+		if st := c.poll.Status(); st.LastErr == nil || !strings.Contains(st.LastErr.Error(), "panicked") || st.Errors == 0 {
 			t.Errorf("Status() of the panicking calendar = %+v, want the panic as its error", st)
 		}
 		h.stop()

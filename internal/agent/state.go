@@ -1,4 +1,4 @@
-package main
+package agent
 
 import (
 	"encoding/json"
@@ -22,9 +22,9 @@ import (
 // is ignored, as if it were missing.
 const stateVersion = 1
 
-// defaultStateDir is $XDG_STATE_HOME/calpresence, else
+// DefaultStateDir is $XDG_STATE_HOME/calpresence, else
 // ~/.local/state/calpresence (XDG Base Directory Specification).
-func defaultStateDir(getenv func(string) string) (string, error) {
+func DefaultStateDir(getenv func(string) string) (string, error) {
 	if d := getenv("XDG_STATE_HOME"); d != "" && filepath.IsAbs(d) {
 		return filepath.Join(d, "calpresence"), nil
 	}

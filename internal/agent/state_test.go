@@ -1,4 +1,4 @@
-package main
+package agent
 
 import (
 	"os"
@@ -111,9 +111,9 @@ func TestDefaultStateDir(t *testing.T) {
 		{map[string]string{"HOME": "/home/a"}, "/home/a/.local/state/calpresence"},
 	}
 	for _, tt := range tests {
-		got, err := defaultStateDir(env(tt.env))
+		got, err := DefaultStateDir(env(tt.env))
 		if err != nil || got != tt.want {
-			t.Errorf("defaultStateDir(%v) = %q, %v, want %q", tt.env, got, err, tt.want)
+			t.Errorf("DefaultStateDir(%v) = %q, %v, want %q", tt.env, got, err, tt.want)
 		}
 	}
 }
