@@ -18,6 +18,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/calpresence/calpresence/calendar"
+	"github.com/calpresence/calpresence/internal/clock"
 	"github.com/calpresence/calpresence/pidf"
 	"github.com/calpresence/calpresence/publisher"
 	"github.com/calpresence/calpresence/rules"
@@ -70,6 +71,10 @@ type Options struct {
 	// StateDir is where each calendar's last good data is kept (see
 	// DefaultStateDir); "" keeps nothing.
 	StateDir string
+	// Clock is the agent's time, passed on to the scheduler and to every
+	// publisher (unless a User's publisher options set their own); nil is
+	// the real clock. The demo runs the agent on a scaled clock.
+	Clock clock.Clock
 	// StaleAfter is how old a calendar's last good data may get before it
 	// no longer counts and the user falls back to the default presence.
 	StaleAfter time.Duration // default 24h
@@ -100,6 +105,7 @@ type Options struct {
 }
 
 func (o Options) withDefaults() Options {
+	o.Clock = clock.Or(o.Clock)
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -182,7 +188,7 @@ func (a *Agent) Run(ctx context.Context, specs []User) error {
 		Workers: a.opts.Workers, Timeout: a.opts.FetchTimeout,
 		MinRetry: a.opts.MinRetry, MaxRetry: a.opts.MaxRetry,
 		ClockCheck: a.opts.JumpCheck, OnClockJump: a.clockJumped, Logger: a.log,
-		Splay: a.opts.Splay,
+		Splay: a.opts.Splay, Now: a.opts.Clock.Now,
 	})
 	a.ctx, a.sched = ctx, sched
 	if err != nil {
@@ -263,7 +269,7 @@ type pipeline struct {
 	cals      []*calState
 	pub       timelineRunner
 	pubCancel context.CancelFunc
-	rebuild   *time.Timer
+	rebuild   clock.Timer
 	stopped   bool
 	ready     bool      // a timeline was handed to the publisher
 	segs      []Segment // what Stats shows of the timeline
@@ -292,7 +298,7 @@ func (p *pipeline) start(s *User) {
 	p.spec = s
 	p.log = p.a.log.With("user", p.id)
 	p.startPublisher()
-	p.rebuild = time.AfterFunc(time.Hour, func() { p.a.pending.push(p) })
+	p.rebuild = p.a.opts.Clock.AfterFunc(time.Hour, func() { p.a.pending.push(p) })
 	p.rebuild.Stop()
 	// Each calendar is polled at once; the results wait for p.mu.
 	for _, cs := range s.Calendars {
@@ -315,6 +321,9 @@ func (p *pipeline) startPublisher() {
 	p.doer = cd
 	opts := p.spec.Publisher
 	opts.Logger = p.a.log
+	if opts.Clock == nil {
+		opts.Clock = p.a.opts.Clock
+	}
 	if opts.ClockCheck == 0 {
 		opts.ClockCheck = p.a.opts.PublisherClockCheck
 	}
@@ -630,7 +639,7 @@ func (p *pipeline) rebuildLocked() {
 }
 
 // now is the agent's wall clock.
-func (a *Agent) now() time.Time { return time.Now() }
+func (a *Agent) now() time.Time { return a.opts.Clock.Now() }
 
 // startOfDay is midnight (or the first instant, on a DST night without a
 // midnight) of t's day in loc.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/calpresence/calpresence"
 	"github.com/calpresence/calpresence/calendar"
+	"github.com/calpresence/calpresence/internal/clock"
 	"github.com/calpresence/calpresence/pidf"
 	"github.com/calpresence/calpresence/publisher"
 	"github.com/calpresence/calpresence/rules"
@@ -651,4 +652,44 @@ func (panicSource) Name() string { return "broken" }
 
 func (panicSource) Fetch(context.Context) ([]*calendar.Event, []calendar.Warning, error) {
 	panic("nil map")
+}
+
+// The agent tells the time by its Clock alone: on a clock that runs in 2031
+// at 60 times real speed, the timeline, the segment in force and what the
+// publisher sends all follow that clock, not the machine's.
+func TestAgentOnInjectedClock(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		zone := zoneBerlin(t)
+		sim := time.Date(2031, 1, 6, 8, 0, 0, 0, time.UTC)
+		clk := clock.NewScaled(sim, 60)
+		const aor = "sip:alice@example.com"
+		meeting := sim.Add(time.Hour)
+		src := &fakeSource{name: "work", zone: zone, ics: meetingICS(meeting, meeting.Add(time.Hour))}
+		d := newRecDoer()
+		h := startAgent(t, d, &stateStore{}, Options{Clock: clk}, userFor(aor, zone, builtin(t), src))
+
+		time.Sleep(time.Second) // a minute on clk
+		st := h.a.Stats()
+		if len(st.Users) != 1 || !st.Users[0].HasPresence {
+			t.Fatalf("Stats() = %+v, want alice with a presence in force", st)
+		}
+		u := st.Users[0]
+		if now := clk.Now(); u.Current.Start.After(now) || !u.Current.End.After(now) || u.Current.End.After(meeting) {
+			t.Errorf("at %v the segment in force is [%v, %v), want one holding now and ending by the meeting at %v",
+				now, u.Current.Start, u.Current.End, meeting)
+		}
+		if u.Current.Rule != "" {
+			t.Errorf("before the meeting the rule in force is %q, want the default presence", u.Current.Rule)
+		}
+
+		time.Sleep(time.Until(time.Now().Add(90 * time.Second))) // 09:31 on clk
+		u = h.a.Stats().Users[0]
+		if !u.HasPresence || u.Current.Rule == "" || u.Current.Start.After(meeting) || u.Current.End.Before(meeting.Add(time.Hour)) {
+			t.Errorf("at %v the segment in force is %+v, want the meeting's", clk.Now(), u.Current)
+		}
+		held, ok := d.heldState(t, aor)
+		if !ok || held.Basic != u.Current.Basic || strings.Join(held.Activities, ",") != u.Current.Activities {
+			t.Errorf("the server holds %s (%v), want %s %s", fmtState(held), ok, u.Current.Basic, u.Current.Activities)
+		}
+	})
 }
