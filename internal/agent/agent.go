@@ -431,7 +431,8 @@ func (p *pipeline) stop() {
 }
 
 // updated takes the events of a successful poll of c, saves them if they
-// changed and rebuilds the user's timeline. It runs on a scheduler worker.
+// changed and queues a rebuild of the user's timeline. It runs on a
+// scheduler worker.
 func (p *pipeline) updated(c *calState, events []*calendar.Event) {
 	now := p.a.now()
 	p.mu.Lock()
@@ -447,7 +448,7 @@ func (p *pipeline) updated(c *calState, events []*calendar.Event) {
 	if changed || now.Sub(c.savedAt) >= time.Hour {
 		p.save(c, now)
 	}
-	p.rebuildLocked()
+	p.a.pending.push(p)
 }
 
 // failed notes a failed poll of c (the scheduler logged it and retries);
@@ -460,13 +461,15 @@ func (p *pipeline) failed(c *calState) {
 		return
 	}
 	c.attempted = true
-	p.rebuildLocked()
+	p.a.pending.push(p)
 }
 
-// rebuildQueue holds the users whose timeline is to be rebuilt without a
-// poll: at midnight, when data turns stale, after a reload or a clock jump.
-// One goroutine works through it, so that midnight, when every user's timer
-// fires, costs no burst of goroutines.
+// rebuildQueue holds the users whose timeline is to be rebuilt: after a
+// poll, at midnight, when data turns stale, after a reload or a clock jump.
+// It is the one way a timeline is rebuilt. One goroutine works through it,
+// so that midnight, when every user's timer fires, costs no burst of
+// goroutines, a scheduler worker never waits for a rebuild, and a burst of
+// polls of one user's calendars costs one rebuild.
 type rebuildQueue struct {
 	mu   sync.Mutex
 	ps   []*pipeline
@@ -510,7 +513,9 @@ func (q *rebuildQueue) run(ctx context.Context) {
 }
 
 // sameEvents reports whether a source handed back its previous events, as it
-// does when it can tell cheaply that nothing changed.
+// does when it can tell cheaply that nothing changed. It is the agent's only
+// guess at whether a poll changed anything: when the scheduler tells
+// OnUpdate so, its flag replaces this.
 func sameEvents(a, b []*calendar.Event) bool {
 	if len(a) != len(b) || a == nil != (b == nil) {
 		return false
