@@ -344,11 +344,16 @@ func (p *pipeline) startPublisher() {
 func (p *pipeline) newCal(cs Calendar) *calState {
 	c := &calState{spec: cs}
 	sc, ok, err := p.a.store.Load(p.id, cs.Name)
+	var saved []calendar.Occurrence
+	if ok {
+		saved, err = sc.occurrences()
+		ok = err == nil
+	}
 	if err != nil {
 		p.a.log.Warn("saved calendar data unreadable", "user", p.id, "calendar", cs.Name, "err", err)
 	}
 	if ok {
-		c.saved = sc.occurrences()
+		c.saved = saved
 		c.goodAt = sc.Fetched
 		c.attempted = true
 	}
@@ -529,7 +534,7 @@ func (p *pipeline) save(c *calState, now time.Time) {
 	day := startOfDay(now, p.spec.Zone)
 	from, to := day.AddDate(0, 0, -1), day.AddDate(0, 0, p.a.opts.SaveDays)
 	occs, _ := calendar.Expand(c.events, from, to, calendar.ExpandOptions{Zone: p.spec.Zone})
-	h := hashOccurrences(occs)
+	h := calendar.HashOccurrences(occs)
 	if h == c.savedH && now.Sub(c.savedAt) < time.Hour {
 		return
 	}
@@ -538,16 +543,6 @@ func (p *pipeline) save(c *calState, now time.Time) {
 		return
 	}
 	c.savedH, c.savedAt = h, now
-}
-
-func hashOccurrences(occs []calendar.Occurrence) uint64 {
-	h := fnv.New64a()
-	for _, o := range occs {
-		fmt.Fprintf(h, "%s\x00%s\x00%d\x00%d\x00%s\x00%s\x00%s\x00%s\x00%t\x00%s\x00%d\x00%v\x00",
-			o.Calendar, o.UID, o.Start.UnixNano(), o.End.UnixNano(), o.Summary, o.Location,
-			o.Status, o.Class, o.Transparent, o.Response, o.Attendees, o.Categories)
-	}
-	return h.Sum64()
 }
 
 // rebuildLocked computes the user's timeline from the calendars' data and
