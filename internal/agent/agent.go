@@ -532,7 +532,9 @@ func sameEvents(a, b []*calendar.Event) bool {
 // held.
 func (p *pipeline) save(c *calState, now time.Time) {
 	day := startOfDay(now, p.spec.Zone)
-	from, to := day.AddDate(0, 0, -1), day.AddDate(0, 0, p.a.opts.SaveDays)
+	// The saved data serves the timelines of the coming days, and so the
+	// rules' reach around them.
+	from, to := p.spec.Rules.Window(day.AddDate(0, 0, -1), day.AddDate(0, 0, p.a.opts.SaveDays))
 	occs, _ := calendar.Expand(c.events, from, to, calendar.ExpandOptions{Zone: p.spec.Zone})
 	h := calendar.HashOccurrences(occs)
 	if h == c.savedH && now.Sub(c.savedAt) < time.Hour {
@@ -564,6 +566,9 @@ func (p *pipeline) rebuildLocked() {
 	// where its events make it start, not where the window does: a rebuild
 	// then leaves the document in force as it was.
 	from, to := day.AddDate(0, 0, -1), day.AddDate(0, 0, p.a.opts.HorizonDays)
+	// The events that decide [from, to) are those of the rules' window, as
+	// in preview: a lag of days carries an event of days ago into today.
+	evFrom, evTo := p.spec.Rules.Window(from, to)
 
 	var occs []calendar.Occurrence
 	next := day.AddDate(0, 0, 1) // the window slides at midnight
@@ -588,11 +593,11 @@ func (p *pipeline) rebuildLocked() {
 			next = staleAt
 		}
 		if c.events != nil {
-			o, _ := calendar.Expand(c.events, from, to, calendar.ExpandOptions{Zone: zone})
+			o, _ := calendar.Expand(c.events, evFrom, evTo, calendar.ExpandOptions{Zone: zone})
 			occs = append(occs, o...)
 		} else {
 			for _, o := range c.saved {
-				if o.End.After(from) && o.Start.Before(to) {
+				if o.End.After(evFrom) && o.Start.Before(evTo) {
 					occs = append(occs, o)
 				}
 			}

@@ -696,3 +696,57 @@ func TestAgentOnInjectedClock(t *testing.T) {
 		}
 	})
 }
+
+// A lag of two days carries a meeting of two days ago into today's timeline
+// of the agent just as preview shows it: the agent reads the events of the
+// rules' window, not only those of its own days.
+func TestAgentLongLag(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rs, err := rules.Parse("lag.toml", []byte(`[default]
+basic = "open"
+[[rule]]
+name = "debrief"
+lag = "50h"
+[rule.presence]
+basic = "closed"
+activities = ["busy"]
+`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		zone := zoneBerlin(t)
+		time.Sleep(time.Until(time.Date(2000, 3, 10, 7, 0, 0, 0, time.UTC))) // 08:00 in Berlin
+		now := time.Now()
+		meeting := now.Add(-47 * time.Hour) // two days ago, 09:00; counts until today 12:00
+		const aor = "sip:alice@example.com"
+		src := &fakeSource{name: "work", zone: zone, ics: meetingICS(meeting, meeting.Add(time.Hour))}
+		d := newRecDoer()
+		h := startAgent(t, d, &stateStore{}, Options{}, userFor(aor, zone, rs, src))
+		time.Sleep(time.Second)
+
+		// What preview computes for today.
+		events, _, err := calendar.ParseICS(strings.NewReader(src.ics), calendar.ParseOptions{Calendar: "work", Zone: zone})
+		if err != nil {
+			t.Fatal(err)
+		}
+		from, to := startOfDay(now, zone), startOfDay(now, zone).AddDate(0, 0, 1)
+		evFrom, evTo := rs.Window(from, to)
+		occs, _ := calendar.Expand(events, evFrom, evTo, calendar.ExpandOptions{Zone: zone})
+		var want rules.Segment
+		for _, s := range rs.Timeline(occs, from, to, zone) {
+			if !s.Start.After(now) && s.End.After(now) {
+				want = s
+			}
+		}
+		if want.Rule != "debrief" || !want.End.Equal(meeting.Add(51*time.Hour)) {
+			t.Fatalf("preview's segment at %v = %+v, want the debrief until %v", now, want, meeting.Add(51*time.Hour))
+		}
+		u := h.a.Stats().Users[0]
+		if !u.HasPresence || u.Current.Rule != want.Rule || !u.Current.End.Equal(want.End) || u.Current.Basic != want.State.Basic {
+			t.Errorf("the agent's segment at %v = %+v, want preview's %+v", now, u.Current, want)
+		}
+		if held, ok := d.heldState(t, aor); !ok || !sameState(held, want.State) {
+			t.Errorf("the server holds %s, want %s", fmtState(held), fmtState(want.State))
+		}
+	})
+}
