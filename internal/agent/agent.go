@@ -102,6 +102,12 @@ type Options struct {
 	// options leave it unset: every publisher wakes this often to notice
 	// suspends, so many users want it longer (0: the publisher's default).
 	PublisherClockCheck time.Duration
+	// OnTimeline, if set, is called with each timeline the agent hands to a
+	// user's publisher, before the publisher has it: the segments of the
+	// whole window (from the day before today) and the entries the
+	// publisher gets (those not yet over). It runs under the user's lock
+	// and must not call the agent. The demo prints the day from it.
+	OnTimeline func(user string, segs []rules.Segment, entries []publisher.Entry)
 }
 
 func (o Options) withDefaults() Options {
@@ -633,6 +639,9 @@ func (p *pipeline) rebuildLocked() {
 	}
 	p.segs = infos
 	if sum := h.Sum64(); !p.ready || sum != p.timelineH {
+		if p.a.opts.OnTimeline != nil {
+			p.a.opts.OnTimeline(p.id, segs, entries)
+		}
 		p.pub.SetTimeline(entries)
 		p.ready, p.timelineH = true, sum
 		p.a.log.Debug("timeline rebuilt", "user", p.id, "segments", len(entries), "occurrences", len(occs))
