@@ -14,6 +14,7 @@ import (
 
 	"github.com/calpresence/calpresence/internal/agent"
 	"github.com/calpresence/calpresence/internal/config"
+	"github.com/calpresence/calpresence/internal/metrics"
 	"github.com/calpresence/calpresence/publisher"
 )
 
@@ -124,9 +125,9 @@ func runAgent(ctx context.Context, e *env, args []string) int {
 		opts.PublisherClockCheck = 15 * time.Second
 	}
 	a := agent.New(opts)
-	var reloads reloadCounts
+	var reloads metrics.Reloads
 	if f.metricsAddr != "" {
-		if err := serveMetrics(ctx, f.metricsAddr, metricsHandler(a, &reloads), log); err != nil {
+		if err := metrics.Serve(ctx, f.metricsAddr, metrics.Handler(a, &reloads), log); err != nil {
 			fmt.Fprintf(e.stderr, "calpresence run: %v.\n", err)
 			return 2
 		}
@@ -142,7 +143,7 @@ func runAgent(ctx context.Context, e *env, args []string) int {
 		case <-hup:
 			newCfg, newSpecs, err := loadAgentConfig(path, e.getenv, deps)
 			if err != nil {
-				reloads.refused.Add(1)
+				reloads.Refused.Add(1)
 				log.Error("config reload refused; the running config stays", "config", path, "err", err.Error())
 				continue
 			}
@@ -150,7 +151,7 @@ func runAgent(ctx context.Context, e *env, args []string) int {
 				log.Warn("state_dir changes take effect on restart", "state_dir", stateDir)
 			}
 			a.Apply(newSpecs)
-			reloads.ok.Add(1)
+			reloads.OK.Add(1)
 			log.Info("config reloaded", "config", path, "users", len(newSpecs))
 		case <-ctx.Done():
 			log.Info("stopping; removing publications")

@@ -1,4 +1,4 @@
-package main
+package metrics
 
 import (
 	"bytes"
@@ -49,7 +49,7 @@ func TestMetricsHandler(t *testing.T) {
 	u.Requests[2], u.Requests[0] = 7, 1
 	a := fixedStats{Users: []agent.UserStats{u}}
 
-	srv := httptest.NewServer(metricsHandler(a, &reloadCounts{}))
+	srv := httptest.NewServer(Handler(a, &Reloads{}))
 	defer srv.Close()
 	res, err := http.Get(srv.URL + "/metrics")
 	if err != nil {

@@ -1,4 +1,6 @@
-package main
+// Package metrics serves the agent's Stats as Prometheus metrics
+// (CONTRACT.md) and /healthz.
+package metrics
 
 import (
 	"bufio"
@@ -106,14 +108,14 @@ func unixSeconds(t time.Time) float64 {
 	return float64(t.UnixNano()) / 1e9
 }
 
-// reloadCounts counts config reloads (SIGHUP) by result.
-type reloadCounts struct{ ok, refused atomic.Uint64 }
+// Reloads counts config reloads (SIGHUP) by result.
+type Reloads struct{ OK, Refused atomic.Uint64 }
 
-// statser is what metrics read of the agent.
-type statser interface{ Stats() agent.Stats }
+// Statser is what metrics read of the agent.
+type Statser interface{ Stats() agent.Stats }
 
-// metricsHandler serves /metrics from the agent's Stats and /healthz.
-func metricsHandler(a statser, reloads *reloadCounts) http.Handler {
+// Handler serves /metrics from the agent's Stats and /healthz.
+func Handler(a Statser, reloads *Reloads) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
@@ -131,12 +133,12 @@ func metricsHandler(a statser, reloads *reloadCounts) http.Handler {
 var resultNames = [7]string{"error", "1xx", "2xx", "3xx", "4xx", "5xx", "6xx"}
 
 // writeMetrics writes the agent's metrics.
-func writeMetrics(pw *promWriter, st agent.Stats, reloads *reloadCounts) {
+func writeMetrics(pw *promWriter, st agent.Stats, reloads *Reloads) {
 	pw.family("calpresence_users", "gauge", "Users the agent publishes presence for.")
 	pw.sample("calpresence_users", float64(len(st.Users)))
 	pw.family("calpresence_config_reloads_total", "counter", "Configuration reloads (SIGHUP) by result.")
-	pw.sample("calpresence_config_reloads_total", float64(reloads.ok.Load()), "result", "ok")
-	pw.sample("calpresence_config_reloads_total", float64(reloads.refused.Load()), "result", "refused")
+	pw.sample("calpresence_config_reloads_total", float64(reloads.OK.Load()), "result", "ok")
+	pw.sample("calpresence_config_reloads_total", float64(reloads.Refused.Load()), "result", "refused")
 
 	// calendars calls f for every calendar of every user.
 	calendars := func(f func(user string, c *agent.CalendarStats)) {
@@ -188,9 +190,9 @@ func writeMetrics(pw *promWriter, st agent.Stats, reloads *reloadCounts) {
 	}
 }
 
-// serveMetrics listens on addr before returning, so that a bad address is
+// Serve listens on addr before returning, so that a bad address is
 // a start-up error, then serves until ctx is done.
-func serveMetrics(ctx context.Context, addr string, h http.Handler, log *slog.Logger) error {
+func Serve(ctx context.Context, addr string, h http.Handler, log *slog.Logger) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("metrics: %w", err)
