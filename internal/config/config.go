@@ -112,7 +112,6 @@ type CalendarSettings struct {
 }
 
 const (
-	defaultPoll    = "@every 5m"
 	defaultExpires = 3600 * time.Second
 	defaultGrace   = 2 * time.Minute
 )
@@ -412,7 +411,7 @@ func (v *validator) calendars(path string, cs []calendarConfig) []CalendarSettin
 		nerrs := len(v.errs)
 		s := CalendarSettings{
 			Name: c.Name, Type: strings.ToLower(c.Type), URL: c.URL, Username: c.Username,
-			Calendars: c.Calendars, Poll: cmp.Or(c.Poll, defaultPoll), CAFile: v.path(c.CAFile),
+			Calendars: c.Calendars, Poll: cmp.Or(c.Poll, calendar.DefaultPollSchedule), CAFile: v.path(c.CAFile),
 		}
 		if s.Name == "" {
 			s.Name = "calendar" + strconv.Itoa(i+1)
