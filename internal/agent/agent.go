@@ -31,9 +31,9 @@ import (
 // timeline's documents at their boundaries. The scheduler keeps a calendar
 // to a timer and a fixed pool of workers, no goroutine, so that 10,000 users
 // cost 10,000 publisher goroutines and a few dozen more, and a slow calendar
-// occupies one worker, not the others. Rebuilds that no poll causes (at
-// midnight, when data turns stale, after a reload or a clock jump) are
-// queued for one goroutine of the agent.
+// occupies one worker, not the others. Every rebuild, whatever causes it
+// (a poll, midnight, data turning stale, a reload, a clock jump), is queued
+// for one goroutine of the agent.
 
 // User is one user as the config describes it, compiled: the agent
 // takes it as it is, so that a reload either builds every User or
