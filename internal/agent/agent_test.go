@@ -750,3 +750,41 @@ activities = ["busy"]
 		}
 	})
 }
+
+// A change to a field that the presence does not show (the description)
+// is saved at the next poll, not up to an hour later: the save hash covers
+// every field of calendar's JSON form.
+func TestAgentSavesEveryChange(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		zone := zoneBerlin(t)
+		start := time.Now()
+		const aor = "sip:alice@example.com"
+		store := &stateStore{dir: t.TempDir()}
+		ics := meetingICS(start.Add(time.Hour), start.Add(2*time.Hour))
+		src := &fakeSource{name: "work", zone: zone, ics: ics}
+		h := startAgent(t, newRecDoer(), store, Options{}, userFor(aor, zone, builtin(t), src))
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		saved := func() string {
+			sc, ok, err := store.Load(aor, "work")
+			if err != nil || !ok {
+				t.Fatalf("Load() = _, %v, %v, want the saved calendar", ok, err)
+			}
+			occs, err := sc.occurrences()
+			if err != nil || len(occs) != 1 {
+				t.Fatalf("saved occurrences = %v, %v, want the meeting", occs, err)
+			}
+			return occs[0].Description
+		}
+		if d := saved(); d != "" {
+			t.Fatalf("saved description = %q, want none", d)
+		}
+		src.set(strings.Replace(ics, "SUMMARY:Review\r\n", "SUMMARY:Review\r\nDESCRIPTION:Agenda\r\n", 1), nil)
+		time.Sleep(5 * time.Minute) // the next poll
+		synctest.Wait()
+		if d := saved(); d != "Agenda" {
+			t.Errorf("saved description after the next poll = %q, want %q", d, "Agenda")
+		}
+		h.stop()
+	})
+}
