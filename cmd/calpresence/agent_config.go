@@ -6,6 +6,8 @@ import (
 
 	"github.com/calpresence/calpresence/calendar"
 	"github.com/calpresence/calpresence/calendar/poll"
+	"github.com/calpresence/calpresence/internal/agent"
+	"github.com/calpresence/calpresence/internal/config"
 	"github.com/calpresence/calpresence/publisher"
 	"github.com/calpresence/calpresence/rules"
 )
@@ -13,17 +15,17 @@ import (
 // agentDeps are what the users of one agent share: the calendar sources'
 // HTTP client and logger, and the SIP clients, one per CA file.
 type agentDeps struct {
-	sources   sourceDeps
+	sources   config.SourceDeps
 	sipClient func(caFile string) (publisher.Doer, error)
 }
 
 // buildUsers compiles a loaded config into the agent's users: rules
 // compiled (once per file), sources built, schedules parsed. It does no
 // network I/O. Either every user builds or the error lists every failure.
-func buildUsers(cfg *Config, deps agentDeps) ([]userSpec, error) {
+func buildUsers(cfg *config.Config, deps agentDeps) ([]agent.User, error) {
 	compiled := map[string]*rules.Rules{}
 	var errs []error
-	specs := make([]userSpec, 0, len(cfg.Users))
+	specs := make([]agent.User, 0, len(cfg.Users))
 	for _, u := range cfg.Users {
 		rs, ok := compiled[u.RulesPath]
 		if !ok {
@@ -33,14 +35,14 @@ func buildUsers(cfg *Config, deps agentDeps) ([]userSpec, error) {
 			}
 			compiled[u.RulesPath] = rs
 		}
-		s := userSpec{
+		s := agent.User{
 			ID: u.AOR, Zone: u.Zone, Rules: rs,
 			Publisher: publisher.Options{
 				AOR: u.AOR, Proxy: u.SIP.Proxy, Username: u.SIP.Username,
 				Password: u.SIP.Password.Func(), Expires: u.SIP.Expires, Grace: u.SIP.Grace,
 			},
 			PublisherKey: fmt.Sprintf("%s\x00%s\x00%s\x00%v\x00%v\x00%s", u.SIP.Proxy, u.SIP.Username,
-				secretKey(u.SIP.Password), u.SIP.Expires, u.SIP.Grace, u.SIP.CAFile),
+				u.SIP.Password.Key(), u.SIP.Expires, u.SIP.Grace, u.SIP.CAFile),
 		}
 		if deps.sipClient != nil {
 			d, err := deps.sipClient(u.SIP.CAFile)
@@ -50,7 +52,7 @@ func buildUsers(cfg *Config, deps agentDeps) ([]userSpec, error) {
 			s.Doer = d
 		}
 		for _, c := range u.Calendars {
-			src, err := newSource(c, calendar.ParseOptions{Calendar: c.Name, Source: c.URL, Zone: u.Zone, Me: u.Me}, deps.sources)
+			src, err := config.NewSource(c, calendar.ParseOptions{Calendar: c.Name, Source: c.URL, Zone: u.Zone, Me: u.Me}, deps.sources)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("user %s: %w", u.AOR, err))
 				continue
@@ -60,12 +62,12 @@ func buildUsers(cfg *Config, deps agentDeps) ([]userSpec, error) {
 				errs = append(errs, fmt.Errorf("user %s: calendar %s: poll %q: %w", u.AOR, c.Name, c.Poll, err))
 				continue
 			}
-			s.Calendars = append(s.Calendars, calendarSpec{
+			s.Calendars = append(s.Calendars, agent.Calendar{
 				Name: c.Name, Source: src, Poll: sched,
 				// The data of a calendar depends on where it is read and how
 				// it is interpreted; a change of any of these starts afresh.
 				Key: fmt.Sprintf("%s\x00%s\x00%s\x00%q\x00%s\x00%s\x00%q", c.Type, c.URL, c.Username,
-					c.Calendars, secretKey(c.Password), u.Zone, u.Me),
+					c.Calendars, c.Password.Key(), u.Zone, u.Me),
 			})
 		}
 		specs = append(specs, s)
@@ -74,12 +76,4 @@ func buildUsers(cfg *Config, deps agentDeps) ([]userSpec, error) {
 		return nil, err
 	}
 	return specs, nil
-}
-
-// secretKey tells password sources apart without reading them.
-func secretKey(s *Secret) string {
-	if s == nil {
-		return ""
-	}
-	return fmt.Sprintf("%d\x00%s\x00%q", s.kind, s.value, s.command)
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/calpresence/calpresence/calendar/poll"
+	"github.com/calpresence/calpresence/internal/config"
 )
 
 // The example configs must stay valid: they are what users copy.
@@ -17,13 +18,13 @@ func TestExampleConfigs(t *testing.T) {
 	env := map[string]string{"HOME": "/home/alice", "CALPRESENCE_DAV_PASSWORD": "x", "BOB_FEED_TOKEN": "y"}
 	for _, name := range []string{"config.toml", "config-multi.toml"} {
 		path := filepath.Join("..", "..", "examples", "config", name)
-		cfg, err := loadConfig(path, func(k string) string { return env[k] })
+		cfg, err := config.Load(path, func(k string) string { return env[k] })
 		if err != nil {
-			t.Errorf("loadConfig(%s) = %v", path, err)
+			t.Errorf("config.Load(%s) = %v", path, err)
 			continue
 		}
 		if len(cfg.Users) == 0 {
-			t.Errorf("loadConfig(%s) has no users", path)
+			t.Errorf("config.Load(%s) has no users", path)
 		}
 		for _, u := range cfg.Users {
 			for _, c := range u.Calendars {

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	calpresence "github.com/calpresence/calpresence"
+	"github.com/calpresence/calpresence/internal/config"
 	"github.com/calpresence/calpresence/rules"
 )
 
@@ -23,9 +24,9 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 	if *configPath != "" || *rulesPath == "" {
 		path := *configPath
 		if path == "" {
-			path = defaultConfigPath(e.getenv)
+			path = config.DefaultPath(e.getenv)
 		}
-		cfg, err := loadConfig(path, e.getenv)
+		cfg, err := config.Load(path, e.getenv)
 		switch {
 		case err != nil && *configPath == "" && isNotExist(err):
 			fmt.Fprintf(e.stderr, "calpresence check: give -config FILE or -rules FILE (no config at %s).\n", path)

@@ -12,12 +12,13 @@ import (
 	"time"
 
 	"github.com/calpresence/calpresence/calendar"
+	"github.com/calpresence/calpresence/internal/agent"
 	"github.com/calpresence/calpresence/internal/clock"
-	"github.com/calpresence/calpresence/pidf"
 	"github.com/calpresence/calpresence/publisher"
 	"github.com/calpresence/calpresence/rules"
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+	"github.com/robfig/cron/v3"
 )
 
 // demoICS is the demo's calendar: events that recur every day, in floating
@@ -84,10 +85,7 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 	}
 
 	out := &syncWriter{w: e.stdout}
-	d := &demo{
-		out: out, zone: zone, rules: rs, events: events,
-		clock: scaledClock{realStart: now, simStart: simStart, speed: *speed},
-	}
+	d := &demo{out: out, zone: zone, simStart: simStart}
 	sink, err := newDryRunSink(out, d.simTimeOf)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "calpresence demo: %v.\n", err)
@@ -103,25 +101,35 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 	fmt.Fprintf(out, "clock %s, zone %s.\n", speed2str(*speed), zone)
 	fmt.Fprintf(out, "Simulated start: %s. Stop with Ctrl-C.\n", simStart.In(zone).Format("Mon 2 Jan 2006 15:04:05 MST"))
 
-	runCtx := ctx
+	// The simulated clock starts once everything else is set up, so that
+	// at a high speed the start-up does not skip the first boundaries.
+	clk := clock.NewScaled(simStart, *speed)
+	d.clock = clk
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	if *duration > 0 {
-		var cancel context.CancelFunc
-		runCtx, cancel = context.WithDeadline(ctx, d.clock.real(simStart.Add(*duration)))
-		defer cancel()
+		t := clk.AfterFunc(*duration, cancel)
+		defer t.Stop()
 	}
-	// The publisher runs on the simulated clock, whose timers wait that
-	// much shorter in real time.
-	pub := publisher.New(sink, publisher.Options{AOR: demoAOR, Proxy: demoProxy, Logger: log,
-		Clock: clock.NewScaled(d.clock.sim(time.Now()), *speed)})
-	pubCtx, stopPub := context.WithCancel(context.Background())
+	// The demo is the agent of `run` with one user whose calendar is
+	// embedded, on the simulated clock, sending to the dry-run sink.
+	a := agent.New(agent.Options{
+		Logger: log, Doer: sink, Clock: clk, OnTimeline: d.timeline,
+		// The embedded calendar cannot go stale, and the simulated clock
+		// runs ahead of the monotonic one by design: no jumps to notice.
+		StaleAfter: 100 * 365 * 24 * time.Hour, JumpCheck: 100 * 365 * 24 * time.Hour, Splay: -1,
+	})
+	user := agent.User{
+		ID: demoAOR, Zone: zone, Rules: rs,
+		Calendars: []agent.Calendar{{Name: "demo", Source: embeddedSource{events}, Poll: cron.Every(time.Hour), Key: "demo"}},
+		Publisher: publisher.Options{AOR: demoAOR, Proxy: demoProxy},
+	}
 	done := make(chan error, 1)
-	go func() { done <- pub.Run(pubCtx) }()
-
-	d.loop(runCtx, pub)
-	stopPub() // the publisher removes the publication, which the sink prints
+	go func() { done <- a.Run(runCtx, []agent.User{user}) }()
+	<-runCtx.Done() // the agent's publisher removes the publication, which the sink prints
 	select {
 	case err := <-done:
-		if err != nil && err != context.Canceled {
+		if err != nil {
 			fmt.Fprintf(e.stderr, "calpresence demo: %v.\n", err)
 			return 1
 		}
@@ -129,7 +137,7 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "calpresence demo: the publisher did not stop within 5 s.")
 		return 1
 	}
-	fmt.Fprintf(out, "\nDemo ended at %s (simulated).\n", d.clock.sim(time.Now()).In(zone).Format("Mon 2 Jan 15:04:05"))
+	fmt.Fprintf(out, "\nDemo ended at %s (simulated).\n", clk.Now().In(zone).Format("Mon 2 Jan 15:04:05"))
 	return 0
 }
 
@@ -150,30 +158,25 @@ func demoZone(name string) (*time.Location, error) {
 	return parseZone(name)
 }
 
-// scaledClock maps real time to simulated time running speed times faster,
-// both starting at their start instants.
-type scaledClock struct {
-	realStart, simStart time.Time
-	speed               float64
+// embeddedSource is the demo's calendar: the events parsed from demo.ics,
+// the same ones at every poll.
+type embeddedSource struct{ events []*calendar.Event }
+
+func (embeddedSource) Name() string { return "demo" }
+
+func (s embeddedSource) Fetch(context.Context) ([]*calendar.Event, []calendar.Warning, error) {
+	return s.events, nil, nil
 }
 
-func (c scaledClock) sim(real time.Time) time.Time {
-	return c.simStart.Add(time.Duration(float64(real.Sub(c.realStart)) * c.speed))
-}
-
-func (c scaledClock) real(sim time.Time) time.Time {
-	return c.realStart.Add(time.Duration(float64(sim.Sub(c.simStart)) / c.speed))
-}
-
-// demo is the state of a running demo.
+// demo prints what the agent does in the demo.
 type demo struct {
-	out    io.Writer
-	zone   *time.Location
-	rules  *rules.Rules
-	events []*calendar.Event
-	clock  scaledClock
+	out      io.Writer
+	zone     *time.Location
+	clock    clock.Clock
+	simStart time.Time
 
 	mu      sync.Mutex
+	printed time.Time   // the last day whose timeline was printed
 	entries []demoEntry // the timeline in force, in simulated time
 }
 
@@ -182,45 +185,21 @@ type demoEntry struct {
 	body  string
 }
 
-// loop hands the publisher each simulated day's timeline, printing it first,
-// until ctx is done.
-func (d *demo) loop(ctx context.Context, pub *publisher.Publisher) {
-	day := startOfDay(d.clock.simStart, d.zone)
-	for {
-		// Two days, so that the timeline does not run out at midnight
-		// before the next day's is in place.
-		segs := d.timeline(day, day.AddDate(0, 0, 2))
-		d.printDay(day, segs)
-		var entries []publisher.Entry
-		var simEntries []demoEntry
-		for _, s := range segs {
-			body, err := s.Document(demoAOR, pidf.IDBase(demoAOR)).Marshal()
-			if err != nil {
-				fmt.Fprintf(d.out, "encoding presence failed: %v\n", err)
-				continue
-			}
-			entries = append(entries, publisher.Entry{Start: s.Start, End: s.End, Body: body})
-			simEntries = append(simEntries, demoEntry{start: s.Start, body: string(body)})
-		}
-		d.mu.Lock()
-		d.entries = simEntries
-		d.mu.Unlock()
-		pub.SetTimeline(entries)
-
-		day = day.AddDate(0, 0, 1)
-		t := time.NewTimer(time.Until(d.clock.real(day)))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
+// timeline is the agent's OnTimeline: it prints each simulated day's
+// timeline once, when the agent first hands over a timeline of that day,
+// before the publisher sends anything of it, and keeps the entries for
+// simTimeOf.
+func (d *demo) timeline(_ string, segs []rules.Segment, entries []publisher.Entry) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.entries = d.entries[:0]
+	for _, e := range entries {
+		d.entries = append(d.entries, demoEntry{start: e.Start, body: string(e.Body)})
 	}
-}
-
-func (d *demo) timeline(from, to time.Time) []rules.Segment {
-	occs, _ := calendar.Expand(d.events, from.AddDate(0, 0, -1), to, calendar.ExpandOptions{Zone: d.zone})
-	return d.rules.Timeline(occs, from, to, d.zone)
+	if day := startOfDay(d.clock.Now(), d.zone); day.After(d.printed) {
+		d.printed = day
+		d.printDay(day, segs)
+	}
 }
 
 // printDay prints the segments of one day.
@@ -229,10 +208,16 @@ func (d *demo) printDay(day time.Time, segs []rules.Segment) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nTimeline of %s (%s):\n", day.Format("Mon 2 Jan 2006"), d.zone)
 	for _, s := range segs {
+		if !s.End.After(day) {
+			continue
+		}
 		if !s.Start.Before(end) {
 			break
 		}
 		start, stop := s.Start, s.End
+		if start.Before(day) {
+			start = day
+		}
 		if stop.After(end) {
 			stop = end
 		}
@@ -254,21 +239,25 @@ func (d *demo) printDay(day time.Time, segs []rules.Segment) {
 // at which the document it carries took effect (or the demo's start), when
 // the request went out at that boundary; else the simulated now.
 func (d *demo) simTimeOf(body []byte) time.Time {
-	now := d.clock.sim(time.Now()).In(d.zone)
+	now := d.clock.Now().In(d.zone)
 	if len(body) == 0 {
 		return now.Truncate(time.Second)
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	// How far off a timer may fire, in simulated time.
-	tolerance := time.Duration(float64(250*time.Millisecond) * d.clock.speed)
+	speed := 1.0
+	if s, ok := d.clock.(interface{ Speed() float64 }); ok {
+		speed = s.Speed()
+	}
+	tolerance := time.Duration(float64(250*time.Millisecond) * speed)
 	for _, e := range d.entries {
 		if e.body != string(body) {
 			continue
 		}
 		at := e.start
-		if at.Before(d.clock.simStart) {
-			at = d.clock.simStart
+		if at.Before(d.simStart) {
+			at = d.simStart
 		}
 		if now.Sub(at).Abs() <= tolerance {
 			return at.In(d.zone)
@@ -371,4 +360,11 @@ func describe(r *sip.Request) string {
 	default:
 		return "PUBLISH modify"
 	}
+}
+
+// startOfDay is midnight (or the first instant, on a DST night without a
+// midnight) of t's day in loc.
+func startOfDay(t time.Time, loc *time.Location) time.Time {
+	t = t.In(loc)
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc)
 }

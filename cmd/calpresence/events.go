@@ -51,53 +51,12 @@ func runEvents(ctx context.Context, e *env, args []string) int {
 	return 0
 }
 
-// eventJSON is one element of `events -json`, fields in the contract's
-// order.
-type eventJSON struct {
-	Calendar     string   `json:"calendar"`
-	UID          string   `json:"uid"`
-	RecurrenceID string   `json:"recurrence_id"`
-	Summary      string   `json:"summary"`
-	Location     string   `json:"location"`
-	Start        string   `json:"start"`
-	End          string   `json:"end"`
-	AllDay       bool     `json:"all_day"`
-	Status       string   `json:"status"`
-	Transparent  bool     `json:"transparent"`
-	Class        string   `json:"class"`
-	Response     string   `json:"response"`
-	Attendees    int      `json:"attendees"`
-	Categories   []string `json:"categories"`
-}
-
+// writeEventsJSON writes the contract's `events -json`: calendar's one JSON
+// form of each occurrence, its contract fields, times in zone.
 func writeEventsJSON(w io.Writer, occs []calendar.Occurrence, zone *time.Location) error {
-	out := make([]eventJSON, 0, len(occs))
-	for _, o := range occs {
-		j := eventJSON{
-			Calendar:    o.Calendar,
-			UID:         o.UID,
-			Summary:     o.Summary,
-			Location:    o.Location,
-			Start:       o.Start.In(zone).Format(time.RFC3339),
-			End:         o.End.In(zone).Format(time.RFC3339),
-			AllDay:      o.AllDay,
-			Status:      string(o.Status),
-			Transparent: o.Transparent,
-			Class:       string(o.Class),
-			Response:    strings.ToLower(o.Response),
-			Attendees:   o.Attendees,
-			Categories:  o.Categories,
-		}
-		if !o.RecurrenceID.IsZero() {
-			j.RecurrenceID = o.RecurrenceID.UTC().Format(time.RFC3339)
-		}
-		if j.Class == "" {
-			j.Class = string(calendar.ClassPublic)
-		}
-		if j.Categories == nil {
-			j.Categories = []string{}
-		}
-		out = append(out, j)
+	out := make([]calendar.OccurrenceJSON, 0, len(occs))
+	for i := range occs {
+		out = append(out, occs[i].JSON(zone).Contract())
 	}
 	return writeJSON(w, out)
 }

@@ -47,7 +47,10 @@ func runExplain(ctx context.Context, e *env, args []string) int {
 	if aor == "" {
 		aor = fallbackAOR
 	}
-	occs, err := inputs.occurrences(ctx, at.Add(-reach), at.Add(reach), e.stderr)
+	// The events of the rules' window around the span in which Explain
+	// looks for the segment's bounds, as run and preview read them.
+	evFrom, evTo := r.Window(at.Add(-explainSpan), at.Add(explainSpan))
+	occs, err := inputs.occurrences(ctx, evFrom, evTo, e.stderr)
 	if err != nil {
 		return fail(e, err)
 	}

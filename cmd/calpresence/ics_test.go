@@ -6,34 +6,13 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/calpresence/calpresence/calendar"
 	"github.com/calpresence/calpresence/pidf"
 )
 
-// needCalendar skips until the calendar step (ICS sources, Expand) is
-// wired into this binary; the commands' own logic is covered by the
-// in-process tests beside this one.
-func needCalendar(t *testing.T) {
-	t.Helper()
-	if _, err := newSource(CalendarSettings{Name: "probe", Type: "ics", URL: "testdata/preview/week.ics"},
-		calendar.ParseOptions{Calendar: "probe", Zone: time.UTC}, sourceDeps{}); err != nil {
-		t.Skipf("ICS sources not wired yet: %v", err)
-	}
-	func() {
-		defer func() {
-			if r := recover(); r != nil {
-				t.Skipf("calendar.Expand not built yet: %v", r)
-			}
-		}()
-		calendar.Expand(nil, time.Time{}, time.Time{}.Add(time.Hour), calendar.ExpandOptions{Zone: time.UTC})
-	}()
-}
-
 // TestPreviewICS runs preview end to end on an ICS file.
 func TestPreviewICS(t *testing.T) {
-	needCalendar(t)
 	out, errs, code := runMain(t, "preview", "-ics", "testdata/preview/week.ics", "-tz", "Europe/Berlin",
 		"-me", "mailto:alice@example.com", "-from", "2026-03-02", "-to", "2026-03-05", "-json")
 	if code != 0 {
@@ -72,7 +51,6 @@ func TestPreviewICS(t *testing.T) {
 }
 
 func TestExplainICS(t *testing.T) {
-	needCalendar(t)
 	out, errs, code := runMain(t, "explain", "-ics", "testdata/preview/week.ics", "-tz", "Europe/Berlin",
 		"-at", "2026-03-02T09:30:00+01:00", "-pidf", "-aor", "sip:alice@example.com")
 	if code != 0 {

@@ -14,6 +14,7 @@ import (
 	"github.com/calpresence/calpresence/calendar"
 	"github.com/calpresence/calpresence/calendar/ics"
 	"github.com/calpresence/calpresence/internal/httpx"
+	"github.com/calpresence/calpresence/internal/config"
 	"github.com/calpresence/calpresence/internal/tomlpos"
 )
 
@@ -85,7 +86,7 @@ func addInputFlags(fs *flag.FlagSet) *inputFlags {
 
 // inputs are the loaded inputs of a command.
 type inputs struct {
-	user    *User
+	user    *config.User
 	zone    *time.Location
 	sources []calendar.Source
 }
@@ -110,7 +111,7 @@ func (e *inputError) Unwrap() error { return e.err }
 func exitCode(err error) int {
 	var ue *usageError
 	var ie *inputError
-	var ce *configError
+	var ce *config.Error
 	var te *tomlpos.Error // config and rules files alike (rules.Error is this type)
 	var se *calendar.SyntaxError
 	var fe *ics.FetchError
@@ -169,9 +170,9 @@ func (f *inputFlags) loadInputs(e *env, logger *slog.Logger) (*inputs, error) {
 	if len(f.ics) == 0 {
 		path := f.config
 		if path == "" {
-			path = defaultConfigPath(e.getenv)
+			path = config.DefaultPath(e.getenv)
 		}
-		cfg, err := loadConfig(path, e.getenv)
+		cfg, err := config.Load(path, e.getenv)
 		if err != nil {
 			if f.config == "" && isNotExist(err) {
 				return nil, usagef("no inputs: give -ics PATH_OR_URL or -config FILE (no config at %s)", path)
@@ -191,9 +192,9 @@ func (f *inputFlags) loadInputs(e *env, logger *slog.Logger) (*inputs, error) {
 			}
 		}
 	} else {
-		in.user = &User{Zone: time.Local}
+		in.user = &config.User{Zone: time.Local}
 		for i, u := range f.ics {
-			in.user.Calendars = append(in.user.Calendars, CalendarSettings{Name: icsName(u, i), Type: "ics", URL: u})
+			in.user.Calendars = append(in.user.Calendars, config.CalendarSettings{Name: icsName(u, i), Type: "ics", URL: u})
 		}
 	}
 	in.zone = in.user.Zone
@@ -209,7 +210,7 @@ func (f *inputFlags) loadInputs(e *env, logger *slog.Logger) (*inputs, error) {
 		me = f.me
 	}
 	for _, c := range in.user.Calendars {
-		src, err := newSource(c, calendar.ParseOptions{Calendar: c.Name, Source: c.URL, Zone: in.zone, Me: me}, sourceDeps{logger: logger})
+		src, err := config.NewSource(c, calendar.ParseOptions{Calendar: c.Name, Source: c.URL, Zone: in.zone, Me: me}, config.SourceDeps{Logger: logger})
 		if err != nil {
 			return nil, err
 		}

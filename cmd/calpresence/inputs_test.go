@@ -7,6 +7,7 @@ import (
 
 	"github.com/calpresence/calpresence/calendar"
 	"github.com/calpresence/calpresence/calendar/ics"
+	"github.com/calpresence/calpresence/internal/config"
 	"github.com/calpresence/calpresence/rules"
 
 	"github.com/calpresence/calpresence/internal/httpx"
@@ -14,8 +15,8 @@ import (
 
 func TestExitCode(t *testing.T) {
 	_, rulesErr := rules.Parse("r.toml", []byte("[[rule]]\nbogus = 1\n"))
-	_, configErr := parseConfig("c.toml", []byte("timezone = \"Mars/Olympus\"\n"), func(string) string { return "" })
-	_, configSyntax := parseConfig("c.toml", []byte("timezone = \n"), func(string) string { return "" })
+	_, configErr := config.Parse("c.toml", []byte("timezone = \"Mars/Olympus\"\n"), func(string) string { return "" })
+	_, configSyntax := config.Parse("c.toml", []byte("timezone = \n"), func(string) string { return "" })
 	tests := []struct {
 		name string
 		err  error

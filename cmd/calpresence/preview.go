@@ -32,7 +32,8 @@ func runPreview(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(e, err)
 	}
-	occs, err := inputs.occurrences(ctx, from.Add(-reach), to.Add(reach), e.stderr)
+	evFrom, evTo := r.Window(from, to)
+	occs, err := inputs.occurrences(ctx, evFrom, evTo, e.stderr)
 	if err != nil {
 		return fail(e, err)
 	}
@@ -200,6 +201,6 @@ func loadRulesAndInputs(e *env, in *inputFlags, rulesPath string) (*rules.Rules,
 	return r, inputs, nil
 }
 
-// reach is how far around a window preview and explain read events: an
-// event that started well before it (a vacation) still decides it.
-const reach = 62 * 24 * time.Hour
+// explainSpan is how far around its instant rules.Explain follows the
+// timeline to find the bounds of the segment in force.
+const explainSpan = 62 * 24 * time.Hour

@@ -12,6 +12,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/calpresence/calpresence/internal/agent"
+	"github.com/calpresence/calpresence/internal/config"
+	"github.com/calpresence/calpresence/internal/metrics"
 	"github.com/calpresence/calpresence/publisher"
 )
 
@@ -59,7 +62,7 @@ func runAgent(ctx context.Context, e *env, args []string) int {
 	}
 	path := f.config
 	if path == "" {
-		path = defaultConfigPath(e.getenv)
+		path = config.DefaultPath(e.getenv)
 	}
 	ver, _ := buildInfo()
 
@@ -79,7 +82,7 @@ func runAgent(ctx context.Context, e *env, args []string) int {
 	}()
 	var clientsMu sync.Mutex
 	deps := agentDeps{
-		sources: sourceDeps{logger: log, httpClient: &http.Client{Transport: &http.Transport{
+		sources: config.SourceDeps{Logger: log, HTTPClient: &http.Client{Transport: &http.Transport{
 			Proxy:               http.ProxyFromEnvironment,
 			MaxIdleConnsPerHost: 32,
 			IdleConnTimeout:     90 * time.Second,
@@ -109,21 +112,22 @@ func runAgent(ctx context.Context, e *env, args []string) int {
 	}
 	stateDir := cfg.StateDir
 	if stateDir == "" {
-		if stateDir, err = defaultStateDir(e.getenv); err != nil {
+		if stateDir, err = agent.DefaultStateDir(e.getenv); err != nil {
 			fmt.Fprintf(e.stderr, "calpresence run: %v.\n", err)
 			return 1
 		}
 	}
 
-	opts := agentOptions{StaleAfter: f.staleAfter}
+	opts := agent.Options{Logger: log, StateDir: stateDir, StaleAfter: f.staleAfter}
 	if len(specs) > 1000 {
 		// Thousands of publishers each waking every 2 s to notice a suspend
 		// cost more than a server that does not suspend gains.
 		opts.PublisherClockCheck = 15 * time.Second
 	}
-	a := newAgent(log, nil, &stateStore{dir: stateDir}, opts)
+	a := agent.New(opts)
+	var reloads metrics.Reloads
 	if f.metricsAddr != "" {
-		if err := serveMetrics(ctx, f.metricsAddr, metricsHandler(a), log); err != nil {
+		if err := metrics.Serve(ctx, f.metricsAddr, metrics.Handler(a, &reloads), log); err != nil {
 			fmt.Fprintf(e.stderr, "calpresence run: %v.\n", err)
 			return 2
 		}
@@ -139,7 +143,7 @@ func runAgent(ctx context.Context, e *env, args []string) int {
 		case <-hup:
 			newCfg, newSpecs, err := loadAgentConfig(path, e.getenv, deps)
 			if err != nil {
-				a.reloads[1].Add(1)
+				reloads.Refused.Add(1)
 				log.Error("config reload refused; the running config stays", "config", path, "err", err.Error())
 				continue
 			}
@@ -147,7 +151,7 @@ func runAgent(ctx context.Context, e *env, args []string) int {
 				log.Warn("state_dir changes take effect on restart", "state_dir", stateDir)
 			}
 			a.Apply(newSpecs)
-			a.reloads[0].Add(1)
+			reloads.OK.Add(1)
 			log.Info("config reloaded", "config", path, "users", len(newSpecs))
 		case <-ctx.Done():
 			log.Info("stopping; removing publications")
@@ -164,8 +168,8 @@ func runAgent(ctx context.Context, e *env, args []string) int {
 
 // loadAgentConfig loads the config and compiles its users; the config's
 // warnings (a plain password) go to the log of deps.
-func loadAgentConfig(path string, getenv func(string) string, deps agentDeps) (*Config, []userSpec, error) {
-	cfg, err := loadConfig(path, getenv)
+func loadAgentConfig(path string, getenv func(string) string, deps agentDeps) (*config.Config, []agent.User, error) {
+	cfg, err := config.Load(path, getenv)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -174,7 +178,7 @@ func loadAgentConfig(path string, getenv func(string) string, deps agentDeps) (*
 		return nil, nil, err
 	}
 	for _, w := range cfg.Warnings {
-		deps.sources.logger.Warn("config", "warning", w.Error())
+		deps.sources.Logger.Warn("config", "warning", w.Error())
 	}
 	return cfg, specs, nil
 }

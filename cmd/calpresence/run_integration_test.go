@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -27,7 +28,8 @@ import (
 type watcher struct {
 	mu     sync.Mutex
 	bodies []notify
-	seen   int // NOTIFYs before this one are matched already
+	seen   int           // NOTIFYs before this one are matched already
+	wake   chan struct{} // holds a token after a NOTIFY came
 }
 
 type notify struct {
@@ -48,17 +50,27 @@ func startWatcher(t *testing.T, server, presentity string) *watcher {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &watcher{}
+	w := &watcher{wake: make(chan struct{}, 1)}
 	srv.OnNotify(func(req *sip.Request, tx sip.ServerTransaction) {
 		w.mu.Lock()
 		w.bodies = append(w.bodies, notify{at: time.Now(), body: bytes.Clone(req.Body())})
 		w.mu.Unlock()
+		select {
+		case w.wake <- struct{}{}:
+		default:
+		}
 		tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	go srv.ListenAndServe(ctx, "udp", addr)
-	time.Sleep(50 * time.Millisecond) // let the listener bind before Kamailio answers
+	// The socket is bound before the SUBSCRIBE goes out, so Kamailio's
+	// first NOTIFY finds it.
+	conn, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.ServeUDP(conn)
+	t.Cleanup(func() { conn.Close() })
 	cli, err := sipgo.NewClient(ua, sipgo.WithClientAddr(addr))
 	if err != nil {
 		t.Fatal(err)
@@ -106,7 +118,12 @@ func (w *watcher) waitFor(t *testing.T, what string, deadline time.Time, ok func
 			w.mu.Unlock()
 			t.Fatalf("no NOTIFY with %s by %v; last NOTIFY body:\n%s", what, deadline.Format("15:04:05.000"), last)
 		}
-		time.Sleep(20 * time.Millisecond)
+		timer := time.NewTimer(time.Until(deadline))
+		select {
+		case <-w.wake:
+		case <-timer.C:
+		}
+		timer.Stop()
 	}
 }
 
@@ -230,11 +247,11 @@ poll = "@every 1s"
 	}
 	w := startWatcher(t, kam.Addr(), aor)
 
-	var logs testserver.SafeBuffer
+	logs := newSignalBuffer()
 	metrics := fmt.Sprintf("127.0.0.1:%d", testserver.FreePort(t))
 	cmd := exec.Command(bin, "run", "-config", cfgPath, "-log-level", "debug", "-metrics-addr", metrics)
 	cmd.Env = append(os.Environ(), "CALPRESENCE_TEST_DAV_PASSWORD=secret-pw", "XDG_STATE_HOME="+dir)
-	cmd.Stdout, cmd.Stderr = &logs, &logs
+	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -286,12 +303,8 @@ poll = "@every 1s"
 		t.Fatal(err)
 	}
 	cmd.Process.Signal(syscall.SIGHUP)
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(logs.String(), "config reload refused") {
-		if time.Now().After(deadline) {
-			t.Fatalf("SIGHUP with a broken config: no refusal logged")
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !logs.waitFor(time.Now().Add(5*time.Second), func(s string) bool { return strings.Contains(s, "config reload refused") }) {
+		t.Fatalf("SIGHUP with a broken config: no refusal logged")
 	}
 	select {
 	case err := <-exited:
@@ -384,10 +397,10 @@ poll = "@every 1s"
 	os.WriteFile(cfgPath, []byte(cfg), 0o600)
 
 	ctx, cancel := context.WithCancel(context.Background())
-	var logs testserver.SafeBuffer
+	logs := newSignalBuffer()
 	done := make(chan int, 1)
 	go func() {
-		done <- Main(ctx, []string{"run", "-config", cfgPath, "-log-level", "debug"}, nil, &logs, &logs)
+		done <- Main(ctx, []string{"run", "-config", cfgPath, "-log-level", "debug"}, nil, logs, logs)
 	}()
 	defer func() {
 		cancel()
@@ -407,13 +420,32 @@ poll = "@every 1s"
 	if code, out := call("dnd_ok.xml"); code != 0 {
 		t.Fatalf("call before the meeting: sipp exit %d, want 0 (180/200)\n%s", code, out)
 	}
-	// During it: 486.
-	time.Sleep(time.Until(start.Add(time.Second)))
+	// published(n) holds once Kamailio took n of the agent's PUBLISH
+	// requests.
+	published := func(n int) func(string) bool {
+		return func(log string) bool {
+			ok := 0
+			for _, line := range strings.Split(log, "\n") {
+				if strings.Contains(line, `msg="sip publish"`) && strings.Contains(line, "result=200") {
+					ok++
+				}
+			}
+			return ok >= n
+		}
+	}
+	// During it: 486, once the meeting's document is at Kamailio (the
+	// initial PUBLISH, then the meeting's).
+	if !logs.waitFor(start.Add(5*time.Second), published(2)) {
+		t.Fatalf("the meeting's PUBLISH did not go out by %v", start.Add(5*time.Second))
+	}
 	if code, out := call("dnd_busy.xml"); code != 0 {
 		t.Fatalf("call during the meeting: sipp exit %d, want 0 (486 Busy Here)\n%s", code, out)
 	}
-	// After it: rings and is answered again.
-	time.Sleep(time.Until(end.Add(time.Second)))
+	// After it, once the end's PUBLISH is at Kamailio: rings and is
+	// answered again.
+	if !logs.waitFor(end.Add(5*time.Second), published(3)) {
+		t.Fatalf("the meeting's end was not published by %v", end.Add(5*time.Second))
+	}
 	if code, out := call("dnd_ok.xml"); code != 0 {
 		t.Fatalf("call after the meeting: sipp exit %d, want 0 (180/200)\n%s", code, out)
 	}
@@ -445,4 +477,49 @@ func register(t *testing.T, server, user, contact string) {
 	if err != nil || res.StatusCode != 200 {
 		t.Fatalf("REGISTER %s = %v, %v", user, res, err)
 	}
+}
+
+// meetingICS is one meeting (three attendees: Do Not Disturb) in [s, e).
+func meetingICS(s, e time.Time) string {
+	var b strings.Builder
+	b.WriteString("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//calpresence//test//EN\r\n")
+	b.WriteString("BEGIN:VEVENT\r\nUID:m1\r\nDTSTAMP:20000101T000000Z\r\n")
+	fmt.Fprintf(&b, "DTSTART:%s\r\nDTEND:%s\r\n", s.UTC().Format("20060102T150405Z"), e.UTC().Format("20060102T150405Z"))
+	b.WriteString("SUMMARY:Review\r\n")
+	for i := range 3 {
+		fmt.Fprintf(&b, "ATTENDEE;PARTSTAT=ACCEPTED:mailto:p%d@example.com\r\n", i)
+	}
+	b.WriteString("END:VEVENT\r\nEND:VCALENDAR\r\n")
+	return b.String()
+}
+
+// signalBuffer keeps what is written to it and tells waiters at once.
+type signalBuffer struct {
+	testserver.SafeBuffer
+	wake chan struct{} // holds a token after a write
+}
+
+func newSignalBuffer() *signalBuffer { return &signalBuffer{wake: make(chan struct{}, 1)} }
+
+func (b *signalBuffer) Write(p []byte) (int, error) {
+	n, err := b.SafeBuffer.Write(p)
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+	return n, err
+}
+
+// waitFor reports whether what was written satisfies ok by deadline.
+func (b *signalBuffer) waitFor(deadline time.Time, ok func(string) bool) bool {
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	for !ok(b.String()) {
+		select {
+		case <-b.wake:
+		case <-timer.C:
+			return ok(b.String())
+		}
+	}
+	return true
 }

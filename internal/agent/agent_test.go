@@ -1,11 +1,10 @@
-package main
+package agent
 
 import (
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/calpresence/calpresence"
 	"github.com/calpresence/calpresence/calendar"
+	"github.com/calpresence/calpresence/internal/clock"
 	"github.com/calpresence/calpresence/pidf"
 	"github.com/calpresence/calpresence/publisher"
 	"github.com/calpresence/calpresence/rules"
@@ -273,18 +273,19 @@ func busyMonth(start time.Time, zone *time.Location) string {
 }
 
 type agentHarness struct {
-	a      *agent
+	a      *Agent
 	doer   *recDoer
 	cancel context.CancelFunc
 	done   chan struct{}
 }
 
-func startAgent(t *testing.T, d *recDoer, store *stateStore, opts agentOptions, specs ...userSpec) *agentHarness {
+func startAgent(t *testing.T, d *recDoer, store *stateStore, opts Options, specs ...User) *agentHarness {
 	t.Helper()
 	if opts.JumpCheck == 0 {
 		opts.JumpCheck = time.Hour
 	}
-	a := newAgent(slog.New(slog.DiscardHandler), d, store, opts)
+	opts.Doer, opts.StateDir = d, store.dir
+	a := New(opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &agentHarness{a: a, doer: d, cancel: cancel, done: make(chan struct{})}
 	go func() {
@@ -303,13 +304,13 @@ func (h *agentHarness) stop() {
 	<-h.done
 }
 
-func userFor(aor string, zone *time.Location, rs *rules.Rules, srcs ...*fakeSource) userSpec {
-	s := userSpec{
+func userFor(aor string, zone *time.Location, rs *rules.Rules, srcs ...*fakeSource) User {
+	s := User{
 		ID: aor, Zone: zone, Rules: rs,
 		Publisher: publisher.Options{AOR: aor, Proxy: "sip:127.0.0.1:5060;transport=tcp", ClockCheck: time.Hour},
 	}
 	for _, src := range srcs {
-		s.Calendars = append(s.Calendars, calendarSpec{Name: src.name, Source: src, Poll: cron.Every(5 * time.Minute), Key: src.name})
+		s.Calendars = append(s.Calendars, Calendar{Name: src.name, Source: src, Poll: cron.Every(5 * time.Minute), Key: src.name})
 	}
 	return s
 }
@@ -329,7 +330,7 @@ func TestAgentMonth(t *testing.T) {
 		const aor = "sip:alice@example.com"
 		src := &fakeSource{name: "work", zone: zone, ics: busyMonth(start, zone)}
 		d := newRecDoer()
-		h := startAgent(t, d, &stateStore{}, agentOptions{}, userFor(aor, zone, rs, src))
+		h := startAgent(t, d, &stateStore{}, Options{}, userFor(aor, zone, rs, src))
 
 		events, _, err := calendar.ParseICS(strings.NewReader(src.ics), calendar.ParseOptions{Calendar: "work", Zone: zone, Me: []string{"mailto:alice@example.com"}})
 		if err != nil {
@@ -395,7 +396,7 @@ func TestAgentMonth(t *testing.T) {
 
 // assertStopped checks that no timer of the agent is armed and no calendar
 // scheduled after Run.
-func assertStopped(t *testing.T, a *agent) {
+func assertStopped(t *testing.T, a *Agent) {
 	t.Helper()
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -427,7 +428,7 @@ func TestAgentStaleAndRestart(t *testing.T) {
 		store := &stateStore{dir: t.TempDir()}
 		src := &fakeSource{name: "work", zone: zone, ics: meetingICS(start.Add(time.Hour), start.Add(10*time.Hour))}
 		d := newRecDoer()
-		opts := agentOptions{StaleAfter: 3 * time.Hour}
+		opts := Options{StaleAfter: 3 * time.Hour}
 		h := startAgent(t, d, store, opts, userFor(aor, zone, rs, src))
 		time.Sleep(time.Minute)
 		synctest.Wait()
@@ -482,7 +483,7 @@ func TestAgentEditAndApply(t *testing.T) {
 		d := newRecDoer()
 		alice := userFor("sip:alice@example.com", zone, rs, src)
 		bob := userFor("sip:bob@example.com", zone, rs, bobSrc)
-		h := startAgent(t, d, &stateStore{}, agentOptions{}, alice, bob)
+		h := startAgent(t, d, &stateStore{}, Options{}, alice, bob)
 
 		// Move alice's meeting 30 minutes earlier; the next poll sees it.
 		time.Sleep(10 * time.Minute)
@@ -512,7 +513,7 @@ note = "Busy"
 			t.Fatalf("rules.Parse = %v", err)
 		}
 		alice2 := userFor("sip:alice@example.com", zone, strict, src)
-		h.a.Apply([]userSpec{alice2})
+		h.a.Apply([]User{alice2})
 		synctest.Wait()
 		if got, _ := d.heldState(t, "sip:alice@example.com"); got.Basic != "open" || !slices.Equal(got.Activities, []string{"busy"}) {
 			t.Errorf("after reload alice's server state = %s, want open [busy]", fmtState(got))
@@ -535,7 +536,7 @@ func TestAgentSlowCalendarIsolated(t *testing.T) {
 		zone := zoneBerlin(t)
 		rs := builtin(t)
 		start := time.Now()
-		var specs []userSpec
+		var specs []User
 		d := newRecDoer()
 		for i := range 40 {
 			s := &fakeSource{name: "work", zone: zone, block: true}
@@ -543,7 +544,7 @@ func TestAgentSlowCalendarIsolated(t *testing.T) {
 		}
 		fast := &fakeSource{name: "work", zone: zone, ics: meetingICS(start.Add(time.Minute), start.Add(time.Hour))}
 		specs = append(specs, userFor("sip:fast@example.com", zone, rs, fast))
-		h := startAgent(t, d, &stateStore{}, agentOptions{FetchTimeout: 30 * time.Second}, specs...)
+		h := startAgent(t, d, &stateStore{}, Options{FetchTimeout: 30 * time.Second}, specs...)
 		time.Sleep(time.Minute + time.Second)
 		synctest.Wait()
 		if got, _ := d.heldState(t, "sip:fast@example.com"); got.Basic != "closed" {
@@ -566,7 +567,7 @@ func TestAgentBackoffAndCatchUp(t *testing.T) {
 		src := &fakeSource{name: "work", zone: zone, err: errors.New("fetch work: connection refused")}
 		spec := userFor("sip:alice@example.com", zone, builtin(t), src)
 		spec.Calendars[0].Poll = cron.Every(time.Hour)
-		h := startAgent(t, newRecDoer(), &stateStore{}, agentOptions{}, spec)
+		h := startAgent(t, newRecDoer(), &stateStore{}, Options{}, spec)
 		time.Sleep(time.Minute)
 		synctest.Wait()
 		src.mu.Lock()
@@ -584,7 +585,7 @@ func TestAgentBackoffAndCatchUp(t *testing.T) {
 		// A calendar on @every 1s is polled every second however it fails.
 		src.set("", errors.New("fetch work: connection refused"))
 		spec.Calendars[0].Poll = cron.Every(time.Second)
-		h.a.Apply([]userSpec{spec})
+		h.a.Apply([]User{spec})
 		time.Sleep(10 * time.Second)
 		synctest.Wait()
 		src.mu.Lock()
@@ -594,7 +595,7 @@ func TestAgentBackoffAndCatchUp(t *testing.T) {
 			t.Errorf("a failing calendar on @every 1s was fetched %d times in 10s, want 10", n2-n)
 		}
 		spec.Calendars[0].Poll = cron.Every(time.Hour)
-		h.a.Apply([]userSpec{spec})
+		h.a.Apply([]User{spec})
 		time.Sleep(10 * time.Minute) // back to the backoff: the next try is minutes away
 		synctest.Wait()
 
@@ -605,6 +606,9 @@ func TestAgentBackoffAndCatchUp(t *testing.T) {
 		src.mu.Unlock()
 		rebuilds := h.a.rebuilds.Load()
 		h.a.sched.CatchUp(time.Now().Add(time.Hour))
+		// Rebuilds go through one queue, which merges the requests that
+		// wait in it: the poll's is let through before the jump's comes.
+		synctest.Wait()
 		h.a.clockJumped(time.Hour)
 		synctest.Wait()
 		src.mu.Lock()
@@ -629,16 +633,16 @@ func TestAgentSourcePanics(t *testing.T) {
 		start := time.Now()
 		good := &fakeSource{name: "work", zone: zone, ics: meetingICS(start.Add(time.Minute), start.Add(time.Hour))}
 		spec := userFor("sip:alice@example.com", zone, builtin(t), good)
-		spec.Calendars = append(spec.Calendars, calendarSpec{Name: "broken", Source: panicSource{}, Poll: cron.Every(5 * time.Minute), Key: "broken"})
+		spec.Calendars = append(spec.Calendars, Calendar{Name: "broken", Source: panicSource{}, Poll: cron.Every(5 * time.Minute), Key: "broken"})
 		d := newRecDoer()
-		h := startAgent(t, d, &stateStore{}, agentOptions{}, spec)
+		h := startAgent(t, d, &stateStore{}, Options{}, spec)
 		time.Sleep(time.Minute + time.Second)
 		synctest.Wait()
 		if got, _ := d.heldState(t, "sip:alice@example.com"); got.Basic != "closed" {
 			t.Errorf("with one calendar panicking the server holds %s, want the other's meeting (closed)", fmtState(got))
 		}
 		c := h.a.users["sip:alice@example.com"].cals[1]
-		if st := c.poll.Status(); st.LastErr == nil || !strings.Contains(st.LastErr.Error(), "panicked") || c.errs.Load() == 0 {
+		if st := c.poll.Status(); st.LastErr == nil || !strings.Contains(st.LastErr.Error(), "panicked") || st.Errors == 0 {
 			t.Errorf("Status() of the panicking calendar = %+v, want the panic as its error", st)
 		}
 		h.stop()
@@ -651,4 +655,136 @@ func (panicSource) Name() string { return "broken" }
 
 func (panicSource) Fetch(context.Context) ([]*calendar.Event, []calendar.Warning, error) {
 	panic("nil map")
+}
+
+// The agent tells the time by its Clock alone: on a clock that runs in 2031
+// at 60 times real speed, the timeline, the segment in force and what the
+// publisher sends all follow that clock, not the machine's.
+func TestAgentOnInjectedClock(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		zone := zoneBerlin(t)
+		sim := time.Date(2031, 1, 6, 8, 0, 0, 0, time.UTC)
+		clk := clock.NewScaled(sim, 60)
+		const aor = "sip:alice@example.com"
+		meeting := sim.Add(time.Hour)
+		src := &fakeSource{name: "work", zone: zone, ics: meetingICS(meeting, meeting.Add(time.Hour))}
+		d := newRecDoer()
+		h := startAgent(t, d, &stateStore{}, Options{Clock: clk}, userFor(aor, zone, builtin(t), src))
+
+		time.Sleep(time.Second) // a minute on clk
+		st := h.a.Stats()
+		if len(st.Users) != 1 || !st.Users[0].HasPresence {
+			t.Fatalf("Stats() = %+v, want alice with a presence in force", st)
+		}
+		u := st.Users[0]
+		if now := clk.Now(); u.Current.Start.After(now) || !u.Current.End.After(now) || u.Current.End.After(meeting) {
+			t.Errorf("at %v the segment in force is [%v, %v), want one holding now and ending by the meeting at %v",
+				now, u.Current.Start, u.Current.End, meeting)
+		}
+		if u.Current.Rule != "" {
+			t.Errorf("before the meeting the rule in force is %q, want the default presence", u.Current.Rule)
+		}
+
+		time.Sleep(time.Until(time.Now().Add(90 * time.Second))) // 09:31 on clk
+		u = h.a.Stats().Users[0]
+		if !u.HasPresence || u.Current.Rule == "" || u.Current.Start.After(meeting) || u.Current.End.Before(meeting.Add(time.Hour)) {
+			t.Errorf("at %v the segment in force is %+v, want the meeting's", clk.Now(), u.Current)
+		}
+		held, ok := d.heldState(t, aor)
+		if !ok || held.Basic != u.Current.Basic || strings.Join(held.Activities, ",") != u.Current.Activities {
+			t.Errorf("the server holds %s (%v), want %s %s", fmtState(held), ok, u.Current.Basic, u.Current.Activities)
+		}
+	})
+}
+
+// A lag of two days carries a meeting of two days ago into today's timeline
+// of the agent just as preview shows it: the agent reads the events of the
+// rules' window, not only those of its own days.
+func TestAgentLongLag(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rs, err := rules.Parse("lag.toml", []byte(`[default]
+basic = "open"
+[[rule]]
+name = "debrief"
+lag = "50h"
+[rule.presence]
+basic = "closed"
+activities = ["busy"]
+`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		zone := zoneBerlin(t)
+		time.Sleep(time.Until(time.Date(2000, 3, 10, 7, 0, 0, 0, time.UTC))) // 08:00 in Berlin
+		now := time.Now()
+		meeting := now.Add(-47 * time.Hour) // two days ago, 09:00; counts until today 12:00
+		const aor = "sip:alice@example.com"
+		src := &fakeSource{name: "work", zone: zone, ics: meetingICS(meeting, meeting.Add(time.Hour))}
+		d := newRecDoer()
+		h := startAgent(t, d, &stateStore{}, Options{}, userFor(aor, zone, rs, src))
+		time.Sleep(time.Second)
+
+		// What preview computes for today.
+		events, _, err := calendar.ParseICS(strings.NewReader(src.ics), calendar.ParseOptions{Calendar: "work", Zone: zone})
+		if err != nil {
+			t.Fatal(err)
+		}
+		from, to := startOfDay(now, zone), startOfDay(now, zone).AddDate(0, 0, 1)
+		evFrom, evTo := rs.Window(from, to)
+		occs, _ := calendar.Expand(events, evFrom, evTo, calendar.ExpandOptions{Zone: zone})
+		var want rules.Segment
+		for _, s := range rs.Timeline(occs, from, to, zone) {
+			if !s.Start.After(now) && s.End.After(now) {
+				want = s
+			}
+		}
+		if want.Rule != "debrief" || !want.End.Equal(meeting.Add(51*time.Hour)) {
+			t.Fatalf("preview's segment at %v = %+v, want the debrief until %v", now, want, meeting.Add(51*time.Hour))
+		}
+		u := h.a.Stats().Users[0]
+		if !u.HasPresence || u.Current.Rule != want.Rule || !u.Current.End.Equal(want.End) || u.Current.Basic != want.State.Basic {
+			t.Errorf("the agent's segment at %v = %+v, want preview's %+v", now, u.Current, want)
+		}
+		if held, ok := d.heldState(t, aor); !ok || !sameState(held, want.State) {
+			t.Errorf("the server holds %s, want %s", fmtState(held), fmtState(want.State))
+		}
+	})
+}
+
+// A change to a field that the presence does not show (the description)
+// is saved at the next poll, not up to an hour later: the save hash covers
+// every field of calendar's JSON form.
+func TestAgentSavesEveryChange(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		zone := zoneBerlin(t)
+		start := time.Now()
+		const aor = "sip:alice@example.com"
+		store := &stateStore{dir: t.TempDir()}
+		ics := meetingICS(start.Add(time.Hour), start.Add(2*time.Hour))
+		src := &fakeSource{name: "work", zone: zone, ics: ics}
+		h := startAgent(t, newRecDoer(), store, Options{}, userFor(aor, zone, builtin(t), src))
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		saved := func() string {
+			sc, ok, err := store.Load(aor, "work")
+			if err != nil || !ok {
+				t.Fatalf("Load() = _, %v, %v, want the saved calendar", ok, err)
+			}
+			occs, err := sc.occurrences()
+			if err != nil || len(occs) != 1 {
+				t.Fatalf("saved occurrences = %v, %v, want the meeting", occs, err)
+			}
+			return occs[0].Description
+		}
+		if d := saved(); d != "" {
+			t.Fatalf("saved description = %q, want none", d)
+		}
+		src.set(strings.Replace(ics, "SUMMARY:Review\r\n", "SUMMARY:Review\r\nDESCRIPTION:Agenda\r\n", 1), nil)
+		time.Sleep(5 * time.Minute) // the next poll
+		synctest.Wait()
+		if d := saved(); d != "Agenda" {
+			t.Errorf("saved description after the next poll = %q, want %q", d, "Agenda")
+		}
+		h.stop()
+	})
 }

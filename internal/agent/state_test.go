@@ -1,4 +1,4 @@
-package main
+package agent
 
 import (
 	"os"
@@ -36,7 +36,10 @@ func TestStateSaveLoad(t *testing.T) {
 	if !sc.Fetched.Equal(fetched) || !sc.From.Equal(from) || !sc.To.Equal(to) {
 		t.Errorf("Load() times = %v %v %v, want %v %v %v", sc.Fetched, sc.From, sc.To, fetched, from, to)
 	}
-	got := sc.occurrences()
+	got, err := sc.occurrences()
+	if err != nil {
+		t.Fatalf("occurrences() = %v", err)
+	}
 	if len(got) != len(occs) {
 		t.Fatalf("Load() = %d occurrences, want %d", len(got), len(occs))
 	}
@@ -111,9 +114,62 @@ func TestDefaultStateDir(t *testing.T) {
 		{map[string]string{"HOME": "/home/a"}, "/home/a/.local/state/calpresence"},
 	}
 	for _, tt := range tests {
-		got, err := defaultStateDir(env(tt.env))
+		got, err := DefaultStateDir(env(tt.env))
 		if err != nil || got != tt.want {
-			t.Errorf("defaultStateDir(%v) = %q, %v, want %q", tt.env, got, err, tt.want)
+			t.Errorf("DefaultStateDir(%v) = %q, %v, want %q", tt.env, got, err, tt.want)
+		}
+	}
+}
+
+// A state file written before the occurrences took calendar's JSON form
+// (Go's time.Time JSON, empty fields left out) still loads.
+func TestStateLoadOldFormat(t *testing.T) {
+	st := &stateStore{dir: t.TempDir()}
+	const user, cal = "sip:alice@example.com", "work"
+	old := `{"version":1,"user":"sip:alice@example.com","calendar":"work","fetched":"2026-03-02T07:00:00Z",` +
+		`"from":"2026-03-01T07:00:00Z","to":"2026-03-16T07:00:00Z","occurrences":[` +
+		`{"calendar":"work","uid":"a@x","recurrence_id":"2026-03-02T08:00:00Z","summary":"Sync","description":"d",` +
+		`"start":"2026-03-02T09:00:00+01:00","end":"2026-03-02T09:30:00.5+01:00","status":"confirmed","class":"private",` +
+		`"response":"accepted","attendees":2,"attendee_names":["Alice","Bob"],"organizer":"mailto:bob@x","categories":["Work"]},` +
+		`{"calendar":"work","uid":"b@x","start":"2026-03-03T00:00:00+01:00","end":"2026-03-04T00:00:00+01:00",` +
+		`"all_day":true,"transparent":true,"organizer_is_me":true}]}`
+	p := st.path(user, cal)
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(old), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sc, ok, err := st.Load(user, cal)
+	if err != nil || !ok {
+		t.Fatalf("Load() = _, %v, %v, want ok", ok, err)
+	}
+	got, err := sc.occurrences()
+	if err != nil {
+		t.Fatalf("occurrences() = %v", err)
+	}
+	cet := time.FixedZone("", 3600)
+	want := []calendar.Occurrence{{
+		Calendar: "work", UID: "a@x", RecurrenceID: time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC),
+		Summary: "Sync", Description: "d",
+		Start: time.Date(2026, 3, 2, 9, 0, 0, 0, cet), End: time.Date(2026, 3, 2, 9, 30, 0, 5e8, cet),
+		Status: calendar.StatusConfirmed, Class: calendar.ClassPrivate, Response: "accepted",
+		Attendees: 2, AttendeeNames: []string{"Alice", "Bob"}, Organizer: "mailto:bob@x", Categories: []string{"Work"},
+	}, {
+		Calendar: "work", UID: "b@x", Start: time.Date(2026, 3, 3, 0, 0, 0, 0, cet),
+		End: time.Date(2026, 3, 4, 0, 0, 0, 0, cet), AllDay: true, Transparent: true, OrganizerIsMe: true,
+	}}
+	if len(got) != len(want) {
+		t.Fatalf("Load() = %d occurrences, want %d", len(got), len(want))
+	}
+	for i := range want {
+		w, g := want[i], got[i]
+		if !g.Start.Equal(w.Start) || !g.End.Equal(w.End) || !g.RecurrenceID.Equal(w.RecurrenceID) {
+			t.Errorf("occurrence %d times = %v %v %v, want %v %v %v", i, g.Start, g.End, g.RecurrenceID, w.Start, w.End, w.RecurrenceID)
+		}
+		g.Start, g.End, g.RecurrenceID = w.Start, w.End, w.RecurrenceID
+		if !reflect.DeepEqual(g, w) {
+			t.Errorf("occurrence %d = %+v, want %+v", i, g, w)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package agent
 
 import (
 	"encoding/json"
@@ -22,9 +22,9 @@ import (
 // is ignored, as if it were missing.
 const stateVersion = 1
 
-// defaultStateDir is $XDG_STATE_HOME/calpresence, else
+// DefaultStateDir is $XDG_STATE_HOME/calpresence, else
 // ~/.local/state/calpresence (XDG Base Directory Specification).
-func defaultStateDir(getenv func(string) string) (string, error) {
+func DefaultStateDir(getenv func(string) string) (string, error) {
 	if d := getenv("XDG_STATE_HOME"); d != "" && filepath.IsAbs(d) {
 		return filepath.Join(d, "calpresence"), nil
 	}
@@ -52,55 +52,12 @@ type savedCalendar struct {
 	Calendar string `json:"calendar"`
 	// Fetched is when the calendar was last read successfully: the age
 	// that the staleness limit applies to.
-	Fetched     time.Time         `json:"fetched"`
-	From        time.Time         `json:"from"`
-	To          time.Time         `json:"to"`
-	Occurrences []savedOccurrence `json:"occurrences"`
-}
-
-// savedOccurrence mirrors calendar.Occurrence with stable JSON names, so
-// that the file format does not change when the Go struct does.
-type savedOccurrence struct {
-	Calendar      string    `json:"calendar"`
-	UID           string    `json:"uid"`
-	RecurrenceID  time.Time `json:"recurrence_id,omitzero"`
-	Summary       string    `json:"summary,omitempty"`
-	Description   string    `json:"description,omitempty"`
-	Location      string    `json:"location,omitempty"`
-	Start         time.Time `json:"start"`
-	End           time.Time `json:"end"`
-	AllDay        bool      `json:"all_day,omitempty"`
-	Status        string    `json:"status,omitempty"`
-	Transparent   bool      `json:"transparent,omitempty"`
-	Class         string    `json:"class,omitempty"`
-	Response      string    `json:"response,omitempty"`
-	Attendees     int       `json:"attendees,omitempty"`
-	AttendeeNames []string  `json:"attendee_names,omitempty"`
-	Organizer     string    `json:"organizer,omitempty"`
-	OrganizerIsMe bool      `json:"organizer_is_me,omitempty"`
-	Categories    []string  `json:"categories,omitempty"`
-}
-
-func toSaved(o calendar.Occurrence) savedOccurrence {
-	return savedOccurrence{
-		Calendar: o.Calendar, UID: o.UID, RecurrenceID: o.RecurrenceID,
-		Summary: o.Summary, Description: o.Description, Location: o.Location,
-		Start: o.Start, End: o.End, AllDay: o.AllDay, Status: string(o.Status),
-		Transparent: o.Transparent, Class: string(o.Class), Response: o.Response,
-		Attendees: o.Attendees, AttendeeNames: o.AttendeeNames, Organizer: o.Organizer,
-		OrganizerIsMe: o.OrganizerIsMe, Categories: o.Categories,
-	}
-}
-
-func (s savedOccurrence) occurrence() calendar.Occurrence {
-	return calendar.Occurrence{
-		Calendar: s.Calendar, UID: s.UID, RecurrenceID: s.RecurrenceID,
-		Summary: s.Summary, Description: s.Description, Location: s.Location,
-		Start: s.Start, End: s.End, AllDay: s.AllDay, Status: calendar.Status(s.Status),
-		Transparent: s.Transparent, Class: calendar.Class(s.Class), Response: s.Response,
-		Attendees: s.Attendees, AttendeeNames: s.AttendeeNames, Organizer: s.Organizer,
-		OrganizerIsMe: s.OrganizerIsMe, Categories: s.Categories,
-	}
+	Fetched time.Time `json:"fetched"`
+	From    time.Time `json:"from"`
+	To      time.Time `json:"to"`
+	// Occurrences are in calendar's one JSON form, which reads the
+	// files of earlier versions too.
+	Occurrences []calendar.OccurrenceJSON `json:"occurrences"`
 }
 
 // path is the state file of one user's calendar. Names are escaped so that
@@ -137,10 +94,10 @@ func (st *stateStore) Save(user, cal string, fetched, from, to time.Time, occs [
 	sc := savedCalendar{
 		Version: stateVersion, User: user, Calendar: cal,
 		Fetched: fetched.UTC(), From: from.UTC(), To: to.UTC(),
-		Occurrences: make([]savedOccurrence, len(occs)),
+		Occurrences: make([]calendar.OccurrenceJSON, len(occs)),
 	}
-	for i, o := range occs {
-		sc.Occurrences[i] = toSaved(o)
+	for i := range occs {
+		sc.Occurrences[i] = occs[i].JSON(nil)
 	}
 	data, err := json.Marshal(sc)
 	if err != nil {
@@ -195,10 +152,14 @@ func (st *stateStore) Load(user, cal string) (sc savedCalendar, ok bool, err err
 }
 
 // occurrences returns the saved occurrences as the calendar package's type.
-func (sc savedCalendar) occurrences() []calendar.Occurrence {
+func (sc savedCalendar) occurrences() ([]calendar.Occurrence, error) {
 	occs := make([]calendar.Occurrence, len(sc.Occurrences))
-	for i, s := range sc.Occurrences {
-		occs[i] = s.occurrence()
+	for i := range sc.Occurrences {
+		o, err := sc.Occurrences[i].Occurrence()
+		if err != nil {
+			return nil, fmt.Errorf("state of calendar %q: %w", sc.Calendar, err)
+		}
+		occs[i] = o
 	}
-	return occs
+	return occs, nil
 }

@@ -1,9 +1,8 @@
-package main
+package agent
 
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -76,7 +75,7 @@ func benchAgentUsers(b *testing.B, n int, server string, zone *time.Location, rs
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
 
-	specs := make([]userSpec, n)
+	specs := make([]User, n)
 	for i := range specs {
 		aor := fmt.Sprintf("sip:u%d@example.com", i)
 		src, err := ics.New(ics.Options{
@@ -86,13 +85,13 @@ func benchAgentUsers(b *testing.B, n int, server string, zone *time.Location, rs
 		if err != nil {
 			b.Fatal(err)
 		}
-		specs[i] = userSpec{
+		specs[i] = User{
 			ID: aor, Zone: zone, Rules: rs,
-			Calendars: []calendarSpec{{Name: "work", Source: src, Poll: cron.Every(time.Hour), Key: "work"}},
+			Calendars: []Calendar{{Name: "work", Source: src, Poll: cron.Every(time.Hour), Key: "work"}},
 			Publisher: publisher.Options{AOR: aor, Proxy: "sip:" + server + ";transport=tcp"},
 		}
 	}
-	a := newAgent(slog.New(slog.DiscardHandler), client, &stateStore{}, agentOptions{})
+	a := New(Options{Doer: client})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); a.Run(ctx, specs) }()

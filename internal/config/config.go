@@ -1,4 +1,7 @@
-package main
+// Package config is the TOML config of calpresence (CONTRACT.md "Config
+// (TOML)"): its schema, a strict decode with positions (FILE:LINE:COL),
+// validation and the password sources (Secret).
+package config
 
 import (
 	"cmp"
@@ -110,13 +113,12 @@ type CalendarSettings struct {
 }
 
 const (
-	defaultPoll    = "@every 5m"
 	defaultExpires = 3600 * time.Second
 	defaultGrace   = 2 * time.Minute
 )
 
-// defaultConfigPath is $XDG_CONFIG_HOME/calpresence/config.toml.
-func defaultConfigPath(getenv func(string) string) string {
+// DefaultPath is $XDG_CONFIG_HOME/calpresence/config.toml.
+func DefaultPath(getenv func(string) string) string {
 	dir := getenv("XDG_CONFIG_HOME")
 	if dir == "" {
 		dir = filepath.Join(getenv("HOME"), ".config")
@@ -124,10 +126,10 @@ func defaultConfigPath(getenv func(string) string) string {
 	return filepath.Join(dir, "calpresence", "config.toml")
 }
 
-// configError is every mistake found in a config file.
-type configError struct{ errs []error }
+// Error is every mistake found in a config file.
+type Error struct{ errs []error }
 
-func (e *configError) Error() string {
+func (e *Error) Error() string {
 	msgs := make([]string, len(e.errs))
 	for i, err := range e.errs {
 		msgs[i] = err.Error()
@@ -135,34 +137,35 @@ func (e *configError) Error() string {
 	return strings.Join(msgs, "\n")
 }
 
-func (e *configError) Unwrap() []error { return e.errs }
+func (e *Error) Unwrap() []error { return e.errs }
 
-// loadConfig reads and validates the config at path. It does no network
+// Load reads and validates the config at path. It does no network
 // I/O and does not resolve secrets. An error lists every mistake found,
 // each as FILE:LINE:COL: message.
-func loadConfig(path string, getenv func(string) string) (*Config, error) {
+func Load(path string, getenv func(string) string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	return parseConfig(path, data, getenv)
+	return Parse(path, data, getenv)
 }
 
-func parseConfig(path string, data []byte, getenv func(string) string) (*Config, error) {
+// Parse validates the config data read from path; see Load.
+func Parse(path string, data []byte, getenv func(string) string) (*Config, error) {
 	var fc fileConfig
 	errs := tomlpos.Decode(path, data, &fc)
 	if !tomlpos.OnlyUnknownKeys(errs) {
-		return nil, &configError{errs}
+		return nil, &Error{errs}
 	}
 	root, err := tomlpos.Parse(path, data)
 	if err != nil { // Decode read it, so this is unexpected
-		return nil, &configError{append(errs, err)}
+		return nil, &Error{append(errs, err)}
 	}
 	v := &validator{file: path, root: root, getenv: getenv, dir: filepath.Dir(path), errs: errs}
 	cfg := v.config(&fc)
 	if len(v.errs) > 0 {
 		tomlpos.Sort(v.errs)
-		return nil, &configError{v.errs}
+		return nil, &Error{v.errs}
 	}
 	cfg.Warnings = v.warnings
 	return cfg, nil
@@ -409,7 +412,7 @@ func (v *validator) calendars(path string, cs []calendarConfig) []CalendarSettin
 		nerrs := len(v.errs)
 		s := CalendarSettings{
 			Name: c.Name, Type: strings.ToLower(c.Type), URL: c.URL, Username: c.Username,
-			Calendars: c.Calendars, Poll: cmp.Or(c.Poll, defaultPoll), CAFile: v.path(c.CAFile),
+			Calendars: c.Calendars, Poll: cmp.Or(c.Poll, poll.DefaultSchedule), CAFile: v.path(c.CAFile),
 		}
 		if s.Name == "" {
 			s.Name = "calendar" + strconv.Itoa(i+1)
@@ -445,7 +448,7 @@ func (v *validator) calendars(path string, cs []calendarConfig) []CalendarSettin
 			// The source checks what only it knows (credentials that its
 			// kind of URL cannot carry); building one does no I/O.
 			po := calendar.ParseOptions{Calendar: s.Name, Source: s.URL, Zone: time.UTC}
-			if _, err := newSource(s, po, sourceDeps{}); err != nil {
+			if _, err := NewSource(s, po, SourceDeps{}); err != nil {
 				v.errorf(p, "calendar %s: %v", s.Name, err)
 			}
 		}

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"fmt"
@@ -10,17 +10,17 @@ import (
 	"github.com/calpresence/calpresence/calendar/ics"
 )
 
-// sourceDeps are what the sources of many users share.
-type sourceDeps struct {
-	logger *slog.Logger
-	// httpClient is shared by every source so that users of one server
+// SourceDeps are what the sources of many users share.
+type SourceDeps struct {
+	Logger *slog.Logger
+	// HTTPClient is shared by every source so that users of one server
 	// share its connections; nil gives each kind of source its default.
-	httpClient *http.Client
+	HTTPClient *http.Client
 }
 
-// newSource builds the calendar source a config entry describes.
-func newSource(c CalendarSettings, p calendar.ParseOptions, deps sourceDeps) (calendar.Source, error) {
-	logger := deps.logger
+// NewSource builds the calendar source a config entry describes.
+func NewSource(c CalendarSettings, p calendar.ParseOptions, deps SourceDeps) (calendar.Source, error) {
+	logger := deps.Logger
 	if logger != nil {
 		logger = logger.With("calendar", c.Name)
 	}
@@ -29,13 +29,13 @@ func newSource(c CalendarSettings, p calendar.ParseOptions, deps sourceDeps) (ca
 		return ics.New(ics.Options{
 			Name: c.Name, URL: c.URL, Parse: p,
 			Username: c.Username, Password: c.Password.Func(),
-			CAFile: c.CAFile, Logger: logger, HTTPClient: deps.httpClient,
+			CAFile: c.CAFile, Logger: logger, HTTPClient: deps.HTTPClient,
 		})
 	case "caldav":
 		return caldav.New(caldav.Options{
 			Name: c.Name, URL: c.URL, Parse: p,
 			Username: c.Username, Password: c.Password.Func(),
-			Calendars: c.Calendars, CAFile: c.CAFile, Logger: logger, HTTPClient: deps.httpClient,
+			Calendars: c.Calendars, CAFile: c.CAFile, Logger: logger, HTTPClient: deps.HTTPClient,
 		})
 	}
 	return nil, fmt.Errorf("calendar %s: unknown type %q", c.Name, c.Type)

@@ -1,15 +1,17 @@
-package main
+package metrics
 
 import (
 	"bytes"
 	"io"
-	"log/slog"
 	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/calpresence/calpresence/calendar/poll"
+	"github.com/calpresence/calpresence/internal/agent"
 )
 
 func TestPromWriter(t *testing.T) {
@@ -36,25 +38,18 @@ x_total NaN
 }
 
 func TestMetricsHandler(t *testing.T) {
-	a := newAgent(slog.New(slog.DiscardHandler), nil, &stateStore{}, agentOptions{})
 	now := time.Now()
-	p := &pipeline{a: a, id: "sip:alice@example.com"}
-	p.segs = []segInfo{
-		{start: now.Add(-time.Hour), end: now.Add(time.Hour), basic: "closed", activities: "busy,meeting"},
-		{start: now.Add(time.Hour), end: now.Add(2 * time.Hour), basic: "open"},
+	u := agent.UserStats{
+		ID:          "sip:alice@example.com",
+		Current:     agent.Segment{Start: now.Add(-time.Hour), End: now.Add(time.Hour), Basic: "closed", Activities: "busy,meeting"},
+		HasPresence: true,
+		Calendars: []agent.CalendarStats{{Name: "work", LastGood: time.Unix(1700000000, 0),
+			Poll: poll.Status{Polls: 5, Errors: 2}}},
 	}
-	c := &calState{spec: calendarSpec{Name: "work"}}
-	c.polls.Add(5)
-	c.errs.Add(2)
-	c.lastGood.Store(time.Unix(1700000000, 0).UnixNano())
-	p.cals = []*calState{c}
-	p.doer = &countingDoer{}
-	p.doer.results[2].Add(7)
-	p.doer.results[0].Add(1)
-	a.users[p.id] = p
-	a.order = []string{p.id}
+	u.Requests[2], u.Requests[0] = 7, 1
+	a := fixedStats{Users: []agent.UserStats{u}}
 
-	srv := httptest.NewServer(metricsHandler(a))
+	srv := httptest.NewServer(Handler(a, &Reloads{}))
 	defer srv.Close()
 	res, err := http.Get(srv.URL + "/metrics")
 	if err != nil {
@@ -91,3 +86,7 @@ func TestMetricsHandler(t *testing.T) {
 		t.Errorf("GET /healthz = %d %q, want 200 ok", res.StatusCode, body)
 	}
 }
+
+type fixedStats agent.Stats
+
+func (s fixedStats) Stats() agent.Stats { return agent.Stats(s) }

@@ -1,4 +1,7 @@
-package main
+// Package agent runs calpresence's users: one pipeline per user, from the
+// user's calendars through the rules to the user's publisher, with a state
+// store that keeps each calendar's last good data across restarts.
+package agent
 
 import (
 	"context"
@@ -16,6 +19,7 @@ import (
 
 	"github.com/calpresence/calpresence/calendar"
 	"github.com/calpresence/calpresence/calendar/poll"
+	"github.com/calpresence/calpresence/internal/clock"
 	"github.com/calpresence/calpresence/pidf"
 	"github.com/calpresence/calpresence/publisher"
 	"github.com/calpresence/calpresence/rules"
@@ -28,18 +32,18 @@ import (
 // timeline's documents at their boundaries. The scheduler keeps a calendar
 // to a timer and a fixed pool of workers, no goroutine, so that 10,000 users
 // cost 10,000 publisher goroutines and a few dozen more, and a slow calendar
-// occupies one worker, not the others. Rebuilds that no poll causes (at
-// midnight, when data turns stale, after a reload or a clock jump) are
-// queued for one goroutine of the agent.
+// occupies one worker, not the others. Every rebuild, whatever causes it
+// (a poll, midnight, data turning stale, a reload, a clock jump), is queued
+// for one goroutine of the agent.
 
-// userSpec is one user as the config describes it, compiled: the agent
-// takes it as it is, so that a reload either builds every userSpec or
+// User is one user as the config describes it, compiled: the agent
+// takes it as it is, so that a reload either builds every User or
 // changes nothing.
-type userSpec struct {
+type User struct {
 	ID        string // the AOR; the user's identity in logs, metrics and state files
 	Zone      *time.Location
 	Rules     *rules.Rules
-	Calendars []calendarSpec
+	Calendars []Calendar
 	Publisher publisher.Options // Logger is set by the agent
 	// Doer sends the user's requests; nil: the agent's.
 	Doer publisher.Doer
@@ -49,8 +53,8 @@ type userSpec struct {
 	PublisherKey string
 }
 
-// calendarSpec is one calendar of a user.
-type calendarSpec struct {
+// Calendar is one calendar of a user.
+type Calendar struct {
 	Name   string
 	Source calendar.Source
 	Poll   cron.Schedule // read in the user's zone by the scheduler
@@ -59,8 +63,19 @@ type calendarSpec struct {
 	Key string
 }
 
-// agentOptions tune the agent; each zero value is a default.
-type agentOptions struct {
+// Options tune the agent; each zero value is a default.
+type Options struct {
+	// Logger receives the agent's log; nil discards it.
+	Logger *slog.Logger
+	// Doer sends the requests of users whose User.Doer is nil.
+	Doer publisher.Doer
+	// StateDir is where each calendar's last good data is kept (see
+	// DefaultStateDir); "" keeps nothing.
+	StateDir string
+	// Clock is the agent's time, passed on to the scheduler and to every
+	// publisher (unless a User's publisher options set their own); nil is
+	// the real clock. The demo runs the agent on a scaled clock.
+	Clock clock.Clock
 	// StaleAfter is how old a calendar's last good data may get before it
 	// no longer counts and the user falls back to the default presence.
 	StaleAfter time.Duration // default 24h
@@ -88,9 +103,19 @@ type agentOptions struct {
 	// options leave it unset: every publisher wakes this often to notice
 	// suspends, so many users want it longer (0: the publisher's default).
 	PublisherClockCheck time.Duration
+	// OnTimeline, if set, is called with each timeline the agent hands to a
+	// user's publisher, before the publisher has it: the segments of the
+	// whole window (from the day before today) and the entries the
+	// publisher gets (those not yet over). It runs under the user's lock
+	// and must not call the agent. The demo prints the day from it.
+	OnTimeline func(user string, segs []rules.Segment, entries []publisher.Entry)
 }
 
-func (o agentOptions) withDefaults() agentOptions {
+func (o Options) withDefaults() Options {
+	o.Clock = clock.Or(o.Clock)
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
 	if o.StaleAfter <= 0 {
 		o.StaleAfter = 24 * time.Hour
 	}
@@ -121,12 +146,12 @@ func (o agentOptions) withDefaults() agentOptions {
 	return o
 }
 
-// agent runs the pipelines of all users.
-type agent struct {
+// Agent runs the pipelines of all users.
+type Agent struct {
 	log   *slog.Logger
 	doer  publisher.Doer
 	store *stateStore
-	opts  agentOptions
+	opts  Options
 
 	// newPublisher makes a user's publisher; tests replace it.
 	newPublisher func(d publisher.Doer, opts publisher.Options) timelineRunner
@@ -140,7 +165,6 @@ type agent struct {
 	stopped  bool
 	pending  rebuildQueue
 	pubs     sync.WaitGroup // publisher goroutines
-	reloads  [2]atomic.Uint64
 	rebuilds atomic.Uint64
 }
 
@@ -150,9 +174,11 @@ type timelineRunner interface {
 	Run(context.Context) error
 }
 
-func newAgent(log *slog.Logger, d publisher.Doer, store *stateStore, opts agentOptions) *agent {
-	return &agent{
-		log: log, doer: d, store: store, opts: opts.withDefaults(),
+// New makes an agent; Run starts it.
+func New(opts Options) *Agent {
+	opts = opts.withDefaults()
+	return &Agent{
+		log: opts.Logger, doer: opts.Doer, store: &stateStore{dir: opts.StateDir}, opts: opts,
 		newPublisher: func(d publisher.Doer, o publisher.Options) timelineRunner { return publisher.New(d, o) },
 		started:      make(chan struct{}),
 		users:        map[string]*pipeline{},
@@ -164,12 +190,12 @@ func newAgent(log *slog.Logger, d publisher.Doer, store *stateStore, opts agentO
 // publication and returns once the publishers have finished. Apply changes
 // the users while it runs. It fails, at once, only on options that
 // withDefaults cannot make valid.
-func (a *agent) Run(ctx context.Context, specs []userSpec) error {
+func (a *Agent) Run(ctx context.Context, specs []User) error {
 	sched, err := poll.New(poll.Options{
 		Workers: a.opts.Workers, Timeout: a.opts.FetchTimeout,
 		MinRetry: a.opts.MinRetry, MaxRetry: a.opts.MaxRetry,
 		ClockCheck: a.opts.JumpCheck, OnClockJump: a.clockJumped, Logger: a.log,
-		Splay: a.opts.Splay,
+		Splay: a.opts.Splay, Clock: a.opts.Clock,
 	})
 	a.ctx, a.sched = ctx, sched
 	if err != nil {
@@ -201,7 +227,7 @@ func (a *agent) Run(ctx context.Context, specs []userSpec) error {
 // remove their publication), new ones start, and the others take their new
 // rules, calendars and zone, keeping the data of calendars that did not
 // change. It cannot fail: everything that can is done when building specs.
-func (a *agent) Apply(specs []userSpec) {
+func (a *Agent) Apply(specs []User) {
 	<-a.started
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -238,7 +264,7 @@ func (a *agent) Apply(specs []userSpec) {
 
 // pipeline is one user.
 type pipeline struct {
-	a      *agent
+	a      *Agent
 	id     string
 	idBase string
 	log    *slog.Logger // the agent's, with the user
@@ -246,27 +272,20 @@ type pipeline struct {
 
 	mu        sync.Mutex // guards the fields below
 	doer      *countingDoer
-	spec      *userSpec
+	spec      *User
 	cals      []*calState
 	pub       timelineRunner
 	pubCancel context.CancelFunc
-	rebuild   *time.Timer
+	rebuild   clock.Timer
 	stopped   bool
-	ready     bool // a timeline was handed to the publisher
-	segs      []segInfo
-	timelineH uint64 // hash of the last timeline handed over
-}
-
-// segInfo is what metrics show of a segment.
-type segInfo struct {
-	start, end time.Time
-	basic      string
-	activities string
+	ready     bool      // a timeline was handed to the publisher
+	segs      []Segment // what Stats shows of the timeline
+	timelineH uint64    // hash of the last timeline handed over
 }
 
 // calState is one calendar of a user and its last good data.
 type calState struct {
-	spec calendarSpec
+	spec Calendar
 	poll *poll.Entry // in a.sched; nil if it could not be added
 
 	// Guarded by the pipeline's mu.
@@ -278,18 +297,15 @@ type calState struct {
 	stale     bool
 	savedAt   time.Time
 	savedH    uint64
-
-	polls, errs atomic.Uint64
-	lastGood    atomic.Int64 // unix nanoseconds of the last good poll
 }
 
-func (p *pipeline) start(s *userSpec) {
+func (p *pipeline) start(s *User) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.spec = s
 	p.log = p.a.log.With("user", p.id)
 	p.startPublisher()
-	p.rebuild = time.AfterFunc(time.Hour, func() { p.a.pending.push(p) })
+	p.rebuild = p.a.opts.Clock.AfterFunc(time.Hour, func() { p.a.pending.push(p) })
 	p.rebuild.Stop()
 	// Each calendar is polled at once; the results wait for p.mu.
 	for _, cs := range s.Calendars {
@@ -312,6 +328,9 @@ func (p *pipeline) startPublisher() {
 	p.doer = cd
 	opts := p.spec.Publisher
 	opts.Logger = p.a.log
+	if opts.Clock == nil {
+		opts.Clock = p.a.opts.Clock
+	}
 	if opts.ClockCheck == 0 {
 		opts.ClockCheck = p.a.opts.PublisherClockCheck
 	}
@@ -329,17 +348,21 @@ func (p *pipeline) startPublisher() {
 
 // newCal sets up a calendar, with its saved data if there is any; p.mu is
 // held.
-func (p *pipeline) newCal(cs calendarSpec) *calState {
+func (p *pipeline) newCal(cs Calendar) *calState {
 	c := &calState{spec: cs}
 	sc, ok, err := p.a.store.Load(p.id, cs.Name)
+	var saved []calendar.Occurrence
+	if ok {
+		saved, err = sc.occurrences()
+		ok = err == nil
+	}
 	if err != nil {
 		p.a.log.Warn("saved calendar data unreadable", "user", p.id, "calendar", cs.Name, "err", err)
 	}
 	if ok {
-		c.saved = sc.occurrences()
+		c.saved = saved
 		c.goodAt = sc.Fetched
 		c.attempted = true
-		c.lastGood.Store(sc.Fetched.UnixNano())
 	}
 	c.poll, err = p.a.sched.Add(p.pollSpec(c))
 	if err != nil {
@@ -363,7 +386,7 @@ func (p *pipeline) pollSpec(c *calState) poll.Spec {
 }
 
 // update takes a new spec of the same user.
-func (p *pipeline) update(s *userSpec) {
+func (p *pipeline) update(s *User) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	old := p.spec
@@ -422,11 +445,10 @@ func (p *pipeline) stop() {
 }
 
 // updated takes the events of a successful poll of c, saves them if they
-// changed and rebuilds the user's timeline. It runs on a scheduler worker.
+// changed (as the scheduler tells) and queues a rebuild of the user's
+// timeline. It runs on a scheduler worker.
 func (p *pipeline) updated(c *calState, events []*calendar.Event, changed bool) {
-	now := time.Now()
-	c.polls.Add(1)
-	c.lastGood.Store(now.UnixNano())
+	now := p.a.now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.stopped || c.gone {
@@ -440,28 +462,28 @@ func (p *pipeline) updated(c *calState, events []*calendar.Event, changed bool) 
 	if changed || now.Sub(c.savedAt) >= time.Hour {
 		p.save(c, now)
 	}
-	p.rebuildLocked()
+	p.a.pending.push(p)
 }
 
 // failed notes a failed poll of c (the scheduler logged it and retries);
 // the last good data stays. A first poll that fails lets the user publish
 // without this calendar.
 func (p *pipeline) failed(c *calState) {
-	c.polls.Add(1)
-	c.errs.Add(1)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.stopped || c.gone {
 		return
 	}
 	c.attempted = true
-	p.rebuildLocked()
+	p.a.pending.push(p)
 }
 
-// rebuildQueue holds the users whose timeline is to be rebuilt without a
-// poll: at midnight, when data turns stale, after a reload or a clock jump.
-// One goroutine works through it, so that midnight, when every user's timer
-// fires, costs no burst of goroutines.
+// rebuildQueue holds the users whose timeline is to be rebuilt: after a
+// poll, at midnight, when data turns stale, after a reload or a clock jump.
+// It is the one way a timeline is rebuilt. One goroutine works through it,
+// so that midnight, when every user's timer fires, costs no burst of
+// goroutines, a scheduler worker never waits for a rebuild, and a burst of
+// polls of one user's calendars costs one rebuild.
 type rebuildQueue struct {
 	mu   sync.Mutex
 	ps   []*pipeline
@@ -508,9 +530,11 @@ func (q *rebuildQueue) run(ctx context.Context) {
 // held.
 func (p *pipeline) save(c *calState, now time.Time) {
 	day := startOfDay(now, p.spec.Zone)
-	from, to := day.AddDate(0, 0, -1), day.AddDate(0, 0, p.a.opts.SaveDays)
+	// The saved data serves the timelines of the coming days, and so the
+	// rules' reach around them.
+	from, to := p.spec.Rules.Window(day.AddDate(0, 0, -1), day.AddDate(0, 0, p.a.opts.SaveDays))
 	occs, _ := calendar.Expand(c.events, from, to, calendar.ExpandOptions{Zone: p.spec.Zone})
-	h := hashOccurrences(occs)
+	h := calendar.HashOccurrences(occs)
 	if h == c.savedH && now.Sub(c.savedAt) < time.Hour {
 		return
 	}
@@ -519,16 +543,6 @@ func (p *pipeline) save(c *calState, now time.Time) {
 		return
 	}
 	c.savedH, c.savedAt = h, now
-}
-
-func hashOccurrences(occs []calendar.Occurrence) uint64 {
-	h := fnv.New64a()
-	for _, o := range occs {
-		fmt.Fprintf(h, "%s\x00%s\x00%d\x00%d\x00%s\x00%s\x00%s\x00%s\x00%t\x00%s\x00%d\x00%v\x00",
-			o.Calendar, o.UID, o.Start.UnixNano(), o.End.UnixNano(), o.Summary, o.Location,
-			o.Status, o.Class, o.Transparent, o.Response, o.Attendees, o.Categories)
-	}
-	return h.Sum64()
 }
 
 // rebuildLocked computes the user's timeline from the calendars' data and
@@ -543,13 +557,16 @@ func (p *pipeline) rebuildLocked() {
 		}
 	}
 	p.a.rebuilds.Add(1)
-	now := time.Now()
+	now := p.a.now()
 	zone := p.spec.Zone
 	day := startOfDay(now, zone)
 	// The window starts the day before so that the segment in force starts
 	// where its events make it start, not where the window does: a rebuild
 	// then leaves the document in force as it was.
 	from, to := day.AddDate(0, 0, -1), day.AddDate(0, 0, p.a.opts.HorizonDays)
+	// The events that decide [from, to) are those of the rules' window, as
+	// in preview: a lag of days carries an event of days ago into today.
+	evFrom, evTo := p.spec.Rules.Window(from, to)
 
 	var occs []calendar.Occurrence
 	next := day.AddDate(0, 0, 1) // the window slides at midnight
@@ -574,11 +591,11 @@ func (p *pipeline) rebuildLocked() {
 			next = staleAt
 		}
 		if c.events != nil {
-			o, _ := calendar.Expand(c.events, from, to, calendar.ExpandOptions{Zone: zone})
+			o, _ := calendar.Expand(c.events, evFrom, evTo, calendar.ExpandOptions{Zone: zone})
 			occs = append(occs, o...)
 		} else {
 			for _, o := range c.saved {
-				if o.End.After(from) && o.Start.Before(to) {
+				if o.End.After(evFrom) && o.Start.Before(evTo) {
 					occs = append(occs, o)
 				}
 			}
@@ -593,7 +610,7 @@ func (p *pipeline) rebuildLocked() {
 	segs := p.spec.Rules.Timeline(occs, from, to, zone)
 
 	entries := make([]publisher.Entry, 0, len(segs))
-	infos := make([]segInfo, 0, len(segs))
+	infos := make([]Segment, 0, len(segs))
 	h := fnv.New64a()
 	for _, s := range segs {
 		if !s.End.After(now) {
@@ -607,13 +624,16 @@ func (p *pipeline) rebuildLocked() {
 			body = nil
 		}
 		entries = append(entries, publisher.Entry{Start: s.Start, End: s.End, Body: body})
-		infos = append(infos, segInfo{start: s.Start, end: s.End, basic: s.State.Basic,
-			activities: strings.Join(s.State.Activities, ",")})
+		infos = append(infos, Segment{Start: s.Start, End: s.End, Basic: s.State.Basic,
+			Activities: strings.Join(s.State.Activities, ","), Rule: s.Rule})
 		fmt.Fprintf(h, "%d\x00%d\x00", s.Start.UnixNano(), s.End.UnixNano())
 		h.Write(body)
 	}
 	p.segs = infos
 	if sum := h.Sum64(); !p.ready || sum != p.timelineH {
+		if p.a.opts.OnTimeline != nil {
+			p.a.opts.OnTimeline(p.id, segs, entries)
+		}
 		p.pub.SetTimeline(entries)
 		p.ready, p.timelineH = true, sum
 		p.a.log.Debug("timeline rebuilt", "user", p.id, "segments", len(entries), "occurrences", len(occs))
@@ -623,6 +643,9 @@ func (p *pipeline) rebuildLocked() {
 	}
 	p.rebuild.Reset(next.Sub(now))
 }
+
+// now is the agent's wall clock.
+func (a *Agent) now() time.Time { return a.opts.Clock.Now() }
 
 // startOfDay is midnight (or the first instant, on a DST night without a
 // midnight) of t's day in loc.
@@ -635,7 +658,7 @@ func startOfDay(t time.Time, loc *time.Location) time.Time {
 // suspend, an NTP step, a manual change) and the polls that fell due were
 // queued: the timelines' rebuild timers follow the monotonic clock too, so
 // every timeline is rebuilt for the wall clock's day.
-func (a *agent) clockJumped(time.Duration) {
+func (a *Agent) clockJumped(time.Duration) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, p := range a.users {
@@ -663,101 +686,86 @@ func (c *countingDoer) Do(ctx context.Context, req *sip.Request) (*sip.Response,
 	return res, err
 }
 
-var resultNames = [7]string{"error", "1xx", "2xx", "3xx", "4xx", "5xx", "6xx"}
+// Stats is what the agent can tell about its users, for metrics and status
+// pages.
+type Stats struct {
+	Users []UserStats // sorted by ID
+}
 
-// writeMetrics writes the agent's metrics.
-func (a *agent) writeMetrics(pw *promWriter) {
+// UserStats is the state of one user's pipeline.
+type UserStats struct {
+	ID string
+	// Current is the segment in force; its End is when the presence
+	// changes next, as far as the timeline reaches. HasPresence is false
+	// before the first timeline or past its end.
+	Current     Segment
+	HasPresence bool
+	// Requests counts the user's PUBLISH requests by result: index 0 for
+	// no response (an error), 1 to 6 for the response's status class.
+	Requests  [7]uint64
+	Calendars []CalendarStats
+}
+
+// Segment is a stretch of a user's timeline.
+type Segment struct {
+	Start, End time.Time
+	Basic      string // "open" or "closed"
+	Activities string // comma-separated
+	Rule       string // the rule that decided it; "" for the default presence
+}
+
+// CalendarStats is the state of one calendar of a user.
+type CalendarStats struct {
+	Name string
+	// Poll is the scheduler's view of the calendar: polls, errors, the
+	// last success and error, the next poll. Zero if it is not polled.
+	Poll poll.Status
+	// LastGood is when the data the user goes by was fetched, by the last
+	// good poll or, after a restart, as the state file says; zero: never.
+	LastGood time.Time
+	// Stale is true while that data is older than Options.StaleAfter and
+	// is ignored.
+	Stale bool
+}
+
+// Stats returns the state of every user.
+func (a *Agent) Stats() Stats {
 	a.mu.Lock()
 	ps := make([]*pipeline, 0, len(a.order))
 	for _, id := range a.order {
 		ps = append(ps, a.users[id])
 	}
 	a.mu.Unlock()
-	now := time.Now()
-
-	pw.family("calpresence_users", "gauge", "Users the agent publishes presence for.")
-	pw.sample("calpresence_users", float64(len(ps)))
-	pw.family("calpresence_config_reloads_total", "counter", "Configuration reloads (SIGHUP) by result.")
-	pw.sample("calpresence_config_reloads_total", float64(a.reloads[0].Load()), "result", "ok")
-	pw.sample("calpresence_config_reloads_total", float64(a.reloads[1].Load()), "result", "refused")
-
-	type calRow struct {
-		user, cal   string
-		polls, errs uint64
-		lastGood    int64
-		stale       bool
-	}
-	var rows []calRow
-	type userRow struct {
-		user              string
-		basic, activities string
-		next              time.Time
-		results           [7]uint64
-		hasPresence       bool
-	}
-	users := make([]userRow, 0, len(ps))
+	now := a.now()
+	st := Stats{Users: make([]UserStats, 0, len(ps))}
 	for _, p := range ps {
+		var polls []*poll.Entry
 		p.mu.Lock()
-		u := userRow{user: p.id}
+		u := UserStats{ID: p.id}
 		for _, s := range p.segs {
-			if !now.Before(s.start) && now.Before(s.end) {
-				u.basic, u.activities, u.next, u.hasPresence = s.basic, s.activities, s.end, true
+			if !now.Before(s.Start) && now.Before(s.End) {
+				u.Current, u.HasPresence = s, true
 				break
 			}
 		}
 		for _, c := range p.cals {
-			rows = append(rows, calRow{user: p.id, cal: c.spec.Name, polls: c.polls.Load(), errs: c.errs.Load(),
-				lastGood: c.lastGood.Load(), stale: c.stale})
+			u.Calendars = append(u.Calendars, CalendarStats{Name: c.spec.Name, LastGood: c.goodAt, Stale: c.stale})
+			polls = append(polls, c.poll)
 		}
-		for i := range u.results {
-			u.results[i] = p.doer.results[i].Load()
-		}
-		p.mu.Unlock()
-		users = append(users, u)
-	}
-
-	pw.family("calpresence_calendar_polls_total", "counter", "Calendar polls.")
-	for _, r := range rows {
-		pw.sample("calpresence_calendar_polls_total", float64(r.polls), "user", r.user, "calendar", r.cal)
-	}
-	pw.family("calpresence_calendar_poll_errors_total", "counter", "Calendar polls that failed.")
-	for _, r := range rows {
-		pw.sample("calpresence_calendar_poll_errors_total", float64(r.errs), "user", r.user, "calendar", r.cal)
-	}
-	pw.family("calpresence_calendar_last_success_timestamp_seconds", "gauge", "When the calendar was last read successfully (0: never).")
-	for _, r := range rows {
-		var v float64
-		if r.lastGood != 0 {
-			v = float64(r.lastGood) / 1e9
-		}
-		pw.sample("calpresence_calendar_last_success_timestamp_seconds", v, "user", r.user, "calendar", r.cal)
-	}
-	pw.family("calpresence_calendar_stale", "gauge", "1 while the calendar's last good data is older than the staleness limit and is ignored.")
-	for _, r := range rows {
-		v := 0.0
-		if r.stale {
-			v = 1
-		}
-		pw.sample("calpresence_calendar_stale", v, "user", r.user, "calendar", r.cal)
-	}
-	pw.family("calpresence_publish_requests_total", "counter", "PUBLISH requests by result: the response's status class, or error when none came.")
-	for _, u := range users {
-		for i, n := range u.results {
-			if n > 0 || i == 2 {
-				pw.sample("calpresence_publish_requests_total", float64(n), "user", u.user, "result", resultNames[i])
+		if p.doer != nil {
+			for i := range u.Requests {
+				u.Requests[i] = p.doer.results[i].Load()
 			}
 		}
-	}
-	pw.family("calpresence_presence", "gauge", "The presence in force for the user: 1 for the current basic status and activities.")
-	for _, u := range users {
-		if u.hasPresence {
-			pw.sample("calpresence_presence", 1, "user", u.user, "basic", u.basic, "activities", u.activities)
+		p.mu.Unlock()
+		// The scheduler's lock is taken without p.mu: the scheduler calls
+		// into the pipeline holding neither, but the order stays one way.
+		for i, poll := range polls {
+			if poll != nil {
+				u.Calendars[i].Poll = poll.Status()
+			}
 		}
+		st.Users = append(st.Users, u)
 	}
-	pw.family("calpresence_next_boundary_timestamp_seconds", "gauge", "When the user's presence changes next, as far as the timeline reaches.")
-	for _, u := range users {
-		if u.hasPresence {
-			pw.sample("calpresence_next_boundary_timestamp_seconds", unixSeconds(u.next), "user", u.user)
-		}
-	}
+	return st
 }

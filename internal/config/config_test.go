@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"context"
@@ -11,34 +11,34 @@ import (
 
 func noEnv(string) string { return "" }
 
-// TestConfigInvalid loads every testdata/config/invalid/*.toml and compares
+// TestConfigInvalid loads every testdata/invalid/*.toml and compares
 // the errors with the .err file beside it, exactly.
 func TestConfigInvalid(t *testing.T) {
-	files, _ := filepath.Glob("testdata/config/invalid/*.toml")
+	files, _ := filepath.Glob("testdata/invalid/*.toml")
 	if len(files) == 0 {
 		t.Fatal("no testdata")
 	}
-	t.Chdir("testdata/config")
+	t.Chdir("testdata")
 	for _, f := range files {
-		rel := strings.TrimPrefix(f, "testdata/config/")
+		rel := strings.TrimPrefix(f, "testdata/")
 		t.Run(rel, func(t *testing.T) {
 			want, err := os.ReadFile(strings.TrimSuffix(rel, ".toml") + ".err")
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = loadConfig(rel, noEnv)
+			_, err = Load(rel, noEnv)
 			if err == nil {
-				t.Fatalf("loadConfig(%s) = nil error, want\n%s", rel, want)
+				t.Fatalf("Load(%s) = nil error, want\n%s", rel, want)
 			}
 			if got := err.Error(); got != strings.TrimSpace(string(want)) {
-				t.Errorf("loadConfig(%s) error =\n%s\nwant\n%s", rel, got, want)
+				t.Errorf("Load(%s) error =\n%s\nwant\n%s", rel, got, want)
 			}
 		})
 	}
 }
 
 func TestConfigSingle(t *testing.T) {
-	cfg, err := loadConfig("testdata/config/valid/single.toml", noEnv)
+	cfg, err := Load("testdata/valid/single.toml", noEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func TestConfigSingle(t *testing.T) {
 }
 
 func TestConfigMulti(t *testing.T) {
-	cfg, err := loadConfig("testdata/config/valid/multi.toml", noEnv)
+	cfg, err := Load("testdata/valid/multi.toml", noEnv)
 	if err != nil {
 		t.Fatal(err)
 	}

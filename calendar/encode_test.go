@@ -1,0 +1,114 @@
+package calendar
+
+import (
+	"encoding/json"
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+)
+
+func sampleOccurrence() Occurrence {
+	berlin := time.FixedZone("CET", 3600)
+	return Occurrence{
+		Calendar: "work", UID: "abc@example.com", RecurrenceID: time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC),
+		Summary: "Review", Description: "Bring <notes> & coffee", Location: "Room 1",
+		Start: time.Date(2026, 3, 2, 9, 0, 0, 0, berlin), End: time.Date(2026, 3, 2, 9, 30, 0, 0, berlin),
+		Status: StatusConfirmed, Class: ClassPrivate, Response: "accepted", Attendees: 2,
+		AttendeeNames: []string{"Alice", "Bob"}, Organizer: "mailto:bob@example.com", Categories: []string{"x"},
+	}
+}
+
+func TestOccurrenceJSONRoundTrip(t *testing.T) {
+	allDay := sampleOccurrence()
+	allDay.AllDay, allDay.RecurrenceID, allDay.Categories, allDay.OrganizerIsMe = true, time.Time{}, nil, true
+	frac := sampleOccurrence()
+	frac.Start = frac.Start.Add(1500 * time.Millisecond)
+	for _, o := range []Occurrence{sampleOccurrence(), allDay, frac} {
+		data, err := json.Marshal(o.JSON(time.UTC))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var j OccurrenceJSON
+		if err := json.Unmarshal(data, &j); err != nil {
+			t.Fatal(err)
+		}
+		got, err := j.Occurrence()
+		if err != nil {
+			t.Fatalf("Occurrence() of %s = %v", data, err)
+		}
+		if !got.Start.Equal(o.Start) || !got.End.Equal(o.End) || !got.RecurrenceID.Equal(o.RecurrenceID) {
+			t.Errorf("times of %s = %v %v %v, want %v %v %v", data, got.Start, got.End, got.RecurrenceID, o.Start, o.End, o.RecurrenceID)
+		}
+		got.Start, got.End, got.RecurrenceID = o.Start, o.End, o.RecurrenceID
+		if !reflect.DeepEqual(got, o) {
+			t.Errorf("round trip of %s =\n%+v\nwant\n%+v", data, got, o)
+		}
+	}
+}
+
+func TestOccurrenceJSONContract(t *testing.T) {
+	o := sampleOccurrence()
+	o.Class, o.Categories, o.Response = "", nil, "ACCEPTED"
+	data, err := json.Marshal(o.JSON(time.FixedZone("CET", 3600)).Contract())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"calendar":"work","uid":"abc@example.com","recurrence_id":"2026-03-02T08:00:00Z","summary":"Review",` +
+		`"location":"Room 1","start":"2026-03-02T09:00:00+01:00","end":"2026-03-02T09:30:00+01:00","all_day":false,` +
+		`"status":"confirmed","transparent":false,"class":"public","response":"accepted","attendees":2,"categories":[]}`
+	if string(data) != want {
+		t.Errorf("contract JSON =\n%s\nwant\n%s", data, want)
+	}
+}
+
+// Old state files wrote Go's time.Time JSON and left empty fields out.
+func TestOccurrenceJSONOldState(t *testing.T) {
+	old := `{"calendar":"work","uid":"u1","summary":"Lunch","start":"2026-03-02T12:00:00.5+01:00","end":"2026-03-02T13:00:00+01:00"}`
+	var j OccurrenceJSON
+	if err := json.Unmarshal([]byte(old), &j); err != nil {
+		t.Fatal(err)
+	}
+	o, err := j.Occurrence()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := time.Date(2026, 3, 2, 11, 0, 0, 5e8, time.UTC)
+	if o.UID != "u1" || o.Summary != "Lunch" || !o.Start.Equal(want) || !o.RecurrenceID.IsZero() || o.Class != "" || o.Categories != nil {
+		t.Errorf("old occurrence = %+v", o)
+	}
+	if _, err := (&OccurrenceJSON{UID: "u2", Start: "yesterday", End: "2026-03-02T13:00:00Z"}).Occurrence(); err == nil {
+		t.Error("Occurrence() of a bad start = nil error")
+	}
+}
+
+// A change to any one field changes the hash; the zone of the times does not.
+func TestHashOccurrences(t *testing.T) {
+	base := sampleOccurrence()
+	h := HashOccurrences([]Occurrence{base})
+	inUTC := base
+	inUTC.Start, inUTC.End = base.Start.UTC(), base.End.UTC()
+	if HashOccurrences([]Occurrence{inUTC}) != h {
+		t.Error("the same occurrence in UTC hashes apart")
+	}
+	for name, edit := range map[string]func(*Occurrence){
+		"description":     func(o *Occurrence) { o.Description += "!" },
+		"all day":         func(o *Occurrence) { o.AllDay = true },
+		"recurrence id":   func(o *Occurrence) { o.RecurrenceID = o.RecurrenceID.Add(time.Hour) },
+		"organizer":       func(o *Occurrence) { o.Organizer = "mailto:carol@example.com" },
+		"attendee names":  func(o *Occurrence) { o.AttendeeNames = []string{"Alice"} },
+		"organizer is me": func(o *Occurrence) { o.OrganizerIsMe = true },
+		"start":           func(o *Occurrence) { o.Start = o.Start.Add(time.Second) },
+		"summary":         func(o *Occurrence) { o.Summary = "Other" },
+	} {
+		o := sampleOccurrence()
+		o.AttendeeNames = slices.Clone(o.AttendeeNames)
+		edit(&o)
+		if HashOccurrences([]Occurrence{o}) == h {
+			t.Errorf("a change of the %s leaves the hash", name)
+		}
+	}
+	if HashOccurrences([]Occurrence{base, base}) == h || HashOccurrences(nil) == h {
+		t.Error("the number of occurrences leaves the hash")
+	}
+}
