@@ -13,8 +13,8 @@ import (
 
 	"github.com/calpresence/calpresence/calendar"
 	"github.com/calpresence/calpresence/calendar/ics"
-	"github.com/calpresence/calpresence/internal/httpx"
 	"github.com/calpresence/calpresence/internal/config"
+	"github.com/calpresence/calpresence/internal/httpx"
 	"github.com/calpresence/calpresence/internal/tomlpos"
 )
 
