@@ -399,7 +399,8 @@ func TestExampleKamailioConfig(t *testing.T) {
 	}
 	bin := testserver.LookPath(t, "kamailio", "kamailio")
 	mods, _ := filepath.Glob("/usr/lib/*/kamailio/modules")
-	for _, defines := range [][]string{nil, {"-A", "WITH_AUTH"}, {"-A", "WITH_AUTH", "-A", `AUTH_ALGORITHM="SHA-256"`, "-A", "MIN_EXPIRES_PUBLISH=60", "-A", "CLEAN_PERIOD=1"}} {
+	for _, defines := range [][]string{nil, {"-A", "WITH_AUTH"}, {"-A", "WITH_AUTH", "-A", `AUTH_ALGORITHM="SHA-256"`, "-A", "MIN_EXPIRES_PUBLISH=60", "-A", "CLEAN_PERIOD=1"},
+		{"-A", "WITH_DIALOGINFO", "-A", "DIALOGINFO_SINGLE", "-A", "DIALOGINFO_DUMMY"}} {
 		args := append([]string{"-c", "-f", "../examples/kamailio-presence.cfg"}, defines...)
 		if len(mods) > 0 {
 			args = append(args, "-L", mods[0])

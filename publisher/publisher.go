@@ -68,6 +68,15 @@ type Options struct {
 	// UserAgent is the User-Agent header value; default none of the
 	// Publisher's own, so that a Client adds its ClientOptions.UserAgent.
 	UserAgent string
+
+	// Event is the event package published (the Event header, default
+	// "presence") and ContentType the bodies' media type (default
+	// "application/pidf+xml"). One Publisher serves one event package: BLF
+	// lamps take a second one per user with Event "dialog" and ContentType
+	// "application/dialog-info+xml" (RFC 4235), the same RFC 3903
+	// lifecycle for a publication of its own.
+	Event       string
+	ContentType string
 }
 
 // StatusError is a final non-2xx response the publisher could not recover
@@ -136,13 +145,15 @@ func New(d Doer, opts Options) *Publisher {
 	opts.MinBackoff = cmp.Or(opts.MinBackoff, time.Second)
 	opts.MaxBackoff = cmp.Or(opts.MaxBackoff, 5*time.Minute)
 	opts.ClockCheck = cmp.Or(opts.ClockCheck, 2*time.Second)
+	opts.Event = cmp.Or(opts.Event, "presence")
+	opts.ContentType = cmp.Or(opts.ContentType, "application/pidf+xml")
 	if opts.Resolver == nil {
 		opts.Resolver = &DNSResolver{}
 	}
 	p := &Publisher{
 		opts:    opts,
 		doer:    d,
-		log:     opts.Logger.With("aor", opts.AOR),
+		log:     opts.Logger.With("aor", opts.AOR, "event", opts.Event),
 		wake:    make(chan struct{}, 1),
 		callID:  sip.GenerateTagN(24) + "@calpresence",
 		fromTag: sip.GenerateTagN(16),
@@ -645,7 +656,7 @@ func (p *Publisher) build(what op, body []byte, expires int, t Target) *sip.Requ
 	p.cseq++
 	maxFwd := sip.MaxForwardsHeader(70)
 	req.AppendHeader(&maxFwd)
-	req.AppendHeader(sip.NewHeader("Event", "presence"))
+	req.AppendHeader(sip.NewHeader("Event", p.opts.Event))
 	exp := sip.ExpiresHeader(expires)
 	req.AppendHeader(&exp)
 	if what != opPublish && p.etag != "" {
@@ -655,7 +666,7 @@ func (p *Publisher) build(what op, body []byte, expires int, t Target) *sip.Requ
 		req.AppendHeader(sip.NewHeader("User-Agent", p.opts.UserAgent))
 	}
 	if body != nil {
-		req.AppendHeader(sip.NewHeader("Content-Type", "application/pidf+xml"))
+		req.AppendHeader(sip.NewHeader("Content-Type", p.opts.ContentType))
 	}
 	req.SetBody(body)
 

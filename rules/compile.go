@@ -461,6 +461,12 @@ func (c *compiler) presence(v *value, where string) presence {
 				c.errorf(v.Pos, "sphere must not be empty (\"work\", \"home\" or a word of yours)")
 			}
 		},
+		"blf": func(v *value) {
+			var b *bool
+			if c.boolean(v, "blf", &b); b != nil {
+				p.blf = *b
+			}
+		},
 	})
 	if !haveBasic {
 		c.errorf(v.KeyPos, "%s needs basic = \"open\" or \"closed\"", where)

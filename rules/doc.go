@@ -7,7 +7,8 @@
 // description, calendar and categories; all-day, free, status, class,
 // reply, attendees, organizer, duration, weekdays, time of day) and either
 // ignore = true or a [rule.presence] (basic status, RPID activities in
-// publishing order, a note template, mood, place type, privacy, sphere).
+// publishing order, a note template, mood, place type, privacy, sphere,
+// and blf: whether BLF lamps show busy, published as RFC 4235 dialog-info).
 // The first rule an event fits decides it. Overlapping events rank by
 // priority, then by their rule's place in the file, then the one that
 // started last wins. [default] is the presence when no event applies and

@@ -215,6 +215,7 @@ func (r *Rules) state(p *presence, d NoteData) State {
 		// Clones: a State is the caller's to keep, the rules stay immutable.
 		Basic: p.basic, Activities: slices.Clone(p.activities), Note: r.render(p, d), Lang: r.lang,
 		Mood: slices.Clone(p.mood), PlaceType: slices.Clone(p.placeType), Privacy: slices.Clone(p.privacy), Sphere: p.sphere,
+		BLF: p.blf,
 	}
 }
 

@@ -102,6 +102,7 @@ type presence struct {
 	placeType  []string
 	privacy    []string
 	sphere     string
+	blf        bool
 }
 
 type workingHours struct {
@@ -134,6 +135,11 @@ type State struct {
 	PlaceType   []string
 	Privacy     []string
 	Sphere      string
+	// BLF says that BLF keys watching the user show busy (a lit lamp)
+	// during the segment: the rule said blf = true. It goes beside the
+	// PIDF document into a dialog-info publication (RFC 4235, package
+	// dialoginfo), which is what desk phones' BLF keys subscribe to.
+	BLF bool
 }
 
 // Equal reports whether s and o publish the same presence.
@@ -141,7 +147,7 @@ func (s State) Equal(o State) bool {
 	return s.Basic == o.Basic && slices.Equal(s.Activities, o.Activities) &&
 		s.From.Equal(o.From) && s.Until.Equal(o.Until) && s.Note == o.Note && s.Lang == o.Lang &&
 		slices.Equal(s.Mood, o.Mood) && slices.Equal(s.PlaceType, o.PlaceType) &&
-		slices.Equal(s.Privacy, o.Privacy) && s.Sphere == o.Sphere
+		slices.Equal(s.Privacy, o.Privacy) && s.Sphere == o.Sphere && s.BLF == o.BLF
 }
 
 // Document returns the PIDF document that publishes s for the presentity

@@ -33,10 +33,16 @@ type KamailioOptions struct {
 	SharedMemMB int
 	// Port to listen on (UDP and TCP); default a free one.
 	Port int
+	// DialogInfo loads presence_dialoginfo: Event: dialog (RFC 4235) for
+	// BLF keys. ForceSingleDialog and ForceDummyDialog set its
+	// force_single_dialog and force_dummy_dialog.
+	DialogInfo                          bool
+	ForceSingleDialog, ForceDummyDialog bool
 }
 
 // Kamailio is a running Kamailio presence server (presence + presence_xml,
-// db_text storage) on 127.0.0.1.
+// and presence_dialoginfo with KamailioOptions.DialogInfo; db_text storage)
+// on 127.0.0.1.
 type Kamailio struct {
 	Addr string // "127.0.0.1:port", UDP and TCP
 	Port int
@@ -105,6 +111,15 @@ func StartKamailio(t testing.TB, o KamailioOptions) *Kamailio {
 	}
 	if o.CleanPeriod > 0 {
 		k.args = append(k.args, "-A", fmt.Sprintf("CLEAN_PERIOD=%d", max(1, int(o.CleanPeriod/time.Second))))
+	}
+	if o.DialogInfo {
+		k.args = append(k.args, "-A", "WITH_DIALOGINFO")
+		if o.ForceSingleDialog {
+			k.args = append(k.args, "-A", "DIALOGINFO_SINGLE")
+		}
+		if o.ForceDummyDialog {
+			k.args = append(k.args, "-A", "DIALOGINFO_DUMMY")
+		}
 	}
 	if o.MinExpiresPublish > 0 {
 		k.args = append(k.args, "-A", fmt.Sprintf("MIN_EXPIRES_PUBLISH=%d", o.MinExpiresPublish))
