@@ -25,7 +25,8 @@
 // back off exponentially with jitter, honouring Retry-After.
 //
 // The server is located per RFC 3263 (NAPTR, SRV by priority and weight,
-// A/AAAA, failing over on timeouts and 503) from Options.Proxy or the AOR's
+// A/AAAA; see package locate), failing over on timeouts and 503, from
+// Options.Proxy or the AOR's
 // domain; requests too large for UDP go over TCP (RFC 3261 §18.1.1).
 //
 // One Client (a sipgo user agent) serves any number of Publishers:

@@ -17,6 +17,7 @@ import (
 
 	"github.com/calpresence/calpresence/internal/backoff"
 	"github.com/calpresence/calpresence/internal/clock"
+	"github.com/calpresence/calpresence/publisher/locate"
 )
 
 // Doer sends one SIP request and returns its final response. sipgo's
@@ -50,8 +51,8 @@ type Options struct {
 	Clock clock.Clock
 
 	// Resolver answers the RFC 3263 DNS lookups (default: the system's
-	// DNS servers, see DNSResolver).
-	Resolver Resolver
+	// DNS servers, see locate.DNSResolver).
+	Resolver locate.Resolver
 	// Timeout bounds one request, including its retransmissions (default
 	// 5s); a target that does not answer in time is failed over.
 	Timeout time.Duration
@@ -118,7 +119,7 @@ type Publisher struct {
 	refreshAt  time.Time
 	minExpires int
 	auth       digestState
-	targets    []Target
+	targets    []locate.Target
 	targetIdx  int
 	targetsAt  time.Time
 	failures   int
@@ -137,7 +138,7 @@ func New(d Doer, opts Options) *Publisher {
 	opts.MaxBackoff = cmp.Or(opts.MaxBackoff, 5*time.Minute)
 	opts.ClockCheck = cmp.Or(opts.ClockCheck, 2*time.Second)
 	if opts.Resolver == nil {
-		opts.Resolver = &DNSResolver{}
+		opts.Resolver = &locate.DNSResolver{}
 	}
 	p := &Publisher{
 		opts:    opts,
@@ -612,7 +613,7 @@ func (p *Publisher) locate(ctx context.Context) error {
 	if len(p.targets) > 0 && now.Sub(p.targetsAt) < 5*time.Minute {
 		return nil
 	}
-	ts, err := Locate(ctx, p.opts.Resolver, p.next)
+	ts, err := locate.Targets(ctx, p.opts.Resolver, p.next)
 	if err != nil {
 		if len(p.targets) > 0 {
 			p.log.Warn("sip locate failed; keeping the old targets", "error", err)
@@ -632,7 +633,7 @@ func (p *Publisher) locate(ctx context.Context) error {
 const maxUDP = 1300
 
 // build makes the PUBLISH request (RFC 3903 §4).
-func (p *Publisher) build(what op, body []byte, expires int, t Target) *sip.Request {
+func (p *Publisher) build(what op, body []byte, expires int, t locate.Target) *sip.Request {
 	req := sip.NewRequest(sip.PUBLISH, p.aor)
 	from := &sip.FromHeader{Address: p.aor}
 	from.Params = sip.NewParams()

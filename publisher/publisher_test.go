@@ -17,15 +17,17 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
-	"github.com/calpresence/calpresence/internal/clock"
 	"github.com/icholy/digest"
+
+	"github.com/calpresence/calpresence/internal/clock"
+	"github.com/calpresence/calpresence/publisher/locate"
 )
 
 // staticResolver answers every address lookup with 127.0.0.1.
 type staticResolver struct{}
 
-func (staticResolver) LookupNAPTR(context.Context, string) ([]NAPTR, error) { return nil, nil }
-func (staticResolver) LookupSRV(context.Context, string) ([]SRV, error)     { return nil, nil }
+func (staticResolver) LookupNAPTR(context.Context, string) ([]locate.NAPTR, error) { return nil, nil }
+func (staticResolver) LookupSRV(context.Context, string) ([]locate.SRV, error)     { return nil, nil }
 func (staticResolver) LookupIP(context.Context, string) ([]netip.Addr, error) {
 	return []netip.Addr{netip.MustParseAddr("127.0.0.1")}, nil
 }
