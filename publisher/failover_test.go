@@ -11,6 +11,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/calpresence/calpresence/publisher/locate"
+	"github.com/calpresence/calpresence/publisher/publishertest"
 )
 
 // srvResolver offers two UDP targets of equal priority order.
@@ -32,14 +33,14 @@ func TestFailover(t *testing.T) {
 		name string
 		fail func(req *sip.Request) (*sip.Response, error)
 	}{
-		{"503", func(req *sip.Request) (*sip.Response, error) { return status(req, 503, "Service Unavailable"), nil }},
+		{"503", func(req *sip.Request) (*sip.Response, error) { return publishertest.Unavailable(req, 0), nil }},
 		{"timeout", func(req *sip.Request) (*sip.Response, error) { return nil, sip.ErrTransactionTimeout }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				atT0()
-				s := &script{}
-				s.handle = func(req *sip.Request, n int) (*sip.Response, error) {
+				s := &publishertest.Doer{}
+				s.Handler = func(req *sip.Request, n int) (*sip.Response, error) {
 					if req.Destination() == "192.0.2.1:5060" {
 						return tc.fail(req)
 					}
@@ -58,7 +59,7 @@ func TestFailover(t *testing.T) {
 				cancel()
 				<-done
 				var dests []string
-				for _, r := range s.got() {
+				for _, r := range sents(s) {
 					dests = append(dests, r.dest)
 				}
 				// The first target fails, the second answers and is kept.
