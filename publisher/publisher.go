@@ -124,6 +124,10 @@ type Publisher struct {
 	targetsAt  time.Time
 	failures   int
 	retryAt    time.Time
+	// stopAt is when Run's context was done (zero before), guarded by mu:
+	// the in-flight request and the removal share RemoveTimeout from then.
+	// Real time, like Timeout and RemoveTimeout.
+	stopAt time.Time
 }
 
 // New returns a Publisher that sends its requests through d. It does no I/O.
@@ -279,6 +283,11 @@ func (p *Publisher) Run(ctx context.Context) error {
 	}
 	timer := p.opts.Clock.NewTimer(time.Hour)
 	defer timer.Stop()
+	defer context.AfterFunc(ctx, func() {
+		p.mu.Lock()
+		p.stopAt = time.Now() // RemoveTimeout is in real time, like the contexts
+		p.mu.Unlock()
+	})()
 	lastMono := p.opts.Clock.Now()
 	lastWall := lastMono.Round(0)
 	for {
@@ -348,11 +357,22 @@ func (p *Publisher) decide(now time.Time, st state) op {
 	return ""
 }
 
+// shutdown removes the publication, under the ETag of the latest 2xx: a
+// request in flight when Run's context was done has been waited for (see
+// send), so its answer's ETag is the one the server holds. The in-flight
+// request and the removal together take at most RemoveTimeout.
 func (p *Publisher) shutdown() error {
 	if p.etag == "" {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), p.opts.RemoveTimeout)
+	p.mu.Lock()
+	stopAt := p.stopAt
+	p.mu.Unlock()
+	budget := p.opts.RemoveTimeout
+	if !stopAt.IsZero() {
+		budget = max(budget-time.Since(stopAt), budget/2)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), budget)
 	defer cancel()
 	p.step(ctx, opRemove, state{})
 	if p.etag != "" {
@@ -471,13 +491,19 @@ func (p *Publisher) step(ctx context.Context, what op, st state) {
 		}
 		p.schedule(now, time.Duration(granted)*time.Second, st)
 		p.log.Info("sip publish", "what", string(what), "result", code, "ms", ms, "expires", granted)
+	case code == 412 && what == opRemove:
+		// RFC 3903 §6: the server holds nothing under our ETag, so there
+		// is nothing of ours left to remove under it. Should it hold a
+		// publication of ours under an ETag we never saw (a request whose
+		// answer was lost), that one expires by itself.
+		p.log.Info("sip publish", "what", string(what), "result", code, "ms", ms, "action", "none; nothing left under our etag", "etag", p.etag)
+		p.forget()
+		p.failures, p.retryAt = 0, time.Time{}
+		p.setErr(nil)
 	case code == 412 && what != opPublish:
 		// RFC 3903 §6: the server lost our publication; start afresh.
 		p.log.Info("sip publish", "what", string(what), "result", code, "ms", ms, "action", "publish afresh")
 		p.forget()
-		if what == opRemove {
-			p.setErr(nil)
-		}
 	case code == 423:
 		v := 0
 		if h := res.GetHeader("Min-Expires"); h != nil {
@@ -551,10 +577,10 @@ func (p *Publisher) send(ctx context.Context, what op, body []byte, expires int)
 		if p.log.Enabled(ctx, slog.LevelDebug) {
 			p.log.Debug("sip request", "what", string(what), "target", req.Destination(), "transport", req.Transport(), "cseq", p.cseq-1, "expires", expires, "body_bytes", len(body))
 		}
-		rctx, cancel := context.WithTimeout(ctx, p.opts.Timeout)
-		res, err := p.doer.Do(rctx, req)
-		cancel()
-		if ctx.Err() != nil {
+		res, err := p.do(ctx, req)
+		if ctx.Err() != nil && (err != nil || res.StatusCode == sip.StatusServiceUnavailable ||
+			res.StatusCode == sip.StatusUnauthorized || res.StatusCode == sip.StatusProxyAuthRequired) {
+			// Shutting down: no failover, no new credentials.
 			return nil, ctx.Err()
 		}
 		if err == nil && res.StatusCode != sip.StatusServiceUnavailable {
@@ -597,6 +623,37 @@ func (p *Publisher) send(ctx context.Context, what op, body []byte, expires int)
 		}
 		p.targetIdx = (p.targetIdx + 1) % len(p.targets)
 	}
+}
+
+// do sends req and waits for its final response. The request is not
+// abandoned the moment ctx is done: the server may already have acted on
+// it, and only its answer tells the ETag the removal must carry (RFC 3903
+// §4). It gets until half of RemoveTimeout after ctx is done, and never
+// more than Timeout in all, nor past ctx's deadline.
+func (p *Publisher) do(ctx context.Context, req *sip.Request) (*sip.Response, error) {
+	deadline := time.Now().Add(p.opts.Timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d // the removal's own bound
+	}
+	rctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
+	defer cancel()
+	var mu sync.Mutex
+	var t *time.Timer
+	stop := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		t = time.AfterFunc(p.opts.RemoveTimeout/2, cancel)
+	})
+	defer func() {
+		if !stop() {
+			mu.Lock()
+			if t != nil {
+				t.Stop()
+			}
+			mu.Unlock()
+		}
+	}()
+	return p.doer.Do(rctx, req)
 }
 
 func errOrStatus(err error, res *sip.Response) any {
