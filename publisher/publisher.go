@@ -122,6 +122,7 @@ type Publisher struct {
 	targets    []locate.Target
 	targetIdx  int
 	targetsAt  time.Time
+	toldTCP    bool // the switch from UDP to TCP was logged
 	failures   int
 	retryAt    time.Time
 	// stopAt is when Run's context was done (zero before), guarded by mu:
@@ -574,6 +575,7 @@ func (p *Publisher) send(ctx context.Context, what op, body []byte, expires int)
 		if err := p.auth.apply(req, p.opts.Username); err != nil {
 			return nil, fmt.Errorf("sip publish for %s: %w", p.opts.AOR, err)
 		}
+		toTCP := p.fitUDP(req, t)
 		if p.log.Enabled(ctx, slog.LevelDebug) {
 			p.log.Debug("sip request", "what", string(what), "target", req.Destination(), "transport", req.Transport(), "cseq", p.cseq-1, "expires", expires, "body_bytes", len(body))
 		}
@@ -610,6 +612,12 @@ func (p *Publisher) send(ctx context.Context, what op, body []byte, expires int)
 			}
 			challenged = true
 			continue
+		}
+		if toTCP && err != nil {
+			// RFC 3261 §18.1.1 leaves no choice, even if the proxy names
+			// transport=udp: UDP may not carry it, sipgo would not send it.
+			p.log.Warn("sip request too large for udp, and tcp failed: a udp-only server cannot get it; enable tcp on the server or shorten the document",
+				"bytes", p.wireSize(req), "limit", maxUDP, "target", t.Addr, "error", err)
 		}
 		// Timeout, transport error or 503: fail over (RFC 3263 §4.3).
 		tried++
@@ -685,10 +693,6 @@ func (p *Publisher) locate(ctx context.Context) error {
 	return nil
 }
 
-// maxUDP is RFC 3261 §18.1.1's limit for requests over UDP when the path
-// MTU is unknown.
-const maxUDP = 1300
-
 // build makes the PUBLISH request (RFC 3903 §4).
 func (p *Publisher) build(what op, body []byte, expires int, t locate.Target) *sip.Request {
 	req := sip.NewRequest(sip.PUBLISH, p.aor)
@@ -716,13 +720,12 @@ func (p *Publisher) build(what op, body []byte, expires int, t locate.Target) *s
 		req.AppendHeader(sip.NewHeader("Content-Type", "application/pidf+xml"))
 	}
 	req.SetBody(body)
+	p.route(req, t, t.Transport)
+	return req
+}
 
-	transport := t.Transport
-	if transport == "UDP" && len(body) > 0 && len(body)+headerEstimate(req) > maxUDP {
-		// RFC 3261 §18.1.1: too large for UDP, use a congestion
-		// controlled transport to the same server.
-		transport = "TCP"
-	}
+// route sets req's transport and destination at target t.
+func (p *Publisher) route(req *sip.Request, t locate.Target, transport string) {
 	req.SetTransport(transport)
 	dest := t.Addr
 	if transport == "TLS" && t.Host != "" {
@@ -733,18 +736,64 @@ func (p *Publisher) build(what op, body []byte, expires int, t locate.Target) *s
 		}
 	}
 	req.SetDestination(dest)
-	return req
 }
 
-// headerEstimate is the size of req without its body, plus room for the
-// Via and credentials that are added later.
-func headerEstimate(req *sip.Request) int {
-	var n byteCount
-	req.StringWrite(&n)
-	return int(n) - len(req.Body()) + 150 + 350
+// maxUDP is RFC 3261 §18.1.1's limit for requests over UDP when the path
+// MTU is unknown: a larger request MUST go over a congestion-controlled
+// transport. (sipgo refuses to send a larger UDP datagram anyway.)
+const maxUDP = 1300
+
+// fitUDP moves req, built for UDP target t, to TCP at the same address if
+// its message as it goes on the wire is larger than maxUDP, and reports
+// whether it did.
+func (p *Publisher) fitUDP(req *sip.Request, t locate.Target) bool {
+	if t.Transport != "UDP" {
+		return false
+	}
+	n := p.wireSize(req)
+	if n <= maxUDP {
+		return false
+	}
+	p.route(req, t, "TCP")
+	if !p.toldTCP {
+		p.toldTCP = true
+		p.log.Info("sip request too large for udp; sending it over tcp (RFC 3261 §18.1.1)",
+			"bytes", n, "limit", maxUDP, "body_bytes", len(req.Body()), "target", t.Addr)
+	}
+	return true
 }
 
-// byteCount counts what is written to it.
-type byteCount int
+// wireSize is the size of req as it goes on the wire: as it is now, plus
+// what the Doer adds on sending. sipgo's client prepends a Via
+// ("Via: SIP/2.0/UDP host:port;branch=z9hG4bK.<16>") whose sent-by is its
+// configured host or else the address its socket is bound to (the
+// wildcard, "0.0.0.0" or "[::]"), and the local port; our Client adds its
+// User-Agent if req has none. Digest credentials are in req already. For
+// other Doers (wrappers, fakes) the same is assumed, with our Client's
+// default User-Agent.
+func (p *Publisher) wireSize(req *sip.Request) int {
+	host, ua := "", "calpresence"
+	if s, ok := p.doer.(sender); ok {
+		host, ua = s.sentBy()
+	}
+	if host == "" {
+		host = "0.0.0.0"
+		if h, _, err := net.SplitHostPort(req.Destination()); err == nil && strings.Contains(h, ":") {
+			host = "[::]"
+		}
+	}
+	via := &sip.ViaHeader{ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: "UDP", Host: host, Port: 65535}
+	via.Params = sip.NewParams()
+	via.Params.Add("branch", sip.GenerateBranchN(16))
+	n := len(req.String()) + len(via.Name()) + len(": ") + len(via.Value()) + len("\r\n")
+	if ua != "" && req.GetHeader("User-Agent") == nil {
+		n += len("User-Agent: ") + len(ua) + len("\r\n")
+	}
+	return n
+}
 
-func (c *byteCount) WriteString(s string) (int, error) { *c += byteCount(len(s)); return len(s), nil }
+// sender is a Doer that adds headers on sending (our Client).
+type sender interface {
+	// sentBy returns the Via host and the User-Agent it adds.
+	sentBy() (host, userAgent string)
+}
