@@ -105,6 +105,7 @@ type Publisher struct {
 	mu       sync.Mutex
 	timeline []Entry
 	lastErr  error
+	settled  chan struct{} // closed when lastErr is next set; nil if none asked
 	wake     chan struct{}
 
 	// State below is owned by the Run goroutine.
@@ -262,7 +263,23 @@ func (p *Publisher) LastError() error {
 func (p *Publisher) setErr(err error) {
 	p.mu.Lock()
 	p.lastErr = err
+	if p.settled != nil {
+		close(p.settled)
+		p.settled = nil
+	}
 	p.mu.Unlock()
+}
+
+// nextResult returns a channel that is closed when the next request's
+// result is recorded (LastError set), so that a caller can wait for it
+// rather than poll.
+func (p *Publisher) nextResult() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.settled == nil {
+		p.settled = make(chan struct{})
+	}
+	return p.settled
 }
 
 // op is what a PUBLISH does to the publication (RFC 3903 §4).
