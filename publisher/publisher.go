@@ -79,6 +79,7 @@ type StatusError struct {
 	Reason string
 }
 
+// Error returns "sip publish for AOR: CODE REASON".
 func (e *StatusError) Error() string {
 	return fmt.Sprintf("sip publish for %s: %d %s", e.AOR, e.Code, e.Reason)
 }
