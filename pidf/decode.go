@@ -230,7 +230,7 @@ func rpidList(dec *xml.Decoder, valueSpace string, names []string, values *[]str
 			s, err := text(dec)
 			*other = s
 			return err
-		case se.Name.Space == valueSpace && Known(names, se.Name.Local):
+		case se.Name.Space == valueSpace && known(names, se.Name.Local):
 			*values = append(*values, se.Name.Local)
 		}
 		return dec.Skip()
@@ -262,7 +262,7 @@ func decodePerson(dec *xml.Decoder, se xml.StartElement) (Person, error) {
 						s, err := text(dec)
 						a.Values = append(a.Values, Activity{Name: "other", Text: s})
 						return err
-					case Known(ActivityNames, se.Name.Local):
+					case IsActivity(se.Name.Local):
 						a.Values = append(a.Values, Activity{Name: se.Name.Local})
 					}
 					return dec.Skip()
@@ -270,22 +270,22 @@ func decodePerson(dec *xml.Decoder, se xml.StartElement) (Person, error) {
 			case "mood":
 				m := &Mood{Span: sp}
 				p.Mood = m
-				return rpidList(dec, NSRPID, MoodNames, &m.Values, &m.Other, &m.Notes)
+				return rpidList(dec, NSRPID, moodNames, &m.Values, &m.Other, &m.Notes)
 			case "place-type":
 				pt := &PlaceType{Span: sp}
 				p.PlaceType = pt
-				return rpidList(dec, NSLocationType, PlaceTypeNames, &pt.Values, &pt.Other, &pt.Notes)
+				return rpidList(dec, NSLocationType, placeTypeNames, &pt.Values, &pt.Other, &pt.Notes)
 			case "privacy":
 				pr := &Privacy{Span: sp}
 				p.Privacy = pr
 				var other string
-				return rpidList(dec, NSRPID, PrivacyNames, &pr.Values, &other, &pr.Notes)
+				return rpidList(dec, NSRPID, privacyNames, &pr.Values, &other, &pr.Notes)
 			case "sphere":
 				s := &Sphere{Span: sp}
 				p.Sphere = s
 				var b strings.Builder
 				err := childrenText(dec, &b, func(se xml.StartElement) error {
-					if se.Name.Space == NSRPID && Known(SphereNames, se.Name.Local) {
+					if se.Name.Space == NSRPID && IsSphere(se.Name.Local) {
 						s.Value = se.Name.Local
 					}
 					return dec.Skip()

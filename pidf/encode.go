@@ -121,7 +121,7 @@ func (w *writer) person(p *Person) {
 		w.WriteString("    <rpid:sphere")
 		w.span(s.Span)
 		w.WriteString(">")
-		if Known(SphereNames, s.Value) {
+		if IsSphere(s.Value) {
 			w.WriteString("<rpid:" + s.Value + "/>")
 		} else {
 			w.text(s.Value)

@@ -97,8 +97,8 @@ type Activity struct {
 	Text string
 }
 
-// ActivityNames are the activity values of RFC 4480 §3.2, "other" aside.
-var ActivityNames = []string{
+// activityNames are the activity values of RFC 4480 §3.2, "other" aside.
+var activityNames = []string{
 	"appointment", "away", "breakfast", "busy", "dinner", "holiday", "in-transit",
 	"looking-for-work", "meal", "meeting", "on-the-phone", "performance",
 	"permanent-absence", "playing", "presentation", "shopping", "sleeping",
@@ -114,8 +114,8 @@ type Mood struct {
 	Notes  []Note
 }
 
-// MoodNames are the mood values of RFC 4480 §3.6, "other" aside.
-var MoodNames = []string{
+// moodNames are the mood values of RFC 4480 §3.6, "other" aside.
+var moodNames = []string{
 	"afraid", "amazed", "angry", "annoyed", "anxious", "ashamed", "bored", "brave",
 	"calm", "cold", "confused", "contented", "cranky", "curious", "depressed",
 	"disappointed", "disgusted", "distracted", "embarrassed", "excited",
@@ -136,8 +136,8 @@ type PlaceType struct {
 	Notes  []Note
 }
 
-// PlaceTypeNames are the location types of RFC 4589 §3, "other" aside.
-var PlaceTypeNames = []string{
+// placeTypeNames are the location types of RFC 4589 §3, "other" aside.
+var placeTypeNames = []string{
 	"aircraft", "airport", "arena", "automobile", "bank", "bar", "bicycle", "bus",
 	"bus-station", "cafe", "classroom", "club", "construction", "convention-center",
 	"government", "hospital", "hotel", "industrial", "library", "motorcycle",
@@ -155,8 +155,8 @@ type Privacy struct {
 	Notes  []Note
 }
 
-// PrivacyNames are the privacy values of RFC 4480 §3.8.
-var PrivacyNames = []string{"audio", "text", "unknown", "video"}
+// privacyNames are the privacy values of RFC 4480 §3.8.
+var privacyNames = []string{"audio", "text", "unknown", "video"}
 
 // Sphere is <rpid:sphere> (RFC 4480 §3.9): "work", "home", "unknown", or
 // any other text.
@@ -165,12 +165,45 @@ type Sphere struct {
 	Value string
 }
 
-// SphereNames are the sphere values with an element of their own in RFC
+// sphereNames are the sphere values with an element of their own in RFC
 // 4480 §3.9; any other value is published as text.
-var SphereNames = []string{"home", "unknown", "work"}
+var sphereNames = []string{"home", "unknown", "work"}
 
-// Known reports whether name is one of names.
-func Known(names []string, name string) bool { return slices.Contains(names, name) }
+// ActivityNames returns the activity values of RFC 4480 §3.2, "other"
+// aside, in a new slice.
+func ActivityNames() []string { return slices.Clone(activityNames) }
+
+// IsActivity reports whether s is one of [ActivityNames].
+func IsActivity(s string) bool { return known(activityNames, s) }
+
+// MoodNames returns the mood values of RFC 4480 §3.6, "other" aside, in a
+// new slice.
+func MoodNames() []string { return slices.Clone(moodNames) }
+
+// IsMood reports whether s is one of [MoodNames].
+func IsMood(s string) bool { return known(moodNames, s) }
+
+// PlaceTypeNames returns the location types of RFC 4589 §3, "other" aside,
+// in a new slice.
+func PlaceTypeNames() []string { return slices.Clone(placeTypeNames) }
+
+// IsPlaceType reports whether s is one of [PlaceTypeNames].
+func IsPlaceType(s string) bool { return known(placeTypeNames, s) }
+
+// PrivacyNames returns the privacy values of RFC 4480 §3.8 in a new slice.
+func PrivacyNames() []string { return slices.Clone(privacyNames) }
+
+// IsPrivacy reports whether s is one of [PrivacyNames].
+func IsPrivacy(s string) bool { return known(privacyNames, s) }
+
+// SphereNames returns the sphere values with an element of their own in
+// RFC 4480 §3.9, in a new slice; any other value is published as text.
+func SphereNames() []string { return slices.Clone(sphereNames) }
+
+// IsSphere reports whether s is one of [SphereNames].
+func IsSphere(s string) bool { return known(sphereNames, s) }
+
+func known(names []string, name string) bool { return slices.Contains(names, name) }
 
 // IDBase returns the base of the tuple and person ids of aor's
 // publication: stable for the AOR and distinct from what phones publish,

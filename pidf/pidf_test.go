@@ -323,3 +323,35 @@ func clean(s string) string {
 	}
 	return b.String()
 }
+
+func TestNamesAreCopies(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		names func() []string
+		is    func(string) bool
+	}{
+		{"activity", ActivityNames, IsActivity},
+		{"mood", MoodNames, IsMood},
+		{"place type", PlaceTypeNames, IsPlaceType},
+		{"privacy", PrivacyNames, IsPrivacy},
+		{"sphere", SphereNames, IsSphere},
+	} {
+		names := tc.names()
+		if len(names) == 0 {
+			t.Fatalf("%s: no names", tc.name)
+		}
+		first := names[0]
+		for _, n := range names {
+			if !tc.is(n) {
+				t.Errorf("Is(%q) = false for a %s name", n, tc.name)
+			}
+		}
+		if tc.is("no-such-" + tc.name) {
+			t.Errorf("%s: Is(unknown) = true", tc.name)
+		}
+		names[0] = "changed"
+		if tc.is("changed") || !tc.is(first) || tc.names()[0] != first {
+			t.Errorf("%s: writing into the returned slice changed the package's names", tc.name)
+		}
+	}
+}

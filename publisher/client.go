@@ -77,5 +77,7 @@ func (c *Client) Do(ctx context.Context, req *sip.Request) (*sip.Response, error
 	return c.c.Do(ctx, req)
 }
 
+func (c *Client) sentBy() (host, userAgent string) { return c.c.Hostname(), c.name }
+
 // Close closes the client's connections.
 func (c *Client) Close() error { return c.ua.Close() }

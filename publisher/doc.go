@@ -25,23 +25,11 @@
 // back off exponentially with jitter, honouring Retry-After.
 //
 // The server is located per RFC 3263 (NAPTR, SRV by priority and weight,
-// A/AAAA, failing over on timeouts and 503) from Options.Proxy or the AOR's
-// domain; requests too large for UDP go over TCP (RFC 3261 §18.1.1).
+// A/AAAA; see package locate) from Options.Proxy or the AOR's domain,
+// failing over on timeouts and 503. A request goes over TCP instead of UDP
+// only when its message, as it goes on the wire, exceeds RFC 3261
+// §18.1.1's 1300 bytes.
 //
-// One Client (a sipgo user agent) serves any number of Publishers:
-//
-//	c, err := publisher.NewClient(publisher.ClientOptions{CAFile: caFile, Logger: log})
-//	...
-//	defer c.Close()
-//	p := publisher.New(c, publisher.Options{
-//		AOR:      "sip:alice@example.com",
-//		Proxy:    "sip:pbx.example.com;transport=tcp", // optional
-//		Username: "alice",
-//		Password: func(ctx context.Context) (string, error) { return secret, nil },
-//		Expires:  time.Hour,
-//		Grace:    2 * time.Minute,
-//		Logger:   log,
-//	})
-//	p.SetTimeline(entries) // again whenever the timeline changes
-//	err = p.Run(ctx)       // until ctx is done; then removes the publication
+// One Client (a sipgo user agent) serves any number of Publishers; see the
+// Example, which runs against the scripted Doer of package publishertest.
 package publisher

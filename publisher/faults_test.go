@@ -17,15 +17,16 @@ import (
 // uas is an in-process SIP server on 127.0.0.1 that answers PUBLISH from a
 // script; a nil response is silence.
 type uas struct {
-	addr   string
-	mu     sync.Mutex
-	reqs   []sent
-	script func(req *sip.Request, n int) *sip.Response
+	addr    string
+	mu      sync.Mutex
+	reqs    []sent
+	changed chan struct{} // closed and replaced on every request
+	script  func(req *sip.Request, n int) *sip.Response
 }
 
 func startUAS(t *testing.T, network string, script func(req *sip.Request, n int) *sip.Response) *uas {
 	t.Helper()
-	u := &uas{script: script}
+	u := &uas{script: script, changed: make(chan struct{})}
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("uas"))
 	if err != nil {
 		t.Fatal(err)
@@ -40,6 +41,8 @@ func startUAS(t *testing.T, network string, script func(req *sip.Request, n int)
 		u.reqs = append(u.reqs, sent{at: time.Now(), expires: hdr(req, "Expires"), ifMatch: hdr(req, "SIP-If-Match"),
 			body: string(req.Body()), auth: hdr(req, "Authorization"), tp: req.Transport()})
 		n := len(u.reqs)
+		close(u.changed)
+		u.changed = make(chan struct{})
 		u.mu.Unlock()
 		if res := u.script(req, n); res != nil {
 			tx.Respond(res)
@@ -68,6 +71,13 @@ func serve(t *testing.T, srv *sipgo.Server, network string) string {
 	t.Cleanup(func() { l.Close() })
 	go srv.ServeTCP(l)
 	return l.Addr().String()
+}
+
+// next returns a channel closed when the next request arrives.
+func (u *uas) next() <-chan struct{} {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.changed
 }
 
 func (u *uas) got() []sent {
@@ -201,30 +211,49 @@ func TestFaultsOverNetwork(t *testing.T) {
 					Timeout: 300 * time.Millisecond, MinBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond,
 				})
 				p.SetTimeline([]Entry{{Start: time.Now().Add(-time.Minute), Body: []byte("A")}})
-				deadline := time.Now().Add(5 * time.Second)
-				wait := func(n int) {
-					for len(u.got()) < n || p.LastError() != nil {
-						if time.Now().After(deadline) {
+				deadline := time.After(5 * time.Second)
+				// wait waits for n requests and, with ok, the last answered
+				// with success.
+				wait := func(n int, ok bool) {
+					for {
+						arrived, settled := u.next(), p.nextResult()
+						if len(u.got()) >= n && (!ok || p.LastError() == nil) {
+							return
+						}
+						select {
+						case <-arrived:
+						case <-settled:
+						case <-deadline:
 							t.Fatalf("after 5s: %d requests, LastError %v; want %d requests and no error:\n%s", len(u.got()), p.LastError(), n, dump(u.got()))
 						}
-						time.Sleep(10 * time.Millisecond)
 					}
 				}
 				if tc.modify {
 					// Changed while the first PUBLISH is in flight or after:
 					// either way B goes out after A as a modification.
-					for len(u.got()) < 1 {
-						time.Sleep(5 * time.Millisecond)
-					}
+					wait(1, false)
 					p.SetTimeline([]Entry{{Start: time.Now().Add(-time.Minute), Body: []byte("B")}})
 				}
-				wait(tc.want)
-				time.Sleep(50 * time.Millisecond)
-				got := u.got()
+				wait(tc.want, true)
+				if err := stop(); err != nil {
+					t.Errorf("Run() = %v, want nil (removed)", err)
+				}
+				// Nothing more went out before the removal on shutdown.
+				all := u.got()
+				if last := all[len(all)-1]; last.expires != "0" {
+					t.Errorf("last request Expires %s, want 0 (removal on shutdown)", last.expires)
+				}
+				got := all[:len(all)-1]
+				for i, r := range all {
+					if r.expires == "0" { // the removal, perhaps after a challenge
+						got = all[:i]
+						break
+					}
+				}
 				if len(got) != tc.want {
 					t.Errorf("sent %d requests, want %d:\n%s", len(got), tc.want, dump(got))
 				}
-				for _, r := range got {
+				for _, r := range all {
 					if r.tp != strings.ToUpper(network) {
 						t.Errorf("request over %s, want %s", r.tp, strings.ToUpper(network))
 					}
@@ -233,12 +262,6 @@ func TestFaultsOverNetwork(t *testing.T) {
 					if err := tc.check(got); err != nil {
 						t.Error(err)
 					}
-				}
-				if err := stop(); err != nil {
-					t.Errorf("Run() = %v, want nil (removed)", err)
-				}
-				if last := u.got()[len(u.got())-1]; last.expires != "0" {
-					t.Errorf("last request Expires %s, want 0 (removal on shutdown)", last.expires)
 				}
 			})
 		}

@@ -194,7 +194,8 @@ func TestKamailioLifecycle(t *testing.T) {
 			now := time.Now()
 			docA := pidfDoc(aor, "calpresence-1", "closed", "In a meeting until 15:00")
 			docB := pidfDoc(aor, "calpresence-1", "open", "Busy until 16:00")
-			p, stop := runPublisher(t, newClient(t), Options{
+			d := &resultDoer{d: newClient(t)}
+			p, stop := runPublisher(t, d, Options{
 				AOR: aor, Proxy: fmt.Sprintf("sip:%s;transport=%s", k.Addr, transport),
 				Expires: 3 * time.Second, Grace: time.Second,
 			})
@@ -205,10 +206,12 @@ func TestKamailioLifecycle(t *testing.T) {
 			w.waitFor(t, "with the published document", 5*time.Second, contains("In a meeting until 15:00", "calpresence-1"))
 			w.waitFor(t, "with the modified document", 5*time.Second, contains("Busy until 16:00"))
 			// Expires is 3s and Kamailio drops expired publications every
-			// second: only refreshes keep it there after 8s.
-			time.Sleep(8 * time.Second)
+			// second: only refreshes keep it there after 3 refreshes (a
+			// refresh goes out 1s before expiry, so that is over 6s).
+			mod := d.waitFor(t, "the modification answered 2xx", 5*time.Second, 0, func(r result) bool { return r.modify() && r.ok() })
+			d.waitFor(t, "3 refreshes answered 2xx", 15*time.Second, mod+1, func(r result) bool { return r.refresh() && r.ok() }, 3)
 			w2 := newWatcher(t, k, aor)
-			w2.waitFor(t, "to a new watcher after 8s (refreshed)", 5*time.Second, contains("Busy until 16:00"))
+			w2.waitFor(t, "to a new watcher after 3 refreshes", 5*time.Second, contains("Busy until 16:00"))
 			if err := p.LastError(); err != nil {
 				t.Errorf("LastError() = %v, want nil", err)
 			}
@@ -219,6 +222,84 @@ func TestKamailioLifecycle(t *testing.T) {
 				return !strings.Contains(b, "Busy until 16:00") || strings.Contains(b, "<basic>closed</basic>")
 			})
 		})
+	}
+}
+
+// result is a request and its answer, as a resultDoer saw them.
+type result struct {
+	at               time.Time // when the request went out
+	ifMatch, expires string
+	body             bool
+	code             int // 0: an error
+}
+
+func (r result) ok() bool      { return r.code >= 200 && r.code < 300 }
+func (r result) modify() bool  { return r.ifMatch != "" && r.body }
+func (r result) refresh() bool { return r.ifMatch != "" && !r.body && r.expires != "0" }
+
+// resultDoer records every request with its answer and lets a test wait
+// for them.
+type resultDoer struct {
+	d       Doer
+	mu      sync.Mutex
+	results []result
+	changed chan struct{} // closed and replaced on every answer
+}
+
+func (r *resultDoer) Do(ctx context.Context, req *sip.Request) (*sip.Response, error) {
+	at := time.Now()
+	res, err := r.d.Do(ctx, req)
+	x := result{at: at, ifMatch: hdr(req, "SIP-If-Match"), expires: hdr(req, "Expires"), body: len(req.Body()) > 0}
+	if err == nil {
+		x.code = res.StatusCode
+	}
+	r.mu.Lock()
+	r.results = append(r.results, x)
+	if r.changed != nil {
+		close(r.changed)
+		r.changed = nil
+	}
+	r.mu.Unlock()
+	return res, err
+}
+
+func (r *resultDoer) got() []result {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]result(nil), r.results...)
+}
+
+// waitFor waits until count (default 1) results from index from on
+// satisfy match and returns the index of the last of them; it fails t
+// after timeout.
+func (r *resultDoer) waitFor(t *testing.T, what string, timeout time.Duration, from int, match func(result) bool, count ...int) int {
+	t.Helper()
+	want := 1
+	if len(count) > 0 {
+		want = count[0]
+	}
+	deadline := time.After(timeout)
+	for {
+		r.mu.Lock()
+		if r.changed == nil {
+			r.changed = make(chan struct{})
+		}
+		ch := r.changed
+		n := 0
+		for i := from; i < len(r.results); i++ {
+			if match(r.results[i]) {
+				if n++; n == want {
+					r.mu.Unlock()
+					return i
+				}
+			}
+		}
+		r.mu.Unlock()
+		select {
+		case <-ch:
+		case <-deadline:
+			t.Fatalf("not %s within %v: %+v", what, timeout, r.got())
+		}
 	}
 }
 
@@ -318,7 +399,7 @@ func TestKamailioDigest(t *testing.T) {
 
 func TestKamailioWrongPassword(t *testing.T) {
 	k := testserver.StartKamailio(t, testserver.KamailioOptions{Users: map[string]string{"alice": "s3cret"}})
-	d := &countingDoer{d: newClient(t)}
+	d := &resultDoer{d: newClient(t)}
 	aor := "sip:alice@example.com"
 	p, _ := runPublisher(t, d, Options{
 		AOR: aor, Proxy: "sip:" + k.Addr, Username: "alice",
@@ -326,20 +407,39 @@ func TestKamailioWrongPassword(t *testing.T) {
 		MinBackoff: time.Second,
 	})
 	p.SetTimeline([]Entry{{Start: time.Now(), Body: pidfDoc(aor, "calpresence-1", "open", "x")}})
-	deadline := time.Now().Add(5 * time.Second)
-	for p.LastError() == nil && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitResult(t, p, 5*time.Second, func() bool { return p.LastError() != nil })
 	err := p.LastError()
 	if !errors.Is(err, ErrWrongCredentials) || err.Error() != "sip digest auth for sip:alice@example.com rejected: wrong credentials" {
 		t.Fatalf("LastError() = %v, want the wrong-credentials error", err)
 	}
-	n0 := d.n.Load()
-	time.Sleep(3 * time.Second)
-	// Backoff 1s, 2s, ... (jittered to half at least): at most 3 more
-	// attempts of 2 requests in 3s.
-	if n := d.n.Load() - n0; n > 6 {
-		t.Errorf("wrong password: %d requests in 3s after the first failure, want at most 6 (backoff)", n)
+	// Each attempt is 2 requests (challenge, refused credentials). Backoff
+	// after the k-th failure is MinBackoff·2^(k-1), jittered to at least
+	// half: attempt k+1 starts at least 0.5s, then 1s after attempt k.
+	every := func(result) bool { return true }
+	d.waitFor(t, "3 attempts", 10*time.Second, 0, every, 6)
+	rs := d.got()
+	for k, least := range []time.Duration{500 * time.Millisecond, time.Second} {
+		if gap := rs[2*(k+1)].at.Sub(rs[2*k+1].at); gap < least {
+			t.Errorf("wrong password: attempt %d started %v after attempt %d failed, want at least %v (backoff)", k+2, gap, k+1, least)
+		}
+	}
+}
+
+// waitResult waits until cond holds, checking it again whenever a
+// request's result is recorded; it returns cond's last value after timeout.
+func waitResult(t *testing.T, p *Publisher, timeout time.Duration, cond func() bool) bool {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		next := p.nextResult()
+		if cond() {
+			return true
+		}
+		select {
+		case <-next:
+		case <-deadline:
+			return cond()
+		}
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/calpresence/calpresence/internal/backoff"
 	"github.com/calpresence/calpresence/internal/clock"
+	"github.com/calpresence/calpresence/publisher/locate"
 )
 
 // Doer sends one SIP request and returns its final response. sipgo's
@@ -50,8 +51,8 @@ type Options struct {
 	Clock clock.Clock
 
 	// Resolver answers the RFC 3263 DNS lookups (default: the system's
-	// DNS servers, see DNSResolver).
-	Resolver Resolver
+	// DNS servers, see locate.DNSResolver).
+	Resolver locate.Resolver
 	// Timeout bounds one request, including its retransmissions (default
 	// 5s); a target that does not answer in time is failed over.
 	Timeout time.Duration
@@ -87,6 +88,7 @@ type StatusError struct {
 	Reason string
 }
 
+// Error returns "sip publish for AOR: CODE REASON".
 func (e *StatusError) Error() string {
 	return fmt.Sprintf("sip publish for %s: %d %s", e.AOR, e.Code, e.Reason)
 }
@@ -113,6 +115,7 @@ type Publisher struct {
 	mu       sync.Mutex
 	timeline []Entry
 	lastErr  error
+	settled  chan struct{} // closed when lastErr is next set; nil if none asked
 	wake     chan struct{}
 
 	// State below is owned by the Run goroutine.
@@ -127,11 +130,16 @@ type Publisher struct {
 	refreshAt  time.Time
 	minExpires int
 	auth       digestState
-	targets    []Target
+	targets    []locate.Target
 	targetIdx  int
 	targetsAt  time.Time
+	toldTCP    bool // the switch from UDP to TCP was logged
 	failures   int
 	retryAt    time.Time
+	// stopAt is when Run's context was done (zero before), guarded by mu:
+	// the in-flight request and the removal share RemoveTimeout from then.
+	// Real time, like Timeout and RemoveTimeout.
+	stopAt time.Time
 }
 
 // New returns a Publisher that sends its requests through d. It does no I/O.
@@ -148,7 +156,7 @@ func New(d Doer, opts Options) *Publisher {
 	opts.Event = cmp.Or(opts.Event, "presence")
 	opts.ContentType = cmp.Or(opts.ContentType, "application/pidf+xml")
 	if opts.Resolver == nil {
-		opts.Resolver = &DNSResolver{}
+		opts.Resolver = &locate.DNSResolver{}
 	}
 	p := &Publisher{
 		opts:    opts,
@@ -267,7 +275,23 @@ func (p *Publisher) LastError() error {
 func (p *Publisher) setErr(err error) {
 	p.mu.Lock()
 	p.lastErr = err
+	if p.settled != nil {
+		close(p.settled)
+		p.settled = nil
+	}
 	p.mu.Unlock()
+}
+
+// nextResult returns a channel that is closed when the next request's
+// result is recorded (LastError set), so that a caller can wait for it
+// rather than poll.
+func (p *Publisher) nextResult() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.settled == nil {
+		p.settled = make(chan struct{})
+	}
+	return p.settled
 }
 
 // op is what a PUBLISH does to the publication (RFC 3903 §4).
@@ -289,6 +313,11 @@ func (p *Publisher) Run(ctx context.Context) error {
 	}
 	timer := p.opts.Clock.NewTimer(time.Hour)
 	defer timer.Stop()
+	defer context.AfterFunc(ctx, func() {
+		p.mu.Lock()
+		p.stopAt = time.Now() // RemoveTimeout is in real time, like the contexts
+		p.mu.Unlock()
+	})()
 	lastMono := p.opts.Clock.Now()
 	lastWall := lastMono.Round(0)
 	for {
@@ -358,11 +387,22 @@ func (p *Publisher) decide(now time.Time, st state) op {
 	return ""
 }
 
+// shutdown removes the publication, under the ETag of the latest 2xx: a
+// request in flight when Run's context was done has been waited for (see
+// send), so its answer's ETag is the one the server holds. The in-flight
+// request and the removal together take at most RemoveTimeout.
 func (p *Publisher) shutdown() error {
 	if p.etag == "" {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), p.opts.RemoveTimeout)
+	p.mu.Lock()
+	stopAt := p.stopAt
+	p.mu.Unlock()
+	budget := p.opts.RemoveTimeout
+	if !stopAt.IsZero() {
+		budget = max(budget-time.Since(stopAt), budget/2)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), budget)
 	defer cancel()
 	p.step(ctx, opRemove, state{})
 	if p.etag != "" {
@@ -481,13 +521,19 @@ func (p *Publisher) step(ctx context.Context, what op, st state) {
 		}
 		p.schedule(now, time.Duration(granted)*time.Second, st)
 		p.log.Info("sip publish", "what", string(what), "result", code, "ms", ms, "expires", granted)
+	case code == 412 && what == opRemove:
+		// RFC 3903 §6: the server holds nothing under our ETag, so there
+		// is nothing of ours left to remove under it. Should it hold a
+		// publication of ours under an ETag we never saw (a request whose
+		// answer was lost), that one expires by itself.
+		p.log.Info("sip publish", "what", string(what), "result", code, "ms", ms, "action", "none; nothing left under our etag", "etag", p.etag)
+		p.forget()
+		p.failures, p.retryAt = 0, time.Time{}
+		p.setErr(nil)
 	case code == 412 && what != opPublish:
 		// RFC 3903 §6: the server lost our publication; start afresh.
 		p.log.Info("sip publish", "what", string(what), "result", code, "ms", ms, "action", "publish afresh")
 		p.forget()
-		if what == opRemove {
-			p.setErr(nil)
-		}
 	case code == 423:
 		v := 0
 		if h := res.GetHeader("Min-Expires"); h != nil {
@@ -558,13 +604,14 @@ func (p *Publisher) send(ctx context.Context, what op, body []byte, expires int)
 		if err := p.auth.apply(req, p.opts.Username); err != nil {
 			return nil, fmt.Errorf("sip publish for %s: %w", p.opts.AOR, err)
 		}
+		toTCP := p.fitUDP(req, t)
 		if p.log.Enabled(ctx, slog.LevelDebug) {
 			p.log.Debug("sip request", "what", string(what), "target", req.Destination(), "transport", req.Transport(), "cseq", p.cseq-1, "expires", expires, "body_bytes", len(body))
 		}
-		rctx, cancel := context.WithTimeout(ctx, p.opts.Timeout)
-		res, err := p.doer.Do(rctx, req)
-		cancel()
-		if ctx.Err() != nil {
+		res, err := p.do(ctx, req)
+		if ctx.Err() != nil && (err != nil || res.StatusCode == sip.StatusServiceUnavailable ||
+			res.StatusCode == sip.StatusUnauthorized || res.StatusCode == sip.StatusProxyAuthRequired) {
+			// Shutting down: no failover, no new credentials.
 			return nil, ctx.Err()
 		}
 		if err == nil && res.StatusCode != sip.StatusServiceUnavailable {
@@ -595,6 +642,12 @@ func (p *Publisher) send(ctx context.Context, what op, body []byte, expires int)
 			challenged = true
 			continue
 		}
+		if toTCP && err != nil {
+			// RFC 3261 §18.1.1 leaves no choice, even if the proxy names
+			// transport=udp: UDP may not carry it, sipgo would not send it.
+			p.log.Warn("sip request too large for udp, and tcp failed: a udp-only server cannot get it; enable tcp on the server or shorten the document",
+				"bytes", p.wireSize(req), "limit", maxUDP, "target", t.Addr, "error", err)
+		}
 		// Timeout, transport error or 503: fail over (RFC 3263 §4.3).
 		tried++
 		p.log.Debug("sip target failed", "target", t.Addr, "transport", t.Transport, "error", errOrStatus(err, res))
@@ -607,6 +660,37 @@ func (p *Publisher) send(ctx context.Context, what op, body []byte, expires int)
 		}
 		p.targetIdx = (p.targetIdx + 1) % len(p.targets)
 	}
+}
+
+// do sends req and waits for its final response. The request is not
+// abandoned the moment ctx is done: the server may already have acted on
+// it, and only its answer tells the ETag the removal must carry (RFC 3903
+// §4). It gets until half of RemoveTimeout after ctx is done, and never
+// more than Timeout in all, nor past ctx's deadline.
+func (p *Publisher) do(ctx context.Context, req *sip.Request) (*sip.Response, error) {
+	deadline := time.Now().Add(p.opts.Timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d // the removal's own bound
+	}
+	rctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
+	defer cancel()
+	var mu sync.Mutex
+	var t *time.Timer
+	stop := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		t = time.AfterFunc(p.opts.RemoveTimeout/2, cancel)
+	})
+	defer func() {
+		if !stop() {
+			mu.Lock()
+			if t != nil {
+				t.Stop()
+			}
+			mu.Unlock()
+		}
+	}()
+	return p.doer.Do(rctx, req)
 }
 
 func errOrStatus(err error, res *sip.Response) any {
@@ -623,7 +707,7 @@ func (p *Publisher) locate(ctx context.Context) error {
 	if len(p.targets) > 0 && now.Sub(p.targetsAt) < 5*time.Minute {
 		return nil
 	}
-	ts, err := Locate(ctx, p.opts.Resolver, p.next)
+	ts, err := locate.Targets(ctx, p.opts.Resolver, p.next)
 	if err != nil {
 		if len(p.targets) > 0 {
 			p.log.Warn("sip locate failed; keeping the old targets", "error", err)
@@ -638,12 +722,8 @@ func (p *Publisher) locate(ctx context.Context) error {
 	return nil
 }
 
-// maxUDP is RFC 3261 §18.1.1's limit for requests over UDP when the path
-// MTU is unknown.
-const maxUDP = 1300
-
 // build makes the PUBLISH request (RFC 3903 §4).
-func (p *Publisher) build(what op, body []byte, expires int, t Target) *sip.Request {
+func (p *Publisher) build(what op, body []byte, expires int, t locate.Target) *sip.Request {
 	req := sip.NewRequest(sip.PUBLISH, p.aor)
 	from := &sip.FromHeader{Address: p.aor}
 	from.Params = sip.NewParams()
@@ -669,13 +749,12 @@ func (p *Publisher) build(what op, body []byte, expires int, t Target) *sip.Requ
 		req.AppendHeader(sip.NewHeader("Content-Type", p.opts.ContentType))
 	}
 	req.SetBody(body)
+	p.route(req, t, t.Transport)
+	return req
+}
 
-	transport := t.Transport
-	if transport == "UDP" && len(body) > 0 && len(body)+headerEstimate(req) > maxUDP {
-		// RFC 3261 §18.1.1: too large for UDP, use a congestion
-		// controlled transport to the same server.
-		transport = "TCP"
-	}
+// route sets req's transport and destination at target t.
+func (p *Publisher) route(req *sip.Request, t locate.Target, transport string) {
 	req.SetTransport(transport)
 	dest := t.Addr
 	if transport == "TLS" && t.Host != "" {
@@ -686,18 +765,64 @@ func (p *Publisher) build(what op, body []byte, expires int, t Target) *sip.Requ
 		}
 	}
 	req.SetDestination(dest)
-	return req
 }
 
-// headerEstimate is the size of req without its body, plus room for the
-// Via and credentials that are added later.
-func headerEstimate(req *sip.Request) int {
-	var n byteCount
-	req.StringWrite(&n)
-	return int(n) - len(req.Body()) + 150 + 350
+// maxUDP is RFC 3261 §18.1.1's limit for requests over UDP when the path
+// MTU is unknown: a larger request MUST go over a congestion-controlled
+// transport. (sipgo refuses to send a larger UDP datagram anyway.)
+const maxUDP = 1300
+
+// fitUDP moves req, built for UDP target t, to TCP at the same address if
+// its message as it goes on the wire is larger than maxUDP, and reports
+// whether it did.
+func (p *Publisher) fitUDP(req *sip.Request, t locate.Target) bool {
+	if t.Transport != "UDP" {
+		return false
+	}
+	n := p.wireSize(req)
+	if n <= maxUDP {
+		return false
+	}
+	p.route(req, t, "TCP")
+	if !p.toldTCP {
+		p.toldTCP = true
+		p.log.Info("sip request too large for udp; sending it over tcp (RFC 3261 §18.1.1)",
+			"bytes", n, "limit", maxUDP, "body_bytes", len(req.Body()), "target", t.Addr)
+	}
+	return true
 }
 
-// byteCount counts what is written to it.
-type byteCount int
+// wireSize is the size of req as it goes on the wire: as it is now, plus
+// what the Doer adds on sending. sipgo's client prepends a Via
+// ("Via: SIP/2.0/UDP host:port;branch=z9hG4bK.<16>") whose sent-by is its
+// configured host or else the address its socket is bound to (the
+// wildcard, "0.0.0.0" or "[::]"), and the local port; our Client adds its
+// User-Agent if req has none. Digest credentials are in req already. For
+// other Doers (wrappers, fakes) the same is assumed, with our Client's
+// default User-Agent.
+func (p *Publisher) wireSize(req *sip.Request) int {
+	host, ua := "", "calpresence"
+	if s, ok := p.doer.(sender); ok {
+		host, ua = s.sentBy()
+	}
+	if host == "" {
+		host = "0.0.0.0"
+		if h, _, err := net.SplitHostPort(req.Destination()); err == nil && strings.Contains(h, ":") {
+			host = "[::]"
+		}
+	}
+	via := &sip.ViaHeader{ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: "UDP", Host: host, Port: 65535}
+	via.Params = sip.NewParams()
+	via.Params.Add("branch", sip.GenerateBranchN(16))
+	n := len(req.String()) + len(via.Name()) + len(": ") + len(via.Value()) + len("\r\n")
+	if ua != "" && req.GetHeader("User-Agent") == nil {
+		n += len("User-Agent: ") + len(ua) + len("\r\n")
+	}
+	return n
+}
 
-func (c *byteCount) WriteString(s string) (int, error) { *c += byteCount(len(s)); return len(s), nil }
+// sender is a Doer that adds headers on sending (our Client).
+type sender interface {
+	// sentBy returns the Via host and the User-Agent it adds.
+	sentBy() (host, userAgent string)
+}

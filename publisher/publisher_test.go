@@ -17,15 +17,18 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
-	"github.com/calpresence/calpresence/internal/clock"
 	"github.com/icholy/digest"
+
+	"github.com/calpresence/calpresence/internal/clock"
+	"github.com/calpresence/calpresence/publisher/locate"
+	"github.com/calpresence/calpresence/publisher/publishertest"
 )
 
 // staticResolver answers every address lookup with 127.0.0.1.
 type staticResolver struct{}
 
-func (staticResolver) LookupNAPTR(context.Context, string) ([]NAPTR, error) { return nil, nil }
-func (staticResolver) LookupSRV(context.Context, string) ([]SRV, error)     { return nil, nil }
+func (staticResolver) LookupNAPTR(context.Context, string) ([]locate.NAPTR, error) { return nil, nil }
+func (staticResolver) LookupSRV(context.Context, string) ([]locate.SRV, error)     { return nil, nil }
 func (staticResolver) LookupIP(context.Context, string) ([]netip.Addr, error) {
 	return []netip.Addr{netip.MustParseAddr("127.0.0.1")}, nil
 }
@@ -42,14 +45,6 @@ type sent struct {
 	tp      string
 }
 
-// script is a scripted Doer: handle answers each request.
-type script struct {
-	mu     sync.Mutex
-	reqs   []sent
-	handle func(req *sip.Request, n int) (*sip.Response, error)
-	now    func() time.Time // stamps requests; nil: time.Now
-}
-
 func hdr(req *sip.Request, name string) string {
 	if h := req.GetHeader(name); h != nil {
 		return h.Value()
@@ -57,45 +52,23 @@ func hdr(req *sip.Request, name string) string {
 	return ""
 }
 
-func (s *script) Do(ctx context.Context, req *sip.Request) (*sip.Response, error) {
-	at := time.Now()
-	if s.now != nil {
-		at = s.now()
+// sents returns the requests d saw in the shape the tests compare.
+func sents(d *publishertest.Doer) []sent {
+	var out []sent
+	for _, r := range d.Requests() {
+		out = append(out, sent{at: r.At, method: r.Method, expires: r.Expires, ifMatch: r.IfMatch,
+			body: r.Body, auth: r.Auth, dest: r.Destination, tp: r.Transport})
 	}
-	s.mu.Lock()
-	s.reqs = append(s.reqs, sent{
-		at: at, method: string(req.Method), expires: hdr(req, "Expires"), ifMatch: hdr(req, "SIP-If-Match"),
-		body: string(req.Body()), auth: hdr(req, "Authorization") + hdr(req, "Proxy-Authorization"),
-		dest: req.Destination(), tp: req.Transport(),
-	})
-	n := len(s.reqs)
-	s.mu.Unlock()
-	if s.handle == nil {
-		return ok(req, n), nil
-	}
-	return s.handle(req, n)
+	return out
 }
 
-func (s *script) got() []sent {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]sent(nil), s.reqs...)
-}
-
-// ok answers 200 with an ETag and the requested Expires.
+// ok answers 200 with the ETag "etag<n>" and the requested Expires.
 func ok(req *sip.Request, n int) *sip.Response {
-	res := sip.NewResponseFromRequest(req, 200, "OK", nil)
-	res.AppendHeader(sip.NewHeader("SIP-ETag", "etag"+strconv.Itoa(n)))
-	res.AppendHeader(sip.NewHeader("Expires", hdr(req, "Expires")))
-	return res
+	return publishertest.OK(req, "etag"+strconv.Itoa(n))
 }
 
 func status(req *sip.Request, code int, reason string, headers ...string) *sip.Response {
-	res := sip.NewResponseFromRequest(req, code, reason, nil)
-	for i := 0; i+1 < len(headers); i += 2 {
-		res.AppendHeader(sip.NewHeader(headers[i], headers[i+1]))
-	}
-	return res
+	return publishertest.Status(req, code, reason, headers...)
 }
 
 var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
@@ -123,7 +96,7 @@ func atT0() { time.Sleep(time.Until(t0)) }
 func TestLifecycle(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		atT0()
-		s := &script{}
+		s := &publishertest.Doer{}
 		p, cancel, done := start(t, s, Options{})
 		p.SetTimeline([]Entry{
 			{Start: t0.Add(time.Minute), End: t0.Add(10 * time.Minute), Body: []byte("A")},
@@ -144,7 +117,7 @@ func TestLifecycle(t *testing.T) {
 			{at: t0.Add(30 * time.Minute), expires: "3600", body: "C"},                  // open-ended: capped
 			{at: t0.Add(31 * time.Minute), expires: "0", ifMatch: "etag4"},              // shutdown
 		}
-		checkSent(t, s.got(), want)
+		checkSent(t, sents(s), want)
 	})
 }
 
@@ -173,7 +146,7 @@ func dump(rs []sent) string {
 func TestRefreshBeforeExpiry(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		atT0()
-		s := &script{}
+		s := &publishertest.Doer{}
 		p, cancel, done := start(t, s, Options{Expires: 600 * time.Second})
 		p.SetTimeline([]Entry{{Start: t0, End: t0.Add(3 * time.Hour), Body: []byte("A")}})
 		time.Sleep(20 * time.Minute)
@@ -186,22 +159,22 @@ func TestRefreshBeforeExpiry(t *testing.T) {
 			{at: t0.Add(900 * time.Second), expires: "600", ifMatch: "etag2"},
 			{at: t0.Add(20 * time.Minute), expires: "0", ifMatch: "etag3"},
 		}
-		checkSent(t, s.got(), want)
+		checkSent(t, sents(s), want)
 	})
 }
 
 func TestIdenticalNotResent(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		atT0()
-		s := &script{}
+		s := &publishertest.Doer{}
 		p, cancel, done := start(t, s, Options{})
 		tl := []Entry{{Start: t0, End: t0.Add(time.Hour), Body: []byte("A")}}
 		p.SetTimeline(tl)
 		synctest.Wait()
 		p.SetTimeline([]Entry{{Start: t0, End: t0.Add(time.Hour), Body: []byte("A")}})
 		synctest.Wait()
-		if n := len(s.got()); n != 1 {
-			t.Errorf("after the same timeline twice: %d requests, want 1:\n%s", n, dump(s.got()))
+		if n := len(sents(s)); n != 1 {
+			t.Errorf("after the same timeline twice: %d requests, want 1:\n%s", n, dump(sents(s)))
 		}
 		cancel()
 		<-done
@@ -212,8 +185,8 @@ func TestInFlightSendsOnlyLatest(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		atT0()
 		release := make(chan struct{})
-		s := &script{}
-		s.handle = func(req *sip.Request, n int) (*sip.Response, error) {
+		s := &publishertest.Doer{}
+		s.Handler = func(req *sip.Request, n int) (*sip.Response, error) {
 			if n == 1 {
 				<-release
 			}
@@ -225,14 +198,14 @@ func TestInFlightSendsOnlyLatest(t *testing.T) {
 		p.SetTimeline([]Entry{{Start: t0, End: t0.Add(time.Hour), Body: []byte("B")}})
 		p.SetTimeline([]Entry{{Start: t0, End: t0.Add(time.Hour), Body: []byte("C")}})
 		synctest.Wait()
-		if n := len(s.got()); n != 1 {
+		if n := len(sents(s)); n != 1 {
 			t.Fatalf("while one PUBLISH is in flight: %d requests, want 1", n)
 		}
 		close(release)
 		synctest.Wait()
 		cancel()
 		<-done
-		checkSent(t, s.got(), []sent{
+		checkSent(t, sents(s), []sent{
 			{at: t0, expires: "3600", body: "A"},
 			{at: t0, expires: "3600", ifMatch: "etag1", body: "C"},
 			{at: t0, expires: "0", ifMatch: "etag2"},
@@ -243,10 +216,10 @@ func TestInFlightSendsOnlyLatest(t *testing.T) {
 func TestConditionalRequestFailed(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		atT0()
-		s := &script{}
-		s.handle = func(req *sip.Request, n int) (*sip.Response, error) {
+		s := &publishertest.Doer{}
+		s.Handler = func(req *sip.Request, n int) (*sip.Response, error) {
 			if n == 2 {
-				return status(req, 412, "Conditional Request Failed"), nil
+				return publishertest.PreconditionFailed(req), nil
 			}
 			return ok(req, n), nil
 		}
@@ -256,7 +229,7 @@ func TestConditionalRequestFailed(t *testing.T) {
 		synctest.Wait()
 		cancel()
 		<-done
-		checkSent(t, s.got(), []sent{
+		checkSent(t, sents(s), []sent{
 			{at: t0, expires: "100", body: "A"},
 			{at: t0.Add(75 * time.Second), expires: "100", ifMatch: "etag1"}, // refresh → 412
 			{at: t0.Add(75 * time.Second), expires: "100", body: "A"},        // publish afresh
@@ -268,10 +241,10 @@ func TestConditionalRequestFailed(t *testing.T) {
 func TestIntervalTooBrief(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		atT0()
-		s := &script{}
-		s.handle = func(req *sip.Request, n int) (*sip.Response, error) {
+		s := &publishertest.Doer{}
+		s.Handler = func(req *sip.Request, n int) (*sip.Response, error) {
 			if e, _ := strconv.Atoi(hdr(req, "Expires")); e > 0 && e < 900 {
-				return status(req, 423, "Interval Too Brief", "Min-Expires", "900"), nil
+				return publishertest.IntervalTooBrief(req, 900), nil
 			}
 			return ok(req, n), nil
 		}
@@ -280,7 +253,7 @@ func TestIntervalTooBrief(t *testing.T) {
 		synctest.Wait()
 		cancel()
 		<-done
-		checkSent(t, s.got(), []sent{
+		checkSent(t, sents(s), []sent{
 			{at: t0, expires: "420", body: "A"},
 			{at: t0, expires: "900", body: "A"},
 			{at: t0, expires: "0", ifMatch: "etag2"},
@@ -350,7 +323,7 @@ func TestDigest(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				atT0()
 				srv := &digestServer{alg: tc.alg, password: "secret", proxy: tc.proxy, staleAfter: 3}
-				s := &script{handle: srv.handle}
+				s := &publishertest.Doer{Handler: srv.handle}
 				asked := 0
 				var logs strings.Builder
 				var logMu sync.Mutex
@@ -371,7 +344,7 @@ func TestDigest(t *testing.T) {
 				}
 				cancel()
 				<-done
-				got := s.got()
+				got := sents(s)
 				// 1 challenge, then 3 PUBLISHes on nonce1 (nc 1..3), the 4th gets
 				// stale=true and is retried on nonce2, which serves 3 more
 				// before the removal gets stale=true and is retried on nonce3:
@@ -405,7 +378,7 @@ func TestWrongPassword(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		atT0()
 		srv := &digestServer{alg: "MD5", password: "right", staleAfter: 100}
-		s := &script{handle: srv.handle}
+		s := &publishertest.Doer{Handler: srv.handle}
 		var asked atomic.Int32
 		p, cancel, done := start(t, s, Options{Username: "alice", Password: func(context.Context) (string, error) {
 			asked.Add(1)
@@ -426,16 +399,16 @@ func TestWrongPassword(t *testing.T) {
 		synctest.Wait()
 		// Backoff: 1s, 2s, 4s, ... capped at 5m, halved by jitter at worst:
 		// a handful of attempts in 10 minutes, each two requests.
-		if n := len(s.got()); n < 6 || n > 30 {
+		if n := len(sents(s)); n < 6 || n > 30 {
 			t.Errorf("wrong password for 10 minutes: %d requests, want 6..30 (backoff)", n)
 		}
 		// Each attempt asks again: the password may have been fixed.
-		if n := int(asked.Load()); n != len(s.got())/2 {
-			t.Errorf("password asked %d times in %d attempts, want once per attempt", n, len(s.got())/2)
+		if n := int(asked.Load()); n != len(sents(s))/2 {
+			t.Errorf("password asked %d times in %d attempts, want once per attempt", n, len(sents(s))/2)
 		}
 		cancel()
 		<-done
-		for _, r := range s.got() {
+		for _, r := range sents(s) {
 			if strings.Contains(r.auth, "wrong") {
 				t.Errorf("request carries the password: %q", r.auth)
 			}
@@ -455,7 +428,7 @@ func TestFailures(t *testing.T) {
 	}{
 		{"500", func(r *sip.Request) (*sip.Response, error) { return status(r, 500, "Server Error"), nil }, 500, 500 * time.Millisecond, time.Second, 20, true},
 		{"503 Retry-After", func(r *sip.Request) (*sip.Response, error) {
-			return status(r, 503, "Service Unavailable", "Retry-After", "30"), nil
+			return publishertest.Unavailable(r, 30), nil
 		}, 503, 30 * time.Second, 30 * time.Second, 20, true},
 		{"403", func(r *sip.Request) (*sip.Response, error) { return status(r, 403, "Forbidden"), nil }, 403, 500 * time.Millisecond, time.Second, 20, true},
 		{"404", func(r *sip.Request) (*sip.Response, error) { return status(r, 404, "Not Found"), nil }, 404, 500 * time.Millisecond, time.Second, 20, true},
@@ -466,8 +439,8 @@ func TestFailures(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				atT0()
 				stop := make(chan struct{})
-				s := &script{}
-				s.handle = func(req *sip.Request, n int) (*sip.Response, error) {
+				s := &publishertest.Doer{}
+				s.Handler = func(req *sip.Request, n int) (*sip.Response, error) {
 					if tc.code == 0 {
 						select {
 						case <-stop:
@@ -477,12 +450,11 @@ func TestFailures(t *testing.T) {
 					}
 					return tc.respond(req)
 				}
-				var ctxDo Doer = ctxDoer{s, stop}
-				p, cancel, done := start(t, ctxDo, Options{})
+				p, cancel, done := start(t, s, Options{})
 				p.SetTimeline([]Entry{{Start: t0, End: t0.Add(time.Hour), Body: []byte("A")}})
 				time.Sleep(10 * time.Minute)
 				synctest.Wait()
-				got := s.got()
+				got := sents(s)
 				if len(got) < 2 {
 					t.Fatalf("sent %d requests in 10 minutes, want retries", len(got))
 				}
@@ -515,35 +487,11 @@ func (l lockedWriter) Write(b []byte) (int, error) {
 	return l.w.Write(b)
 }
 
-// ctxDoer makes a scripted Doer honour ctx like sipgo's client does.
-type ctxDoer struct {
-	s    *script
-	stop chan struct{}
-}
-
-func (c ctxDoer) Do(ctx context.Context, req *sip.Request) (*sip.Response, error) {
-	type r struct {
-		res *sip.Response
-		err error
-	}
-	ch := make(chan r, 1)
-	go func() {
-		res, err := c.s.Do(ctx, req)
-		ch <- r{res, err}
-	}()
-	select {
-	case x := <-ch:
-		return x.res, x.err
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-}
-
 func TestBackoffResetsOnSuccess(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		atT0()
-		s := &script{}
-		s.handle = func(req *sip.Request, n int) (*sip.Response, error) {
+		s := &publishertest.Doer{}
+		s.Handler = func(req *sip.Request, n int) (*sip.Response, error) {
 			if n <= 6 {
 				return status(req, 500, "Server Error"), nil
 			}
@@ -565,15 +513,15 @@ func TestShutdownWithinBound(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		atT0()
 		stop := make(chan struct{})
-		s := &script{}
-		s.handle = func(req *sip.Request, n int) (*sip.Response, error) {
+		s := &publishertest.Doer{}
+		s.Handler = func(req *sip.Request, n int) (*sip.Response, error) {
 			if n == 1 {
 				return ok(req, n), nil
 			}
 			<-stop // the server goes silent
 			return nil, errors.New("closed")
 		}
-		p, cancel, done := start(t, ctxDoer{s, stop}, Options{})
+		p, cancel, done := start(t, s, Options{})
 		p.SetTimeline([]Entry{{Start: t0, Body: []byte("A")}})
 		synctest.Wait()
 		begin := time.Now()
@@ -604,7 +552,7 @@ func TestClockJump(t *testing.T) {
 		atT0()
 		var mu sync.Mutex
 		var offset time.Duration
-		s := &script{}
+		s := &publishertest.Doer{}
 		p, cancel, done := start(t, s, Options{Clock: offsetClock{func() time.Duration {
 			mu.Lock()
 			defer mu.Unlock()
@@ -620,7 +568,7 @@ func TestClockJump(t *testing.T) {
 		mu.Unlock()
 		time.Sleep(2 * time.Second)
 		synctest.Wait()
-		got := s.got()
+		got := sents(s)
 		if len(got) != 2 || got[1].body != "B" {
 			t.Fatalf("after the wall clock jumped into B: %s, want a modify to B", dump(got))
 		}
@@ -635,7 +583,7 @@ func TestClockJump(t *testing.T) {
 func TestUDPTooLargeGoesTCP(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		atT0()
-		s := &script{}
+		s := &publishertest.Doer{}
 		p, cancel, done := start(t, s, Options{})
 		big := strings.Repeat("x", 1200)
 		p.SetTimeline([]Entry{
@@ -646,7 +594,7 @@ func TestUDPTooLargeGoesTCP(t *testing.T) {
 		synctest.Wait()
 		cancel()
 		<-done
-		got := s.got()
+		got := sents(s)
 		if got[0].tp != "UDP" || got[1].tp != "TCP" || got[2].tp != "UDP" {
 			t.Errorf("transports = %s, %s, %s, want UDP, TCP (1200-byte body), UDP", got[0].tp, got[1].tp, got[2].tp)
 		}

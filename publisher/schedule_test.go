@@ -11,6 +11,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/calpresence/calpresence/internal/clock"
+	"github.com/calpresence/calpresence/publisher/publishertest"
 )
 
 // lateClock is a publisher clock on which every timer fires late: each
@@ -109,7 +110,7 @@ func TestPublicationNeverLapses(t *testing.T) {
 				until := at.Add(2 * time.Hour)
 
 				clock := &lateClock{start: t0, speed: tc.speed, late: tc.late}
-				s := &script{now: clock.Now}
+				s := &publishertest.Doer{Now: clock.Now}
 				p, cancel, done := start(t, s, Options{Expires: tc.expires, Grace: tc.grace, Clock: clock})
 				p.SetTimeline(tl)
 				for clock.Now().Before(until) {
@@ -122,7 +123,7 @@ func TestPublicationNeverLapses(t *testing.T) {
 				synctest.Wait()
 				cancel()
 				<-done
-				checkNeverLapses(t, tl, tc.expires, tc.grace, until, 100*time.Millisecond+time.Duration(float64(tc.late)*max(tc.speed, 1)), s.got())
+				checkNeverLapses(t, tl, tc.expires, tc.grace, until, 100*time.Millisecond+time.Duration(float64(tc.late)*max(tc.speed, 1)), sents(s))
 			})
 		})
 	}
@@ -256,9 +257,9 @@ func TestConditionalRequestFailedRepublishesOnce(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				atT0()
-				s := &script{handle: func(req *sip.Request, n int) (*sip.Response, error) {
+				s := &publishertest.Doer{Handler: func(req *sip.Request, n int) (*sip.Response, error) {
 					if tc.lose(req, n) {
-						return status(req, 412, "Conditional Request Failed"), nil
+						return publishertest.PreconditionFailed(req), nil
 					}
 					return ok(req, n), nil
 				}}
@@ -274,12 +275,12 @@ func TestConditionalRequestFailedRepublishesOnce(t *testing.T) {
 					t.Errorf("Run() = %v, want nil", err)
 				}
 				if tc.maxReq > 0 {
-					if n := len(s.got()); n > tc.maxReq {
+					if n := len(sents(s)); n > tc.maxReq {
 						t.Errorf("412 to every request for 25 minutes: %d requests, want at most %d (backoff)", n, tc.maxReq)
 					}
 					return
 				}
-				checkSent(t, s.got(), tc.want)
+				checkSent(t, sents(s), tc.want)
 			})
 		})
 	}
@@ -291,7 +292,7 @@ func TestConditionalRequestFailedRepublishesOnce(t *testing.T) {
 func TestEqualBodyNotResent(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		atT0()
-		s := &script{}
+		s := &publishertest.Doer{}
 		p, cancel, done := start(t, s, Options{})
 		p.SetTimeline([]Entry{
 			{Start: t0, End: t0.Add(10 * time.Minute), Body: []byte("A")},
@@ -311,7 +312,7 @@ func TestEqualBodyNotResent(t *testing.T) {
 		synctest.Wait()
 		cancel()
 		<-done
-		checkSent(t, s.got(), []sent{
+		checkSent(t, sents(s), []sent{
 			{at: t0, expires: "1320", body: "A"},                             // 20m (both entries) + 2m
 			{at: t0.Add(20 * time.Minute), expires: "420", ifMatch: "etag1"}, // refresh: the segment now ends at 25m
 			{at: t0.Add(25 * time.Minute), expires: "1020", ifMatch: "etag2", body: "B"},
@@ -328,7 +329,7 @@ func TestBoundaryOnTime(t *testing.T) {
 		t.Run(fmt.Sprintf("latency %v", latency), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				atT0()
-				s := &script{handle: func(req *sip.Request, n int) (*sip.Response, error) {
+				s := &publishertest.Doer{Handler: func(req *sip.Request, n int) (*sip.Response, error) {
 					time.Sleep(latency)
 					return ok(req, n), nil
 				}}
@@ -351,7 +352,7 @@ func TestBoundaryOnTime(t *testing.T) {
 				synctest.Wait()
 				cancel()
 				<-done
-				got := s.got()
+				got := sents(s)
 				for _, e := range tl {
 					sentAt := time.Time{}
 					for _, r := range got {

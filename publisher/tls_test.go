@@ -95,10 +95,7 @@ func TestTLS(t *testing.T) {
 		c := newClient(t) // system roots only
 		p, _ := runPublisher(t, c, Options{AOR: "sips:alice@presence.test", Proxy: proxy, Timeout: time.Second})
 		p.SetTimeline([]Entry{{Start: time.Now().Add(-time.Minute), Body: []byte("A")}})
-		deadline := time.Now().Add(5 * time.Second)
-		for p.LastError() == nil && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond)
-		}
+		waitResult(t, p, 5*time.Second, func() bool { return p.LastError() != nil })
 		var uerr x509.UnknownAuthorityError
 		if err := p.LastError(); !errors.As(err, &uerr) {
 			t.Errorf("LastError() = %v, want x509.UnknownAuthorityError", err)

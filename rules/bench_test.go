@@ -14,7 +14,7 @@ import (
 // benchRules is rules.example.toml plus eleven more regular-expression rules
 // placed before the catch-all: twenty rules.
 func benchRules(b *testing.B) *Rules {
-	src := string(calpresence.DefaultRules)
+	src := string(calpresence.DefaultRules())
 	i := strings.LastIndex(src, "[[rule]]")
 	var extra strings.Builder
 	for n := range 11 {

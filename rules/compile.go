@@ -448,14 +448,14 @@ func (c *compiler) presence(v *value, where string) presence {
 			}
 		},
 		"mood": func(v *value) {
-			p.mood, _ = c.strs(v, "mood", validWithOther("mood", pidf.MoodNames))
+			p.mood, _ = c.strs(v, "mood", validWithOther("mood", pidf.IsMood, pidf.MoodNames()))
 			c.oneOther(v, "mood")
 		},
 		"place_type": func(v *value) {
-			p.placeType, _ = c.strs(v, "place_type", validWithOther("place type", pidf.PlaceTypeNames))
+			p.placeType, _ = c.strs(v, "place_type", validWithOther("place type", pidf.IsPlaceType, pidf.PlaceTypeNames()))
 			c.oneOther(v, "place_type")
 		},
-		"privacy": func(v *value) { p.privacy, _ = c.strs(v, "privacy", oneOf("privacy value", pidf.PrivacyNames)) },
+		"privacy": func(v *value) { p.privacy, _ = c.strs(v, "privacy", oneOf("privacy value", pidf.PrivacyNames())) },
 		"sphere": func(v *value) {
 			if c.str(v, "sphere", &p.sphere) && strings.TrimSpace(p.sphere) == "" {
 				c.errorf(v.Pos, "sphere must not be empty (\"work\", \"home\" or a word of yours)")
@@ -495,18 +495,18 @@ func validActivity(s string) string {
 		}
 		return ""
 	}
-	if pidf.Known(pidf.ActivityNames, s) {
+	if pidf.IsActivity(s) {
 		return ""
 	}
-	return fmt.Sprintf("unknown activity %q (RFC 4480: %s, or \"other:TEXT\")", s, strings.Join(pidf.ActivityNames, ", "))
+	return fmt.Sprintf("unknown activity %q (RFC 4480: %s, or \"other:TEXT\")", s, strings.Join(pidf.ActivityNames(), ", "))
 }
 
-func validWithOther(what string, names []string) func(string) string {
+func validWithOther(what string, valid func(string) bool, names []string) func(string) string {
 	return func(s string) string {
 		if text, ok := strings.CutPrefix(s, "other:"); ok && strings.TrimSpace(text) != "" {
 			return ""
 		}
-		if pidf.Known(names, s) {
+		if valid(s) {
 			return ""
 		}
 		return fmt.Sprintf("unknown %s %q (RFC 4480: %s, or \"other:TEXT\")", what, s, strings.Join(names, ", "))

@@ -59,7 +59,7 @@ func busy(status string) func(*calendar.Occurrence) {
 
 func example(t testing.TB) *Rules {
 	t.Helper()
-	r, err := Parse("rules.example.toml", calpresence.DefaultRules)
+	r, err := Parse("rules.example.toml", calpresence.DefaultRules())
 	if err != nil {
 		t.Fatalf("Parse(rules.example.toml) error = %v", err)
 	}
@@ -229,8 +229,8 @@ func TestLoadExamples(t *testing.T) {
 		}
 	}
 	data, err := os.ReadFile("../rules.example.toml")
-	if err != nil || string(data) != string(calpresence.DefaultRules) {
-		t.Errorf("calpresence.DefaultRules differs from rules.example.toml (%v)", err)
+	if err != nil || string(data) != string(calpresence.DefaultRules()) {
+		t.Errorf("calpresence.DefaultRules() differs from rules.example.toml (%v)", err)
 	}
 }
 
@@ -269,7 +269,7 @@ func TestInvalid(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	f.Add(calpresence.DefaultRules)
+	f.Add(calpresence.DefaultRules())
 	files, _ := filepath.Glob("../examples/*.toml")
 	more, _ := filepath.Glob("testdata/invalid/*.toml")
 	for _, p := range append(files, more...) {

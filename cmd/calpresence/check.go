@@ -74,7 +74,7 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 // none and of the demo.
 func loadRules(path string) (*rules.Rules, error) {
 	if path == "" {
-		return rules.Parse("rules.example.toml (built in)", calpresence.DefaultRules)
+		return rules.Parse("rules.example.toml (built in)", calpresence.DefaultRules())
 	}
 	return rules.Load(path)
 }

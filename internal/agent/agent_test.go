@@ -177,7 +177,7 @@ func (s *fakeSource) Fetch(ctx context.Context) ([]*calendar.Event, []calendar.W
 
 func builtin(t testing.TB) *rules.Rules {
 	t.Helper()
-	rs, err := rules.Parse("rules.example.toml", calpresence.DefaultRules)
+	rs, err := rules.Parse("rules.example.toml", calpresence.DefaultRules())
 	if err != nil {
 		t.Fatalf("rules.Parse(built-in) = %v", err)
 	}

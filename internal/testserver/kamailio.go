@@ -38,6 +38,9 @@ type KamailioOptions struct {
 	// force_single_dialog and force_dummy_dialog.
 	DialogInfo                          bool
 	ForceSingleDialog, ForceDummyDialog bool
+	// UDPOnly listens on UDP only, like a UDP-only PBX: TCP to the port
+	// is refused.
+	UDPOnly bool
 }
 
 // Kamailio is a running Kamailio presence server (presence + presence_xml,
@@ -49,9 +52,10 @@ type Kamailio struct {
 	Dir  string // its db_text tables
 	Proc *Process
 
-	t    testing.TB
-	bin  string
-	args []string
+	t       testing.TB
+	bin     string
+	args    []string
+	udpOnly bool
 }
 
 // KamailioConfig returns the path of the shipped test configuration,
@@ -87,7 +91,7 @@ func StartKamailio(t testing.TB, o KamailioOptions) *Kamailio {
 	if port == 0 {
 		port = FreePort(t)
 	}
-	k := &Kamailio{Addr: fmt.Sprintf("127.0.0.1:%d", port), Port: port, t: t, bin: bin}
+	k := &Kamailio{Addr: fmt.Sprintf("127.0.0.1:%d", port), Port: port, t: t, bin: bin, udpOnly: o.UDPOnly}
 	run := t.TempDir()
 	k.Dir = filepath.Join(run, "db")
 	k.resetDB(o.Users)
@@ -96,9 +100,12 @@ func StartKamailio(t testing.TB, o KamailioOptions) *Kamailio {
 		shm = 512
 	}
 	k.args = []string{"-f", KamailioConfig(), "-DD", "-E", "-L", mods, "-Y", run, "-m", fmt.Sprint(shm),
-		"-l", fmt.Sprintf("udp:127.0.0.1:%d", port), "-l", fmt.Sprintf("tcp:127.0.0.1:%d", port),
+		"-l", fmt.Sprintf("udp:127.0.0.1:%d", port),
 		"-A", fmt.Sprintf(`DBURL="text://%s"`, k.Dir),
 		"-A", fmt.Sprintf(`SERVER_ADDR="sip:127.0.0.1:%d"`, port),
+	}
+	if !o.UDPOnly {
+		k.args = append(k.args, "-l", fmt.Sprintf("tcp:127.0.0.1:%d", port))
 	}
 	if len(o.Users) > 0 {
 		k.args = append(k.args, "-A", "WITH_AUTH")
@@ -156,6 +163,10 @@ func (k *Kamailio) resetDB(users map[string]string) {
 func (k *Kamailio) start() {
 	k.t.Helper()
 	k.Proc = Start(k.t, filepath.Dir(k.Dir), nil, k.bin, k.args...)
+	if k.udpOnly {
+		WaitUDPBound(k.t, k.Addr, 10*time.Second)
+		return
+	}
 	WaitTCP(k.t, k.Addr, 10*time.Second)
 }
 

@@ -138,6 +138,24 @@ func WaitTCP(t testing.TB, addr string, timeout time.Duration) {
 	}
 }
 
+// WaitUDPBound waits until a server has bound UDP addr ("ip:port"): until
+// binding it fails. It sends nothing, so it works for any protocol.
+func WaitUDPBound(t testing.TB, addr string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		pc, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return // in use: the server has it
+		}
+		pc.Close()
+		if time.Now().After(deadline) {
+			t.Fatalf("server at udp %s did not come up within %v", addr, timeout)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // SafeBuffer is a bytes.Buffer safe for concurrent use.
 type SafeBuffer struct {
 	mu  sync.Mutex

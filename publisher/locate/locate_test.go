@@ -1,13 +1,11 @@
-package publisher
+package locate
 
 import (
 	"context"
 	"net"
-	"net/netip"
 	"slices"
 	"strings"
 	"testing"
-	"testing/synctest"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -106,9 +104,9 @@ func TestLocate(t *testing.T) {
 		{"sip:[::1]", []string{"UDP [::1]:5060"}},
 		{"sip:alice@dot.test;transport=tcp", []string{"TCP 192.0.2.50:5060"}},
 	} {
-		ts, err := Locate(context.Background(), r, uri(t, tc.uri))
+		ts, err := Targets(context.Background(), r, uri(t, tc.uri))
 		if err != nil {
-			t.Errorf("Locate(%s) error %v", tc.uri, err)
+			t.Errorf("Targets(%s) error %v", tc.uri, err)
 			continue
 		}
 		var got []string
@@ -116,11 +114,11 @@ func TestLocate(t *testing.T) {
 			got = append(got, x.Transport+" "+x.Addr)
 		}
 		if !slices.Equal(got, tc.want) {
-			t.Errorf("Locate(%s) = %q, want %q", tc.uri, got, tc.want)
+			t.Errorf("Targets(%s) = %q, want %q", tc.uri, got, tc.want)
 		}
 	}
-	if _, err := Locate(context.Background(), r, uri(t, "sip:alice@missing.test")); err == nil {
-		t.Errorf("Locate(sip:alice@missing.test) = nil error, want one")
+	if _, err := Targets(context.Background(), r, uri(t, "sip:alice@missing.test")); err == nil {
+		t.Errorf("Targets(sip:alice@missing.test) = nil error, want one")
 	}
 }
 
@@ -140,66 +138,5 @@ func TestOrderSRVWeights(t *testing.T) {
 	// Weight 90 of 100: first about 90% of the time.
 	if heavyFirst < n*80/100 || heavyFirst > n*97/100 {
 		t.Errorf("weight 90 vs 10 picked first %d of %d times, want about 90%%", heavyFirst, n)
-	}
-}
-
-// srvResolver offers two UDP targets of equal priority order.
-type srvResolver struct{}
-
-func (srvResolver) LookupNAPTR(context.Context, string) ([]NAPTR, error) { return nil, nil }
-func (srvResolver) LookupSRV(_ context.Context, name string) ([]SRV, error) {
-	if name == "_sip._udp.example.com" {
-		return []SRV{{Priority: 1, Port: 5060, Target: "a.example.com"}, {Priority: 2, Port: 5060, Target: "b.example.com"}}, nil
-	}
-	return nil, nil
-}
-func (srvResolver) LookupIP(_ context.Context, host string) ([]netip.Addr, error) {
-	return []netip.Addr{map[string]netip.Addr{"a.example.com": netip.MustParseAddr("192.0.2.1"), "b.example.com": netip.MustParseAddr("192.0.2.2")}[host]}, nil
-}
-
-func TestFailover(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		fail func(req *sip.Request) (*sip.Response, error)
-	}{
-		{"503", func(req *sip.Request) (*sip.Response, error) { return status(req, 503, "Service Unavailable"), nil }},
-		{"timeout", func(req *sip.Request) (*sip.Response, error) { return nil, sip.ErrTransactionTimeout }},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				atT0()
-				s := &script{}
-				s.handle = func(req *sip.Request, n int) (*sip.Response, error) {
-					if req.Destination() == "192.0.2.1:5060" {
-						return tc.fail(req)
-					}
-					return ok(req, n), nil
-				}
-				p := New(s, Options{AOR: "sip:alice@example.com", Resolver: srvResolver{}})
-				ctx, cancel := context.WithCancel(context.Background())
-				done := make(chan error, 1)
-				go func() { done <- p.Run(ctx) }()
-				p.SetTimeline([]Entry{
-					{Start: t0, End: t0.Add(time.Minute), Body: []byte("A")},
-					{Start: t0.Add(time.Minute), End: t0.Add(time.Hour), Body: []byte("B")},
-				})
-				time.Sleep(time.Minute)
-				synctest.Wait()
-				cancel()
-				<-done
-				var dests []string
-				for _, r := range s.got() {
-					dests = append(dests, r.dest)
-				}
-				// The first target fails, the second answers and is kept.
-				want := []string{"192.0.2.1:5060", "192.0.2.2:5060", "192.0.2.2:5060", "192.0.2.2:5060"}
-				if !slices.Equal(dests, want) {
-					t.Errorf("destinations = %q, want %q", dests, want)
-				}
-				if err := p.LastError(); err != nil {
-					t.Errorf("LastError() = %v, want nil", err)
-				}
-			})
-		})
 	}
 }

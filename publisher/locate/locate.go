@@ -1,8 +1,4 @@
-package publisher
-
-// Locating the presence server per RFC 3263 (§4.1 transport, §4.2 port and
-// address). sipgo resolves A records first and uses only the first SRV
-// record, so the publisher does this itself and hands sipgo IP addresses.
+package locate
 
 import (
 	"cmp"
@@ -187,12 +183,12 @@ var naptrTransports = map[string]string{"SIPS+D2T": "TLS", "SIP+D2T": "TCP", "SI
 // srvPrefixes are the SRV names of RFC 3263 §4.1 by transport.
 var srvPrefixes = map[string]string{"TLS": "_sips._tcp.", "TCP": "_sip._tcp.", "UDP": "_sip._udp."}
 
-// Locate returns the targets for uri in the order they are to be tried,
+// Targets returns the targets for uri in the order they are to be tried,
 // per RFC 3263: an explicit transport or port, else NAPTR, else SRV
 // (_sips._tcp, _sip._tcp, _sip._udp) ordered by priority and weighted at
 // random within a priority (RFC 2782), else A/AAAA on the default port.
 // sips: URIs only yield TLS targets.
-func Locate(ctx context.Context, r Resolver, uri sip.Uri) ([]Target, error) {
+func Targets(ctx context.Context, r Resolver, uri sip.Uri) ([]Target, error) {
 	secure := strings.EqualFold(uri.Scheme, "sips")
 	transport := ""
 	if uri.UriParams != nil {
