@@ -82,7 +82,12 @@ func FreePort(t testing.TB) int {
 type Process struct {
 	Cmd    *exec.Cmd
 	Output *SafeBuffer // combined stdout and stderr
+
+	done chan struct{} // closed once the process has exited and been reaped
 }
+
+// Exited is closed once the process has exited.
+func (p *Process) Exited() <-chan struct{} { return p.done }
 
 // Start runs name with args in its own process group and stops it by PID
 // (SIGTERM, then SIGKILL) when t ends. Its output is kept and logged if the
@@ -98,8 +103,8 @@ func Start(t testing.TB, dir string, env []string, name string, args ...string) 
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
 	}
-	p := &Process{Cmd: cmd, Output: out}
 	done := make(chan struct{})
+	p := &Process{Cmd: cmd, Output: out, done: done}
 	go func() { cmd.Wait(); close(done) }()
 	t.Cleanup(func() {
 		p.stop(done)
