@@ -17,6 +17,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/calpresence/calpresence/internal/testserver"
+
+	"github.com/calpresence/calpresence/internal/xmltext"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -214,7 +216,7 @@ func clean(s string) string {
 		switch {
 		case r == utf8.RuneError && size == 1:
 			b.WriteRune(utf8.RuneError)
-		case isXMLChar(r):
+		case xmltext.IsChar(r):
 			b.WriteRune(r)
 		}
 	}

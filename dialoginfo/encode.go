@@ -1,11 +1,11 @@
 package dialoginfo
 
 import (
-	"bytes"
 	"fmt"
 	"slices"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/calpresence/calpresence/internal/xmltext"
 )
 
 // Marshal encodes d as well-formed UTF-8 XML that is valid against the
@@ -20,9 +20,9 @@ func (d *Document) Marshal() ([]byte, error) {
 	var w writer
 	w.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
 	w.WriteString(`<dialog-info xmlns="` + NS + `"`)
-	w.attr("version", strconv.FormatUint(d.Version, 10))
-	w.attr("state", d.State)
-	w.attr("entity", d.Entity)
+	w.Attr("version", strconv.FormatUint(d.Version, 10))
+	w.Attr("state", d.State)
+	w.Attr("entity", d.Entity)
 	if len(d.Dialogs) == 0 {
 		w.WriteString("/>\n")
 		return w.Bytes(), nil
@@ -67,31 +67,31 @@ func (d *Document) validate() error {
 	return nil
 }
 
-type writer struct{ bytes.Buffer }
+type writer struct{ xmltext.Buffer }
 
 // dialog writes a <dialog> in the schema's order: state, duration, local,
 // remote.
 func (w *writer) dialog(dl *Dialog) {
 	w.WriteString("  <dialog")
-	w.attr("id", dl.ID)
+	w.Attr("id", dl.ID)
 	if dl.CallID != "" {
-		w.attr("call-id", dl.CallID)
+		w.Attr("call-id", dl.CallID)
 	}
 	if dl.LocalTag != "" {
-		w.attr("local-tag", dl.LocalTag)
+		w.Attr("local-tag", dl.LocalTag)
 	}
 	if dl.RemoteTag != "" {
-		w.attr("remote-tag", dl.RemoteTag)
+		w.Attr("remote-tag", dl.RemoteTag)
 	}
 	if dl.Direction != "" {
-		w.attr("direction", dl.Direction)
+		w.Attr("direction", dl.Direction)
 	}
 	w.WriteString(">\n    <state")
 	if dl.Event != "" {
-		w.attr("event", dl.Event)
+		w.Attr("event", dl.Event)
 	}
 	if dl.Code != 0 {
-		w.attr("code", strconv.Itoa(dl.Code))
+		w.Attr("code", strconv.Itoa(dl.Code))
 	}
 	w.WriteString(">" + dl.State + "</state>\n")
 	if dl.Duration != nil {
@@ -110,65 +110,16 @@ func (w *writer) participant(name string, p *Participant) {
 	if p.Identity != "" || p.Display != "" {
 		w.WriteString("      <identity")
 		if p.Display != "" {
-			w.attr("display", p.Display)
+			w.Attr("display", p.Display)
 		}
 		w.WriteString(">")
-		w.text(p.Identity)
+		w.Text(p.Identity)
 		w.WriteString("</identity>\n")
 	}
 	if p.Target != "" {
 		w.WriteString("      <target")
-		w.attr("uri", p.Target)
+		w.Attr("uri", p.Target)
 		w.WriteString("/>\n")
 	}
 	w.WriteString("    </" + name + ">\n")
-}
-
-func (w *writer) attr(name, value string) {
-	w.WriteString(" " + name + `="`)
-	w.text(value)
-	w.WriteString(`"`)
-}
-
-// text writes s escaped for both character data and attribute values.
-// Invalid UTF-8 becomes U+FFFD; characters XML 1.0 §2.2 does not allow are
-// dropped; CR, LF and TAB are written as references so that they survive
-// attribute-value and end-of-line normalization.
-func (w *writer) text(s string) {
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		i += size
-		switch {
-		case r == utf8.RuneError && size == 1:
-			w.WriteString("\uFFFD")
-		case r == '<':
-			w.WriteString("&lt;")
-		case r == '>':
-			w.WriteString("&gt;")
-		case r == '&':
-			w.WriteString("&amp;")
-		case r == '"':
-			w.WriteString("&quot;")
-		case r == '\'':
-			w.WriteString("&apos;")
-		case r == '\t':
-			w.WriteString("&#x9;")
-		case r == '\n':
-			w.WriteString("&#xA;")
-		case r == '\r':
-			w.WriteString("&#xD;")
-		case !isXMLChar(r):
-			// dropped: no XML 1.0 document may contain it, not even as a reference
-		default:
-			w.WriteRune(r)
-		}
-	}
-}
-
-// isXMLChar reports whether XML 1.0 §2.2 allows r.
-func isXMLChar(r rune) bool {
-	return r == 0x9 || r == 0xA || r == 0xD ||
-		(r >= 0x20 && r <= 0xD7FF) ||
-		(r >= 0xE000 && r <= 0xFFFD) ||
-		(r >= 0x10000 && r <= 0x10FFFF)
 }

@@ -1,11 +1,12 @@
 package pidf
 
 import (
-	"bytes"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/calpresence/calpresence/internal/xmltext"
 )
 
 // Marshal encodes d as well-formed UTF-8 XML. Text is escaped, invalid
@@ -18,7 +19,7 @@ func (d *Document) Marshal() ([]byte, error) {
 	if d.needsLT() {
 		w.WriteString(` xmlns:lt="` + NSLocationType + `"`)
 	}
-	w.attr("entity", d.Entity)
+	w.Attr("entity", d.Entity)
 	w.WriteString(">\n")
 	// RFC 3863 §4.1: tuples, then notes, then extensions (RFC 4479 persons and devices).
 	for _, t := range d.Tuples {
@@ -32,7 +33,7 @@ func (d *Document) Marshal() ([]byte, error) {
 	}
 	for _, dv := range d.Devices {
 		w.WriteString(`  <dm:device`)
-		w.attr("id", dv.ID)
+		w.Attr("id", dv.ID)
 		w.WriteString(">\n")
 		if dv.DeviceID != "" {
 			w.elem("    ", "dm:deviceID", dv.DeviceID)
@@ -56,17 +57,17 @@ func (d *Document) needsLT() bool {
 	return false
 }
 
-type writer struct{ bytes.Buffer }
+type writer struct{ xmltext.Buffer }
 
 func (w *writer) tuple(t *Tuple) {
 	w.WriteString("  <tuple")
-	w.attr("id", t.ID)
+	w.Attr("id", t.ID)
 	w.WriteString(">\n")
 	// RFC 3863 §4.1.2: status, extensions, contact, note*, timestamp.
 	w.WriteString("    <status>")
 	if t.Basic != "" {
 		w.WriteString("<basic>")
-		w.text(t.Basic)
+		w.Text(t.Basic)
 		w.WriteString("</basic>")
 	}
 	w.WriteString("</status>\n")
@@ -76,10 +77,10 @@ func (w *writer) tuple(t *Tuple) {
 	if t.Contact != "" {
 		w.WriteString("    <contact")
 		if t.Priority != "" {
-			w.attr("priority", t.Priority)
+			w.Attr("priority", t.Priority)
 		}
 		w.WriteString(">")
-		w.text(t.Contact)
+		w.Text(t.Contact)
 		w.WriteString("</contact>\n")
 	}
 	for _, n := range t.Notes {
@@ -91,7 +92,7 @@ func (w *writer) tuple(t *Tuple) {
 
 func (w *writer) person(p *Person) {
 	w.WriteString("  <dm:person")
-	w.attr("id", p.ID)
+	w.Attr("id", p.ID)
 	w.WriteString(">\n")
 	// RFC 4479 §4.1: extensions (RPID), note*, timestamp.
 	if a := p.Activities; a != nil {
@@ -124,7 +125,7 @@ func (w *writer) person(p *Person) {
 		if IsSphere(s.Value) {
 			w.WriteString("<rpid:" + s.Value + "/>")
 		} else {
-			w.text(s.Value)
+			w.Text(s.Value)
 		}
 		w.WriteString("</rpid:sphere>\n")
 	}
@@ -160,10 +161,10 @@ func (w *writer) open(name string, s Span) {
 
 func (w *writer) span(s Span) {
 	if !s.From.IsZero() {
-		w.attr("from", formatTime(s.From))
+		w.Attr("from", formatTime(s.From))
 	}
 	if !s.Until.IsZero() {
-		w.attr("until", formatTime(s.Until))
+		w.Attr("until", formatTime(s.Until))
 	}
 }
 
@@ -173,17 +174,17 @@ func (w *writer) empty(indent, name string) {
 
 func (w *writer) elem(indent, name, text string) {
 	w.WriteString(indent + "<" + name + ">")
-	w.text(text)
+	w.Text(text)
 	w.WriteString("</" + name + ">\n")
 }
 
 func (w *writer) note(indent, name string, n Note) {
 	w.WriteString(indent + "<" + name)
 	if n.Lang != "" {
-		w.attr("xml:lang", n.Lang)
+		w.Attr("xml:lang", n.Lang)
 	}
 	w.WriteString(">")
-	w.text(n.Text)
+	w.Text(n.Text)
 	w.WriteString("</" + name + ">\n")
 }
 
@@ -191,55 +192,6 @@ func (w *writer) timestamp(indent, name string, t time.Time) {
 	if !t.IsZero() {
 		w.elem(indent, name, formatTime(t))
 	}
-}
-
-func (w *writer) attr(name, value string) {
-	w.WriteString(" " + name + `="`)
-	w.text(value)
-	w.WriteString(`"`)
-}
-
-// text writes s escaped for both character data and attribute values.
-// Invalid UTF-8 becomes U+FFFD; characters XML 1.0 §2.2 does not allow are
-// dropped; CR, LF and TAB are written as references so that they survive
-// attribute-value and end-of-line normalization.
-func (w *writer) text(s string) {
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		i += size
-		switch {
-		case r == utf8.RuneError && size == 1:
-			w.WriteString("\uFFFD")
-		case r == '<':
-			w.WriteString("&lt;")
-		case r == '>':
-			w.WriteString("&gt;")
-		case r == '&':
-			w.WriteString("&amp;")
-		case r == '"':
-			w.WriteString("&quot;")
-		case r == '\'':
-			w.WriteString("&apos;")
-		case r == '\t':
-			w.WriteString("&#x9;")
-		case r == '\n':
-			w.WriteString("&#xA;")
-		case r == '\r':
-			w.WriteString("&#xD;")
-		case !isXMLChar(r):
-			// dropped: no XML 1.0 document may contain it, not even as a reference
-		default:
-			w.WriteRune(r)
-		}
-	}
-}
-
-// isXMLChar reports whether XML 1.0 §2.2 allows r.
-func isXMLChar(r rune) bool {
-	return r == 0x9 || r == 0xA || r == 0xD ||
-		(r >= 0x20 && r <= 0xD7FF) ||
-		(r >= 0xE000 && r <= 0xFFFD) ||
-		(r >= 0x10000 && r <= 0x10FFFF)
 }
 
 func formatTime(t time.Time) string {
