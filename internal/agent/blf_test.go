@@ -42,7 +42,7 @@ func TestAgentBLF(t *testing.T) {
 		state string        // the agent's dialog the server holds; "" none
 	}
 	checks := []check{
-		{-time.Hour, ""},                   // before: nothing published
+		{-time.Hour, ""},                    // before: nothing published
 		{time.Second, dialoginfo.Confirmed}, // the meeting
 		{59 * time.Minute, dialoginfo.Confirmed},
 		{time.Hour + time.Second, dialoginfo.Terminated}, // the linger
