@@ -115,6 +115,10 @@ type Options struct {
 	// OnDialogTimeline, if set, is called like OnTimeline with each
 	// timeline handed to a user's dialog publisher (BLF lamps, see blf.go).
 	OnDialogTimeline func(user string, entries []publisher.Entry)
+	// DialogLinger is how long the terminated dialog stays published after
+	// a BLF span (default dialoginfo.DefaultLinger); the demo lengthens it
+	// at high speeds, where 10 s of simulated time pass in no time.
+	DialogLinger time.Duration
 }
 
 func (o Options) withDefaults() Options {

@@ -110,7 +110,7 @@ func (p *pipeline) rebuildBLF(segs []rules.Segment, now time.Time) {
 	spans := blfSpans(segs)
 	var entries []publisher.Entry
 	h := fnv.New64a()
-	for _, e := range dialoginfo.Timeline(p.spec.Publisher.AOR, spans, dialoginfo.TimelineOptions{}) {
+	for _, e := range dialoginfo.Timeline(p.spec.Publisher.AOR, spans, dialoginfo.TimelineOptions{Linger: p.a.opts.DialogLinger}) {
 		if !e.End.After(now) {
 			continue
 		}
