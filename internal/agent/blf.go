@@ -49,7 +49,52 @@ func (p *pipeline) dialogOptions() publisher.Options {
 	if opts.ClockCheck == 0 {
 		opts.ClockCheck = p.a.opts.PublisherClockCheck
 	}
+	opts.Farewell, opts.Final = dialogFarewell, dialogFinal
 	return opts
+}
+
+// dialogFinal reports whether a published dialog-info document has only
+// terminated dialogs: a terminated dialog is final (RFC 4235), and
+// Kamailio skips a modification of it (while answering 200), so a meeting
+// that starts during the previous one's linger must be published afresh.
+func dialogFinal(published []byte) bool {
+	d, err := dialoginfo.Unmarshal(published)
+	if err != nil || len(d.Dialogs) == 0 {
+		return false
+	}
+	for _, dl := range d.Dialogs {
+		if dl.State != dialoginfo.Terminated {
+			return false
+		}
+	}
+	return true
+}
+
+// dialogFarewell is the document the dialog publisher sends before its
+// removal on shutdown: the one the server holds with every dialog
+// terminated, one version up; nil if they are all terminated already. A
+// removal alone would leave a lamp lit when the agent stops during a
+// meeting, since Kamailio notifies it with the removed document.
+func dialogFarewell(published []byte) []byte {
+	d, err := dialoginfo.Unmarshal(published)
+	if err != nil {
+		return nil
+	}
+	changed := false
+	for i := range d.Dialogs {
+		if d.Dialogs[i].State != dialoginfo.Terminated {
+			d.Dialogs[i].State, changed = dialoginfo.Terminated, true
+		}
+	}
+	if !changed {
+		return nil
+	}
+	d.Version++
+	b, err := d.Marshal()
+	if err != nil {
+		return nil
+	}
+	return b
 }
 
 // startBLF starts the user's dialog publisher; p.mu is held.

@@ -2,6 +2,8 @@ package agent
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -175,11 +177,92 @@ func TestAgentBLFLazyAndShutdown(t *testing.T) {
 		}
 		cancel()
 		<-done
+		// Stopped during the meeting: the lamp is turned dark before the
+		// publication goes.
+		rs := d.records(dialoginfo.Event + " sip:carol@example.com")
+		if n := len(rs); n < 3 || rs[n-2].op != "publish" || !strings.Contains(string(rs[n-2].body), "<state>terminated</state>") {
+			t.Errorf("carol's dialog requests = %+v, want the terminated dialog before the removal", rs)
+		}
 		for _, aor := range []string{"sip:carol@example.com", dialoginfo.Event + " sip:carol@example.com"} {
 			rs := d.records(aor)
 			if len(rs) == 0 || rs[len(rs)-1].op != "remove" {
 				t.Errorf("%s: last request %+v, want a removal", aor, rs)
 			}
+		}
+	})
+}
+
+func TestDialogFarewell(t *testing.T) {
+	const aor = "sip:alice@example.com"
+	start := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	tl := dialoginfo.Timeline(aor, []dialoginfo.Span{{Start: start, End: start.Add(time.Hour)}}, dialoginfo.TimelineOptions{})
+	confirmed, terminated := tl[0].Body, tl[1].Body
+	if !dialogFinal(terminated) || dialogFinal(confirmed) || dialogFinal([]byte("<presence/>")) {
+		t.Errorf("dialogFinal(terminated, confirmed, not dialog-info) = %t, %t, %t; want true, false, false",
+			dialogFinal(terminated), dialogFinal(confirmed), dialogFinal([]byte("<presence/>")))
+	}
+	for _, tc := range []struct {
+		name      string
+		published []byte
+		version   uint64 // 0: no farewell
+	}{
+		{"confirmed", confirmed, uint64(start.Unix()) + 1},
+		{"terminated already", terminated, 0},
+		{"not a dialog-info document", []byte("<presence/>"), 0},
+	} {
+		got := dialogFarewell(tc.published)
+		if tc.version == 0 {
+			if got != nil {
+				t.Errorf("%s: dialogFarewell() = %s, want nil", tc.name, got)
+			}
+			continue
+		}
+		d, err := dialoginfo.Unmarshal(got)
+		if err != nil {
+			t.Fatalf("%s: dialogFarewell() = %s: %v", tc.name, got, err)
+		}
+		if d.Version != tc.version || len(d.Dialogs) != 1 || d.Dialogs[0].State != dialoginfo.Terminated ||
+			d.Dialogs[0].ID != dialoginfo.IDFor(aor) || d.Entity != aor {
+			t.Errorf("%s: dialogFarewell() = %s, want the dialog terminated at version %d", tc.name, got, tc.version)
+		}
+	}
+}
+
+// A meeting that starts during the previous one's linger is published
+// afresh (removal, then an initial PUBLISH), not as a modification of the
+// terminated dialog, which Kamailio would skip.
+func TestAgentBLFBackToBack(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		zone := zoneBerlin(t)
+		time.Sleep(time.Until(time.Date(2000, 3, 10, 8, 0, 0, 0, time.UTC)))
+		start := time.Now().Add(time.Hour)
+		const aor = "sip:alice@example.com"
+		src := &fakeSource{name: "work", zone: zone}
+		src.set(buildICS([]icsEvent{
+			{uid: "m1", summary: "Review", start: start, end: start.Add(time.Hour), attendees: 3},
+			{uid: "m2", summary: "Planning", start: start.Add(time.Hour + 5*time.Second), end: start.Add(2 * time.Hour), attendees: 3},
+		}), nil)
+		d := newRecDoer()
+		h := startAgent(t, d, &stateStore{}, Options{}, userFor(aor, zone, builtin(t), src))
+		time.Sleep(time.Until(start.Add(90 * time.Minute)))
+		synctest.Wait()
+		h.stop()
+		var got []string
+		for _, r := range d.records(dialoginfo.Event + " " + aor) {
+			s := r.op
+			if r.body != nil {
+				doc, err := dialoginfo.Unmarshal(r.body)
+				if err != nil {
+					t.Fatal(err)
+				}
+				s += " " + doc.Dialogs[0].State
+			}
+			got = append(got, r.at.Sub(start).String()+" "+s)
+		}
+		want := []string{"0s publish confirmed", "1h0m0s publish terminated", "1h0m5s remove", "1h0m5s publish confirmed",
+			"1h30m0s publish terminated", "1h30m0s remove"} // the farewell on stop, then the removal
+		if !slices.Equal(got, want) {
+			t.Errorf("dialog requests =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 		}
 	})
 }
