@@ -95,8 +95,8 @@ func TestFinalDocument(t *testing.T) {
 		checkSent(t, sents(s), []sent{
 			{at: t0, expires: "180", body: "on"},
 			{at: t0.Add(time.Minute), expires: "180", ifMatch: "etag1", body: "over"}, // modify
-			{at: t0.Add(2 * time.Minute), expires: "0", ifMatch: "etag2"},           // not a modify of "over"
-			{at: t0.Add(2 * time.Minute), expires: "3600", body: "on again"},         // but afresh
+			{at: t0.Add(2 * time.Minute), expires: "0", ifMatch: "etag2"},             // not a modify of "over"
+			{at: t0.Add(2 * time.Minute), expires: "3600", body: "on again"},          // but afresh
 			{at: t0.Add(3 * time.Minute), expires: "0", ifMatch: "etag4"},
 		})
 	})
