@@ -2,6 +2,9 @@ package agent
 
 import (
 	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -10,6 +13,7 @@ import (
 	"time"
 
 	"github.com/calpresence/calpresence/dialoginfo"
+	"github.com/calpresence/calpresence/internal/testserver"
 	"github.com/calpresence/calpresence/publisher"
 )
 
@@ -265,4 +269,21 @@ func TestAgentBLFBackToBack(t *testing.T) {
 			t.Errorf("dialog requests =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 		}
 	})
+}
+
+// The farewell document, which the agent builds itself, validates against
+// the RFC 4235 schema, as the timeline's documents do (dialoginfo's
+// TestSchema).
+func TestDialogFarewellSchema(t *testing.T) {
+	xmllint := testserver.LookPath(t, "xmllint", "libxml2-utils")
+	start := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	tl := dialoginfo.Timeline("sip:alice@example.com", []dialoginfo.Span{{Start: start, End: start.Add(time.Hour)}}, dialoginfo.TimelineOptions{})
+	f := filepath.Join(t.TempDir(), "farewell.xml")
+	if err := os.WriteFile(f, dialogFarewell(tl[0].Body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(xmllint, "--noout", "--nonet", "--schema", filepath.Join("..", "..", "dialoginfo", "testdata", "dialog-info.xsd"), f).CombinedOutput()
+	if err != nil {
+		t.Errorf("xmllint --schema dialog-info.xsd farewell.xml: %v\n%s", err, out)
+	}
 }
