@@ -34,6 +34,7 @@ type blfState struct {
 	cancel context.CancelFunc
 	ready  bool   // a timeline was handed over
 	h      uint64 // hash of the last timeline handed over
+	spansH uint64 // hash of the spans it was built from
 	lit    []dialoginfo.Span
 }
 
@@ -153,6 +154,19 @@ func (p *pipeline) rebuildBLF(segs []rules.Segment, now time.Time) {
 		return
 	}
 	spans := blfSpans(segs)
+	b := &p.blf
+	b.lit = spans
+	// Most rebuilds (a poll that changed nothing) leave the spans as they
+	// were: the publisher has their timeline, entries that are over since
+	// do not matter to it, and encoding the documents again costs more
+	// than the rest of the rebuild.
+	sh := fnv.New64a()
+	for _, s := range spans {
+		fmt.Fprintf(sh, "%d\x00%d\x00", s.Start.UnixNano(), s.End.UnixNano())
+	}
+	if b.pub != nil && b.ready && sh.Sum64() == b.spansH {
+		return
+	}
 	var entries []publisher.Entry
 	h := fnv.New64a()
 	for _, e := range dialoginfo.Timeline(p.spec.Publisher.AOR, spans, dialoginfo.TimelineOptions{Linger: p.a.opts.DialogLinger}) {
@@ -163,8 +177,6 @@ func (p *pipeline) rebuildBLF(segs []rules.Segment, now time.Time) {
 		fmt.Fprintf(h, "%d\x00%d\x00", e.Start.UnixNano(), e.End.UnixNano())
 		h.Write(e.Body)
 	}
-	b := &p.blf
-	b.lit = spans
 	if b.pub == nil {
 		if len(entries) == 0 {
 			return
@@ -178,6 +190,7 @@ func (p *pipeline) rebuildBLF(segs []rules.Segment, now time.Time) {
 		b.pub.SetTimeline(entries)
 		b.ready, b.h = true, sum
 	}
+	b.spansH = sh.Sum64()
 }
 
 // blfStats fills in what u tells of the dialog publication; p.mu is held.
