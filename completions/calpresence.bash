@@ -19,7 +19,7 @@ _calpresence() {
 	check) flags="-config -rules" ;;
 	events) flags="$inputs -from -to -json" ;;
 	preview) flags="$inputs -rules -from -to -json" ;;
-	explain) flags="$inputs -rules -at -aor -pidf" ;;
+	explain) flags="$inputs -rules -at -aor -pidf -dialog" ;;
 	*) return ;;
 	esac
 	case $prev in

@@ -46,3 +46,4 @@ complete -c calpresence -n "__fish_seen_subcommand_from demo" -o duration -x -d 
 complete -c calpresence -n "__fish_seen_subcommand_from explain" -o at -x -d 'the instant to explain'
 complete -c calpresence -n "__fish_seen_subcommand_from explain" -o aor -x -d 'the presentity when no config gives one'
 complete -c calpresence -n "__fish_seen_subcommand_from explain" -o pidf -d 'print only the PIDF document'
+complete -c calpresence -n "__fish_seen_subcommand_from explain" -o dialog -d 'print only the dialog-info document for BLF lamps'

@@ -78,6 +78,19 @@ type Options struct {
 	// lifecycle for a publication of its own.
 	Event       string
 	ContentType string
+	// Farewell, if set, is given the document the server holds when Run's
+	// context is done and returns one to publish before the removal, nil
+	// for none: the dialog package's turns its dialogs terminated, since a
+	// server may notify a removal with the removed document in the body
+	// (Kamailio 5.6 does), which would leave a BLF lamp lit.
+	Farewell func(published []byte) []byte
+	// Final, if set, tells a document that the server lets no
+	// modification replace: a change from it removes the publication and
+	// publishes afresh. A dialog-info document whose dialogs are all
+	// terminated is one (a terminated dialog is final, RFC 4235 §3.7.1):
+	// Kamailio skips updates of it, yet answers 200 with an ETag it does
+	// not keep.
+	Final func(published []byte) bool
 }
 
 // StatusError is a final non-2xx response the publisher could not recover
@@ -380,6 +393,9 @@ func (p *Publisher) decide(now time.Time, st state) op {
 	case p.etag == "":
 		return opPublish
 	case !bytes.Equal(st.body, p.published):
+		if p.opts.Final != nil && p.opts.Final(p.published) {
+			return opRemove // then, with no ETag left, opPublish
+		}
 		return opModify
 	case !now.Before(p.refreshAt):
 		return opRefresh
@@ -404,7 +420,14 @@ func (p *Publisher) shutdown() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), budget)
 	defer cancel()
-	p.step(ctx, opRemove, state{})
+	if p.opts.Farewell != nil && p.published != nil {
+		if body := p.opts.Farewell(p.published); body != nil && !bytes.Equal(body, p.published) {
+			p.step(ctx, opModify, state{body: body})
+		}
+	}
+	if p.etag != "" { // a 412 to the farewell leaves nothing to remove
+		p.step(ctx, opRemove, state{})
+	}
 	if p.etag != "" {
 		err := p.LastError()
 		if err == nil {

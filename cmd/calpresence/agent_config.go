@@ -43,6 +43,7 @@ func buildUsers(cfg *config.Config, deps agentDeps) ([]agent.User, error) {
 			},
 			PublisherKey: fmt.Sprintf("%s\x00%s\x00%s\x00%v\x00%v\x00%s", u.SIP.Proxy, u.SIP.Username,
 				u.SIP.Password.Key(), u.SIP.Expires, u.SIP.Grace, u.SIP.CAFile),
+			NoBLF: !u.SIP.BLF,
 		}
 		if deps.sipClient != nil {
 			d, err := deps.sipClient(u.SIP.CAFile)

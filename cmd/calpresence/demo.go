@@ -6,12 +6,14 @@ import (
 	_ "embed"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/calpresence/calpresence/calendar"
+	"github.com/calpresence/calpresence/dialoginfo"
 	"github.com/calpresence/calpresence/internal/agent"
 	"github.com/calpresence/calpresence/internal/clock"
 	"github.com/calpresence/calpresence/publisher"
@@ -114,10 +116,14 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 	// The demo is the agent of `run` with one user whose calendar is
 	// embedded, on the simulated clock, sending to the dry-run sink.
 	a := agent.New(agent.Options{
-		Logger: log, Doer: sink, Clock: clk, OnTimeline: d.timeline,
+		Logger: log, Doer: sink, Clock: clk, OnTimeline: d.timeline, OnDialogTimeline: d.dialogTimeline,
 		// The embedded calendar cannot go stale, and the simulated clock
 		// runs ahead of the monotonic one by design: no jumps to notice.
 		StaleAfter: 100 * 365 * 24 * time.Hour, JumpCheck: 100 * 365 * 24 * time.Hour, Splay: -1,
+		// The terminated dialog that turns a BLF lamp dark stays published
+		// for at least 100 ms of real time, so that at any speed the timer
+		// that sends it fires before the one that removes it.
+		DialogLinger: max(dialoginfo.DefaultLinger, time.Duration(*speed*float64(100*time.Millisecond))),
 	})
 	user := agent.User{
 		ID: demoAOR, Zone: zone, Rules: rs,
@@ -178,6 +184,7 @@ type demo struct {
 	mu      sync.Mutex
 	printed time.Time   // the last day whose timeline was printed
 	entries []demoEntry // the timeline in force, in simulated time
+	dialogs []demoEntry // the BLF lamp's dialog timeline in force
 }
 
 type demoEntry struct {
@@ -199,6 +206,17 @@ func (d *demo) timeline(_ string, segs []rules.Segment, entries []publisher.Entr
 	if day := startOfDay(d.clock.Now(), d.zone); day.After(d.printed) {
 		d.printed = day
 		d.printDay(day, segs)
+	}
+}
+
+// dialogTimeline is the agent's OnDialogTimeline: it keeps the entries of
+// the BLF lamp's dialog publication for simTimeOf.
+func (d *demo) dialogTimeline(_ string, entries []publisher.Entry) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.dialogs = d.dialogs[:0]
+	for _, e := range entries {
+		d.dialogs = append(d.dialogs, demoEntry{start: e.Start, body: string(e.Body)})
 	}
 }
 
@@ -230,6 +248,9 @@ func (d *demo) printDay(day time.Time, segs []rules.Segment) {
 		if s.Rule != "" {
 			line += "  [rule " + s.Rule + "]"
 		}
+		if s.State.BLF {
+			line += "  BLF lit"
+		}
 		b.WriteString(strings.TrimRight(line, " ") + "\n")
 	}
 	io.WriteString(d.out, b.String())
@@ -251,7 +272,7 @@ func (d *demo) simTimeOf(body []byte) time.Time {
 		speed = s.Speed()
 	}
 	tolerance := time.Duration(float64(250*time.Millisecond) * speed)
-	for _, e := range d.entries {
+	for _, e := range slices.Concat(d.entries, d.dialogs) {
 		if e.body != string(body) {
 			continue
 		}
@@ -346,20 +367,26 @@ func (s *dryRunSink) Do(ctx context.Context, req *sip.Request) (*sip.Response, e
 	return res, nil
 }
 
-// describe names what a PUBLISH does (RFC 3903 §4).
+// describe names what a PUBLISH does (RFC 3903 §4), and its event
+// package when it is not presence (the BLF lamp's dialog).
 func describe(r *sip.Request) string {
 	exp := r.GetHeader("Expires")
 	match := r.GetHeader("SIP-If-Match")
+	var what string
 	switch {
 	case exp != nil && exp.Value() == "0":
-		return "PUBLISH remove"
+		what = "PUBLISH remove"
 	case match == nil:
-		return "PUBLISH initial"
+		what = "PUBLISH initial"
 	case len(r.Body()) == 0:
-		return "PUBLISH refresh"
+		what = "PUBLISH refresh"
 	default:
-		return "PUBLISH modify"
+		what = "PUBLISH modify"
 	}
+	if ev := r.GetHeader("Event"); ev != nil && ev.Value() != "presence" {
+		what += ", Event: " + ev.Value()
+	}
+	return what
 }
 
 // startOfDay is midnight (or the first instant, on a DST night without a

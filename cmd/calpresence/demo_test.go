@@ -31,11 +31,14 @@ func TestDemo(t *testing.T) {
 	got := out.String()
 
 	// The timeline and the sequence of requests are fixed; the requests'
-	// random parts (Call-ID, tags, branch) are not compared.
-	var summary strings.Builder
-	head := regexp.MustCompile(`^=== \d\d:\d\d:\d\d \(simulated\): PUBLISH \w+ ===$`)
+	// random parts (Call-ID, tags, branch) are not compared. The BLF lamp's
+	// dialog requests are summed up apart: at a boundary they go out beside
+	// the presence ones, in either order.
+	var summary, dialogs strings.Builder
+	head := regexp.MustCompile(`^=== \d\d:\d\d:\d\d \(simulated\): PUBLISH \w+(, Event: dialog)? ===$`)
 	activity := regexp.MustCompile(`^\s*<rpid:[\w-]+/>$`)
 	inTimeline := false
+	cur := &summary
 	for _, line := range strings.Split(got, "\n") {
 		switch {
 		case strings.HasPrefix(line, "Timeline of "):
@@ -43,8 +46,20 @@ func TestDemo(t *testing.T) {
 			summary.WriteString(line + "\n")
 		case inTimeline && strings.HasPrefix(line, "  "):
 			summary.WriteString(line + "\n")
+		case head.MatchString(line) && strings.HasSuffix(line, ", Event: dialog ==="):
+			inTimeline = false
+			cur = &dialogs
+			switch {
+			case strings.Contains(line, "PUBLISH remove"):
+				// After the linger, when the timer fires at this speed.
+				dialogs.WriteString("=== (after the linger) PUBLISH remove ===\n")
+			case strings.Contains(line, "PUBLISH refresh"):
+			default:
+				dialogs.WriteString(line[:len("=== 15:04:05 (simulated)")] + ": PUBLISH ===\n")
+			}
 		case head.MatchString(line):
 			inTimeline = false
+			cur = &summary
 			// Whether a change goes out as a modification or afresh, and
 			// when refreshes fall, depends on how late timers fire at this
 			// speed; what goes out at each boundary does not.
@@ -55,12 +70,14 @@ func TestDemo(t *testing.T) {
 			default:
 				summary.WriteString(line[:len("=== 15:04:05 (simulated)")] + ": PUBLISH ===\n")
 			}
-		case strings.Contains(line, "<basic>"), strings.Contains(line, "<note"), activity.MatchString(line):
-			summary.WriteString("  " + strings.TrimSpace(line) + "\n")
+		case strings.Contains(line, "<basic>"), strings.Contains(line, "<note"), activity.MatchString(line),
+			strings.Contains(line, "<state>"), strings.Contains(line, "<dialog "):
+			cur.WriteString("  " + strings.TrimSpace(line) + "\n")
 		default:
 			inTimeline = inTimeline && line != ""
 		}
 	}
+	summary.WriteString("\nBLF lamp (Event: dialog):\n" + dialogs.String())
 	golden := filepath.Join("testdata", "demo", "day.golden")
 	if updating() {
 		os.MkdirAll(filepath.Dir(golden), 0o755)
@@ -77,7 +94,8 @@ func TestDemo(t *testing.T) {
 	}
 	// Every request is printed in full: start line, headers, body.
 	for _, s := range []string{"PUBLISH sip:alice@example.com SIP/2.0", "Event: presence", "Content-Type: application/pidf+xml",
-		"Via: SIP/2.0/", "CSeq: ", "Call-ID: ", "<presence", "SIP-If-Match: ", "Expires: 0", "<<< SIP/2.0 200 OK"} {
+		"Via: SIP/2.0/", "CSeq: ", "Call-ID: ", "<presence", "SIP-If-Match: ", "Expires: 0", "<<< SIP/2.0 200 OK",
+		"Event: dialog", "Content-Type: application/dialog-info+xml", "<dialog-info"} {
 		if !strings.Contains(got, s) {
 			t.Errorf("demo output lacks %q", s)
 		}

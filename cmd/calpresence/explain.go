@@ -18,18 +18,23 @@ const fallbackAOR = "sip:user@example.invalid"
 // runExplain tells why the presence at one instant is what it is.
 func runExplain(ctx context.Context, e *env, args []string) int {
 	fs := newFlagSet(e.stderr, "explain",
-		"usage: calpresence explain [-config FILE | -ics PATH_OR_URL ...] [-rules FILE] -at T [-tz ZONE] [-me ADDR] [-aor URI] [-pidf]",
+		"usage: calpresence explain [-config FILE | -ics PATH_OR_URL ...] [-rules FILE] -at T [-tz ZONE] [-me ADDR] [-aor URI] [-pidf | -dialog]",
 		"Tells which events are on at T, the rule each matched (or why none did), the winner and the PIDF document.")
 	in := addInputFlags(fs)
 	rulesPath := fs.String("rules", "", "rules `FILE` (default: the config's, else the built-in rules.example.toml)")
 	atFlag := fs.String("at", "", "the instant `T` to explain: RFC 3339 or a date (required)")
 	onlyPIDF := fs.Bool("pidf", false, "print only the PIDF document")
+	onlyDialog := fs.Bool("dialog", false, "print only the dialog-info document for BLF lamps (Event: dialog), or say that none is published")
 	aorFlag := fs.String("aor", "", "the presentity `URI` when no config gives one")
 	if err := parseFlags(fs, args); err != nil {
 		return flagsExit(err)
 	}
 	if *atFlag == "" {
 		fmt.Fprintln(e.stderr, "calpresence explain: -at T is required.")
+		return 2
+	}
+	if *onlyPIDF && *onlyDialog {
+		fmt.Fprintln(e.stderr, "calpresence explain: -pidf and -dialog exclude each other.")
 		return 2
 	}
 	r, inputs, err := loadRulesAndInputs(e, in, *rulesPath)
@@ -60,9 +65,12 @@ func runExplain(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "calpresence explain: %v\n", err)
 		return 1
 	}
-	if *onlyPIDF {
+	switch {
+	case *onlyDialog:
+		err = writeDialog(e.stdout, dialogAt(r, occs, at, inputs.zone, aor), at, inputs.zone)
+	case *onlyPIDF:
 		_, err = e.stdout.Write(doc)
-	} else {
+	default:
 		err = writeExplain(e.stdout, ex, r.Names(), doc, inputs.zone)
 	}
 	if err != nil {

@@ -59,6 +59,7 @@ type previewSegment struct {
 	Note       string   `json:"note"`
 	Rule       string   `json:"rule"`
 	UID        string   `json:"uid"`
+	BLF        bool     `json:"blf"` // the rule lights BLF lamps (docs/blf.md)
 }
 
 func writePreviewJSON(w io.Writer, segs []rules.Segment, loc *time.Location) error {
@@ -71,6 +72,7 @@ func writePreviewJSON(w io.Writer, segs []rules.Segment, loc *time.Location) err
 		out[i] = previewSegment{
 			Start: s.Start.In(loc).Format(time.RFC3339), End: s.End.In(loc).Format(time.RFC3339),
 			Basic: s.State.Basic, Activities: acts, Note: s.State.Note, Rule: s.Rule, UID: s.UID,
+			BLF: s.State.BLF,
 		}
 	}
 	return writeJSON(w, out)

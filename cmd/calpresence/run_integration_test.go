@@ -39,6 +39,12 @@ type notify struct {
 
 func startWatcher(t *testing.T, server, presentity string) *watcher {
 	t.Helper()
+	return subscribe(t, server, presentity, "presence", "application/pidf+xml")
+}
+
+// subscribe starts a watcher of presentity's event package.
+func subscribe(t *testing.T, server, presentity, event, accept string) *watcher {
+	t.Helper()
 	port := testserver.FreePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("watcher"), sipgo.WithUserAgentHostname("127.0.0.1"))
@@ -81,8 +87,8 @@ func startWatcher(t *testing.T, server, presentity string) *watcher {
 	}
 	req := sip.NewRequest(sip.SUBSCRIBE, to)
 	req.SetDestination(server)
-	req.AppendHeader(sip.NewHeader("Event", "presence"))
-	req.AppendHeader(sip.NewHeader("Accept", "application/pidf+xml"))
+	req.AppendHeader(sip.NewHeader("Event", event))
+	req.AppendHeader(sip.NewHeader("Accept", accept))
 	req.AppendHeader(sip.NewHeader("Expires", "600"))
 	req.AppendHeader(sip.NewHeader("Contact", "<sip:watcher@"+addr+">"))
 	rctx, rcancel := context.WithTimeout(ctx, 5*time.Second)

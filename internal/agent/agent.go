@@ -51,6 +51,9 @@ type User struct {
 	// compared (the password source): a reload restarts the user's
 	// publisher only when the key changes.
 	PublisherKey string
+	// NoBLF turns off the user's dialog publication for BLF lamps
+	// (config [sip] blf = false): the rules' blf is then ignored.
+	NoBLF bool
 }
 
 // Calendar is one calendar of a user.
@@ -109,6 +112,13 @@ type Options struct {
 	// publisher gets (those not yet over). It runs under the user's lock
 	// and must not call the agent. The demo prints the day from it.
 	OnTimeline func(user string, segs []rules.Segment, entries []publisher.Entry)
+	// OnDialogTimeline, if set, is called like OnTimeline with each
+	// timeline handed to a user's dialog publisher (BLF lamps, see blf.go).
+	OnDialogTimeline func(user string, entries []publisher.Entry)
+	// DialogLinger is how long the terminated dialog stays published after
+	// a BLF span (default dialoginfo.DefaultLinger); the demo lengthens it
+	// at high speeds, where 10 s of simulated time pass in no time.
+	DialogLinger time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -281,6 +291,7 @@ type pipeline struct {
 	ready     bool      // a timeline was handed to the publisher
 	segs      []Segment // what Stats shows of the timeline
 	timelineH uint64    // hash of the last timeline handed over
+	blf       blfState  // the dialog publication (blf.go)
 }
 
 // calState is one calendar of a user and its last good data.
@@ -395,6 +406,7 @@ func (p *pipeline) update(s *User) {
 		p.a.log.Info("publisher settings changed; republishing", "user", p.id)
 		p.pubCancel()
 		p.startPublisher()
+		p.stopBLF() // the rebuild below starts it again if needed
 	}
 	byKey := map[string]*calState{}
 	for _, c := range p.cals {
@@ -442,6 +454,7 @@ func (p *pipeline) stop() {
 	}
 	p.rebuild.Stop()
 	p.pubCancel()
+	p.stopBLF() // both removals run at once
 }
 
 // updated takes the events of a successful poll of c, saves them if they
@@ -638,6 +651,7 @@ func (p *pipeline) rebuildLocked() {
 		p.ready, p.timelineH = true, sum
 		p.a.log.Debug("timeline rebuilt", "user", p.id, "segments", len(entries), "occurrences", len(occs))
 	}
+	p.rebuildBLF(segs, now)
 	if !next.After(now) {
 		next = now.Add(time.Minute) // never a busy loop
 	}
@@ -702,8 +716,12 @@ type UserStats struct {
 	HasPresence bool
 	// Requests counts the user's PUBLISH requests by result: index 0 for
 	// no response (an error), 1 to 6 for the response's status class.
-	Requests  [7]uint64
-	Calendars []CalendarStats
+	Requests [7]uint64
+	// DialogRequests counts the PUBLISH requests of the user's dialog
+	// publication (BLF lamps) likewise; BLF is true while the lamp is lit.
+	DialogRequests [7]uint64
+	BLF            bool
+	Calendars      []CalendarStats
 }
 
 // Segment is a stretch of a user's timeline.
@@ -757,6 +775,7 @@ func (a *Agent) Stats() Stats {
 				u.Requests[i] = p.doer.results[i].Load()
 			}
 		}
+		p.blfStats(&u, now)
 		p.mu.Unlock()
 		// The scheduler's lock is taken without p.mu: the scheduler calls
 		// into the pipeline holding neither, but the order stays one way.

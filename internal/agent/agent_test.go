@@ -50,6 +50,11 @@ func (d *recDoer) Do(ctx context.Context, req *sip.Request) (*sip.Response, erro
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	aor := "sip:" + req.Recipient.User + "@" + req.Recipient.Host
+	if h := req.GetHeader("Event"); h != nil && h.Value() != "presence" {
+		// Another event package (the BLF lamp's dialog) is another
+		// publication: kept apart under "EVENT AOR".
+		aor = h.Value() + " " + aor
+	}
 	if d.fail[aor] {
 		return sip.NewResponseFromRequest(req, 503, "Service Unavailable", nil), nil
 	}

@@ -47,6 +47,7 @@ type sipFileConfig struct {
 	Expires      int    `toml:"expires"` // seconds
 	Grace        int    `toml:"grace"`   // seconds a publication may outlive its segment
 	CAFile       string `toml:"ca_file"`
+	BLF          *bool  `toml:"blf"` // false: no dialog publication for BLF lamps
 }
 
 type calendarConfig struct {
@@ -98,6 +99,9 @@ type SIPSettings struct {
 	Expires  time.Duration
 	Grace    time.Duration
 	CAFile   string
+	// BLF is whether the rules' blf = true segments are published as a
+	// dialog (RFC 4235) for BLF lamps, beside presence; default true.
+	BLF bool
 }
 
 // CalendarSettings say how to read one calendar.
@@ -116,6 +120,8 @@ const (
 	defaultExpires = 3600 * time.Second
 	defaultGrace   = 2 * time.Minute
 )
+
+var defaultBLF = true
 
 // DefaultPath is $XDG_CONFIG_HOME/calpresence/config.toml.
 func DefaultPath(getenv func(string) string) string {
@@ -317,6 +323,7 @@ func (v *validator) sip(path string, sc, def *sipFileConfig) SIPSettings {
 		CAFile:   v.path(cmp.Or(sc.CAFile, def.CAFile)),
 		Expires:  defaultExpires,
 		Grace:    defaultGrace,
+		BLF:      *cmp.Or(sc.BLF, def.BLF, &defaultBLF),
 	}
 	if s.Proxy != "" {
 		if err := publisher.CheckProxy(s.Proxy); err != nil {

@@ -176,6 +176,25 @@ func writeMetrics(pw *promWriter, st agent.Stats, reloads *Reloads) {
 			}
 		}
 	}
+	pw.family("calpresence_dialog_publish_requests_total", "counter", "PUBLISH requests of the dialog publication for BLF lamps (Event: dialog) by result, as calpresence_publish_requests_total; only users that published one.")
+	for _, u := range st.Users {
+		if u.DialogRequests == [7]uint64{} {
+			continue
+		}
+		for i, n := range u.DialogRequests {
+			if n > 0 || i == 2 {
+				pw.sample("calpresence_dialog_publish_requests_total", float64(n), "user", u.ID, "result", resultNames[i])
+			}
+		}
+	}
+	pw.family("calpresence_blf", "gauge", "1 while the user's BLF lamp is lit (a segment whose rule says blf = true), else 0.")
+	for _, u := range st.Users {
+		v := 0.0
+		if u.BLF {
+			v = 1
+		}
+		pw.sample("calpresence_blf", v, "user", u.ID)
+	}
 	pw.family("calpresence_presence", "gauge", "The presence in force for the user: 1 for the current basic status and activities.")
 	for _, u := range st.Users {
 		if u.HasPresence {
