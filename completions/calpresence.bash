@@ -18,12 +18,12 @@ _calpresence() {
 	demo) flags="-speed -tz -start -duration -log-level" ;;
 	check) flags="-config -rules" ;;
 	events) flags="$inputs -from -to -json" ;;
-	preview) flags="$inputs -rules -from -to -json" ;;
+	preview) flags="$inputs -rules -from -to -json -svg -html" ;;
 	explain) flags="$inputs -rules -at -aor -pidf" ;;
 	*) return ;;
 	esac
 	case $prev in
-	-config | -rules | -ics)
+	-config | -rules | -ics | -svg | -html)
 		compopt -o filenames 2>/dev/null
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return

@@ -32,6 +32,8 @@ complete -c calpresence -n "__fish_seen_subcommand_from events preview" -o from 
 complete -c calpresence -n "__fish_seen_subcommand_from events preview" -o to -x -d 'end of the window, exclusive'
 complete -c calpresence -n "__fish_seen_subcommand_from events preview" -o json -d 'print a JSON array'
 complete -c calpresence -n "__fish_seen_subcommand_from check preview explain" -o rules -r -F -d 'rules file'
+complete -c calpresence -n "__fish_seen_subcommand_from preview" -o svg -r -F -d 'write the timeline as an SVG chart'
+complete -c calpresence -n "__fish_seen_subcommand_from preview" -o html -r -F -d 'write the chart and a table as an HTML page'
 complete -c calpresence -n "__fish_seen_subcommand_from run demo" -o log-level -x -a 'debug info warn error' -d 'log level'
 
 # run

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"fmt"
+	"html/template"
 	"io"
 	"strings"
 	"time"
@@ -58,7 +59,7 @@ var Colours = map[string]string{ClassAvailable: "#3c9a5f", ClassBusy: "#e0a030",
 const (
 	width    = 1000.0
 	left     = 120.0 // the day labels
-	right    = 10.0
+	right    = 30.0
 	plotW    = width - left - right
 	rowH     = 34.0
 	rowGap   = 8.0
@@ -105,7 +106,7 @@ func Write(w io.Writer, spans []Span, from, to time.Time, opts Options) error {
 	// wall clock shows them.
 	for h := 0; h <= 24; h += 3 {
 		x := left + plotW*float64(h)/24
-		fmt.Fprintf(&b, `<text x="%.1f" y="%g" text-anchor="middle" fill="#555">%02d:00</text>`+"\n", x, top-10, h%24)
+		fmt.Fprintf(&b, `<text x="%.1f" y="%g" text-anchor="middle" fill="#555">%02d:00</text>`+"\n", x, top-10, h)
 	}
 	for i, day := range days {
 		y := top + float64(i)*(rowH+rowGap)
@@ -206,3 +207,48 @@ func minTime(ts ...time.Time) time.Time {
 	}
 	return m
 }
+
+// WriteHTML writes a standalone HTML page (no script) with the chart of
+// Write and a table of the spans that [from, to) touches.
+func WriteHTML(w io.Writer, spans []Span, from, to time.Time, opts Options) error {
+	var svg bytes.Buffer
+	if err := Write(&svg, spans, from, to, opts); err != nil {
+		return err
+	}
+	type row struct {
+		Start, End, Class string
+		Span
+	}
+	var rows []row
+	for _, s := range spans {
+		if s.End.After(from) && s.Start.Before(to) {
+			rows = append(rows, row{Start: maxTime(s.Start, from).In(opts.Zone).Format("Mon 2 Jan 15:04"),
+				End: minTime(s.End, to).In(opts.Zone).Format("Mon 2 Jan 15:04"), Class: ClassOf(s), Span: s})
+		}
+	}
+	title := opts.Title
+	if title == "" {
+		title = "Presence timeline"
+	}
+	return pageTmpl.Execute(w, map[string]any{
+		"Title": title, "Zone": opts.Zone.String(), "Chart": template.HTML(svg.String()), "Rows": rows, "Colours": Colours,
+	})
+}
+
+// The chart is escaped as it is drawn (esc), so it is inlined as is.
+var pageTmpl = template.Must(template.New("page").Parse(`<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{{.Title}}</title>
+<style>
+body{font-family:sans-serif;margin:1.5em;color:#222}
+table{border-collapse:collapse;margin-top:1em}td,th{border-bottom:1px solid #ddd;padding:.25em .6em;text-align:left}
+.swatch{display:inline-block;width:.9em;height:.9em;vertical-align:middle}
+</style></head>
+<body>
+<h1>{{.Title}}</h1>
+<p>Times in {{.Zone}}.</p>
+{{.Chart}}
+<table id="segments"><thead><tr><th></th><th>start</th><th>end</th><th>basic</th><th>activities</th><th>note</th><th>rule</th></tr></thead>
+<tbody>{{range .Rows}}<tr class="{{.Class}}"><td><span class="swatch" style="background:{{index $.Colours .Class}}"></span></td><td>{{.Start}}</td><td>{{.End}}</td><td>{{.Basic}}</td><td>{{.Activities}}</td><td>{{.Note}}</td><td>{{.Rule}}</td></tr>
+{{end}}</tbody></table>
+</body></html>
+`))
