@@ -14,7 +14,7 @@ _calpresence() {
 	fi
 	local inputs="-config -ics -tz -me -user" flags
 	case ${COMP_WORDS[1]} in
-	run) flags="-config -log-format -log-level -metrics-addr -stale-after" ;;
+	run) flags="-config -log-format -log-level -metrics-addr -metrics-token-file -metrics-basic-auth-file -stale-after" ;;
 	demo) flags="-speed -tz -start -duration -log-level" ;;
 	check) flags="-config -rules" ;;
 	events) flags="$inputs -from -to -json" ;;
@@ -23,7 +23,7 @@ _calpresence() {
 	*) return ;;
 	esac
 	case $prev in
-	-config | -rules | -ics | -svg | -html)
+	-config | -rules | -ics | -svg | -html | -metrics-token-file | -metrics-basic-auth-file)
 		compopt -o filenames 2>/dev/null
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return
