@@ -146,10 +146,11 @@ func runAgent(ctx context.Context, e *env, args []string) int {
 		defer close(done)
 		a.Run(ctx, specs)
 	}()
+	running := cfg // the config applied last; a reload keeps its version of a broken users_dir file
 	for {
 		select {
 		case <-hup:
-			newCfg, newSpecs, err := loadAgentConfig(path, e.getenv, deps)
+			newCfg, newSpecs, err := reloadAgentConfig(path, e.getenv, deps, running)
 			if err != nil {
 				reloads.Refused.Add(1)
 				log.Error("config reload refused; the running config stays", "config", path, "err", err.Error())
@@ -159,6 +160,7 @@ func runAgent(ctx context.Context, e *env, args []string) int {
 				log.Warn("state_dir changes take effect on restart", "state_dir", stateDir)
 			}
 			a.Apply(newSpecs)
+			running = newCfg
 			reloads.OK.Add(1)
 			log.Info("config reloaded", "config", path, "users", len(newSpecs))
 		case <-ctx.Done():
