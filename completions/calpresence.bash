@@ -14,7 +14,7 @@ _calpresence() {
 	fi
 	local inputs="-config -ics -tz -me -user" flags
 	case ${COMP_WORDS[1]} in
-	run) flags="-config -log-format -log-level -metrics-addr -metrics-token-file -metrics-basic-auth-file -stale-after" ;;
+	run) flags="-config -log-format -log-level -metrics-addr -metrics-token-file -metrics-basic-auth-file -shard -stale-after" ;;
 	demo) flags="-speed -tz -start -duration -log-level" ;;
 	check) flags="-config -rules" ;;
 	events) flags="$inputs -from -to -json" ;;
@@ -44,7 +44,7 @@ _calpresence() {
 		fi
 		return
 		;;
-	-me | -user | -aor | -at | -from | -to | -start | -duration | -speed | -metrics-addr | -stale-after)
+	-me | -user | -aor | -at | -from | -to | -start | -duration | -speed | -metrics-addr | -shard | -stale-after)
 		return # a value only the user knows
 		;;
 	esac

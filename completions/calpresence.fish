@@ -41,6 +41,7 @@ complete -c calpresence -n "__fish_seen_subcommand_from run" -o log-format -x -a
 complete -c calpresence -n "__fish_seen_subcommand_from run" -o metrics-addr -x -d 'serve Prometheus metrics, /healthz and the status page on this address'
 complete -c calpresence -n "__fish_seen_subcommand_from run" -o metrics-token-file -r -F -d 'require the bearer token in this file on the metrics listener'
 complete -c calpresence -n "__fish_seen_subcommand_from run" -o metrics-basic-auth-file -r -F -d 'require the basic auth USER:PASSWORD in this file on the metrics listener'
+complete -c calpresence -n "__fish_seen_subcommand_from run" -o shard -x -d 'serve only the users of shard K/N (auto/N: K from the hostname)'
 complete -c calpresence -n "__fish_seen_subcommand_from run" -o stale-after -x -d 'ignore last good calendar data older than this'
 # demo
 complete -c calpresence -n "__fish_seen_subcommand_from demo" -o speed -x -d 'run the clock N times faster'
