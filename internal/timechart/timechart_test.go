@@ -100,7 +100,7 @@ func TestWrite(t *testing.T) {
 			name: "a span over midnight is cut per day", from: at(2, 12, 0), to: at(3, 12, 0),
 			spans: []Span{{Start: at(2, 20, 0), End: at(3, 8, 0), Basic: "closed", Note: "On vacation until Tue 3 Mar"}},
 			want: []seg{
-				{day: "2026-03-02", class: ClassClosed, title: "20:00–00:00 closed", label: "On vacation until Tue…", x: left + plotW*20/24},
+				{day: "2026-03-02", class: ClassClosed, title: "20:00–00:00 closed", label: "On vacation until Tu…", x: left + plotW*20/24},
 				{day: "2026-03-03", class: ClassClosed, title: "00:00–08:00 closed", label: "On vacation until Tue 3 Mar", x: left},
 			},
 		},
