@@ -14,16 +14,16 @@ _calpresence() {
 	fi
 	local inputs="-config -ics -tz -me -user" flags
 	case ${COMP_WORDS[1]} in
-	run) flags="-config -log-format -log-level -metrics-addr -stale-after" ;;
+	run) flags="-config -log-format -log-level -metrics-addr -metrics-token-file -metrics-basic-auth-file -shard -stale-after" ;;
 	demo) flags="-speed -tz -start -duration -log-level" ;;
 	check) flags="-config -rules" ;;
 	events) flags="$inputs -from -to -json" ;;
-	preview) flags="$inputs -rules -from -to -json" ;;
+	preview) flags="$inputs -rules -from -to -json -svg -html" ;;
 	explain) flags="$inputs -rules -at -aor -pidf -dialog" ;;
 	*) return ;;
 	esac
 	case $prev in
-	-config | -rules | -ics)
+	-config | -rules | -ics | -svg | -html | -metrics-token-file | -metrics-basic-auth-file)
 		compopt -o filenames 2>/dev/null
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return
@@ -44,7 +44,7 @@ _calpresence() {
 		fi
 		return
 		;;
-	-me | -user | -aor | -at | -from | -to | -start | -duration | -speed | -metrics-addr | -stale-after)
+	-me | -user | -aor | -at | -from | -to | -start | -duration | -speed | -metrics-addr | -shard | -stale-after)
 		return # a value only the user knows
 		;;
 	esac

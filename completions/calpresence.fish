@@ -32,11 +32,16 @@ complete -c calpresence -n "__fish_seen_subcommand_from events preview" -o from 
 complete -c calpresence -n "__fish_seen_subcommand_from events preview" -o to -x -d 'end of the window, exclusive'
 complete -c calpresence -n "__fish_seen_subcommand_from events preview" -o json -d 'print a JSON array'
 complete -c calpresence -n "__fish_seen_subcommand_from check preview explain" -o rules -r -F -d 'rules file'
+complete -c calpresence -n "__fish_seen_subcommand_from preview" -o svg -r -F -d 'write the timeline as an SVG chart'
+complete -c calpresence -n "__fish_seen_subcommand_from preview" -o html -r -F -d 'write the chart and a table as an HTML page'
 complete -c calpresence -n "__fish_seen_subcommand_from run demo" -o log-level -x -a 'debug info warn error' -d 'log level'
 
 # run
 complete -c calpresence -n "__fish_seen_subcommand_from run" -o log-format -x -a 'text json' -d 'log format'
-complete -c calpresence -n "__fish_seen_subcommand_from run" -o metrics-addr -x -d 'serve Prometheus metrics and /healthz on this address'
+complete -c calpresence -n "__fish_seen_subcommand_from run" -o metrics-addr -x -d 'serve Prometheus metrics, /healthz and the status page on this address'
+complete -c calpresence -n "__fish_seen_subcommand_from run" -o metrics-token-file -r -F -d 'require the bearer token in this file on the metrics listener'
+complete -c calpresence -n "__fish_seen_subcommand_from run" -o metrics-basic-auth-file -r -F -d 'require the basic auth USER:PASSWORD in this file on the metrics listener'
+complete -c calpresence -n "__fish_seen_subcommand_from run" -o shard -x -d 'serve only the users of shard K/N (auto/N: K from the hostname)'
 complete -c calpresence -n "__fish_seen_subcommand_from run" -o stale-after -x -d 'ignore last good calendar data older than this'
 # demo
 complete -c calpresence -n "__fish_seen_subcommand_from demo" -o speed -x -d 'run the clock N times faster'

@@ -15,12 +15,14 @@ import (
 // runPreview prints the presence timeline over [from, to).
 func runPreview(ctx context.Context, e *env, args []string) int {
 	fs := newFlagSet(e.stderr, "preview",
-		"usage: calpresence preview [-config FILE | -ics PATH_OR_URL ...] [-rules FILE] [-from T] [-to T] [-tz ZONE] [-me ADDR] [-json]",
-		"Prints the presence timeline over [from, to): a table and a bar per day, or JSON.")
+		"usage: calpresence preview [-config FILE | -ics PATH_OR_URL ...] [-rules FILE] [-from T] [-to T] [-tz ZONE] [-me ADDR] [-json] [-svg FILE] [-html FILE]",
+		"Prints the presence timeline over [from, to): a table and a bar per day, or JSON; -svg and -html write it as a chart.")
 	in := addInputFlags(fs)
 	rulesPath := fs.String("rules", "", "rules `FILE` (default: the config's, else the built-in rules.example.toml)")
 	win := addWindowFlags(fs)
 	asJSON := fs.Bool("json", false, "print a JSON array (see docs/reference.md) instead of a table")
+	svgPath := fs.String("svg", "", "write the timeline as an SVG chart, a row per day, to `FILE` (- for stdout) instead of printing a table")
+	htmlPath := fs.String("html", "", "write the chart and a table as an HTML page to `FILE` (- for stdout) instead of printing a table")
 	if err := parseFlags(fs, args); err != nil {
 		return flagsExit(err)
 	}
@@ -38,9 +40,12 @@ func runPreview(ctx context.Context, e *env, args []string) int {
 		return fail(e, err)
 	}
 	segs := r.Timeline(occs, from, to, inputs.zone)
-	if *asJSON {
+	switch {
+	case *svgPath != "" || *htmlPath != "":
+		err = writePreviewCharts(e, *svgPath, *htmlPath, segs, from, to, inputs.zone)
+	case *asJSON:
 		err = writePreviewJSON(e.stdout, segs, inputs.zone)
-	} else {
+	default:
 		err = writePreviewText(e.stdout, segs, from, to, inputs.zone, isTerminal(e.stdout) && e.getenv("NO_COLOR") == "")
 	}
 	if err != nil {

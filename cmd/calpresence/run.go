@@ -26,18 +26,23 @@ const shutdownBound = 4500 * time.Millisecond
 type runFlags struct {
 	config, logFormat, logLevel, metricsAddr string
 	staleAfter                               time.Duration
+	tokenFile, basicAuthFile                 string // guard the metrics listener (run_status.go)
+	shard                                    string // run_shard.go
 }
 
 // parseRunFlags parses run's command line; a usage error has been printed
 // to w when it returns one.
 func parseRunFlags(w io.Writer, args []string) (*runFlags, error) {
 	f := &runFlags{}
-	fs := newFlagSet(w, "run", "usage: calpresence run [-config FILE] [-log-format text|json] [-log-level LEVEL] [-metrics-addr ADDR] [-stale-after D]",
+	fs := newFlagSet(w, "run", "usage: calpresence run [-config FILE] [-log-format text|json] [-log-level LEVEL] [-metrics-addr ADDR] [-metrics-token-file FILE] [-metrics-basic-auth-file FILE] [-shard K/N|auto/N] [-stale-after D]",
 		"Polls the config's calendars and publishes presence at every boundary until SIGTERM/SIGINT; SIGHUP reloads the config.")
 	fs.StringVar(&f.config, "config", "", "config `FILE` (default $XDG_CONFIG_HOME/calpresence/config.toml)")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log `format`: text or json")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
-	fs.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics and /healthz on `ADDR` (e.g. 127.0.0.1:9370); off by default")
+	fs.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics, /healthz and the status page on `ADDR` (e.g. 127.0.0.1:9370); off by default")
+	fs.StringVar(&f.tokenFile, "metrics-token-file", "", "require the bearer token in `FILE` on the metrics listener (all but /healthz)")
+	fs.StringVar(&f.basicAuthFile, "metrics-basic-auth-file", "", "require the basic auth USER:PASSWORD in `FILE` on the metrics listener (all but /healthz)")
+	fs.StringVar(&f.shard, "shard", "", "serve only the users that rendezvous hashing assigns to shard `K/N` (0 <= K < N; auto/N: K from the hostname's StatefulSet ordinal); default $CALPRESENCE_SHARD, else all")
 	fs.DurationVar(&f.staleAfter, "stale-after", 24*time.Hour, "ignore a calendar's last good data once it is older than this; presence then falls back to the default")
 	if err := parseFlags(fs, args); err != nil {
 		return nil, err
@@ -63,6 +68,11 @@ func runAgent(ctx context.Context, e *env, args []string) int {
 	path := f.config
 	if path == "" {
 		path = config.DefaultPath(e.getenv)
+	}
+	sh, err := runShard(f.shard, e.getenv)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "calpresence run: %v.\n", err)
+		return 2
 	}
 	ver, _ := buildInfo()
 
@@ -110,6 +120,11 @@ func runAgent(ctx context.Context, e *env, args []string) int {
 		// file it names (rules, CA files), even when it cannot be read.
 		return fail(e, &inputError{err})
 	}
+	if sh.N > 1 {
+		n := len(specs)
+		specs = shardUsers(sh, specs)
+		log.Info("sharded", shardNote(sh, n, len(specs))...)
+	}
 	stateDir := cfg.StateDir
 	if stateDir == "" {
 		if stateDir, err = agent.DefaultStateDir(e.getenv); err != nil {
@@ -127,7 +142,12 @@ func runAgent(ctx context.Context, e *env, args []string) int {
 	a := agent.New(opts)
 	var reloads metrics.Reloads
 	if f.metricsAddr != "" {
-		if err := metrics.Serve(ctx, f.metricsAddr, metrics.Handler(a, &reloads), log); err != nil {
+		h, err := listenerHandler(a, &reloads, f)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "calpresence run: %v.\n", err)
+			return 2
+		}
+		if err := metrics.Serve(ctx, f.metricsAddr, h, log); err != nil {
 			fmt.Fprintf(e.stderr, "calpresence run: %v.\n", err)
 			return 2
 		}
@@ -138,10 +158,11 @@ func runAgent(ctx context.Context, e *env, args []string) int {
 		defer close(done)
 		a.Run(ctx, specs)
 	}()
+	running := cfg // the config applied last; a reload keeps its version of a broken users_dir file
 	for {
 		select {
 		case <-hup:
-			newCfg, newSpecs, err := loadAgentConfig(path, e.getenv, deps)
+			newCfg, newSpecs, err := reloadAgentConfig(path, e.getenv, deps, running)
 			if err != nil {
 				reloads.Refused.Add(1)
 				log.Error("config reload refused; the running config stays", "config", path, "err", err.Error())
@@ -150,7 +171,8 @@ func runAgent(ctx context.Context, e *env, args []string) int {
 			if newCfg.StateDir != cfg.StateDir {
 				log.Warn("state_dir changes take effect on restart", "state_dir", stateDir)
 			}
-			a.Apply(newSpecs)
+			a.Apply(shardUsers(sh, newSpecs))
+			running = newCfg
 			reloads.OK.Add(1)
 			log.Info("config reloaded", "config", path, "users", len(newSpecs))
 		case <-ctx.Done():

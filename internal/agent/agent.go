@@ -289,7 +289,7 @@ type pipeline struct {
 	rebuild   clock.Timer
 	stopped   bool
 	ready     bool      // a timeline was handed to the publisher
-	segs      []Segment // what Stats shows of the timeline
+	segs      []Segment // what Stats and Timeline show of the timeline
 	timelineH uint64    // hash of the last timeline handed over
 	blf       blfState  // the dialog publication (blf.go)
 }
@@ -623,7 +623,6 @@ func (p *pipeline) rebuildLocked() {
 	segs := p.spec.Rules.Timeline(occs, from, to, zone)
 
 	entries := make([]publisher.Entry, 0, len(segs))
-	infos := make([]Segment, 0, len(segs))
 	h := fnv.New64a()
 	for _, s := range segs {
 		if !s.End.After(now) {
@@ -637,12 +636,10 @@ func (p *pipeline) rebuildLocked() {
 			body = nil
 		}
 		entries = append(entries, publisher.Entry{Start: s.Start, End: s.End, Body: body})
-		infos = append(infos, Segment{Start: s.Start, End: s.End, Basic: s.State.Basic,
-			Activities: strings.Join(s.State.Activities, ","), Rule: s.Rule})
 		fmt.Fprintf(h, "%d\x00%d\x00", s.Start.UnixNano(), s.End.UnixNano())
 		h.Write(body)
 	}
-	p.segs = infos
+	p.segs = segmentInfos(segs) // the whole window, for Stats and Timeline
 	if sum := h.Sum64(); !p.ready || sum != p.timelineH {
 		if p.a.opts.OnTimeline != nil {
 			p.a.opts.OnTimeline(p.id, segs, entries)
@@ -708,7 +705,8 @@ type Stats struct {
 
 // UserStats is the state of one user's pipeline.
 type UserStats struct {
-	ID string
+	ID   string
+	Zone *time.Location // the user's zone; nil before the first Apply
 	// Current is the segment in force; its End is when the presence
 	// changes next, as far as the timeline reaches. HasPresence is false
 	// before the first timeline or past its end.
@@ -730,6 +728,7 @@ type Segment struct {
 	Basic      string // "open" or "closed"
 	Activities string // comma-separated
 	Rule       string // the rule that decided it; "" for the default presence
+	Note       string // the published note (rules hide private events' text)
 }
 
 // CalendarStats is the state of one calendar of a user.
@@ -759,7 +758,7 @@ func (a *Agent) Stats() Stats {
 	for _, p := range ps {
 		var polls []*poll.Entry
 		p.mu.Lock()
-		u := UserStats{ID: p.id}
+		u := UserStats{ID: p.id, Zone: p.spec.Zone}
 		for _, s := range p.segs {
 			if !now.Before(s.Start) && now.Before(s.End) {
 				u.Current, u.HasPresence = s, true

@@ -30,6 +30,7 @@ type fileConfig struct {
 	SIP       sipFileConfig    `toml:"sip"`
 	Calendars []calendarConfig `toml:"calendar"`
 	Users     []userConfig     `toml:"user"`
+	UsersDir  string           `toml:"users_dir"` // users_dir.go
 }
 
 type secretConfig struct {
@@ -79,6 +80,11 @@ type Config struct {
 	// Warnings are allowed but discouraged settings, such as a plain
 	// password in the file.
 	Warnings []error
+	// UsersDir is the users_dir, absolute; "" for none. Files are its
+	// files as loaded (users_dir.go); their users are in Users too.
+	UsersDir string
+	Files    []*UsersFile
+	defaults *userDefaults // what users_dir files' users default to
 }
 
 // User is one presentity and everything its pipeline needs.
@@ -158,6 +164,11 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 
 // Parse validates the config data read from path; see Load.
 func Parse(path string, data []byte, getenv func(string) string) (*Config, error) {
+	return parse(path, data, getenv, nil)
+}
+
+// parse is Parse; prev, on a reload, is the running config (users_dir.go).
+func parse(path string, data []byte, getenv func(string) string, prev *Config) (*Config, error) {
 	var fc fileConfig
 	errs := tomlpos.Decode(path, data, &fc)
 	if !tomlpos.OnlyUnknownKeys(errs) {
@@ -174,6 +185,9 @@ func Parse(path string, data []byte, getenv func(string) string) (*Config, error
 		return nil, &Error{v.errs}
 	}
 	cfg.Warnings = v.warnings
+	if err := cfg.loadUsersDir(getenv, prev); err != nil {
+		return nil, err
+	}
 	return cfg, nil
 }
 
@@ -200,50 +214,71 @@ func (v *validator) config(fc *fileConfig) *Config {
 	v.addresses("me", fc.Me)
 	rules := v.rulesPath("rules", fc.Rules, "")
 	cals := v.calendars("calendar", fc.Calendars)
-	if len(fc.Users) == 0 {
+	cfg.defaults = &userDefaults{zone: zone, me: fc.Me, rules: rules, cals: cals, sip: &fc.SIP, seen: map[string]string{}}
+	if fc.UsersDir != "" {
+		cfg.UsersDir = v.path(fc.UsersDir)
+		if fi, err := os.Stat(cfg.UsersDir); err != nil || !fi.IsDir() {
+			v.errorf("users_dir", "users_dir %s: not a readable directory", cfg.UsersDir)
+		}
+	}
+	if len(fc.Users) == 0 && fc.UsersDir == "" {
 		u := &User{AOR: fc.SIP.AOR, Zone: zone, Me: fc.Me, RulesPath: rules, Calendars: cals}
 		u.SIP = v.sip("sip", &fc.SIP, nil)
 		v.aor("sip.aor", u.AOR, false)
 		cfg.Users = []*User{u}
 		return cfg
 	}
-	seen := map[string]string{}
 	for i := range fc.Users {
-		uc := &fc.Users[i]
-		p := "user." + strconv.Itoa(i)
-		u := &User{
-			Zone:      v.zone(p+".timezone", uc.Timezone, zone),
-			Me:        cmpOr(uc.Me, fc.Me),
-			RulesPath: v.rulesPath(p+".rules", uc.Rules, rules),
-			Calendars: cals,
-		}
-		v.addresses(p+".me", uc.Me)
-		sipc := &fc.SIP
-		if uc.SIP != nil {
-			sipc = uc.SIP
-		}
-		u.SIP = v.sip(p+".sip", sipc, &fc.SIP)
-		u.AOR = uc.AOR
-		switch {
-		case uc.AOR == "" && uc.SIP != nil:
-			u.AOR = uc.SIP.AOR
-		case uc.AOR != "" && uc.SIP != nil && uc.SIP.AOR != "" && uc.SIP.AOR != uc.AOR:
-			v.errorf(p+".sip.aor", "user has aor %q and sip.aor %q; give one", uc.AOR, uc.SIP.AOR)
-		}
-		v.aor(p+".aor", u.AOR, true)
-		if prev, dup := seen[u.AOR]; dup && u.AOR != "" {
-			v.errorf(p+".aor", "aor %q is already the presentity of %s", u.AOR, prev)
-		}
-		seen[u.AOR] = p
-		if len(uc.Calendars) > 0 {
-			u.Calendars = v.calendars(p+".calendar", uc.Calendars)
-		}
-		if len(u.Calendars) == 0 {
-			v.errorf(p, "user %s has no [[user.calendar]] and there is no top-level [[calendar]]", u.AOR)
-		}
-		cfg.Users = append(cfg.Users, u)
+		cfg.Users = append(cfg.Users, v.user("user."+strconv.Itoa(i), &fc.Users[i], cfg.defaults, "user."+strconv.Itoa(i)))
 	}
 	return cfg
+}
+
+// userDefaults are the top-level values that [[user]] tables default to.
+type userDefaults struct {
+	zone  *time.Location
+	me    []string
+	rules string
+	cals  []CalendarSettings
+	sip   *sipFileConfig
+	seen  map[string]string // AOR -> where it was given, for duplicates
+}
+
+// user validates the [[user]] table uc at p; where names it in the
+// message about a later duplicate.
+func (v *validator) user(p string, uc *userConfig, d *userDefaults, where string) *User {
+	u := &User{
+		Zone:      v.zone(p+".timezone", uc.Timezone, d.zone),
+		Me:        cmpOr(uc.Me, d.me),
+		RulesPath: v.rulesPath(p+".rules", uc.Rules, d.rules),
+		Calendars: d.cals,
+	}
+	v.addresses(p+".me", uc.Me)
+	sipc := d.sip
+	if uc.SIP != nil {
+		sipc = uc.SIP
+	}
+	u.SIP = v.sip(p+".sip", sipc, d.sip)
+	u.AOR = uc.AOR
+	switch {
+	case uc.AOR == "" && uc.SIP != nil:
+		u.AOR = uc.SIP.AOR
+	case uc.AOR != "" && uc.SIP != nil && uc.SIP.AOR != "" && uc.SIP.AOR != uc.AOR:
+		v.errorf(p+".sip.aor", "user has aor %q and sip.aor %q; give one", uc.AOR, uc.SIP.AOR)
+	}
+	v.aor(p+".aor", u.AOR, true)
+	if prev, dup := d.seen[u.AOR]; dup && u.AOR != "" {
+		v.errorf(p+".aor", "aor %q is already the presentity of %s", u.AOR, prev)
+	} else {
+		d.seen[u.AOR] = where
+	}
+	if len(uc.Calendars) > 0 {
+		u.Calendars = v.calendars(p+".calendar", uc.Calendars)
+	}
+	if len(u.Calendars) == 0 {
+		v.errorf(p, "user %s has no [[user.calendar]] and there is no top-level [[calendar]]", u.AOR)
+	}
+	return u
 }
 
 // cmpOr is cmp.Or for slices: a unless it is empty.

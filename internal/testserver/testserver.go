@@ -1,5 +1,6 @@
 // Package testserver starts the real third-party servers that calpresence's
-// integration tests run against (Kamailio, Radicale, Xandikos, SIPp), on
+// integration tests run against (Kamailio, Radicale, Xandikos, SIPp, and
+// headless Chromium for the status page), on
 // loopback, each stopped by PID when its test ends.
 //
 // It is test support, not a step of the flow. A test that needs a server
