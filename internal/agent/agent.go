@@ -281,6 +281,7 @@ type pipeline struct {
 	ready     bool      // a timeline was handed to the publisher
 	segs      []Segment // what Stats shows of the timeline
 	timelineH uint64    // hash of the last timeline handed over
+	override  *Override // the user's own status (override.go); nil: none
 }
 
 // calState is one calendar of a user and its last good data.
@@ -304,6 +305,7 @@ func (p *pipeline) start(s *User) {
 	defer p.mu.Unlock()
 	p.spec = s
 	p.log = p.a.log.With("user", p.id)
+	p.override = p.a.loadOverride(p.id)
 	p.startPublisher()
 	p.rebuild = p.a.opts.Clock.AfterFunc(time.Hour, func() { p.a.pending.push(p) })
 	p.rebuild.Stop()
@@ -608,6 +610,7 @@ func (p *pipeline) rebuildLocked() {
 		return strings.Compare(x.UID, y.UID)
 	})
 	segs := p.spec.Rules.Timeline(occs, from, to, zone)
+	segs, next = p.withOverride(segs, now, from, to, next)
 
 	entries := make([]publisher.Entry, 0, len(segs))
 	infos := make([]Segment, 0, len(segs))
