@@ -132,6 +132,10 @@ func runAgent(ctx context.Context, e *env, args []string) int {
 			return 2
 		}
 	}
+	if err := serveControl(ctx, stateDir, a, log); err != nil {
+		fmt.Fprintf(e.stderr, "calpresence run: %v.\n", err)
+		return 1
+	}
 	log.Info("agent started", "config", path, "users", len(specs), "state_dir", stateDir, "version", ver)
 	done := make(chan struct{})
 	go func() {
