@@ -117,6 +117,7 @@ type Publisher struct {
 	lastErr  error
 	settled  chan struct{} // closed when lastErr is next set; nil if none asked
 	wake     chan struct{}
+	repair   bool // Repair was called (repair.go)
 
 	// State below is owned by the Run goroutine.
 	aor, next  sip.Uri // the presentity; where requests are located from
@@ -331,6 +332,9 @@ func (p *Publisher) Run(ctx context.Context) error {
 		p.mu.Unlock()
 
 		what := p.decide(now, st)
+		if what == "" {
+			what = p.takeRepair(st)
+		}
 		if what != "" && now.Before(p.retryAt) {
 			what = ""
 		}

@@ -1,0 +1,36 @@
+package publisher
+
+// Repair asks the Publisher to send the document in force again at once,
+// for a caller that saw the server tell watchers something else (it lost
+// the publication in a restart, dropped it early, or holds a stale or
+// mis-merged version). With an ETag it is a modification carrying the
+// document (RFC 3903 §4.4), which replaces whatever the server holds under
+// that ETag; a server that lost the publication answers 412 and the
+// document is published afresh (§6). Without one it is an initial
+// PUBLISH. During a backoff it waits for the retry, which publishes anyway;
+// with no document in force there is nothing to repair. It does not block.
+func (p *Publisher) Repair() {
+	p.mu.Lock()
+	p.repair = true
+	p.mu.Unlock()
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// takeRepair returns what a pending Repair sends, "" for none, and clears
+// it; the Run goroutine calls it when nothing else is due.
+func (p *Publisher) takeRepair(st state) op {
+	p.mu.Lock()
+	asked := p.repair
+	p.repair = false
+	p.mu.Unlock()
+	switch {
+	case !asked || st.body == nil:
+		return ""
+	case p.etag == "":
+		return opPublish
+	}
+	return opModify
+}

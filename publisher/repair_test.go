@@ -1,0 +1,69 @@
+package publisher
+
+import (
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/calpresence/calpresence/publisher/publishertest"
+)
+
+// Repair sends the document in force at once: a modification with the
+// body under the ETag; a server that lost the publication answers 412 and
+// it is published afresh; with nothing in force it sends nothing; Repairs
+// asked for at once cost one request.
+func TestRepair(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		handler publishertest.Handler
+		body    []byte // the document in force; nil: none
+		want    []sent
+	}{
+		{"server holds a stale version", nil, []byte("A"), []sent{
+			{at: t0, expires: "3600", body: "A"},
+			{at: t0.Add(time.Minute), expires: "3600", ifMatch: "etag1", body: "A"},
+			{at: t0.Add(2 * time.Minute), expires: "3600", ifMatch: "etag2", body: "A"},
+			{at: t0.Add(2 * time.Minute), expires: "0", ifMatch: "etag3"},
+		}},
+		{"server lost it", publishertest.Sequence(publishertest.Default,
+			func(req *sip.Request, n int) (*sip.Response, error) {
+				return publishertest.PreconditionFailed(req), nil
+			},
+			publishertest.Default), []byte("A"), []sent{
+			{at: t0, expires: "3600", body: "A"},
+			{at: t0.Add(time.Minute), expires: "3600", ifMatch: "etag1", body: "A"},
+			{at: t0.Add(time.Minute), expires: "3600", body: "A"}, // afresh
+			{at: t0.Add(2 * time.Minute), expires: "3600", ifMatch: "etag3", body: "A"},
+			{at: t0.Add(2 * time.Minute), expires: "0", ifMatch: "etag4"},
+		}},
+		{"nothing in force", nil, nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				atT0()
+				s := &publishertest.Doer{Handler: tc.handler}
+				p, cancel, done := start(t, s, Options{})
+				if tc.body != nil {
+					p.SetTimeline([]Entry{{Start: t0, Body: tc.body}})
+				}
+				time.Sleep(time.Minute)
+				p.Repair()
+				synctest.Wait()
+				// Two Repairs before the loop runs cost one request.
+				time.Sleep(time.Minute)
+				p.Repair()
+				p.Repair()
+				synctest.Wait()
+				p.SetTimeline(nil)
+				synctest.Wait()
+				cancel()
+				if err := <-done; err != nil {
+					t.Fatalf("Run() = %v", err)
+				}
+				checkSent(t, sents(s), tc.want)
+			})
+		})
+	}
+}
