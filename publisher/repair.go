@@ -34,3 +34,13 @@ func (p *Publisher) takeRepair(st state) op {
 	}
 	return opModify
 }
+
+// InForce returns the document the timeline has in force now, nil for
+// none: what the server should hold, and tell watchers, once the
+// Publisher has caught up.
+func (p *Publisher) InForce() []byte {
+	now := p.opts.Clock.Now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return stateAt(p.timeline, now).body
+}

@@ -81,7 +81,8 @@ func FreePort(t testing.TB) int {
 // Process is a server started by Start.
 type Process struct {
 	Cmd    *exec.Cmd
-	Output *SafeBuffer // combined stdout and stderr
+	Output *SafeBuffer   // combined stdout and stderr
+	done   chan struct{} // closed when it exited
 }
 
 // Start runs name with args in its own process group and stops it by PID
@@ -101,6 +102,7 @@ func Start(t testing.TB, dir string, env []string, name string, args ...string) 
 	p := &Process{Cmd: cmd, Output: out}
 	done := make(chan struct{})
 	go func() { cmd.Wait(); close(done) }()
+	p.done = done
 	t.Cleanup(func() {
 		p.stop(done)
 		if t.Failed() {
