@@ -47,6 +47,7 @@ type sipFileConfig struct {
 	Expires      int    `toml:"expires"` // seconds
 	Grace        int    `toml:"grace"`   // seconds a publication may outlive its segment
 	CAFile       string `toml:"ca_file"`
+	Verify       *bool  `toml:"verify"` // watch what watchers are told and repair it
 }
 
 type calendarConfig struct {
@@ -98,6 +99,9 @@ type SIPSettings struct {
 	Expires  time.Duration
 	Grace    time.Duration
 	CAFile   string
+	// Verify: subscribe to the presentity as a watcher and republish at
+	// once when the server tells watchers something else (publisher/verify).
+	Verify bool
 }
 
 // CalendarSettings say how to read one calendar.
@@ -336,6 +340,7 @@ func (v *validator) sip(path string, sc, def *sipFileConfig) SIPSettings {
 		s.Grace = time.Duration(g) * time.Second
 	}
 	v.caFile(path+".ca_file", s.CAFile)
+	s.Verify = v.verify(path, s.Proxy, sc.Verify, def.Verify)
 	sec := sc.secretConfig
 	if sec.isZero() {
 		sec = def.secretConfig
