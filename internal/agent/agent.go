@@ -47,6 +47,9 @@ type User struct {
 	Publisher publisher.Options // Logger is set by the agent
 	// Doer sends the user's requests; nil: the agent's.
 	Doer publisher.Doer
+	// Watch, if set, watches what the server tells watchers about the
+	// user while the publisher runs, and repairs it (watch.go).
+	Watch Watcher
 	// PublisherKey identifies the publisher options that cannot be
 	// compared (the password source): a reload restarts the user's
 	// publisher only when the key changes.
@@ -282,6 +285,7 @@ type pipeline struct {
 	segs      []Segment // what Stats shows of the timeline
 	timelineH uint64    // hash of the last timeline handed over
 	override  *Override // the user's own status (override.go); nil: none
+	repairs   atomic.Uint64
 }
 
 // calState is one calendar of a user and its last good data.
@@ -346,6 +350,7 @@ func (p *pipeline) startPublisher() {
 			p.a.log.Error("publisher stopped", "user", p.id, "err", err)
 		}
 	})
+	p.startWatch(ctx, pub)
 }
 
 // newCal sets up a calendar, with its saved data if there is any; p.mu is
@@ -707,6 +712,9 @@ type UserStats struct {
 	// no response (an error), 1 to 6 for the response's status class.
 	Requests  [7]uint64
 	Calendars []CalendarStats
+	// Repairs counts the publications republished because the server
+	// told watchers something else (User.Watch).
+	Repairs uint64
 }
 
 // Segment is a stretch of a user's timeline.
@@ -744,7 +752,7 @@ func (a *Agent) Stats() Stats {
 	for _, p := range ps {
 		var polls []*poll.Entry
 		p.mu.Lock()
-		u := UserStats{ID: p.id}
+		u := UserStats{ID: p.id, Repairs: p.repairs.Load()}
 		for _, s := range p.segs {
 			if !now.Before(s.Start) && now.Before(s.End) {
 				u.Current, u.HasPresence = s, true
