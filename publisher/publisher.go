@@ -331,10 +331,8 @@ func (p *Publisher) Run(ctx context.Context) error {
 		st := stateAt(p.timeline, now)
 		p.mu.Unlock()
 
+		p.takeRepair()
 		what := p.decide(now, st)
-		if what == "" {
-			what = p.takeRepair(st)
-		}
 		if what != "" && now.Before(p.retryAt) {
 			what = ""
 		}

@@ -7,8 +7,9 @@ package publisher
 // document (RFC 3903 §4.4), which replaces whatever the server holds under
 // that ETag; a server that lost the publication answers 412 and the
 // document is published afresh (§6). Without one it is an initial
-// PUBLISH. During a backoff it waits for the retry, which publishes anyway;
-// with no document in force there is nothing to repair. It does not block.
+// PUBLISH. During a backoff it goes out at the retry, and a repair that
+// fails is retried like any publication; with no document in force there
+// is nothing to repair. It does not block.
 func (p *Publisher) Repair() {
 	p.mu.Lock()
 	p.repair = true
@@ -19,20 +20,19 @@ func (p *Publisher) Repair() {
 	}
 }
 
-// takeRepair returns what a pending Repair sends, "" for none, and clears
-// it; the Run goroutine calls it when nothing else is due.
-func (p *Publisher) takeRepair(st state) op {
+// takeRepair applies a pending Repair: the body the server holds is
+// taken as unknown, so that decide sends the document in force (a
+// modification under the ETag, or an initial PUBLISH without one) and,
+// should that fail, sends it again after the backoff. The Run goroutine
+// calls it.
+func (p *Publisher) takeRepair() {
 	p.mu.Lock()
 	asked := p.repair
 	p.repair = false
 	p.mu.Unlock()
-	switch {
-	case !asked || st.body == nil:
-		return ""
-	case p.etag == "":
-		return opPublish
+	if asked {
+		p.published = nil
 	}
-	return opModify
 }
 
 // InForce returns the document the timeline has in force now, nil for

@@ -67,3 +67,29 @@ func TestRepair(t *testing.T) {
 		})
 	}
 }
+
+// A repair that fails is sent again after the backoff, though the document
+// did not change.
+func TestRepairRetried(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		atT0()
+		s := &publishertest.Doer{Handler: publishertest.Sequence(publishertest.Default,
+			func(req *sip.Request, n int) (*sip.Response, error) { return publishertest.Unavailable(req, 0), nil },
+			publishertest.Default)}
+		p, cancel, done := start(t, s, Options{})
+		p.SetTimeline([]Entry{{Start: t0, Body: []byte("A")}})
+		time.Sleep(time.Minute)
+		p.Repair()
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		got := sents(s)
+		if len(got) != 3 {
+			t.Fatalf("sent %d requests, want 3 (publish, failed repair, its retry):\n%s", len(got), dump(got))
+		}
+		if r := got[2]; r.ifMatch != "etag1" || r.body != "A" || r.at.Before(t0.Add(time.Minute)) || r.at.After(t0.Add(time.Minute+time.Second)) {
+			t.Errorf("the retried repair = %+v, want a modification with A under etag1 within the 1s backoff", r)
+		}
+		cancel()
+		<-done
+	})
+}
