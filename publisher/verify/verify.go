@@ -25,6 +25,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -191,6 +192,7 @@ type watch struct {
 	aor  sip.Uri
 	base string
 	wake chan struct{}
+	pr   *probe
 
 	mu       sync.Mutex
 	body     []byte // the last NOTIFY's body
@@ -225,6 +227,7 @@ func (c *Client) Watch(ctx context.Context, o Options) error {
 	w.aor = sip.Uri{Scheme: w.aor.Scheme, User: w.aor.User, Host: w.aor.Host, Port: w.aor.Port}
 	pr := c.probe(ctx, o.Destination, o.Probe)
 	defer c.unprobe(pr)
+	w.pr = pr
 	pr.add(w)
 	defer pr.remove(w)
 	w.run(ctx)
@@ -277,7 +280,7 @@ func (w *watch) run(ctx context.Context) {
 			w.subscribe(ctx, true)
 			continue
 		}
-		w.check(now)
+		w.check(now, restarts)
 
 		wait := time.Hour
 		for _, t := range []time.Time{w.retryAt, w.refreshAt, w.repairAt()} {
@@ -305,12 +308,12 @@ func (w *watch) repairAt() time.Time {
 
 // check compares what watchers were told last with the document in force
 // and repairs a difference that outlasted the settle time.
-func (w *watch) check(now time.Time) {
+func (w *watch) check(now time.Time, restarts uint64) {
 	w.mu.Lock()
-	body, seen := w.body, w.seen
+	body, seen, fresh := w.body, w.seen, w.restarts == restarts
 	w.mu.Unlock()
-	if !w.subscribed || !seen {
-		return
+	if !w.subscribed || !seen || !fresh {
+		return // a server that came back is subscribed to afresh first
 	}
 	want := w.o.InForce()
 	if Holds(body, want, w.base) {
@@ -319,10 +322,11 @@ func (w *watch) check(now time.Time) {
 	}
 	if w.diffSince.IsZero() {
 		w.diffSince = now
+		w.log.Debug("watchers are told something else than published; settling", "notify", string(body), "published", string(want))
 		return
 	}
-	if now.Before(w.diffSince.Add(w.settle)) {
-		return
+	if now.Before(w.diffSince.Add(w.settle)) || !w.pr.up.Load() {
+		return // a server that does not answer gets its repair when it does
 	}
 	what := "stale or mis-merged"
 	if want != nil && Holds(body, nil, w.base) {
@@ -413,6 +417,9 @@ func (w *watch) subscribe(ctx context.Context, refresh bool) {
 		if !w.subscribed || w.failures > 0 {
 			w.log.Info("sip subscribe", "refresh", refresh, "result", code, "expires", int(granted/time.Second))
 		}
+		if !refresh {
+			w.settle = w.o.Settle // a new subscription starts afresh
+		}
 		w.subscribed, w.failures = true, 0
 		// RFC 6665 §4.1.2.1: refresh before it expires.
 		w.refreshAt = now.Add(granted - min(max(granted/4, time.Second), 5*time.Minute))
@@ -450,6 +457,7 @@ type probe struct {
 	dest   string
 	cancel context.CancelFunc
 	users  int // guarded by Client.mu
+	up     atomic.Bool
 
 	mu sync.Mutex
 	ws map[*watch]bool
@@ -462,6 +470,7 @@ func (c *Client) probe(ctx context.Context, dest string, every time.Duration) *p
 	if pr == nil {
 		pctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		pr = &probe{dest: dest, cancel: cancel, ws: map[*watch]bool{}}
+		pr.up.Store(true)
 		c.probes[dest] = pr
 		go pr.run(pctx, c, every)
 	}
@@ -493,7 +502,6 @@ func (pr *probe) remove(w *watch) {
 func (pr *probe) run(ctx context.Context, c *Client, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
-	up := true
 	for {
 		select {
 		case <-ctx.Done():
@@ -511,7 +519,7 @@ func (pr *probe) run(ctx context.Context, c *Client, every time.Duration) {
 			return
 		}
 		answered := err == nil // any response; an error is no answer
-		if answered && !up {
+		if answered && !pr.up.Load() {
 			c.log.Info("presence server answers again; watchers subscribe afresh", "server", pr.dest)
 			pr.mu.Lock()
 			for w := range pr.ws {
@@ -522,7 +530,7 @@ func (pr *probe) run(ctx context.Context, c *Client, every time.Duration) {
 			}
 			pr.mu.Unlock()
 		}
-		up = answered
+		pr.up.Store(answered)
 	}
 }
 
