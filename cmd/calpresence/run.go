@@ -81,7 +81,10 @@ func runAgent(ctx context.Context, e *env, args []string) int {
 		}
 	}()
 	var clientsMu sync.Mutex
+	verifying := &verifyDeps{log: log, userAgent: "calpresence/" + ver}
+	defer verifying.Close()
 	deps := agentDeps{
+		verify: verifying,
 		sources: config.SourceDeps{Logger: log, HTTPClient: &http.Client{Transport: &http.Transport{
 			Proxy:               http.ProxyFromEnvironment,
 			MaxIdleConnsPerHost: 32,
