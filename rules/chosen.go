@@ -2,12 +2,15 @@ package rules
 
 import (
 	"time"
+
+	"github.com/calpresence/calpresence/pidf"
 )
 
 // Chosen is the presence a person picked for themselves over [from, until):
 // one of the built-in states available, busy, dnd (Do Not Disturb) and
 // away, or the presence of a rule of r by its name, which beats the
-// calendar while it lasts. note, if not "", replaces the state's note;
+// calendar while it lasts. note, if not "", replaces the state's note
+// (shortened to the rules' note_limit);
 // otherwise a rule's note template sees Start = from, End = until and
 // Rule = name and no event (Summary and the other event fields are
 // empty). A zero until means "until cleared": the note then shows no end,
@@ -41,7 +44,7 @@ func (r *Rules) Chosen(name string, from, until time.Time, note string, loc *tim
 		}
 	}
 	if note != "" {
-		s.Note = note
+		s.Note = pidf.Shorten(note, r.noteLimit)
 		s.Lang = r.lang
 	}
 	if len(s.Activities) > 0 {

@@ -2,10 +2,12 @@ package rules
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	calpresence "github.com/calpresence/calpresence"
+	"github.com/calpresence/calpresence/pidf"
 )
 
 func TestChosen(t *testing.T) {
@@ -32,6 +34,8 @@ func TestChosen(t *testing.T) {
 		{"rule by name", "meeting", "", until, true, "closed", []string{"busy", "meeting"}, "In a meeting until 11:30"},
 		{"rule open-ended drops its note", "lunch", "", time.Time{}, true, "open", []string{"away", "meal"}, ""},
 		{"rule with note", "vacation", "Back Monday", until, true, "closed", []string{"away", "vacation"}, "Back Monday"},
+		{"long note shortened", "away", strings.Repeat("word ", 100), until, true, "open", []string{"away"},
+			pidf.Shorten(strings.Repeat("word ", 100), 64)},
 		{"ignore rule is no state", "free", "", until, false, "", nil, ""},
 		{"unknown", "sleeping", "", until, false, "", nil, ""},
 	} {
