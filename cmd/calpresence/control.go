@@ -64,7 +64,7 @@ func statuses(ps []agent.Presence, user string) []control.UserStatus {
 		}
 		u := control.UserStatus{User: p.User, Published: p.HasPresence, Source: p.Source}
 		if p.HasPresence {
-			u.Basic, u.Rule = p.Current.Basic, p.Current.Rule
+			u.Basic, u.Rule, u.Note = p.Current.Basic, p.Current.Rule, p.Current.Note
 			u.Since, u.Next = in(p.Current.Start, p.Zone), in(p.Current.End, p.Zone)
 			if p.Current.Activities != "" {
 				u.Activities = strings.Split(p.Current.Activities, ",")

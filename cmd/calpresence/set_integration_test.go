@@ -99,8 +99,8 @@ poll = "@every 1m"
 		us[0].Override == nil || us[0].Override.State != "available" || us[0].Basic != "open" {
 		t.Errorf("status -json during the override = exit %d, %s%s; want carol's own status available", code, out, errs)
 	}
-	if out, _, _ := cli("status", "-config", cfgPath); !strings.Contains(out, "own status available") {
-		t.Errorf("status during the override:\n%s\nwant the source 'own status available'", out)
+	if out, _, _ := cli("status", "-config", cfgPath); !strings.Contains(out, "own status available") || !strings.Contains(out, `open "Ask me"`) {
+		t.Errorf("status during the override:\n%s\nwant open \"Ask me\" from 'own status available'", out)
 	}
 	end := us[0].Override.Until
 	at = w.waitFor(t, "the meeting after the override", end.Add(3*time.Second), inMeeting(aor))

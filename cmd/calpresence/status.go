@@ -59,6 +59,9 @@ func writeStatus(w io.Writer, us []control.UserStatus) error {
 			if len(u.Activities) > 0 {
 				presence += " [" + strings.Join(u.Activities, ", ") + "]"
 			}
+			if u.Note != "" {
+				presence += fmt.Sprintf(" %q", u.Note)
+			}
 			since = u.Since.Format(time.RFC3339)
 			if !u.Next.IsZero() {
 				next = u.Next.Format(time.RFC3339)

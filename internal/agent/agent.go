@@ -633,7 +633,7 @@ func (p *pipeline) rebuildLocked() {
 		}
 		entries = append(entries, publisher.Entry{Start: s.Start, End: s.End, Body: body})
 		infos = append(infos, Segment{Start: s.Start, End: s.End, Basic: s.State.Basic,
-			Activities: strings.Join(s.State.Activities, ","), Rule: s.Rule})
+			Activities: strings.Join(s.State.Activities, ","), Note: s.State.Note, Rule: s.Rule})
 		fmt.Fprintf(h, "%d\x00%d\x00", s.Start.UnixNano(), s.End.UnixNano())
 		h.Write(body)
 	}
@@ -722,6 +722,7 @@ type Segment struct {
 	Start, End time.Time
 	Basic      string // "open" or "closed"
 	Activities string // comma-separated
+	Note       string
 	Rule       string // the rule that decided it; "" for the default presence
 }
 

@@ -63,6 +63,7 @@ type UserStatus struct {
 	Published  bool     `json:"published"` // false: nothing is published yet
 	Basic      string   `json:"basic,omitempty"`
 	Activities []string `json:"activities,omitempty"`
+	Note       string   `json:"note,omitempty"`
 	// Source is "override" or "calendar"; Rule is the rule that decided
 	// the calendar's presence ("" for the default presence) or the
 	// override's state.
