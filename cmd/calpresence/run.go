@@ -136,8 +136,8 @@ func runAgent(ctx context.Context, e *env, args []string) int {
 		}
 	}
 	if err := serveControl(ctx, stateDir, a, log); err != nil {
-		fmt.Fprintf(e.stderr, "calpresence run: %v.\n", err)
-		return 1
+		// Publishing matters more than set and status.
+		log.Error("no control socket; set and status cannot reach this agent", "err", err)
 	}
 	log.Info("agent started", "config", path, "users", len(specs), "state_dir", stateDir, "version", ver)
 	done := make(chan struct{})
