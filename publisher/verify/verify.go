@@ -512,7 +512,9 @@ func (pr *probe) run(ctx context.Context, c *Client, every time.Duration) {
 		req.SetDestination(pr.dest)
 		req.SetTransport("UDP")
 		req.AppendHeader(sip.NewHeader("Max-Forwards", "0"))
-		rctx, cancel := context.WithTimeout(ctx, min(every, 2*time.Second))
+		// An answer may take a while (a loaded server, a long way); a
+		// probe that takes longer than the interval delays the next.
+		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		_, err := c.do(rctx, req)
 		cancel()
 		if ctx.Err() != nil {

@@ -172,7 +172,9 @@ func TestWatchFaults(t *testing.T) {
 	if n := repairs.Load(); n != 0 {
 		t.Fatalf("within the settle time: %d repairs, want 0", n)
 	}
-	time.Sleep(300 * time.Millisecond)
+	for deadline := time.Now().Add(3 * time.Second); repairs.Load() == 0 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
 	if n := repairs.Load(); n != 1 {
 		t.Fatalf("after the settle time: %d repairs, want 1", n)
 	}
