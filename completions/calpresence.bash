@@ -9,7 +9,7 @@
 _calpresence() {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
 	if ((COMP_CWORD == 1)); then
-		COMPREPLY=($(compgen -W "run demo check events preview explain version help -h" -- "$cur"))
+		COMPREPLY=($(compgen -W "run demo check events preview explain set status version help -h" -- "$cur"))
 		return
 	fi
 	local inputs="-config -ics -tz -me -user" flags
@@ -20,6 +20,8 @@ _calpresence() {
 	events) flags="$inputs -from -to -json" ;;
 	preview) flags="$inputs -rules -from -to -json -svg -html" ;;
 	explain) flags="$inputs -rules -at -aor -pidf -dialog" ;;
+	set) flags="-config -user -for -until -note -clear available busy dnd away" ;;
+	status) flags="-config -user -json" ;;
 	*) return ;;
 	esac
 	case $prev in
@@ -44,7 +46,7 @@ _calpresence() {
 		fi
 		return
 		;;
-	-me | -user | -aor | -at | -from | -to | -start | -duration | -speed | -metrics-addr | -shard | -stale-after)
+	-me | -user | -aor | -at | -from | -to | -start | -duration | -speed | -metrics-addr | -shard | -stale-after | -for | -until | -note)
 		return # a value only the user knows
 		;;
 	esac

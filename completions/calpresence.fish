@@ -4,7 +4,7 @@
 #
 # Kept in step with the binary by internal/shipped's tests.
 
-set -l commands run demo check events preview explain version help
+set -l commands run demo check events preview explain set status version help
 complete -c calpresence -f
 
 complete -c calpresence -n "not __fish_seen_subcommand_from $commands" -a run -d 'the agent: poll calendars, publish presence'
@@ -13,6 +13,8 @@ complete -c calpresence -n "not __fish_seen_subcommand_from $commands" -a check 
 complete -c calpresence -n "not __fish_seen_subcommand_from $commands" -a events -d 'expanded occurrences of calendars'
 complete -c calpresence -n "not __fish_seen_subcommand_from $commands" -a preview -d 'the presence timeline'
 complete -c calpresence -n "not __fish_seen_subcommand_from $commands" -a explain -d 'why presence is what it is at a moment'
+complete -c calpresence -n "not __fish_seen_subcommand_from $commands" -a set -d 'your own status, at the running agent'
+complete -c calpresence -n "not __fish_seen_subcommand_from $commands" -a status -d 'each user\'s presence at the running agent'
 complete -c calpresence -n "not __fish_seen_subcommand_from $commands" -a version -d 'version, commit, Go version'
 complete -c calpresence -n "not __fish_seen_subcommand_from $commands" -a help -d 'list the commands'
 
@@ -23,7 +25,7 @@ function __calpresence_zones
 end
 
 # Flags of several commands.
-complete -c calpresence -n "__fish_seen_subcommand_from run check events preview explain" -o config -r -F -d 'config file'
+complete -c calpresence -n "__fish_seen_subcommand_from run check events preview explain set status" -o config -r -F -d 'config file'
 complete -c calpresence -n "__fish_seen_subcommand_from events preview explain" -o ics -r -F -d 'an ICS calendar: file path or URL (repeatable)'
 complete -c calpresence -n "__fish_seen_subcommand_from demo events preview explain" -o tz -x -a '(__calpresence_zones)' -d 'IANA zone'
 complete -c calpresence -n "__fish_seen_subcommand_from events preview explain" -o me -x -d 'the user\'s calendar address (repeatable)'
@@ -52,3 +54,11 @@ complete -c calpresence -n "__fish_seen_subcommand_from explain" -o at -x -d 'th
 complete -c calpresence -n "__fish_seen_subcommand_from explain" -o aor -x -d 'the presentity when no config gives one'
 complete -c calpresence -n "__fish_seen_subcommand_from explain" -o pidf -d 'print only the PIDF document'
 complete -c calpresence -n "__fish_seen_subcommand_from explain" -o dialog -d 'print only the dialog-info document for BLF lamps'
+# set, status
+complete -c calpresence -n "__fish_seen_subcommand_from set status" -o user -x -d 'the user\'s AOR'
+complete -c calpresence -n "__fish_seen_subcommand_from set" -a 'available busy dnd away' -d 'state'
+complete -c calpresence -n "__fish_seen_subcommand_from set" -o for -x -d 'end the status after this long'
+complete -c calpresence -n "__fish_seen_subcommand_from set" -o until -x -d 'end the status at HH:MM or an RFC 3339 time'
+complete -c calpresence -n "__fish_seen_subcommand_from set" -o note -x -d 'the note to publish'
+complete -c calpresence -n "__fish_seen_subcommand_from set" -o clear -d 'end your own status now'
+complete -c calpresence -n "__fish_seen_subcommand_from status" -o json -d 'print JSON'

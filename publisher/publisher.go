@@ -130,6 +130,7 @@ type Publisher struct {
 	lastErr  error
 	settled  chan struct{} // closed when lastErr is next set; nil if none asked
 	wake     chan struct{}
+	repair   bool // Repair was called (repair.go)
 
 	// State below is owned by the Run goroutine.
 	aor, next  sip.Uri // the presentity; where requests are located from
@@ -343,6 +344,7 @@ func (p *Publisher) Run(ctx context.Context) error {
 		st := stateAt(p.timeline, now)
 		p.mu.Unlock()
 
+		p.takeRepair()
 		what := p.decide(now, st)
 		if what != "" && now.Before(p.retryAt) {
 			what = ""

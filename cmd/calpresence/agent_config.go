@@ -17,6 +17,7 @@ import (
 type agentDeps struct {
 	sources   config.SourceDeps
 	sipClient func(caFile string) (publisher.Doer, error)
+	verify    *verifyDeps // nil: no watchers (verify.go)
 }
 
 // buildUsers compiles a loaded config into the agent's users: rules
@@ -41,9 +42,16 @@ func buildUsers(cfg *config.Config, deps agentDeps) ([]agent.User, error) {
 				AOR: u.AOR, Proxy: u.SIP.Proxy, Username: u.SIP.Username,
 				Password: u.SIP.Password.Func(), Expires: u.SIP.Expires, Grace: u.SIP.Grace,
 			},
-			PublisherKey: fmt.Sprintf("%s\x00%s\x00%s\x00%v\x00%v\x00%s", u.SIP.Proxy, u.SIP.Username,
-				u.SIP.Password.Key(), u.SIP.Expires, u.SIP.Grace, u.SIP.CAFile),
+			PublisherKey: fmt.Sprintf("%s\x00%s\x00%s\x00%v\x00%v\x00%s\x00%v", u.SIP.Proxy, u.SIP.Username,
+				u.SIP.Password.Key(), u.SIP.Expires, u.SIP.Grace, u.SIP.CAFile, u.SIP.Verify),
 			NoBLF: !u.SIP.BLF,
+		}
+		if u.SIP.Verify && deps.verify != nil {
+			w, err := deps.verify.watcher(u.AOR, u.SIP.Proxy)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("user %s: %w", u.AOR, err))
+			}
+			s.Watch = w
 		}
 		if deps.sipClient != nil {
 			d, err := deps.sipClient(u.SIP.CAFile)

@@ -221,7 +221,11 @@ func TestCommandsHelpAndArguments(t *testing.T) {
 		if code != 0 || !strings.Contains(errs, "usage: calpresence "+name) {
 			t.Errorf("calpresence %s -h = exit %d, stderr %q; want exit 0 and the usage", name, code, errs)
 		}
-		_, errs, code = runMain(t, name, "stray")
+		stray := []string{name, "stray"}
+		if name == "set" { // its one argument is the state
+			stray = []string{name, "busy", "stray"}
+		}
+		_, errs, code = runMain(t, stray...)
 		if code != 2 || !strings.Contains(errs, `unexpected argument "stray"`) {
 			t.Errorf("calpresence %s stray = exit %d, stderr %q; want exit 2 naming the argument", name, code, errs)
 		}

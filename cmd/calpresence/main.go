@@ -37,10 +37,12 @@ var commands = map[string]command{
 	"events":  {runEvents, "events [inputs] [-from T] [-to T] [-json]: expanded occurrences"},
 	"preview": {runPreview, "preview [inputs] -rules FILE [-from T] [-to T] [-json]: the presence timeline"},
 	"explain": {runExplain, "explain [inputs] -rules FILE -at T [-pidf]: why presence is what it is at T"},
+	"set":     {runSet, "set [-user AOR] STATE [-for D | -until T] [-note TEXT] | -clear: your own status, at the running agent"},
+	"status":  {runStatus, "status [-user AOR] [-json]: each user's presence at the running agent, its source and next change"},
 	"version": {runVersion, "version: version, commit, Go version"},
 }
 
-var commandOrder = []string{"run", "demo", "check", "events", "preview", "explain", "version"}
+var commandOrder = []string{"run", "demo", "check", "events", "preview", "explain", "set", "status", "version"}
 
 // env is what a command reads and writes besides its arguments, so that
 // tests can run commands in-process.

@@ -91,7 +91,10 @@ func runAgent(ctx context.Context, e *env, args []string) int {
 		}
 	}()
 	var clientsMu sync.Mutex
+	verifying := &verifyDeps{log: log, userAgent: "calpresence/" + ver}
+	defer verifying.Close()
 	deps := agentDeps{
+		verify: verifying,
 		sources: config.SourceDeps{Logger: log, HTTPClient: &http.Client{Transport: &http.Transport{
 			Proxy:               http.ProxyFromEnvironment,
 			MaxIdleConnsPerHost: 32,
@@ -151,6 +154,10 @@ func runAgent(ctx context.Context, e *env, args []string) int {
 			fmt.Fprintf(e.stderr, "calpresence run: %v.\n", err)
 			return 2
 		}
+	}
+	if err := serveControl(ctx, stateDir, a, log); err != nil {
+		// Publishing matters more than set and status.
+		log.Error("no control socket; set and status cannot reach this agent", "err", err)
 	}
 	log.Info("agent started", "config", path, "users", len(specs), "state_dir", stateDir, "version", ver)
 	done := make(chan struct{})

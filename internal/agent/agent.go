@@ -47,6 +47,9 @@ type User struct {
 	Publisher publisher.Options // Logger is set by the agent
 	// Doer sends the user's requests; nil: the agent's.
 	Doer publisher.Doer
+	// Watch, if set, watches what the server tells watchers about the
+	// user while the publisher runs, and repairs it (watch.go).
+	Watch Watcher
 	// PublisherKey identifies the publisher options that cannot be
 	// compared (the password source): a reload restarts the user's
 	// publisher only when the key changes.
@@ -292,6 +295,8 @@ type pipeline struct {
 	segs      []Segment // what Stats and Timeline show of the timeline
 	timelineH uint64    // hash of the last timeline handed over
 	blf       blfState  // the dialog publication (blf.go)
+	override  *Override // the user's own status (override.go); nil: none
+	repairs   atomic.Uint64
 }
 
 // calState is one calendar of a user and its last good data.
@@ -315,6 +320,7 @@ func (p *pipeline) start(s *User) {
 	defer p.mu.Unlock()
 	p.spec = s
 	p.log = p.a.log.With("user", p.id)
+	p.override = p.a.loadOverride(p.id)
 	p.startPublisher()
 	p.rebuild = p.a.opts.Clock.AfterFunc(time.Hour, func() { p.a.pending.push(p) })
 	p.rebuild.Stop()
@@ -355,6 +361,7 @@ func (p *pipeline) startPublisher() {
 			p.a.log.Error("publisher stopped", "user", p.id, "err", err)
 		}
 	})
+	p.startWatch(ctx, pub)
 }
 
 // newCal sets up a calendar, with its saved data if there is any; p.mu is
@@ -621,6 +628,7 @@ func (p *pipeline) rebuildLocked() {
 		return strings.Compare(x.UID, y.UID)
 	})
 	segs := p.spec.Rules.Timeline(occs, from, to, zone)
+	segs, next = p.withOverride(segs, now, from, to, next)
 
 	entries := make([]publisher.Entry, 0, len(segs))
 	h := fnv.New64a()
@@ -720,6 +728,9 @@ type UserStats struct {
 	DialogRequests [7]uint64
 	BLF            bool
 	Calendars      []CalendarStats
+	// Repairs counts the publications republished because the server
+	// told watchers something else (User.Watch).
+	Repairs uint64
 }
 
 // Segment is a stretch of a user's timeline.
@@ -758,7 +769,7 @@ func (a *Agent) Stats() Stats {
 	for _, p := range ps {
 		var polls []*poll.Entry
 		p.mu.Lock()
-		u := UserStats{ID: p.id, Zone: p.spec.Zone}
+		u := UserStats{ID: p.id, Zone: p.spec.Zone, Repairs: p.repairs.Load()}
 		for _, s := range p.segs {
 			if !now.Before(s.Start) && now.Before(s.End) {
 				u.Current, u.HasPresence = s, true

@@ -48,7 +48,8 @@ type sipFileConfig struct {
 	Expires      int    `toml:"expires"` // seconds
 	Grace        int    `toml:"grace"`   // seconds a publication may outlive its segment
 	CAFile       string `toml:"ca_file"`
-	BLF          *bool  `toml:"blf"` // false: no dialog publication for BLF lamps
+	BLF          *bool  `toml:"blf"`    // false: no dialog publication for BLF lamps
+	Verify       *bool  `toml:"verify"` // watch what watchers are told and repair it
 }
 
 type calendarConfig struct {
@@ -108,6 +109,9 @@ type SIPSettings struct {
 	// BLF is whether the rules' blf = true segments are published as a
 	// dialog (RFC 4235) for BLF lamps, beside presence; default true.
 	BLF bool
+	// Verify: subscribe to the presentity as a watcher and republish at
+	// once when the server tells watchers something else (publisher/verify).
+	Verify bool
 }
 
 // CalendarSettings say how to read one calendar.
@@ -378,6 +382,7 @@ func (v *validator) sip(path string, sc, def *sipFileConfig) SIPSettings {
 		s.Grace = time.Duration(g) * time.Second
 	}
 	v.caFile(path+".ca_file", s.CAFile)
+	s.Verify = v.verify(path, s.Proxy, sc.Verify, def.Verify)
 	sec := sc.secretConfig
 	if sec.isZero() {
 		sec = def.secretConfig

@@ -195,6 +195,10 @@ func writeMetrics(pw *promWriter, st agent.Stats, reloads *Reloads) {
 		}
 		pw.sample("calpresence_blf", v, "user", u.ID)
 	}
+	pw.family("calpresence_repairs_total", "counter", "Publications republished at once because the presence server told watchers something else ([sip] verify).")
+	for _, u := range st.Users {
+		pw.sample("calpresence_repairs_total", float64(u.Repairs), "user", u.ID)
+	}
 	pw.family("calpresence_presence", "gauge", "The presence in force for the user: 1 for the current basic status and activities.")
 	for _, u := range st.Users {
 		if u.HasPresence {

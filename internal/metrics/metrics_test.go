@@ -47,6 +47,7 @@ func TestMetricsHandler(t *testing.T) {
 			Poll: poll.Status{Polls: 5, Errors: 2}}},
 	}
 	u.Requests[2], u.Requests[0] = 7, 1
+	u.Repairs = 3
 	a := fixedStats{Users: []agent.UserStats{u}}
 
 	srv := httptest.NewServer(Handler(a, &Reloads{}))
@@ -70,6 +71,7 @@ func TestMetricsHandler(t *testing.T) {
 		`calpresence_presence{user="sip:alice@example.com",basic="closed",activities="busy,meeting"} 1` + "\n",
 		`calpresence_next_boundary_timestamp_seconds{user="sip:alice@example.com"} `,
 		"# TYPE calpresence_calendar_polls_total counter\n",
+		`calpresence_repairs_total{user="sip:alice@example.com"} 3` + "\n",
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("GET /metrics lacks %q; got\n%s", want, body)

@@ -15,6 +15,11 @@ import (
 type KamailioDND struct {
 	Port int
 	Proc *Process
+
+	t          testing.TB // for RestartEmpty (kamailio_dnd_restart.go)
+	bin, dir   string
+	db, schema string
+	args       []string
 }
 
 // Addr is host:port of the server.
@@ -59,9 +64,10 @@ func StartKamailioDND(t testing.TB, cfg string) *KamailioDND {
 	port := FreePort(t)
 	listen := fmt.Sprintf("127.0.0.1:%d", port)
 	// 256 MB of shared memory: thousands of presentities in the benchmarks.
-	p := Start(t, dir, nil, bin, "-f", abs, "-DD", "-E", "-Y", run, "-m", "256",
+	args := []string{"-f", abs, "-DD", "-E", "-Y", run, "-m", "256",
 		"-A", fmt.Sprintf("DBURL=\"text://%s\"", db),
-		"-A", "LISTEN_UDP=udp:"+listen, "-A", "LISTEN_TCP=tcp:"+listen)
+		"-A", "LISTEN_UDP=udp:" + listen, "-A", "LISTEN_TCP=tcp:" + listen}
+	p := Start(t, dir, nil, bin, args...)
 	WaitTCP(t, listen, 10*time.Second)
-	return &KamailioDND{Port: port, Proc: p}
+	return &KamailioDND{Port: port, Proc: p, t: t, bin: bin, dir: dir, db: db, schema: schema, args: args}
 }

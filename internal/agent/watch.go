@@ -1,0 +1,32 @@
+package agent
+
+import "context"
+
+// Watcher watches, until ctx is done, what the presence server tells
+// watchers about a user, and calls repair when it differs from inForce,
+// the document the user's publisher has in force (publisher/verify does,
+// wired by cmd/calpresence).
+type Watcher func(ctx context.Context, inForce func() []byte, repair func())
+
+// repairable is what a watcher needs of a publisher
+// (publisher.Publisher has it).
+type repairable interface {
+	InForce() []byte
+	Repair()
+}
+
+// startWatch runs the user's Watcher beside pub, for as long as ctx (the
+// publisher's); p.mu is held.
+func (p *pipeline) startWatch(ctx context.Context, pub timelineRunner) {
+	w := p.spec.Watch
+	r, ok := pub.(repairable)
+	if w == nil || !ok {
+		return
+	}
+	p.a.pubs.Go(func() {
+		w(ctx, r.InForce, func() {
+			p.repairs.Add(1)
+			r.Repair()
+		})
+	})
+}
