@@ -647,7 +647,7 @@ func (p *pipeline) rebuildLocked() {
 		fmt.Fprintf(h, "%d\x00%d\x00", s.Start.UnixNano(), s.End.UnixNano())
 		h.Write(body)
 	}
-	p.segs = segmentInfos(segs) // the whole window, for Stats and Timeline
+	p.segs = segmentInfos(segs, p.override) // the whole window, for Stats and Timeline
 	if sum := h.Sum64(); !p.ready || sum != p.timelineH {
 		if p.a.opts.OnTimeline != nil {
 			p.a.opts.OnTimeline(p.id, segs, entries)
@@ -740,6 +740,9 @@ type Segment struct {
 	Activities string // comma-separated
 	Rule       string // the rule that decided it; "" for the default presence
 	Note       string // the published note (rules hide private events' text)
+	// Override: the user's own status (calpresence set) decided it, and
+	// Rule names the state chosen.
+	Override bool
 }
 
 // CalendarStats is the state of one calendar of a user.

@@ -20,11 +20,12 @@ type UserTimeline struct {
 // segmentInfos is what the agent keeps of a timeline: the published state
 // of each segment, never the events behind it. A note is the rules'
 // output, in which private events read as "Private".
-func segmentInfos(segs []rules.Segment) []Segment {
+func segmentInfos(segs []rules.Segment, o *Override) []Segment {
 	infos := make([]Segment, len(segs))
 	for i, s := range segs {
 		infos[i] = Segment{Start: s.Start, End: s.End, Basic: s.State.Basic,
-			Activities: strings.Join(s.State.Activities, ","), Rule: s.Rule, Note: s.State.Note}
+			Activities: strings.Join(s.State.Activities, ","), Rule: s.Rule, Note: s.State.Note,
+			Override: o != nil && !s.Start.Before(o.Since) && (o.Until.IsZero() || !s.End.After(o.Until))}
 	}
 	return infos
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/calpresence/calpresence/rules"
 )
 
 // The timeline the agent keeps for status pages covers the whole window,
@@ -79,4 +81,25 @@ func TestAgentTimeline(t *testing.T) {
 		}
 		h.stop()
 	})
+}
+
+func TestSegmentInfosOverride(t *testing.T) {
+	h := func(n int) time.Time { return time.Date(2026, 3, 2, n, 0, 0, 0, time.UTC) }
+	segs := []rules.Segment{{Start: h(8), End: h(9), Rule: "meeting"}, {Start: h(9), End: h(10), Rule: "dnd"}, {Start: h(10), End: h(11)}}
+	for _, tc := range []struct {
+		name string
+		o    *Override
+		want [3]bool
+	}{
+		{"none", nil, [3]bool{}},
+		{"9 to 10", &Override{Since: h(9), Until: h(10)}, [3]bool{false, true, false}},
+		{"open-ended from 9", &Override{Since: h(9)}, [3]bool{false, true, true}},
+	} {
+		infos := segmentInfos(segs, tc.o)
+		for i, want := range tc.want {
+			if infos[i].Override != want {
+				t.Errorf("%s: segmentInfos()[%d].Override = %v, want %v", tc.name, i, infos[i].Override, want)
+			}
+		}
+	}
 }

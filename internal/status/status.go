@@ -86,7 +86,8 @@ type Presence struct {
 	Basic      string    `json:"basic"`
 	Activities []string  `json:"activities"`
 	Note       string    `json:"note"`
-	Rule       string    `json:"rule"` // "" for the default presence
+	Rule       string    `json:"rule"`     // "" for the default presence
+	Override   bool      `json:"override"` // the user's own status (calpresence set), Rule the state chosen
 	Since      time.Time `json:"since"`
 	Until      time.Time `json:"until"` // the next change, as far as the timeline reaches
 	Class      string    `json:"-"`
@@ -168,7 +169,7 @@ func userOf(u *agent.UserStats) User {
 }
 
 func presenceOf(s agent.Segment, loc *time.Location) *Presence {
-	p := &Presence{Basic: s.Basic, Activities: []string{}, Note: s.Note, Rule: s.Rule, Since: s.Start.In(loc), Until: s.End.In(loc)}
+	p := &Presence{Basic: s.Basic, Activities: []string{}, Note: s.Note, Rule: s.Rule, Override: s.Override, Since: s.Start.In(loc), Until: s.End.In(loc)}
 	if s.Activities != "" {
 		p.Activities = strings.Split(s.Activities, ",")
 	}
@@ -355,7 +356,7 @@ func (h *handler) user(w http.ResponseWriter, r *http.Request) {
 	}
 	var rows []row
 	for _, s := range tl.Segments {
-		sp := timechart.Span{Start: s.Start, End: s.End, Basic: s.Basic, Activities: s.Activities, Note: s.Note, Rule: s.Rule}
+		sp := timechart.Span{Start: s.Start, End: s.End, Basic: s.Basic, Activities: s.Activities, Note: s.Note, Rule: s.Rule, Override: s.Override}
 		spans = append(spans, sp)
 		if s.End.After(day) && s.Start.Before(next) {
 			rows = append(rows, row{Start: s.Start.In(u.loc).Format("Mon 2 Jan 15:04"), End: s.End.In(u.loc).Format("Mon 2 Jan 15:04"),

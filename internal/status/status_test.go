@@ -420,3 +420,18 @@ func TestRender500(t *testing.T) {
 	}
 	io.Discard.Write(nil)
 }
+
+// A user's own status (calpresence set) reads as such, not as a rule.
+func TestOverrideShown(t *testing.T) {
+	f := fakeUsers(2)
+	seg := agent.Segment{Start: at(14, 0), End: at(15, 0), Basic: "closed", Activities: "busy", Note: "Do not disturb", Rule: "dnd", Override: true}
+	f.st.Users[1].Current = seg
+	f.tls[f.st.Users[1].ID].Segments[1] = seg
+	h := Handler(f, Options{Now: func() time.Time { return now }})
+	for _, target := range []string{"/?q=user00001", "/user/sip:user00001@example.com"} {
+		_, _, body := get(t, h, target)
+		if got := text(parsePage(t, body)); !strings.Contains(got, "own status (dnd)") || strings.Contains(got, "rule dnd") {
+			t.Errorf("GET %s = %q, want the override as \"own status (dnd)\", not as a rule", target, got)
+		}
+	}
+}

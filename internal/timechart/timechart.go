@@ -22,6 +22,7 @@ type Span struct {
 	Activities string // comma-separated RFC 4480 activities
 	Note       string // the published note
 	Rule       string // the rule that decided it; "" for the default
+	Override   bool   // the user's own status decided it; Rule is the state chosen
 }
 
 // Options tune a chart.
@@ -131,7 +132,9 @@ func Write(w io.Writer, spans []Span, from, to time.Time, opts Options) error {
 			if s.Note != "" {
 				title += ": " + s.Note
 			}
-			if s.Rule != "" {
+			if s.Override {
+				title += " [own status " + s.Rule + "]"
+			} else if s.Rule != "" {
 				title += " [rule " + s.Rule + "]"
 			}
 			fmt.Fprintf(&b, `<g class="seg %s" data-basic="%s" data-activities="%s" data-start="%s" data-end="%s"><title>%s</title>`,
