@@ -78,6 +78,11 @@ type Options struct {
 	// lifecycle for a publication of its own.
 	Event       string
 	ContentType string
+
+	// ExpireIntoGaps leaves a publication to expire, rather than removing
+	// it, where the timeline turns to "no publication" (a nil Body): see
+	// letExpire. Shutdown still removes.
+	ExpireIntoGaps bool
 }
 
 // StatusError is a final non-2xx response the publisher could not recover
@@ -376,6 +381,9 @@ func (p *Publisher) decide(now time.Time, st state) op {
 	case st.body == nil && p.etag == "":
 		return ""
 	case st.body == nil:
+		if p.letExpire(now) {
+			return ""
+		}
 		return opRemove
 	case p.etag == "":
 		return opPublish
@@ -433,6 +441,12 @@ const minRequestExpires = 60 * time.Second
 // (unless the floor or the server's Min-Expires says otherwise).
 func (p *Publisher) requestExpires(now time.Time, st state) int {
 	d := p.opts.Expires
+	if p.expiresAtGap(st) {
+		// Gone when the segment ends (rounded up to the second), no
+		// floor: see letExpire.
+		d = min(d, st.end.Sub(now)+time.Second-1)
+		return max(int(d/time.Second), p.minExpires, 1)
+	}
 	if !st.end.IsZero() {
 		d = min(d, st.end.Sub(now)+p.opts.Grace)
 	}
@@ -464,6 +478,9 @@ func (p *Publisher) schedule(now time.Time, granted time.Duration, st state) {
 	p.refreshAt = p.expiresAt.Add(-lead)
 	if !st.end.IsZero() && p.expiresAt.Sub(st.end) >= min(lead, p.opts.Grace)/2 {
 		p.refreshAt = st.end
+	}
+	if p.expiresAtGap(st) && !p.expiresAt.Before(st.end) {
+		p.refreshAt = p.expiresAt // it is to end with the segment: no refresh
 	}
 }
 
