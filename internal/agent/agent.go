@@ -328,6 +328,7 @@ func (p *pipeline) startPublisher() {
 	p.doer = cd
 	opts := p.spec.Publisher
 	opts.Logger = p.a.log
+	opts.ExpireIntoGaps = true // see documentOf
 	if opts.Clock == nil {
 		opts.Clock = p.a.opts.Clock
 	}
@@ -616,7 +617,7 @@ func (p *pipeline) rebuildLocked() {
 		if !s.End.After(now) {
 			continue
 		}
-		body, err := s.Document(p.spec.Publisher.AOR, p.idBase).Marshal()
+		body, err := p.documentOf(s)
 		if err != nil {
 			// Cannot happen for documents the rules engine built; publish
 			// nothing rather than something wrong.
