@@ -29,7 +29,7 @@ import (
 type recDoer struct {
 	mu    sync.Mutex
 	n     int
-	held  map[string][]byte // presentity -> body in force; absent: none
+	held  map[string][]byte    // presentity -> body in force; absent: none
 	until map[string]time.Time // presentity -> when its publication expires
 	log   []pubRecord
 	fail  map[string]bool // presentities whose PUBLISH gets 503
