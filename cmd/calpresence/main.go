@@ -37,10 +37,11 @@ var commands = map[string]command{
 	"events":  {runEvents, "events [inputs] [-from T] [-to T] [-json]: expanded occurrences"},
 	"preview": {runPreview, "preview [inputs] -rules FILE [-from T] [-to T] [-json]: the presence timeline"},
 	"explain": {runExplain, "explain [inputs] -rules FILE -at T [-pidf]: why presence is what it is at T"},
-	"version": {runVersion, "version: version, commit, Go version"},
+	"version": {runVersion, "version: version, commit, Go version (also -version, --version)"},
+	"init":    {runInit, "init [-config FILE] [-aor URI] [-tz ZONE] [-ics PATH_OR_URL] [-force]: write a commented starter config"},
 }
 
-var commandOrder = []string{"run", "demo", "check", "events", "preview", "explain", "version"}
+var commandOrder = []string{"init", "run", "demo", "check", "events", "preview", "explain", "version"}
 
 // env is what a command reads and writes besides its arguments, so that
 // tests can run commands in-process.
@@ -59,6 +60,9 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 			return 2
 		}
 		return 0
+	}
+	if args[0] == "-version" || args[0] == "--version" {
+		args = append([]string{"version"}, args[1:]...)
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
