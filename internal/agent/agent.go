@@ -297,6 +297,7 @@ type calState struct {
 	stale     bool
 	savedAt   time.Time
 	savedH    uint64
+	noted     bool // noteUnread has spoken
 }
 
 func (p *pipeline) start(s *User) {
@@ -475,6 +476,7 @@ func (p *pipeline) failed(c *calState) {
 	if p.stopped || c.gone {
 		return
 	}
+	p.noteUnread(c)
 	c.attempted = true
 	p.a.pending.push(p)
 }
