@@ -112,8 +112,8 @@ aor = @AOR@
 #password_command = ["pass", "show", "sip/alice"]
 # The publication lifetime asked for, and how long one may outlive its
 # segment: seconds, or a duration such as "1h".
-#expires = 3600
-#grace = 120
+#expires = "1h"
+#grace = "2m"
 
 # The first calendar: an ICS file or feed (a path, file://, http(s):// or
 # webcal://, e.g. the "secret address in iCal format" of a Google calendar).
