@@ -1,6 +1,9 @@
 package publisher
 
-import "time"
+import (
+	"bytes"
+	"time"
+)
 
 // expiresAtGap reports whether the publication of st is to expire when
 // st ends: with Options.ExpireIntoGaps, where no publication follows. It
@@ -27,4 +30,13 @@ func (p *Publisher) expiresAtGap(st state) bool {
 // cancelled mid-way) is removed, as is every publication on shutdown.
 func (p *Publisher) letExpire(now time.Time) bool {
 	return p.opts.ExpireIntoGaps && !p.expiresAt.IsZero() && p.expiresAt.Sub(now) <= p.opts.Grace
+}
+
+// changed tells Options.OnChange of a change, once.
+func (p *Publisher) changed(body []byte, how string) {
+	if p.opts.OnChange == nil || (how == p.toldHow && bytes.Equal(body, p.told)) {
+		return
+	}
+	p.told, p.toldHow = body, how
+	p.opts.OnChange(body, how)
 }

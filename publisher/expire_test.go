@@ -2,6 +2,8 @@ package publisher
 
 import (
 	"cmp"
+	"fmt"
+	"slices"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -102,4 +104,38 @@ func TestExpireIntoGaps(t *testing.T) {
 			})
 		})
 	}
+}
+
+// OnChange hears each change of what watchers get, once: a document
+// published, a publication left to lapse or withdrawn; not refreshes, not
+// the removal on shutdown.
+func TestOnChange(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		atT0()
+		s := &publishertest.Doer{}
+		var got []string
+		opts := Options{Expires: 10 * time.Minute, ExpireIntoGaps: true, OnChange: func(body []byte, how string) {
+			got = append(got, fmt.Sprintf("%v %s %q", time.Since(t0), how, body))
+		}}
+		p, cancel, done := start(t, s, opts)
+		p.SetTimeline([]Entry{
+			{Start: t0, End: t0.Add(25 * time.Minute), Body: []byte("A")}, // refreshed twice
+			{Start: t0.Add(25 * time.Minute), End: t0.Add(30 * time.Minute)},
+			{Start: t0.Add(30 * time.Minute), End: t0.Add(90 * time.Minute), Body: []byte("B")},
+			{Start: t0.Add(90 * time.Minute), End: t0.Add(2 * time.Hour), Body: []byte("C")},
+		})
+		time.Sleep(35 * time.Minute)
+		synctest.Wait()
+		// B is cancelled long before its publication would end: withdrawn.
+		p.SetTimeline([]Entry{{Start: t0.Add(30 * time.Minute), End: t0.Add(90 * time.Minute)},
+			{Start: t0.Add(90 * time.Minute), End: t0.Add(2 * time.Hour), Body: []byte("C")}})
+		time.Sleep(time.Until(t0.Add(100 * time.Minute)))
+		synctest.Wait()
+		cancel()
+		<-done
+		want := []string{`0s published "A"`, `25m0s left to lapse ""`, `30m0s published "B"`, `35m0s withdrawn ""`, `1h30m0s published "C"`}
+		if !slices.Equal(got, want) {
+			t.Errorf("OnChange heard\n%q\nwant\n%q", got, want)
+		}
+	})
 }

@@ -83,6 +83,13 @@ type Options struct {
 	// it, where the timeline turns to "no publication" (a nil Body): see
 	// letExpire. Shutdown still removes.
 	ExpireIntoGaps bool
+	// OnChange, if set, is told each change of what watchers get from
+	// this publication: a document went out ("published", with its body),
+	// the publication was removed at a boundary ("withdrawn") or left to
+	// lapse there ("left to lapse"), body nil for both. It runs on Run's
+	// goroutine and must not call the Publisher. The agent logs the
+	// presence from it.
+	OnChange func(body []byte, how string)
 }
 
 // StatusError is a final non-2xx response the publisher could not recover
@@ -145,6 +152,10 @@ type Publisher struct {
 	// the in-flight request and the removal share RemoveTimeout from then.
 	// Real time, like Timeout and RemoveTimeout.
 	stopAt time.Time
+
+	told     []byte // what OnChange was last told, see changed
+	toldHow  string
+	stopping bool // in shutdown: the removal is no change of presence
 }
 
 // New returns a Publisher that sends its requests through d. It does no I/O.
@@ -379,9 +390,13 @@ func (p *Publisher) Run(ctx context.Context) error {
 func (p *Publisher) decide(now time.Time, st state) op {
 	switch {
 	case st.body == nil && p.etag == "":
+		if p.toldHow == "published" {
+			p.changed(nil, "left to lapse") // it expired at the boundary
+		}
 		return ""
 	case st.body == nil:
 		if p.letExpire(now) {
+			p.changed(nil, "left to lapse")
 			return ""
 		}
 		return opRemove
@@ -412,6 +427,7 @@ func (p *Publisher) shutdown() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), budget)
 	defer cancel()
+	p.stopping = true
 	p.step(ctx, opRemove, state{})
 	if p.etag != "" {
 		err := p.LastError()
@@ -514,6 +530,9 @@ func (p *Publisher) step(ctx context.Context, what op, st state) {
 			p.setErr(nil)
 			p.forget()
 			p.log.Info("sip publish", "what", string(what), "result", code, "ms", ms)
+			if !p.stopping {
+				p.changed(nil, "withdrawn")
+			}
 			return
 		}
 		h := res.GetHeader("SIP-ETag")
@@ -538,6 +557,9 @@ func (p *Publisher) step(ctx context.Context, what op, st state) {
 		}
 		p.schedule(now, time.Duration(granted)*time.Second, st)
 		p.log.Info("sip publish", "what", string(what), "result", code, "ms", ms, "expires", granted)
+		if body != nil {
+			p.changed(body, "published")
+		}
 	case code == 412 && what == opRemove:
 		// RFC 3903 §6: the server holds nothing under our ETag, so there
 		// is nothing of ours left to remove under it. Should it hold a

@@ -278,9 +278,10 @@ type pipeline struct {
 	pubCancel context.CancelFunc
 	rebuild   clock.Timer
 	stopped   bool
-	ready     bool      // a timeline was handed to the publisher
-	segs      []Segment // what Stats shows of the timeline
-	timelineH uint64    // hash of the last timeline handed over
+	ready     bool                     // a timeline was handed to the publisher
+	segs      []Segment                // what Stats shows of the timeline
+	timelineH uint64                   // hash of the last timeline handed over
+	docs      map[string]rules.Segment // by document ("" for none): what presenceChanged logs
 }
 
 // calState is one calendar of a user and its last good data.
@@ -330,6 +331,7 @@ func (p *pipeline) startPublisher() {
 	opts := p.spec.Publisher
 	opts.Logger = p.a.log
 	opts.ExpireIntoGaps = true // see documentOf
+	opts.OnChange = p.presenceChanged
 	if opts.Clock == nil {
 		opts.Clock = p.a.opts.Clock
 	}
@@ -613,6 +615,7 @@ func (p *pipeline) rebuildLocked() {
 	segs := p.spec.Rules.Timeline(occs, from, to, zone)
 
 	entries := make([]publisher.Entry, 0, len(segs))
+	docs := make(map[string]rules.Segment, len(segs))
 	infos := make([]Segment, 0, len(segs))
 	h := fnv.New64a()
 	for _, s := range segs {
@@ -627,6 +630,9 @@ func (p *pipeline) rebuildLocked() {
 			body = nil
 		}
 		entries = append(entries, publisher.Entry{Start: s.Start, End: s.End, Body: body})
+		if _, ok := docs[string(body)]; !ok {
+			docs[string(body)] = s // the first, soonest segment; see presenceChanged
+		}
 		infos = append(infos, Segment{Start: s.Start, End: s.End, Basic: s.State.Basic,
 			Activities: strings.Join(s.State.Activities, ","), Rule: s.Rule})
 		fmt.Fprintf(h, "%d\x00%d\x00", s.Start.UnixNano(), s.End.UnixNano())
@@ -638,6 +644,7 @@ func (p *pipeline) rebuildLocked() {
 			p.a.opts.OnTimeline(p.id, segs, entries)
 		}
 		p.pub.SetTimeline(entries)
+		p.docs = docs
 		p.ready, p.timelineH = true, sum
 		p.a.log.Debug("timeline rebuilt", "user", p.id, "segments", len(entries), "occurrences", len(occs))
 	}

@@ -1,6 +1,11 @@
 package agent
 
-import "github.com/calpresence/calpresence/rules"
+import (
+	"strings"
+	"time"
+
+	"github.com/calpresence/calpresence/rules"
+)
 
 // Presence servers merge calpresence's publication with the user's phone's
 // own (Kamailio aggregates the tuples of every publication of a
@@ -29,4 +34,23 @@ func (p *pipeline) documentOf(s rules.Segment) ([]byte, error) {
 		return nil, nil
 	}
 	return s.Document(p.spec.Publisher.AOR, p.idBase).Marshal()
+}
+
+// presenceChanged logs each change of what the user's watchers get: the
+// published basic, activities and note (the note as published, never more
+// of the event) and the rule that decided it ("" for the default). It is
+// the publisher's OnChange.
+func (p *pipeline) presenceChanged(body []byte, how string) {
+	p.mu.Lock()
+	s, ok := p.docs[string(body)]
+	p.mu.Unlock()
+	if !ok {
+		return // a timeline newer than the document; its own change follows
+	}
+	until := ""
+	if !s.End.IsZero() {
+		until = s.End.Format(time.RFC3339)
+	}
+	p.log.Info("presence changed", "publication", how, "basic", s.State.Basic,
+		"activities", strings.Join(s.State.Activities, ","), "note", s.State.Note, "rule", s.Rule, "until", until)
 }

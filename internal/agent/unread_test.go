@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -74,4 +75,40 @@ func TestUnreadCalendarLogged(t *testing.T) {
 			})
 		})
 	}
+}
+
+// Each presence change is logged once with what was published and the
+// rule, each attribute once.
+func TestPresenceChangeLogged(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		zone := zoneBerlin(t)
+		rs := builtin(t)
+		start := time.Now()
+		const aor = "sip:alice@example.com"
+		src := &fakeSource{name: "work", zone: zone, ics: meetingICS(start.Add(time.Hour), start.Add(2*time.Hour))}
+		var logs syncBuffer
+		log := slog.New(slog.NewTextHandler(&logs, nil))
+		h := startAgent(t, newRecDoer(), &stateStore{}, Options{Logger: log}, userFor(aor, zone, rs, src))
+		time.Sleep(3 * time.Hour)
+		synctest.Wait()
+		h.stop()
+		var changes []string
+		for _, line := range strings.Split(logs.String(), "\n") {
+			if strings.Contains(line, `msg="presence changed"`) {
+				changes = append(changes, line[strings.Index(line, "msg="):])
+			}
+			for _, attr := range []string{"user=", "calendar=", "rule="} {
+				if strings.Count(line, " "+attr) > 1 {
+					t.Errorf("attribute %s twice in %s", attr, line)
+				}
+			}
+		}
+		want := []string{
+			`msg="presence changed" user=sip:alice@example.com publication=published basic=closed activities=busy,meeting note="In a meeting until 03:00" rule=meeting until=2000-01-01T03:00:00+01:00`,
+			`msg="presence changed" user=sip:alice@example.com publication="left to lapse" basic=open activities="" note="" rule="" until=2000-01-04T00:00:00+01:00`,
+		}
+		if !slices.Equal(changes, want) {
+			t.Errorf("presence changes logged:\n%s\nwant\n%s", strings.Join(changes, "\n"), strings.Join(want, "\n"))
+		}
+	})
 }
