@@ -96,7 +96,7 @@ func TestExpireIntoGaps(t *testing.T) {
 					synctest.Wait()
 					p.SetTimeline([]Entry{{Start: t0, End: t0.Add(time.Hour)}})
 				}
-				time.Sleep(t0.Add(30 * time.Minute).Sub(time.Now()))
+				time.Sleep(time.Until(t0.Add(30 * time.Minute)))
 				synctest.Wait()
 				cancel()
 				<-done

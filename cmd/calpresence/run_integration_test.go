@@ -158,13 +158,6 @@ func inMeeting(aor string) func(*pidf.Document) bool {
 	}
 }
 
-func available(aor string) func(*pidf.Document) bool {
-	return func(doc *pidf.Document) bool {
-		tu, pe := ours(doc, aor)
-		return tu != nil && tu.Basic == "open" && (pe == nil || pe.Activities == nil || len(pe.Activities.Values) == 0)
-	}
-}
-
 // gone: the server holds nothing of the agent's (the default says nothing,
 // so the agent's publication lapsed).
 func gone(aor string) func(*pidf.Document) bool {
