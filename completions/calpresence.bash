@@ -9,14 +9,15 @@
 _calpresence() {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
 	if ((COMP_CWORD == 1)); then
-		COMPREPLY=($(compgen -W "run demo check events preview explain set status version help -h" -- "$cur"))
+		COMPREPLY=($(compgen -W "init run demo check events preview explain set status version help -h" -- "$cur"))
 		return
 	fi
 	local inputs="-config -ics -tz -me -user" flags
 	case ${COMP_WORDS[1]} in
 	run) flags="-config -log-format -log-level -metrics-addr -metrics-token-file -metrics-basic-auth-file -shard -stale-after" ;;
 	demo) flags="-speed -tz -start -duration -log-level" ;;
-	check) flags="-config -rules" ;;
+	init) flags="-config -aor -tz -ics -force" ;;
+	check) flags="-config -rules -online" ;;
 	events) flags="$inputs -from -to -json" ;;
 	preview) flags="$inputs -rules -from -to -json -svg -html" ;;
 	explain) flags="$inputs -rules -at -aor -pidf -dialog" ;;

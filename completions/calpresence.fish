@@ -4,9 +4,10 @@
 #
 # Kept in step with the binary by internal/shipped's tests.
 
-set -l commands run demo check events preview explain set status version help
+set -l commands init run demo check events preview explain set status version help
 complete -c calpresence -f
 
+complete -c calpresence -n "not __fish_seen_subcommand_from $commands" -a init -d 'write a commented starter config'
 complete -c calpresence -n "not __fish_seen_subcommand_from $commands" -a run -d 'the agent: poll calendars, publish presence'
 complete -c calpresence -n "not __fish_seen_subcommand_from $commands" -a demo -d 'the main job on an embedded example, dry-run'
 complete -c calpresence -n "not __fish_seen_subcommand_from $commands" -a check -d 'validate a config or rules without network I/O'
@@ -25,9 +26,9 @@ function __calpresence_zones
 end
 
 # Flags of several commands.
-complete -c calpresence -n "__fish_seen_subcommand_from run check events preview explain set status" -o config -r -F -d 'config file'
-complete -c calpresence -n "__fish_seen_subcommand_from events preview explain" -o ics -r -F -d 'an ICS calendar: file path or URL (repeatable)'
-complete -c calpresence -n "__fish_seen_subcommand_from demo events preview explain" -o tz -x -a '(__calpresence_zones)' -d 'IANA zone'
+complete -c calpresence -n "__fish_seen_subcommand_from init run check events preview explain set status" -o config -r -F -d 'config file'
+complete -c calpresence -n "__fish_seen_subcommand_from init events preview explain" -o ics -r -F -d 'an ICS calendar: file path or URL (repeatable)'
+complete -c calpresence -n "__fish_seen_subcommand_from init demo events preview explain" -o tz -x -a '(__calpresence_zones)' -d 'IANA zone'
 complete -c calpresence -n "__fish_seen_subcommand_from events preview explain" -o me -x -d 'the user\'s calendar address (repeatable)'
 complete -c calpresence -n "__fish_seen_subcommand_from events preview explain" -o user -x -d 'with several [[user]] tables: the AOR to read'
 complete -c calpresence -n "__fish_seen_subcommand_from events preview" -o from -x -d 'start of the window: RFC 3339 time or a date'
@@ -38,6 +39,10 @@ complete -c calpresence -n "__fish_seen_subcommand_from preview" -o svg -r -F -d
 complete -c calpresence -n "__fish_seen_subcommand_from preview" -o html -r -F -d 'write the chart and a table as an HTML page'
 complete -c calpresence -n "__fish_seen_subcommand_from run demo" -o log-level -x -a 'debug info warn error' -d 'log level'
 
+# init
+complete -c calpresence -n "__fish_seen_subcommand_from init" -o force -d 'overwrite an existing config'
+# check
+complete -c calpresence -n "__fish_seen_subcommand_from check" -o online -d 'also reach the presence server and log into each calendar'
 # run
 complete -c calpresence -n "__fish_seen_subcommand_from run" -o log-format -x -a 'text json' -d 'log format'
 complete -c calpresence -n "__fish_seen_subcommand_from run" -o metrics-addr -x -d 'serve Prometheus metrics, /healthz and the status page on this address'
@@ -51,7 +56,7 @@ complete -c calpresence -n "__fish_seen_subcommand_from demo" -o start -x -d 'si
 complete -c calpresence -n "__fish_seen_subcommand_from demo" -o duration -x -d 'stop after this much simulated time'
 # explain
 complete -c calpresence -n "__fish_seen_subcommand_from explain" -o at -x -d 'the instant to explain'
-complete -c calpresence -n "__fish_seen_subcommand_from explain" -o aor -x -d 'the presentity when no config gives one'
+complete -c calpresence -n "__fish_seen_subcommand_from init explain" -o aor -x -d 'the presentity when no config gives one'
 complete -c calpresence -n "__fish_seen_subcommand_from explain" -o pidf -d 'print only the PIDF document'
 complete -c calpresence -n "__fish_seen_subcommand_from explain" -o dialog -d 'print only the dialog-info document for BLF lamps'
 # set, status

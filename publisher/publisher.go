@@ -91,6 +91,18 @@ type Options struct {
 	// Kamailio skips updates of it, yet answers 200 with an ETag it does
 	// not keep.
 	Final func(published []byte) bool
+
+	// ExpireIntoGaps leaves a publication to expire, rather than removing
+	// it, where the timeline turns to "no publication" (a nil Body): see
+	// letExpire. Shutdown still removes.
+	ExpireIntoGaps bool
+	// OnChange, if set, is told each change of what watchers get from
+	// this publication: a document went out ("published", with its body),
+	// the publication was removed at a boundary ("withdrawn") or left to
+	// lapse there ("left to lapse"), body nil for both. It runs on Run's
+	// goroutine and must not call the Publisher. The agent logs the
+	// presence from it.
+	OnChange func(body []byte, how string)
 }
 
 // StatusError is a final non-2xx response the publisher could not recover
@@ -154,6 +166,10 @@ type Publisher struct {
 	// the in-flight request and the removal share RemoveTimeout from then.
 	// Real time, like Timeout and RemoveTimeout.
 	stopAt time.Time
+
+	told     []byte // what OnChange was last told, see changed
+	toldHow  string
+	stopping bool // in shutdown: the removal is no change of presence
 }
 
 // New returns a Publisher that sends its requests through d. It does no I/O.
@@ -389,8 +405,15 @@ func (p *Publisher) Run(ctx context.Context) error {
 func (p *Publisher) decide(now time.Time, st state) op {
 	switch {
 	case st.body == nil && p.etag == "":
+		if p.toldHow == "published" {
+			p.changed(nil, "left to lapse") // it expired at the boundary
+		}
 		return ""
 	case st.body == nil:
+		if p.letExpire(now) {
+			p.changed(nil, "left to lapse")
+			return ""
+		}
 		return opRemove
 	case p.etag == "":
 		return opPublish
@@ -422,6 +445,7 @@ func (p *Publisher) shutdown() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), budget)
 	defer cancel()
+	p.stopping = true
 	if p.opts.Farewell != nil && p.published != nil {
 		if body := p.opts.Farewell(p.published); body != nil && !bytes.Equal(body, p.published) {
 			p.step(ctx, opModify, state{body: body})
@@ -458,6 +482,12 @@ const minRequestExpires = 60 * time.Second
 // (unless the floor or the server's Min-Expires says otherwise).
 func (p *Publisher) requestExpires(now time.Time, st state) int {
 	d := p.opts.Expires
+	if p.expiresAtGap(st) {
+		// Gone when the segment ends (rounded up to the second), no
+		// floor: see letExpire.
+		d = min(d, st.end.Sub(now)+time.Second-1)
+		return max(int(d/time.Second), p.minExpires, 1)
+	}
 	if !st.end.IsZero() {
 		d = min(d, st.end.Sub(now)+p.opts.Grace)
 	}
@@ -489,6 +519,9 @@ func (p *Publisher) schedule(now time.Time, granted time.Duration, st state) {
 	p.refreshAt = p.expiresAt.Add(-lead)
 	if !st.end.IsZero() && p.expiresAt.Sub(st.end) >= min(lead, p.opts.Grace)/2 {
 		p.refreshAt = st.end
+	}
+	if p.expiresAtGap(st) && !p.expiresAt.Before(st.end) {
+		p.refreshAt = p.expiresAt // it is to end with the segment: no refresh
 	}
 }
 
@@ -522,6 +555,9 @@ func (p *Publisher) step(ctx context.Context, what op, st state) {
 			p.setErr(nil)
 			p.forget()
 			p.log.Info("sip publish", "what", string(what), "result", code, "ms", ms)
+			if !p.stopping {
+				p.changed(nil, "withdrawn")
+			}
 			return
 		}
 		h := res.GetHeader("SIP-ETag")
@@ -546,6 +582,9 @@ func (p *Publisher) step(ctx context.Context, what op, st state) {
 		}
 		p.schedule(now, time.Duration(granted)*time.Second, st)
 		p.log.Info("sip publish", "what", string(what), "result", code, "ms", ms, "expires", granted)
+		if body != nil {
+			p.changed(body, "published")
+		}
 	case code == 412 && what == opRemove:
 		// RFC 3903 §6: the server holds nothing under our ETag, so there
 		// is nothing of ours left to remove under it. Should it hold a

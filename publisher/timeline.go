@@ -25,6 +25,10 @@ type state struct {
 	body []byte    // the document in force, nil for none
 	end  time.Time // when body stops being in force (zero: never)
 	next time.Time // the next instant at which anything may change (zero: none)
+	// gapAfter is true when no publication follows body at end: the
+	// publication is then asked to expire at end, not Grace after it,
+	// and left to expire (see Publisher.decide).
+	gapAfter bool
 }
 
 // stateAt finds the document in force at now in a sorted timeline. A zero
@@ -70,5 +74,23 @@ func stateAt(tl []Entry, now time.Time) state {
 			break
 		}
 	}
+	st.gapAfter = gapAt(tl, st.end)
 	return st
+}
+
+// gapAt reports whether the timeline holds an explicit "no publication"
+// (an entry with a nil Body) at t and no document: the span after a
+// segment that the agent decided has nothing to say. The end of the
+// timeline is no gap; the agent rebuilds it before then.
+func gapAt(tl []Entry, t time.Time) bool {
+	if t.IsZero() {
+		return false
+	}
+	gap := false
+	for _, e := range tl {
+		if !e.Start.After(t) && (e.End.IsZero() || e.End.After(t)) {
+			gap = e.Body == nil // the later-starting entry wins
+		}
+	}
+	return gap
 }

@@ -162,17 +162,8 @@ func (s *Source) Name() string { return s.opts.Name }
 func (s *Source) Fetch(ctx context.Context) ([]*calendar.Event, []calendar.Warning, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.http == nil {
-		hc, err := newDAVHTTP(s.opts.HTTPClient, s.opts.CAFile)
-		if err != nil {
-			return nil, nil, fmt.Errorf("caldav %q: %w", s.opts.Name, err)
-		}
-		timeout := s.opts.Timeout
-		if timeout <= 0 {
-			timeout = davAttemptTimeout
-		}
-		s.http = &davHTTP{client: hc, username: s.opts.Username, logger: s.log,
-			retries: s.retries, backoff: s.backoff, maxBackoff: s.maxBackoff, attemptTimeout: timeout}
+	if err := s.ensureHTTP(); err != nil {
+		return nil, nil, err
 	}
 	fresh := false
 	if s.opts.Password != nil && !s.haveSecret {
@@ -199,6 +190,24 @@ func (s *Source) Fetch(ctx context.Context) ([]*calendar.Event, []calendar.Warni
 		}
 	}
 	return events, warnings, err
+}
+
+// ensureHTTP sets up the source's HTTP client; s.mu is held.
+func (s *Source) ensureHTTP() error {
+	if s.http != nil {
+		return nil
+	}
+	hc, err := newDAVHTTP(s.opts.HTTPClient, s.opts.CAFile)
+	if err != nil {
+		return fmt.Errorf("caldav %q: %w", s.opts.Name, err)
+	}
+	timeout := s.opts.Timeout
+	if timeout <= 0 {
+		timeout = davAttemptTimeout
+	}
+	s.http = &davHTTP{client: hc, username: s.opts.Username, logger: s.log,
+		retries: s.retries, backoff: s.backoff, maxBackoff: s.maxBackoff, attemptTimeout: timeout}
+	return nil
 }
 
 // readSecret calls the Password function. The secret is kept between
@@ -378,6 +387,33 @@ func (s *Source) probeURL(ctx context.Context, u *url.URL) (*probe, error) {
 // discover finds the account's calendars from the configured URL and
 // selects the configured ones.
 func (s *Source) discover(ctx context.Context) ([]*davCollection, error) {
+	all, err := s.discoverAll(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sel, err := selectCalendars(all, s.opts.Calendars)
+	if err != nil {
+		return nil, err
+	}
+	for i, c := range sel {
+		key := c.url.String()
+		if old, ok := s.cache[key]; ok {
+			old.displayName, old.components = c.displayName, c.components
+			sel[i] = old
+		} else {
+			s.cache[key] = c
+		}
+	}
+	names := make([]string, len(sel))
+	for i, c := range sel {
+		names[i] = c.label()
+	}
+	s.log.Debug("caldav calendars selected", "calendars", names)
+	return sel, nil
+}
+
+// discoverAll finds every calendar of the account from the source's URL.
+func (s *Source) discoverAll(ctx context.Context) ([]*davCollection, error) {
 	var p *probe
 	var err error
 	if s.start.Path == "/" {
@@ -411,25 +447,7 @@ func (s *Source) discover(ctx context.Context) ([]*davCollection, error) {
 			return nil, fmt.Errorf("discovery: no calendars at %s", httpx.RedactURL(home))
 		}
 	}
-	sel, err := selectCalendars(all, s.opts.Calendars)
-	if err != nil {
-		return nil, err
-	}
-	for i, c := range sel {
-		key := c.url.String()
-		if old, ok := s.cache[key]; ok {
-			old.displayName, old.components = c.displayName, c.components
-			sel[i] = old
-		} else {
-			s.cache[key] = c
-		}
-	}
-	names := make([]string, len(sel))
-	for i, c := range sel {
-		names[i] = c.label()
-	}
-	s.log.Debug("caldav calendars selected", "calendars", names)
-	return sel, nil
+	return all, nil
 }
 
 // findHome returns the calendar home: the probed URL's calendar-home-set,

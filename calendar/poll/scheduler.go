@@ -482,10 +482,14 @@ func (s *Scheduler) poll(ctx context.Context, p *Entry) error {
 			p.notBefore = now.Add(ra.RetryAfter())
 			p.due = latest(p.due, p.notBefore)
 		}
-		failures, next := p.failures, p.due
+		failures, next, good := p.failures, p.due, p.good
 		s.mu.Unlock()
-		spec.Logger.WarnContext(ctx, "calendar poll failed; keeping the last good events",
-			"calendar", name, "err", err, "failures", failures, "retry_at", next)
+		msg := "calendar poll failed; keeping the last good events"
+		if !good {
+			// Nothing was read from it yet: there are no last good events.
+			msg = "calendar poll failed; it has not been read yet"
+		}
+		spec.Logger.WarnContext(ctx, msg, "calendar", name, "err", err, "failures", failures, "retry_at", next)
 		if spec.OnFailure != nil {
 			spec.OnFailure(name, err)
 		}

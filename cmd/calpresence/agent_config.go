@@ -60,8 +60,12 @@ func buildUsers(cfg *config.Config, deps agentDeps) ([]agent.User, error) {
 			}
 			s.Doer = d
 		}
+		srcDeps := deps.sources
+		if srcDeps.Logger != nil {
+			srcDeps.Logger = srcDeps.Logger.With("user", u.AOR) // whose calendar, among many users
+		}
 		for _, c := range u.Calendars {
-			src, err := config.NewSource(c, calendar.ParseOptions{Calendar: c.Name, Source: c.URL, Zone: u.Zone, Me: u.Me}, deps.sources)
+			src, err := config.NewSource(c, calendar.ParseOptions{Calendar: c.Name, Source: c.URL, Zone: u.Zone, Me: u.Me}, srcDeps)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("user %s: %w", u.AOR, err))
 				continue

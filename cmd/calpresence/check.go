@@ -13,20 +13,24 @@ import (
 // runCheck validates a config and the rules it names, or one rules file,
 // without network I/O: "ok" and exit 0, or every error and exit 2.
 func runCheck(ctx context.Context, e *env, args []string) int {
-	fs := newFlagSet(e.stderr, "check", "usage: calpresence check -config FILE | -rules FILE",
-		"Validates a config, with the rules it names, or a rules file, without network I/O.")
+	fs := newFlagSet(e.stderr, "check", "usage: calpresence check -config FILE [-online] | -rules FILE",
+		"Validates a config, with the rules it names, or a rules file, without network I/O;",
+		"with -online it then reaches the presence server and logs into each calendar.")
 	configPath := fs.String("config", "", "config `FILE` to validate, with the rules it names (default $XDG_CONFIG_HOME/calpresence/config.toml)")
 	rulesPath := fs.String("rules", "", "rules `FILE` to validate")
+	online := fs.Bool("online", false, "after the checks, send OPTIONS to each user's presence server and log into each calendar (CalDAV: list its calendars)")
 	if err := parseFlags(fs, args); err != nil {
 		return flagsExit(err)
 	}
 	var errs []error
+	var cfg *config.Config
 	if *configPath != "" || *rulesPath == "" {
 		path := *configPath
 		if path == "" {
 			path = config.DefaultPath(e.getenv)
 		}
-		cfg, err := config.Load(path, e.getenv)
+		var err error
+		cfg, err = config.Load(path, e.getenv)
 		switch {
 		case err != nil && *configPath == "" && isNotExist(err):
 			fmt.Fprintf(e.stderr, "calpresence check: give -config FILE or -rules FILE (no config at %s).\n", path)
@@ -64,6 +68,9 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 			printErrors(e.stderr, err)
 		}
 		return 2
+	}
+	if *online && cfg != nil && !checkOnline(ctx, e, cfg) {
+		return 1
 	}
 	fmt.Fprintln(e.stdout, "ok")
 	return 0

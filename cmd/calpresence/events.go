@@ -16,7 +16,7 @@ import (
 // "events -json"), as a table or as JSON.
 func runEvents(ctx context.Context, e *env, args []string) int {
 	fs := newFlagSet(e.stderr, "events",
-		"usage: calpresence events [-config FILE | -ics PATH_OR_URL ...] [-from T] [-to T] [-tz ZONE] [-me ADDR] [-json]",
+		"usage: calpresence events [-config FILE | -ics PATH_OR_URL ...] [-from T] [-to T] [-tz ZONE] [-me ADDR] [-user AOR] [-json]",
 		"Prints the expanded occurrences of the calendars that overlap [from, to).")
 	in := addInputFlags(fs)
 	win := addWindowFlags(fs)

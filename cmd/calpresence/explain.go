@@ -18,7 +18,7 @@ const fallbackAOR = "sip:user@example.invalid"
 // runExplain tells why the presence at one instant is what it is.
 func runExplain(ctx context.Context, e *env, args []string) int {
 	fs := newFlagSet(e.stderr, "explain",
-		"usage: calpresence explain [-config FILE | -ics PATH_OR_URL ...] [-rules FILE] -at T [-tz ZONE] [-me ADDR] [-aor URI] [-pidf | -dialog]",
+		"usage: calpresence explain [-config FILE | -ics PATH_OR_URL ...] [-rules FILE] -at T [-tz ZONE] [-me ADDR] [-user AOR] [-aor URI] [-pidf | -dialog]",
 		"Tells which events are on at T, the rule each matched (or why none did), the winner and the PIDF document.")
 	in := addInputFlags(fs)
 	rulesPath := fs.String("rules", "", "rules `FILE` (default: the config's, else the built-in rules.example.toml)")

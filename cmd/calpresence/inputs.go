@@ -191,6 +191,7 @@ func (f *inputFlags) loadInputs(e *env, logger *slog.Logger) (*inputs, error) {
 				return nil, usagef("-user %s: no such user in %s", f.user, path)
 			}
 		}
+		noteUser(e.stderr, cfg, in.user, f.user != "")
 	} else {
 		in.user = &config.User{Zone: time.Local}
 		for i, u := range f.ics {

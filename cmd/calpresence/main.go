@@ -39,10 +39,11 @@ var commands = map[string]command{
 	"explain": {runExplain, "explain [inputs] -rules FILE -at T [-pidf]: why presence is what it is at T"},
 	"set":     {runSet, "set [-user AOR] STATE [-for D | -until T] [-note TEXT] | -clear: your own status, at the running agent"},
 	"status":  {runStatus, "status [-user AOR] [-json]: each user's presence at the running agent, its source and next change"},
-	"version": {runVersion, "version: version, commit, Go version"},
+	"version": {runVersion, "version: version, commit, Go version (also -version, --version)"},
+	"init":    {runInit, "init [-config FILE] [-aor URI] [-tz ZONE] [-ics PATH_OR_URL] [-force]: write a commented starter config"},
 }
 
-var commandOrder = []string{"run", "demo", "check", "events", "preview", "explain", "set", "status", "version"}
+var commandOrder = []string{"init", "run", "demo", "check", "events", "preview", "explain", "set", "status", "version"}
 
 // env is what a command reads and writes besides its arguments, so that
 // tests can run commands in-process.
@@ -61,6 +62,9 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 			return 2
 		}
 		return 0
+	}
+	if args[0] == "-version" || args[0] == "--version" {
+		args = append([]string{"version"}, args[1:]...)
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {

@@ -15,7 +15,7 @@ import (
 // runPreview prints the presence timeline over [from, to).
 func runPreview(ctx context.Context, e *env, args []string) int {
 	fs := newFlagSet(e.stderr, "preview",
-		"usage: calpresence preview [-config FILE | -ics PATH_OR_URL ...] [-rules FILE] [-from T] [-to T] [-tz ZONE] [-me ADDR] [-json] [-svg FILE] [-html FILE]",
+		"usage: calpresence preview [-config FILE | -ics PATH_OR_URL ...] [-rules FILE] [-from T] [-to T] [-tz ZONE] [-me ADDR] [-user AOR] [-json] [-svg FILE] [-html FILE]",
 		"Prints the presence timeline over [from, to): a table and a bar per day, or JSON; -svg and -html write it as a chart.")
 	in := addInputFlags(fs)
 	rulesPath := fs.String("rules", "", "rules `FILE` (default: the config's, else the built-in rules.example.toml)")

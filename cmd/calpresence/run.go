@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -202,11 +204,17 @@ func loadAgentConfig(path string, getenv func(string) string, deps agentDeps) (*
 	if err != nil {
 		return nil, nil, err
 	}
+	// What check refuses, run refuses too: a password source that cannot
+	// give a password (an unset password_env, a missing password_file).
+	secretWarnings, secretErrs := cfg.CheckSecrets()
+	if len(secretErrs) > 0 {
+		return nil, nil, errors.Join(secretErrs...)
+	}
 	specs, err := buildUsers(cfg, deps)
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, w := range cfg.Warnings {
+	for _, w := range slices.Concat(cfg.Warnings, secretWarnings) {
 		deps.sources.Logger.Warn("config", "warning", w.Error())
 	}
 	return cfg, specs, nil

@@ -13,6 +13,9 @@ func TestRunUsage(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.toml")
 	os.WriteFile(bad, []byte("timezone = \"Mars/Olympus\"\n[sip]\naor = \"sip:alice@example.com\"\n"), 0o600)
+	// check refuses an unset password_env; so does run, at its position.
+	unset := filepath.Join(dir, "unset.toml")
+	os.WriteFile(unset, []byte("timezone = \"UTC\"\n[sip]\naor = \"sip:alice@example.com\"\nusername = \"alice\"\npassword_env = \"CALPRESENCE_TEST_SURELY_UNSET\"\n[[calendar]]\nname = \"work\"\nurl = \"/tmp/none.ics\"\n"), 0o600)
 	tests := []struct {
 		args []string
 		want string // in stderr
@@ -25,6 +28,7 @@ func TestRunUsage(t *testing.T) {
 		{[]string{"run", "-config", filepath.Join(dir, "missing.toml")}, "missing.toml"},
 		{[]string{"run", "-config", bad}, bad + ":1:"},
 		{[]string{"run", "-config", dir}, "is a directory"},
+		{[]string{"run", "-config", unset}, unset + ":5:"},
 	}
 	for _, tt := range tests {
 		var out, errb bytes.Buffer

@@ -159,3 +159,11 @@ poll = "@every 1m"
 		t.Errorf("set without a running agent = exit %d, stderr %q; want exit 1, 'the agent is not running'", code, errs)
 	}
 }
+
+// available: the server holds the agent's tuple open and no activity.
+func available(aor string) func(*pidf.Document) bool {
+	return func(doc *pidf.Document) bool {
+		tu, pe := ours(doc, aor)
+		return tu != nil && tu.Basic == "open" && (pe == nil || pe.Activities == nil || len(pe.Activities.Values) == 0)
+	}
+}

@@ -291,11 +291,12 @@ type pipeline struct {
 	pubCancel context.CancelFunc
 	rebuild   clock.Timer
 	stopped   bool
-	ready     bool      // a timeline was handed to the publisher
-	segs      []Segment // what Stats and Timeline show of the timeline
-	timelineH uint64    // hash of the last timeline handed over
-	blf       blfState  // the dialog publication (blf.go)
-	override  *Override // the user's own status (override.go); nil: none
+	ready     bool                     // a timeline was handed to the publisher
+	segs      []Segment                // what Stats and Timeline show of the timeline
+	timelineH uint64                   // hash of the last timeline handed over
+	docs      map[string]rules.Segment // by document ("" for none): what presenceChanged logs
+	blf       blfState                 // the dialog publication (blf.go)
+	override  *Override                // the user's own status (override.go); nil: none
 	repairs   atomic.Uint64
 }
 
@@ -313,6 +314,7 @@ type calState struct {
 	stale     bool
 	savedAt   time.Time
 	savedH    uint64
+	noted     bool // noteUnread has spoken
 }
 
 func (p *pipeline) start(s *User) {
@@ -345,6 +347,8 @@ func (p *pipeline) startPublisher() {
 	p.doer = cd
 	opts := p.spec.Publisher
 	opts.Logger = p.a.log
+	opts.ExpireIntoGaps = true // see documentOf
+	opts.OnChange = p.presenceChanged
 	if opts.Clock == nil {
 		opts.Clock = p.a.opts.Clock
 	}
@@ -494,6 +498,7 @@ func (p *pipeline) failed(c *calState) {
 	if p.stopped || c.gone {
 		return
 	}
+	p.noteUnread(c)
 	c.attempted = true
 	p.a.pending.push(p)
 }
@@ -631,12 +636,13 @@ func (p *pipeline) rebuildLocked() {
 	segs, next = p.withOverride(segs, now, from, to, next)
 
 	entries := make([]publisher.Entry, 0, len(segs))
+	docs := make(map[string]rules.Segment, len(segs))
 	h := fnv.New64a()
 	for _, s := range segs {
 		if !s.End.After(now) {
 			continue
 		}
-		body, err := s.Document(p.spec.Publisher.AOR, p.idBase).Marshal()
+		body, err := p.documentOf(s)
 		if err != nil {
 			// Cannot happen for documents the rules engine built; publish
 			// nothing rather than something wrong.
@@ -644,6 +650,9 @@ func (p *pipeline) rebuildLocked() {
 			body = nil
 		}
 		entries = append(entries, publisher.Entry{Start: s.Start, End: s.End, Body: body})
+		if _, ok := docs[string(body)]; !ok {
+			docs[string(body)] = s // the first, soonest segment; see presenceChanged
+		}
 		fmt.Fprintf(h, "%d\x00%d\x00", s.Start.UnixNano(), s.End.UnixNano())
 		h.Write(body)
 	}
@@ -653,6 +662,7 @@ func (p *pipeline) rebuildLocked() {
 			p.a.opts.OnTimeline(p.id, segs, entries)
 		}
 		p.pub.SetTimeline(entries)
+		p.docs = docs
 		p.ready, p.timelineH = true, sum
 		p.a.log.Debug("timeline rebuilt", "user", p.id, "segments", len(entries), "occurrences", len(occs))
 	}

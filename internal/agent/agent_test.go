@@ -29,7 +29,8 @@ import (
 type recDoer struct {
 	mu    sync.Mutex
 	n     int
-	held  map[string][]byte // presentity -> body in force; absent: none
+	held  map[string][]byte    // presentity -> body in force; absent: none
+	until map[string]time.Time // presentity -> when its publication expires
 	log   []pubRecord
 	fail  map[string]bool // presentities whose PUBLISH gets 503
 	etags map[string]string
@@ -43,7 +44,7 @@ type pubRecord struct {
 }
 
 func newRecDoer() *recDoer {
-	return &recDoer{held: map[string][]byte{}, fail: map[string]bool{}, etags: map[string]string{}}
+	return &recDoer{held: map[string][]byte{}, until: map[string]time.Time{}, fail: map[string]bool{}, etags: map[string]string{}}
 }
 
 func (d *recDoer) Do(ctx context.Context, req *sip.Request) (*sip.Response, error) {
@@ -71,6 +72,9 @@ func (d *recDoer) Do(ctx context.Context, req *sip.Request) (*sip.Response, erro
 		d.held[aor] = bytes.Clone(req.Body())
 		d.log = append(d.log, pubRecord{at: now, aor: aor, body: bytes.Clone(req.Body()), op: "publish"})
 	}
+	if exp > 0 {
+		d.until[aor] = now.Add(time.Duration(exp) * time.Second)
+	}
 	d.n++
 	res := sip.NewResponseFromRequest(req, 200, "OK", nil)
 	res.AppendHeader(sip.NewHeader("SIP-ETag", fmt.Sprintf("e%d", d.n)))
@@ -94,6 +98,10 @@ func (d *recDoer) heldState(t *testing.T, aor string) (rules.State, bool) {
 	t.Helper()
 	d.mu.Lock()
 	body, ok := d.held[aor]
+	if ok && !time.Now().Before(d.until[aor]) {
+		delete(d.held, aor) // expired
+		ok = false
+	}
 	d.mu.Unlock()
 	if !ok {
 		return rules.State{}, false
@@ -356,6 +364,19 @@ func TestAgentMonth(t *testing.T) {
 			time.Sleep(time.Until(seg.Start))
 			synctest.Wait()
 			got, ok := d.heldState(t, aor)
+			if saysNothing(seg) {
+				// Nothing is published: the segment before lapses
+				// with its end (rounded up to the second).
+				if at := seg.Start.Add(time.Second); at.Before(seg.End) {
+					time.Sleep(time.Until(at))
+					synctest.Wait()
+					if got, ok := d.heldState(t, aor); ok {
+						t.Fatalf("at %v the server holds %s, want nothing (the default says nothing)", at.In(zone), fmtState(got))
+					}
+					checked++
+				}
+				continue
+			}
 			if !ok || !sameState(got, seg.State) {
 				t.Fatalf("at %v the server holds %s (held %v), want %s (rule %q)", seg.Start.In(zone), fmtState(got), ok, fmtState(seg.State), seg.Rule)
 			}
@@ -437,8 +458,8 @@ func TestAgentStaleAndRestart(t *testing.T) {
 		h := startAgent(t, d, store, opts, userFor(aor, zone, rs, src))
 		time.Sleep(time.Minute)
 		synctest.Wait()
-		if got, _ := d.heldState(t, aor); got.Basic != "open" {
-			t.Fatalf("before the meeting the server holds %s, want open", fmtState(got))
+		if got, ok := d.heldState(t, aor); ok {
+			t.Fatalf("before the meeting the server holds %s, want nothing (the default says nothing)", fmtState(got))
 		}
 		// The calendar breaks; the meeting still starts.
 		src.set("", errors.New("fetch work: 503 Service Unavailable"))
@@ -461,8 +482,8 @@ func TestAgentStaleAndRestart(t *testing.T) {
 		// Three hours after the last good poll the data is stale: default.
 		time.Sleep(time.Until(start.Add(3*time.Hour + time.Second)))
 		synctest.Wait()
-		if got, _ := d2.heldState(t, aor); got.Basic != "open" || len(got.Activities) != 0 {
-			t.Fatalf("with stale data the server holds %s, want the default (open)", fmtState(got))
+		if got, ok := d2.heldState(t, aor); ok {
+			t.Fatalf("with stale data the server holds %s, want nothing (the default says nothing)", fmtState(got))
 		}
 		// The calendar comes back: the meeting is back at the next poll.
 		src.set(meetingICS(start.Add(time.Hour), start.Add(10*time.Hour)), nil)
@@ -498,8 +519,8 @@ func TestAgentEditAndApply(t *testing.T) {
 		if got, _ := d.heldState(t, "sip:alice@example.com"); got.Basic != "closed" {
 			t.Fatalf("after the edit alice's meeting should have started: server holds %s", fmtState(got))
 		}
-		if got, _ := d.heldState(t, "sip:bob@example.com"); got.Basic != "open" {
-			t.Fatalf("bob's meeting has not started: server holds %s", fmtState(got))
+		if got, ok := d.heldState(t, "sip:bob@example.com"); ok {
+			t.Fatalf("bob's meeting has not started: server holds %s, want nothing", fmtState(got))
 		}
 
 		// Reload: rules that make every event "open, busy"; bob leaves.
@@ -555,9 +576,22 @@ func TestAgentSlowCalendarIsolated(t *testing.T) {
 		if got, _ := d.heldState(t, "sip:fast@example.com"); got.Basic != "closed" {
 			t.Fatalf("the fast user's meeting did not go out on time: server holds %s", fmtState(got))
 		}
-		// The slow users published the default once their fetch timed out.
-		if _, ok := d.heldState(t, "sip:slow0@example.com"); !ok {
-			t.Errorf("a user whose calendar timed out published nothing")
+		// The slow users have the default once their fetch timed out,
+		// which says nothing, so nothing is published.
+		found := false
+		for _, u := range h.a.Stats().Users {
+			if u.ID == "sip:slow0@example.com" {
+				found = true
+				if !u.HasPresence || u.Current.Basic != "open" {
+					t.Errorf("a user whose calendar timed out has no timeline: %+v", u.Current)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("Stats lacks sip:slow0@example.com")
+		}
+		if got, ok := d.heldState(t, "sip:slow0@example.com"); ok {
+			t.Errorf("a user whose calendar timed out publishes %s, want nothing", fmtState(got))
 		}
 		h.stop()
 	})

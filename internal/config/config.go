@@ -45,8 +45,8 @@ type sipFileConfig struct {
 	Proxy        string `toml:"proxy"`
 	Username     string `toml:"username"`
 	secretConfig `toml:",inline"`
-	Expires      int    `toml:"expires"` // seconds
-	Grace        int    `toml:"grace"`   // seconds a publication may outlive its segment
+	Expires      any    `toml:"expires"` // seconds, or a duration string ("1h"); see duration
+	Grace        any    `toml:"grace"`   // how long a publication may outlive its segment, likewise
 	CAFile       string `toml:"ca_file"`
 	BLF          *bool  `toml:"blf"`    // false: no dialog publication for BLF lamps
 	Verify       *bool  `toml:"verify"` // watch what watchers are told and repair it
@@ -174,7 +174,7 @@ func Parse(path string, data []byte, getenv func(string) string) (*Config, error
 // parse is Parse; prev, on a reload, is the running config (users_dir.go).
 func parse(path string, data []byte, getenv func(string) string, prev *Config) (*Config, error) {
 	var fc fileConfig
-	errs := tomlpos.Decode(path, data, &fc)
+	errs := explainDecodeErrors(tomlpos.Decode(path, data, &fc))
 	if !tomlpos.OnlyUnknownKeys(errs) {
 		return nil, &Error{errs}
 	}
@@ -369,17 +369,11 @@ func (v *validator) sip(path string, sc, def *sipFileConfig) SIPSettings {
 			v.errorf(path+".proxy", "%v", err)
 		}
 	}
-	switch exp := cmp.Or(sc.Expires, def.Expires); {
-	case exp < 0:
-		v.errorf(path+".expires", "expires must be a positive number of seconds, not %d", exp)
-	case exp > 0:
-		s.Expires = time.Duration(exp) * time.Second
+	if d := v.duration(path, "expires", sc.Expires, def.Expires); d > 0 {
+		s.Expires = d
 	}
-	switch g := cmp.Or(sc.Grace, def.Grace); {
-	case g < 0:
-		v.errorf(path+".grace", "grace must be a positive number of seconds, not %d", g)
-	case g > 0:
-		s.Grace = time.Duration(g) * time.Second
+	if d := v.duration(path, "grace", sc.Grace, def.Grace); d > 0 {
+		s.Grace = d
 	}
 	v.caFile(path+".ca_file", s.CAFile)
 	s.Verify = v.verify(path, s.Proxy, sc.Verify, def.Verify)

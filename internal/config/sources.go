@@ -20,10 +20,8 @@ type SourceDeps struct {
 
 // NewSource builds the calendar source a config entry describes.
 func NewSource(c CalendarSettings, p calendar.ParseOptions, deps SourceDeps) (calendar.Source, error) {
+	// The sources name their calendar in their own log lines.
 	logger := deps.Logger
-	if logger != nil {
-		logger = logger.With("calendar", c.Name)
-	}
 	switch c.Type {
 	case "ics":
 		return ics.New(ics.Options{

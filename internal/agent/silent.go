@@ -1,0 +1,56 @@
+package agent
+
+import (
+	"strings"
+	"time"
+
+	"github.com/calpresence/calpresence/rules"
+)
+
+// Presence servers merge calpresence's publication with the user's phone's
+// own (Kamailio aggregates the tuples of every publication of a
+// presentity). The default presence with nothing in it, basic open and no
+// activity, mood, place, privacy, sphere or note, adds no information to
+// the phone's: published, it reads "available" to a watcher merging the
+// tuples even while the user has set the phone to DND or offline. So the
+// agent publishes nothing for it: the timeline holds no document there
+// (a nil Body), and the publisher lets the publication of the segment
+// before it expire at the boundary (publisher.Options.ExpireIntoGaps),
+// because Kamailio tells watchers of a removal as a closed tuple and of an
+// expiry as the phone's state alone.
+
+// saysNothing reports whether s is the default presence with nothing to
+// say beyond "open".
+func saysNothing(s rules.Segment) bool {
+	st := s.State
+	return s.Rule == "" && st.Basic == "open" && len(st.Activities) == 0 && st.Note == "" &&
+		len(st.Mood) == 0 && len(st.PlaceType) == 0 && len(st.Privacy) == 0 && st.Sphere == "" && !st.BLF
+}
+
+// documentOf is the PIDF document the publisher gets for s: nil for a
+// segment that says nothing.
+func (p *pipeline) documentOf(s rules.Segment) ([]byte, error) {
+	if saysNothing(s) {
+		return nil, nil
+	}
+	return s.Document(p.spec.Publisher.AOR, p.idBase).Marshal()
+}
+
+// presenceChanged logs each change of what the user's watchers get: the
+// published basic, activities and note (the note as published, never more
+// of the event) and the rule that decided it ("" for the default). It is
+// the publisher's OnChange.
+func (p *pipeline) presenceChanged(body []byte, how string) {
+	p.mu.Lock()
+	s, ok := p.docs[string(body)]
+	p.mu.Unlock()
+	if !ok {
+		return // a timeline newer than the document; its own change follows
+	}
+	until := ""
+	if !s.End.IsZero() {
+		until = s.End.Format(time.RFC3339)
+	}
+	p.log.Info("presence changed", "publication", how, "basic", s.State.Basic,
+		"activities", strings.Join(s.State.Activities, ","), "note", s.State.Note, "rule", s.Rule, "until", until)
+}
