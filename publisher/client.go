@@ -4,11 +4,10 @@ import (
 	"cmp"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"log/slog"
-	"os"
 
+	"github.com/calpresence/calpresence/internal/capool"
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 )
@@ -39,13 +38,9 @@ type Client struct {
 func NewClient(o ClientOptions) (*Client, error) {
 	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: o.ServerName}
 	if o.CAFile != "" {
-		pem, err := os.ReadFile(o.CAFile)
+		pool, err := capool.Load(o.CAFile)
 		if err != nil {
-			return nil, fmt.Errorf("sip client: read ca file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("sip client: ca file %s: no PEM certificates", o.CAFile)
+			return nil, fmt.Errorf("sip client: %w", err)
 		}
 		tlsConf.RootCAs = pool
 	}

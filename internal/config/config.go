@@ -5,7 +5,6 @@ package config
 
 import (
 	"cmp"
-	"crypto/x509"
 	"fmt"
 	"net/url"
 	"os"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/calpresence/calpresence/calendar"
 	"github.com/calpresence/calpresence/calendar/poll"
+	"github.com/calpresence/calpresence/internal/capool"
 	"github.com/calpresence/calpresence/internal/tomlpos"
 	"github.com/calpresence/calpresence/publisher"
 )
@@ -398,12 +398,8 @@ func (v *validator) caFile(path, f string) {
 	if f == "" {
 		return
 	}
-	pem, err := os.ReadFile(f)
-	switch {
-	case err != nil:
-		v.errorf(path, "ca_file %s: not a readable file", f)
-	case !x509.NewCertPool().AppendCertsFromPEM(pem):
-		v.errorf(path, "ca_file %s: no PEM certificates in it", f)
+	if err := capool.Check(f); err != nil {
+		v.errorf(path, "%v", err)
 	}
 }
 

@@ -78,6 +78,9 @@ var keyWords = map[string]string{
 	"url":              `must be a URL or path, e.g. "https://dav.example.com/"`,
 	"calendars":        `must be a list of calendar names, e.g. ["Work", "Team"]`,
 	"poll":             `must be a cron spec or "@every D", e.g. "*/5 * * * *" or "@every 5m"`,
+	"blf":              `must be true or false`,
+	"verify":           `must be true or false`,
+	"users_dir":        `must be a directory path, e.g. "users.d"`,
 }
 
 // goTypeError is how go-toml words a value of the wrong type.

@@ -2,14 +2,13 @@ package httpx
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/calpresence/calpresence/internal/capool"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 )
@@ -53,7 +52,7 @@ func NewClient(base *http.Client, caFile string, checkRedirect func(*http.Reques
 	if !ok {
 		return nil, fmt.Errorf("ca_file %s: the HTTP client's transport is a %T, not an *http.Transport", caFile, c.Transport)
 	}
-	pool, err := loadCAs(caFile)
+	pool, err := capool.Load(caFile)
 	if err != nil {
 		return nil, err
 	}
@@ -64,22 +63,6 @@ func NewClient(base *http.Client, caFile string, checkRedirect func(*http.Reques
 	t.TLSClientConfig.RootCAs = pool
 	c.Transport = t
 	return &c, nil
-}
-
-// loadCAs returns the system's roots plus those in the PEM file.
-func loadCAs(file string) (*x509.CertPool, error) {
-	pem, err := os.ReadFile(file)
-	if err != nil {
-		return nil, fmt.Errorf("ca_file: %w", err)
-	}
-	pool, err := x509.SystemCertPool()
-	if err != nil || pool == nil {
-		pool = x509.NewCertPool()
-	}
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("ca_file %s: no PEM certificates in it", file)
-	}
-	return pool, nil
 }
 
 // UnwrapURLError drops the *url.Error wrapper of net/http and url.Parse,
