@@ -44,16 +44,17 @@ func dialogHeld(t *testing.T, d *recDoer, aor string) string {
 // package at all.
 func TestAgentBLF(t *testing.T) {
 	type check struct {
-		at    time.Duration // from the meeting's start
-		state string        // the agent's dialog the server holds; "" none
+		at       time.Duration // from the meeting's start
+		state    string        // the agent's dialog the server holds; "" none
+		presence bool          // the server holds the agent's presence (not while the default says nothing)
 	}
 	checks := []check{
-		{-time.Hour, ""},                    // before: nothing published
-		{time.Second, dialoginfo.Confirmed}, // the meeting
-		{59 * time.Minute, dialoginfo.Confirmed},
-		{time.Hour + time.Second, dialoginfo.Terminated}, // the linger
-		{time.Hour + dialoginfo.DefaultLinger + time.Second, ""},
-		{2*time.Hour + 30*time.Minute, ""}, // the lunch
+		{-time.Hour, "", false},                   // before: nothing published
+		{time.Second, dialoginfo.Confirmed, true}, // the meeting
+		{59 * time.Minute, dialoginfo.Confirmed, true},
+		{time.Hour + time.Second, dialoginfo.Terminated, false}, // the linger
+		{time.Hour + dialoginfo.DefaultLinger + time.Second, "", false},
+		{2*time.Hour + 30*time.Minute, "", true}, // the lunch
 	}
 	for _, tc := range []struct {
 		name  string
@@ -84,8 +85,8 @@ func TestAgentBLF(t *testing.T) {
 					if got := dialogHeld(t, d, aor); got != want {
 						t.Errorf("at meeting start %+v: dialog held %q, want %q", c.at, got, want)
 					}
-					if _, ok := d.heldState(t, aor); !ok {
-						t.Errorf("at meeting start %+v: no presence held", c.at)
+					if _, ok := d.heldState(t, aor); ok != c.presence {
+						t.Errorf("at meeting start %+v: presence held = %t, want %t", c.at, ok, c.presence)
 					}
 					st := h.a.Stats().Users[0]
 					if lit := want == dialoginfo.Confirmed; st.BLF != lit {
