@@ -142,7 +142,9 @@ func TestAppendContractJSON(t *testing.T) {
 		{"sample", func(o *Occurrence) {}, time.UTC},
 		{"no zone", func(o *Occurrence) {}, nil},
 		{"in Tokyo", func(o *Occurrence) {}, tokyo},
-		{"defaults", func(o *Occurrence) { o.Class, o.Categories, o.RecurrenceID, o.Response = "", nil, time.Time{}, "ACCEPTED" }, time.UTC},
+		{"defaults", func(o *Occurrence) {
+			o.Class, o.Categories, o.RecurrenceID, o.Response = "", nil, time.Time{}, "ACCEPTED"
+		}, time.UTC},
 		{"all day, categories", func(o *Occurrence) { o.AllDay, o.Transparent, o.Categories = true, true, []string{"a", "b,c", ""} }, time.UTC},
 		{"fractions", func(o *Occurrence) { o.Start = o.Start.Add(1500 * time.Millisecond) }, time.UTC},
 		{"escapes", func(o *Occurrence) {
