@@ -549,6 +549,9 @@ func (x *expander) ruleWalls(e *Event, rl rule, z *zone, lo, hi time.Time, f fun
 		opt.Dtstart, opt.Count = ns, opt.Count-skipped
 	}
 	if next == nil {
+		next, _ = simpleIterator(opt)
+	}
+	if next == nil {
 		rr, err := rrule.NewRRule(opt)
 		if err != nil {
 			return fmt.Errorf("RRULE: %w", err)
