@@ -107,6 +107,16 @@ func simpleIterator(o rrule.ROption) (next func() (time.Time, bool), ok bool) {
 	default:
 		period = time.Date(y, m, d, 0, 0, 0, 0, loc)
 	}
+	// Walls are UTC: a day is 24 hours and a time of day an offset, which
+	// is much cheaper than AddDate and Date; other zones take the long way.
+	utc := loc == time.UTC
+	addDays := func(t time.Time, n int) time.Time {
+		if utc {
+			return t.Add(time.Duration(n) * 24 * time.Hour)
+		}
+		return t.AddDate(0, 0, n)
+	}
+	clock := time.Duration(hour)*time.Hour + time.Duration(minute)*time.Minute + time.Duration(second)*time.Second
 	var cands [7]time.Time
 	fill := func() []time.Time {
 		switch o.Freq {
@@ -119,7 +129,7 @@ func simpleIterator(o rrule.ROption) (next func() (time.Time, bool), ok bool) {
 		case rrule.WEEKLY:
 			n := 0
 			for j := range 7 {
-				if day := period.AddDate(0, 0, j); days[day.Weekday()] {
+				if day := addDays(period, j); days[day.Weekday()] {
 					cands[n] = day
 					n++
 				}
@@ -160,9 +170,9 @@ func simpleIterator(o rrule.ROption) (next func() (time.Time, bool), ok bool) {
 		case rrule.MONTHLY:
 			period = period.AddDate(0, interval, 0)
 		case rrule.WEEKLY:
-			period = period.AddDate(0, 0, 7*interval)
+			period = addDays(period, 7*interval)
 		default:
-			period = period.AddDate(0, 0, interval)
+			period = addDays(period, interval)
 		}
 	}
 	cur := fill()
@@ -179,8 +189,13 @@ func simpleIterator(o rrule.ROption) (next func() (time.Time, bool), ok bool) {
 			}
 			day := cur[0]
 			cur = cur[1:]
-			y, m, d := day.Date()
-			res := time.Date(y, m, d, hour, minute, second, 0, loc)
+			var res time.Time
+			if utc {
+				res = day.Add(clock)
+			} else {
+				y, m, d := day.Date()
+				res = time.Date(y, m, d, hour, minute, second, 0, loc)
+			}
 			if res.After(until) {
 				break
 			}

@@ -76,6 +76,8 @@ func TestSimpleIterator(t *testing.T) {
 		{Freq: rrule.DAILY, Interval: 7, Dtstart: berlinWall, Byweekday: []rrule.Weekday{rrule.TU}, Until: berlinWall.AddDate(1, 0, 0)},
 		{Freq: rrule.DAILY, Dtstart: berlinWall, Byhour: []int{7}, Byminute: []int{0}, Bysecond: []int{0}, Count: 5},
 		{Freq: rrule.WEEKLY, Dtstart: berlinWall, Until: berlinWall},
+		{Freq: rrule.DAILY, Dtstart: berlinWall.In(time.FixedZone("X", 5400)), Byweekday: []rrule.Weekday{rrule.SA}, Count: 30},
+		{Freq: rrule.WEEKLY, Interval: 2, Dtstart: berlinWall.In(time.FixedZone("X", -3600)), Count: 30},
 		{Freq: rrule.WEEKLY, Dtstart: berlinWall, Until: berlinWall.Add(-time.Second)},
 	}
 	for _, o := range tests {
