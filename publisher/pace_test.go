@@ -16,27 +16,37 @@ import (
 
 // burstServer is a presence server that takes 20ms per PUBLISH and
 // answers every second one 503 with Retry-After: 2; it records how many
-// requests were in flight at once, before and after its first 503 was
-// answered.
+// requests were in flight at once.
 type burstServer struct {
-	inflight, requests, unavailable atomic.Int64
-	mu                              sync.Mutex
-	first503                        time.Time
-	peakBefore, peakAfter           int64
+	requests, unavailable atomic.Int64
+	mu                    sync.Mutex
+	first503              time.Time
+	// Requests in flight at once: all of them before the first 503 was
+	// answered, and those that came after it (the tail of the first
+	// burst, still being served then, is not the Pacer's doing).
+	inflight, inAfter     int64
+	peakBefore, peakAfter int64
 }
 
 func (s *burstServer) handle(req *sip.Request, n int) (*sip.Response, error) {
-	in := s.inflight.Add(1)
 	s.requests.Add(1)
 	s.mu.Lock()
-	if s.first503.IsZero() {
-		s.peakBefore = max(s.peakBefore, in)
+	s.inflight++
+	after := !s.first503.IsZero()
+	if after {
+		s.inAfter++
+		s.peakAfter = max(s.peakAfter, s.inAfter)
 	} else {
-		s.peakAfter = max(s.peakAfter, in)
+		s.peakBefore = max(s.peakBefore, s.inflight)
 	}
 	s.mu.Unlock()
 	time.Sleep(20 * time.Millisecond) // the server's work, on the bubble's clock
-	s.inflight.Add(-1)
+	s.mu.Lock()
+	s.inflight--
+	if after {
+		s.inAfter--
+	}
+	s.mu.Unlock()
 	if n%2 == 0 {
 		s.unavailable.Add(1)
 		s.mu.Lock()
