@@ -3,7 +3,7 @@
 GO ?= go
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: test lint unit bench fuzz
+.PHONY: test lint unit bench bench-peers fuzz
 test: lint
 	./.ci/install-test-deps
 	CALPRESENCE_INTEGRATION=1 $(GO) test -race -count=1 -timeout 12m ./...
@@ -18,3 +18,8 @@ unit:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# events -json against ical.js and python recurring-ical-events, whole
+# process, median of 5 (installs the peers when missing).
+bench-peers:
+	./calendar/testdata/peers/bench.sh

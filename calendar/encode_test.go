@@ -1,6 +1,7 @@
 package calendar
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
 	"slices"
@@ -111,4 +112,69 @@ func TestHashOccurrences(t *testing.T) {
 	if HashOccurrences([]Occurrence{base, base}) == h || HashOccurrences(nil) == h {
 		t.Error("the number of occurrences leaves the hash")
 	}
+}
+
+// contractJSONIndented is what `events -json` wrote for one occurrence
+// before AppendContractJSON: encoding/json, indented as an array element.
+func contractJSONIndented(t testing.TB, o *Occurrence, zone *time.Location) string {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode([]OccurrenceJSON{o.JSON(zone).Contract()}); err != nil {
+		t.Fatal(err)
+	}
+	s := buf.String()
+	return s[len("[\n") : len(s)-len("\n]\n")]
+}
+
+func TestAppendContractJSON(t *testing.T) {
+	base := sampleOccurrence()
+	tokyo, err := time.LoadLocation("Asia/Tokyo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		edit func(o *Occurrence)
+		zone *time.Location
+	}{
+		{"sample", func(o *Occurrence) {}, time.UTC},
+		{"no zone", func(o *Occurrence) {}, nil},
+		{"in Tokyo", func(o *Occurrence) {}, tokyo},
+		{"defaults", func(o *Occurrence) {
+			o.Class, o.Categories, o.RecurrenceID, o.Response = "", nil, time.Time{}, "ACCEPTED"
+		}, time.UTC},
+		{"all day, categories", func(o *Occurrence) { o.AllDay, o.Transparent, o.Categories = true, true, []string{"a", "b,c", ""} }, time.UTC},
+		{"fractions", func(o *Occurrence) { o.Start = o.Start.Add(1500 * time.Millisecond) }, time.UTC},
+		{"escapes", func(o *Occurrence) {
+			o.Summary = "<b>\"q\" \\ & \x00\x01\b\f\n\r\t\x1f\x7f é \u2028\u2029 \xff\xfe end"
+			o.Location, o.Calendar, o.UID = "日本語 😀", "\xe2\x82", "a\u2027b"
+		}, time.UTC},
+		{"attendees", func(o *Occurrence) { o.Attendees = -3 }, time.UTC},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := base
+			tt.edit(&o)
+			want := contractJSONIndented(t, &o, tt.zone)
+			if got := string(o.AppendContractJSON(nil, tt.zone)); got != want {
+				t.Errorf("AppendContractJSON() =\n%s\nwant\n%s", got, want)
+			}
+		})
+	}
+}
+
+func FuzzAppendContractJSON(f *testing.F) {
+	f.Add("Review", "Room 1", "cat", "accepted", int64(0))
+	f.Add("<b>\"&\x00\u2028\xff", "\xe2\x82", "", "TENTATIVE", int64(1500))
+	f.Fuzz(func(t *testing.T, summary, location, category, response string, ms int64) {
+		o := sampleOccurrence()
+		o.Summary, o.Location, o.Response, o.Categories = summary, location, response, []string{category, summary}
+		o.Start = o.Start.Add(time.Duration(ms) * time.Millisecond)
+		want := contractJSONIndented(t, &o, time.UTC)
+		if got := string(o.AppendContractJSON(nil, time.UTC)); got != want {
+			t.Fatalf("AppendContractJSON() =\n%s\nwant\n%s", got, want)
+		}
+	})
 }

@@ -5,8 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-
-	ics "github.com/arran4/golang-ical"
+	"unsafe"
 )
 
 // property is one content line (RFC 5545 §3.1) as both iCalendar libraries
@@ -14,14 +13,17 @@ import (
 // escaped as written.
 type property struct {
 	name   string
-	params map[string][]string
+	params []param // in the line's order
 	value  string
 	line   int
 }
 
+// param returns the first value of the parameter name (upper case).
 func (p *property) param(name string) string {
-	if v := p.params[name]; len(v) > 0 {
-		return v[0]
+	for i := range p.params {
+		if p.params[i].name == name {
+			return p.params[i].value
+		}
 	}
 	return ""
 }
@@ -88,6 +90,8 @@ const maxDepth = 8
 // innermost one's name closes that one, any other is ignored, and a BEGIN
 // of a top-level component inside another closes the open ones; each with
 // a note (a Warning at its line), the component read up to there kept.
+//
+// data must not change afterwards: the components' strings are in it.
 func lexICS(data []byte, source string) ([]*component, error) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	var (
@@ -105,6 +109,20 @@ func lexICS(data []byte, source string) ([]*component, error) {
 		if t := top(); t != nil && t.err == nil {
 			t.err = fmt.Errorf("line %d: %w", line, err)
 		}
+	}
+	var (
+		arena     paramArena
+		propArena propertyArena
+		texts     textArena
+		props     [maxDepth][]property // of each open component, by depth
+	)
+	// closeInner closes the innermost component, its properties moved
+	// from the scratch list of its depth to the arena.
+	closeInner := func() {
+		d := len(stack) - 1
+		stack[d].props = propArena.take(props[d])
+		props[d] = props[d][:0]
+		pop(&stack, &tops)
 	}
 	lineNo := 0
 	var (
@@ -136,18 +154,16 @@ func lexICS(data []byte, source string) ([]*component, error) {
 					t := stack[1]
 					t.notes = append(t.notes, note{line, fmt.Errorf("BEGIN:%s (line %d) not closed before BEGIN:%s: closed there", t.name, t.line, val)})
 					for len(stack) > 2 {
-						pop(&stack, &tops)
+						closeInner()
 					}
-					pop(&stack, &tops)
+					closeInner()
 				}
 				if len(stack) >= maxDepth {
 					fail(line, errors.New("components nested too deeply"))
 					return nil
 				}
 				c := &component{name: val, line: line}
-				if len(stack) == 1 {
-					c.props = make([]property, 0, 16)
-				}
+				props[len(stack)] = props[len(stack)][:0]
 				stack = append(stack, c)
 				return nil
 			}
@@ -165,9 +181,9 @@ func lexICS(data []byte, source string) ([]*component, error) {
 					fail(line, fmt.Errorf("END:%s closes BEGIN:%s", val, stack[len(stack)-1].name))
 				}
 				for len(stack) > i+1 {
-					pop(&stack, &tops)
+					closeInner()
 				}
-				pop(&stack, &tops)
+				closeInner()
 				return nil
 			}
 			if len(stack) >= 2 {
@@ -175,7 +191,7 @@ func lexICS(data []byte, source string) ([]*component, error) {
 				t := stack[1]
 				if misspelt(val, cur.name) {
 					t.notes = append(t.notes, note{line, fmt.Errorf("END:%s read as END:%s", truncate(val, 40), cur.name)})
-					pop(&stack, &tops)
+					closeInner()
 					return nil
 				}
 				t.notes = append(t.notes, note{line, fmt.Errorf("END:%s without BEGIN: ignored", truncate(val, 40))})
@@ -191,7 +207,7 @@ func lexICS(data []byte, source string) ([]*component, error) {
 		if len(stack) == 1 {
 			// Calendar properties: only X-WR-TIMEZONE is needed.
 			if n := len("X-WR-TIMEZONE"); len(raw) > n && strings.EqualFold(raw[:n], "X-WR-TIMEZONE") && (raw[n] == ':' || raw[n] == ';') {
-				if p, err := parseProperty(raw, line); err == nil {
+				if p, err := parseProperty(raw, line, &arena); err == nil {
 					stack[0].xwrTZ = strings.TrimSpace(unescapeText(p.value))
 				}
 			}
@@ -200,25 +216,27 @@ func lexICS(data []byte, source string) ([]*component, error) {
 		if !wanted(raw) {
 			return nil
 		}
-		p, err := parseProperty(raw, line)
+		p, err := parseProperty(raw, line, &arena)
 		if err != nil {
 			fail(line, err)
 			return nil
 		}
 		cur := stack[len(stack)-1]
-		cur.props = append(cur.props, p)
+		props[len(stack)-1] = append(props[len(stack)-1], p)
 		if p.name == "UID" && len(stack) == 2 {
 			cur.uid = unescapeText(p.value)
 		}
 		return nil
 	}
-	text := string(data) // one copy; lines are substrings of it
+	// Lines are substrings of data, which ParseICS read for this call
+	// alone and nobody changes: no copy.
+	text := unsafe.String(unsafe.SliceData(data), len(data))
 	flush := func() error {
 		if logicalLine == 0 {
 			return nil
 		}
 		if isFolded {
-			logical = string(folded)
+			logical = texts.add(folded)
 		}
 		return handle(logical, logicalLine)
 	}
@@ -255,7 +273,7 @@ func lexICS(data []byte, source string) ([]*component, error) {
 		if t := stack[1]; t.err == nil {
 			t.err = fmt.Errorf("line %d: BEGIN:%s not closed before end of input", stack[len(stack)-1].line, stack[len(stack)-1].name)
 		}
-		pop(&stack, &tops)
+		closeInner()
 	}
 	return tops, nil
 }
@@ -353,10 +371,11 @@ func wanted(raw string) bool {
 }
 
 // parseProperty reads one unfolded content line. Lines with parameters go
-// through golang-ical's parser; its value is not used, because it unescapes
-// TEXT values (so "a\,b" in CATEGORIES could no longer be told from two
-// categories). Lines without parameters need no parser.
-func parseProperty(raw string, line int) (property, error) {
+// through scanParams, or golang-ical's parser for those scanParams leaves
+// to it; golang-ical's value is not used, because it unescapes TEXT values
+// (so "a\,b" in CATEGORIES could no longer be told from two categories).
+// Lines without parameters need no parser.
+func parseProperty(raw string, line int, a *paramArena) (property, error) {
 	colon := valueStart(raw)
 	if colon < 0 {
 		return property{}, errors.New("content line without ':'")
@@ -369,22 +388,21 @@ func parseProperty(raw string, line int) (property, error) {
 		}
 		return property{name: strings.ToUpper(name), value: raw[colon+1:], line: line}, nil
 	}
-	bp, err := ics.ParseProperty(ics.ContentLine(raw))
+	if validName(raw[:semi]) {
+		if ps, ok := scanParams(a.scratch[:0], raw, semi); ok {
+			a.scratch = ps
+			return property{name: strings.ToUpper(raw[:semi]), params: a.take(ps), value: raw[colon+1:], line: line}, nil
+		}
+	}
+	ps, ok, err := parseLibraryParams(a.scratch[:0], raw)
 	if err != nil {
 		return property{}, fmt.Errorf("parse property: %w", err)
 	}
-	if bp == nil || !validName(raw[:semi]) {
+	if !ok || !validName(raw[:semi]) {
 		return property{}, fmt.Errorf("invalid property %q", truncate(raw, 40))
 	}
-	params := bp.ICalParameters
-	for k := range params {
-		if u := strings.ToUpper(k); u != k {
-			// Parameter names are case-insensitive (RFC 5545 §3.2).
-			params[u] = append(params[u], params[k]...)
-			delete(params, k)
-		}
-	}
-	return property{name: strings.ToUpper(raw[:semi]), params: params, value: raw[colon+1:], line: line}, nil
+	a.scratch = ps
+	return property{name: strings.ToUpper(raw[:semi]), params: a.take(ps), value: raw[colon+1:], line: line}, nil
 }
 
 // valueStart returns the index of the ':' that ends a content line's name

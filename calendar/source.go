@@ -123,6 +123,9 @@ type ExpandOptions struct {
 // window and the number of events, not the age of a series.
 func Expand(events []*Event, from, to time.Time, opts ExpandOptions) ([]Occurrence, []Warning) {
 	x := &expander{from: from, to: to, user: locZone(opts.Zone), loc: opts.Zone, max: opts.MaxPerEvent}
+	x.scratch = scratchPool.Get().(*expandScratch)
+	x.recs, x.cands = x.scratch.recs[:0], x.scratch.cands[:0]
+	defer x.release()
 	if x.loc == nil {
 		x.loc = time.UTC
 	}

@@ -53,12 +53,32 @@ func runEvents(ctx context.Context, e *env, args []string) int {
 
 // writeEventsJSON writes the contract's `events -json`: calendar's one JSON
 // form of each occurrence, its contract fields, times in zone.
+// The occurrences go straight into a buffer that is written out in
+// pieces of 64 KiB: the same bytes writeJSON wrote for the
+// []OccurrenceJSON, for a small part of the time and memory.
 func writeEventsJSON(w io.Writer, occs []calendar.Occurrence, zone *time.Location) error {
-	out := make([]calendar.OccurrenceJSON, 0, len(occs))
-	for i := range occs {
-		out = append(out, occs[i].JSON(zone).Contract())
+	if len(occs) == 0 {
+		_, err := io.WriteString(w, "[]\n")
+		return err
 	}
-	return writeJSON(w, out)
+	const flushAt = 64 << 10
+	b := make([]byte, 0, flushAt+4<<10)
+	b = append(b, "[\n"...)
+	for i := range occs {
+		if i > 0 {
+			b = append(b, ",\n"...)
+		}
+		b = occs[i].AppendContractJSON(b, zone)
+		if len(b) >= flushAt {
+			if _, err := w.Write(b); err != nil {
+				return err
+			}
+			b = b[:0]
+		}
+	}
+	b = append(b, "\n]\n"...)
+	_, err := w.Write(b)
+	return err
 }
 
 // writeJSON writes v as the JSON output of a command: indented, with

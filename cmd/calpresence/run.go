@@ -87,6 +87,7 @@ func runAgent(ctx context.Context, e *env, args []string) int {
 	// One SIP client per CA file and one HTTP client, shared by every
 	// user: connections to the presence and calendar servers are reused.
 	clients := map[string]*publisher.Client{}
+	pacers := map[string]*publisher.Pacer{}
 	defer func() {
 		for _, c := range clients {
 			c.Close()
@@ -108,14 +109,15 @@ func runAgent(ctx context.Context, e *env, args []string) int {
 			clientsMu.Lock()
 			defer clientsMu.Unlock()
 			if c := clients[caFile]; c != nil {
-				return c, nil
+				return pacers[caFile], nil
 			}
 			c, err := publisher.NewClient(publisher.ClientOptions{CAFile: caFile, Logger: log, UserAgent: "calpresence/" + ver})
 			if err != nil {
 				return nil, err
 			}
-			clients[caFile] = c
-			return c, nil
+			// Every user's requests to a server share one window (issue 13).
+			clients[caFile], pacers[caFile] = c, publisher.NewPacer(c, publisher.PaceOptions{})
+			return pacers[caFile], nil
 		},
 	}
 

@@ -91,7 +91,13 @@ func benchAgentUsers(b *testing.B, n int, server string, zone *time.Location, rs
 			Publisher: publisher.Options{AOR: aor, Proxy: "sip:" + server + ";transport=tcp"},
 		}
 	}
-	a := New(Options{Doer: client})
+	// As calpresence run does: every user's requests through one Pacer
+	// (CALPRESENCE_BENCH_PACE=0: straight to the Client, for comparison).
+	var doer publisher.Doer = publisher.NewPacer(client, publisher.PaceOptions{})
+	if os.Getenv("CALPRESENCE_BENCH_PACE") == "0" {
+		doer = client
+	}
+	a := New(Options{Doer: doer})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); a.Run(ctx, specs) }()

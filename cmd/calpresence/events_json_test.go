@@ -1,0 +1,47 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/calpresence/calpresence/calendar"
+)
+
+// TestWriteEventsJSONAsEncodingJSON: events -json writes the bytes
+// encoding/json wrote for the contract's array, for none, one and many
+// occurrences (more than one flush of the buffer).
+func TestWriteEventsJSONAsEncodingJSON(t *testing.T) {
+	one := calendar.Occurrence{
+		Calendar: "work", UID: "a@x", Summary: "<b>Review</b> & \"notes\"\n", Location: "Raum 1 ✓",
+		Start: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC), End: time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC),
+		RecurrenceID: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC), Categories: []string{"x", "y"}, Response: "ACCEPTED",
+	}
+	many := make([]calendar.Occurrence, 2000)
+	for i := range many {
+		many[i] = one
+		many[i].Summary = strings.Repeat("s", i%97)
+		many[i].Start = one.Start.Add(time.Duration(i) * time.Minute)
+	}
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, occs := range [][]calendar.Occurrence{nil, {one}, many} {
+		var want, got bytes.Buffer
+		js := make([]calendar.OccurrenceJSON, 0, len(occs))
+		for i := range occs {
+			js = append(js, occs[i].JSON(berlin).Contract())
+		}
+		if err := writeJSON(&want, js); err != nil {
+			t.Fatal(err)
+		}
+		if err := writeEventsJSON(&got, occs, berlin); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Errorf("writeEventsJSON(%d occurrences) differs from encoding/json:\n%.400s\nwant\n%.400s", len(occs), got.String(), want.String())
+		}
+	}
+}

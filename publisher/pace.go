@@ -1,0 +1,150 @@
+package publisher
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// PaceOptions configure a Pacer; zero values take the defaults.
+type PaceOptions struct {
+	// Initial is how many requests may be in flight to one server at
+	// first (default 256): the on-the-hour flip of many users goes out at
+	// once while the server keeps up.
+	Initial int
+	// Max bounds the window as it grows with answered requests (default
+	// 4096); Min is the least it shrinks to (default 4).
+	Max, Min int
+	// SlowAfter is how long an answer may take before it counts as the
+	// server slowing down (default 2s).
+	SlowAfter time.Duration
+}
+
+// Pacer is a Doer that paces the requests of many Publishers to each
+// server, so that an overloaded presence server sees fewer requests rather
+// than a pile of retries. Per destination it lets a window of requests be
+// in flight, as TCP does with segments: at first every answered request
+// widens it by one (the on-the-hour flip of many users goes out at once),
+// and a 503, a timeout, a transport error or an answer slower than
+// SlowAfter halves it, once per round trip (only requests sent after the
+// last halving count); from then on it widens by one per window's worth
+// of answers. Each Publisher still waits out the Retry-After of its own
+// 503 before it retries; the Pacer keeps those retries, and everyone
+// else's requests, from arriving at the server all at once.
+//
+// Requests wait in order of arrival; a request whose context ends while it
+// waits returns the context's error without being sent.
+type Pacer struct {
+	next Doer
+	opts PaceOptions
+
+	mu      sync.Mutex
+	servers map[string]*paced
+}
+
+type paced struct {
+	window    float64
+	inflight  int
+	congested bool          // the window was halved at least once
+	shrunkAt  time.Time     // the last halving
+	wake      chan struct{} // closed and replaced when a slot may be free
+}
+
+// NewPacer returns a Pacer that sends requests through next.
+func NewPacer(next Doer, o PaceOptions) *Pacer {
+	if o.Initial <= 0 {
+		o.Initial = 256
+	}
+	if o.Max <= 0 {
+		o.Max = 4096
+	}
+	if o.Min <= 0 {
+		o.Min = 4
+	}
+	o.Min = min(o.Min, o.Max)
+	o.Initial = max(min(o.Initial, o.Max), o.Min)
+	if o.SlowAfter <= 0 {
+		o.SlowAfter = 2 * time.Second
+	}
+	return &Pacer{next: next, opts: o, servers: map[string]*paced{}}
+}
+
+// Window returns the current window for destination ("host:port" as
+// sip.Request.Destination gives it) and how many requests are in flight
+// to it.
+func (p *Pacer) Window(destination string) (window, inflight int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := p.servers[destination]
+	if s == nil {
+		return p.opts.Initial, 0
+	}
+	return int(s.window), s.inflight
+}
+
+// Do implements Doer.
+func (p *Pacer) Do(ctx context.Context, req *sip.Request) (*sip.Response, error) {
+	key := req.Destination()
+	s, err := p.acquire(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	sent := time.Now()
+	res, err := p.next.Do(ctx, req)
+	p.release(s, sent, res, err, ctx.Err() != nil)
+	return res, err
+}
+
+func (p *Pacer) acquire(ctx context.Context, key string) (*paced, error) {
+	for {
+		p.mu.Lock()
+		s := p.servers[key]
+		if s == nil {
+			s = &paced{window: float64(p.opts.Initial), wake: make(chan struct{})}
+			p.servers[key] = s
+		}
+		if s.inflight < int(s.window) {
+			s.inflight++
+			p.mu.Unlock()
+			return s, nil
+		}
+		wake := s.wake
+		p.mu.Unlock()
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+func (p *Pacer) release(s *paced, sent time.Time, res *sip.Response, err error, cancelled bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s.inflight--
+	now := time.Now()
+	congested := !cancelled && (err != nil || res.StatusCode == sip.StatusServiceUnavailable || now.Sub(sent) > p.opts.SlowAfter)
+	switch {
+	case congested && sent.After(s.shrunkAt):
+		s.window = max(s.window/2, float64(p.opts.Min))
+		s.shrunkAt, s.congested = now, true
+	case !congested && !cancelled && s.congested:
+		s.window = min(s.window+1/s.window, float64(p.opts.Max))
+	case !congested && !cancelled:
+		s.window = min(s.window+1, float64(p.opts.Max))
+	}
+	close(s.wake)
+	s.wake = make(chan struct{})
+}
+
+// sentBy passes on what the Doer it wraps adds on sending (a Client's Via
+// host and User-Agent), so that a Publisher sizes its UDP requests the
+// same through a Pacer.
+func (p *Pacer) sentBy() (host, userAgent string) {
+	if s, ok := p.next.(sender); ok {
+		return s.sentBy()
+	}
+	return "", "calpresence"
+}
