@@ -147,6 +147,14 @@ func New(opts Options) (*Source, error) {
 }
 
 // setURL classifies raw as a file path or a URL of a supported scheme.
+// CheckURL reports whether New would take raw as Options.URL: a file path,
+// file://, http(s):// or webcal(s)://, without reading it, so that a config
+// check refuses exactly what the source would.
+func CheckURL(raw string) error {
+	var s Source
+	return s.setURL(raw)
+}
+
 func (s *Source) setURL(raw string) error {
 	s.redacted = httpx.Redact(raw)
 	if strings.TrimSpace(raw) == "" {

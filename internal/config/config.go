@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/calpresence/calpresence/calendar"
+	"github.com/calpresence/calpresence/calendar/ics"
 	"github.com/calpresence/calpresence/calendar/poll"
 	"github.com/calpresence/calpresence/internal/capool"
 	"github.com/calpresence/calpresence/internal/tomlpos"
@@ -505,19 +506,12 @@ func (v *validator) icsURL(path, raw string) string {
 	if err != nil || u.Scheme == "" || len(u.Scheme) == 1 { // C:\ on Windows is a path
 		return v.path(raw)
 	}
-	switch u.Scheme {
-	case "file":
-		return raw
-	case "http", "https", "webcal":
-		if u.Host == "" {
-			v.errorf(path, "url %q has no host", raw)
-		}
-		if u.User != nil {
-			v.errorf(path, "url carries credentials; use username and password_command instead")
-		}
-		return raw
-	default:
-		v.errorf(path, "url scheme %q is not one of file, http, https, webcal", u.Scheme)
-		return raw
+	// The source's own check, and this file's rule that passwords stay
+	// out of it.
+	if err := ics.CheckURL(raw); err != nil {
+		v.errorf(path, "url: %v", err)
+	} else if u.User != nil {
+		v.errorf(path, "url carries credentials; use username and password_command instead")
 	}
+	return raw
 }

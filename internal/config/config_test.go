@@ -129,3 +129,29 @@ func TestSecret(t *testing.T) {
 		})
 	}
 }
+
+// The ICS locations the config takes are those the source takes (webcals
+// included), plus the config's own rule that passwords stay out of URLs.
+func TestConfigICSURLs(t *testing.T) {
+	for _, tc := range []struct{ url, wantErr string }{
+		{"https://cal.example.com/a.ics", ""},
+		{"webcal://cal.example.com/a.ics", ""},
+		{"webcals://cal.example.com/a.ics", ""},
+		{"file:///var/cal/a.ics", ""},
+		{"cal/a.ics", ""},
+		{"gopher://cal.example.com/a.ics", `unsupported scheme "gopher"`},
+		{"https:///a.ics", "URL without a host"},
+		{"https://bob:secret@cal.example.com/a.ics", "url carries credentials"},
+	} {
+		src := "timezone = \"UTC\"\n[sip]\naor = \"sip:alice@example.com\"\n[[calendar]]\nurl = \"" + tc.url + "\"\n"
+		_, err := Parse("t.toml", []byte(src), noEnv)
+		switch {
+		case tc.wantErr == "" && err != nil:
+			t.Errorf("Parse(url = %q) = %v, want no error", tc.url, err)
+		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+			t.Errorf("Parse(url = %q) = %v, want an error with %q", tc.url, err, tc.wantErr)
+		case err != nil && strings.Contains(err.Error(), "secret"):
+			t.Errorf("Parse(url = %q) error %q shows the password", tc.url, err)
+		}
+	}
+}
