@@ -48,18 +48,7 @@ func (p *Publisher) Ping(ctx context.Context) (PingResult, error) {
 	var last error
 	var res PingResult
 	for _, t := range p.targets {
-		req := sip.NewRequest(sip.OPTIONS, p.aor)
-		from := &sip.FromHeader{Address: p.aor}
-		from.Params = sip.NewParams()
-		from.Params.Add("tag", p.fromTag)
-		req.AppendHeader(from)
-		req.AppendHeader(&sip.ToHeader{Address: p.aor})
-		callID := sip.CallIDHeader(p.callID)
-		req.AppendHeader(&callID)
-		req.AppendHeader(&sip.CSeqHeader{SeqNo: p.cseq, MethodName: sip.OPTIONS})
-		p.cseq++
-		maxFwd := sip.MaxForwardsHeader(70)
-		req.AppendHeader(&maxFwd)
+		req := p.newRequest(sip.OPTIONS)
 		req.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
 		p.route(req, t, t.Transport)
 		res = PingResult{Target: t}

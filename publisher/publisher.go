@@ -786,9 +786,11 @@ func (p *Publisher) locate(ctx context.Context) error {
 	return nil
 }
 
-// build makes the PUBLISH request (RFC 3903 §4).
-func (p *Publisher) build(what op, body []byte, expires int, t locate.Target) *sip.Request {
-	req := sip.NewRequest(sip.PUBLISH, p.aor)
+// newRequest starts a request of the publisher's own dialog-less
+// transaction series: From (with the publisher's tag), To, Call-ID, the
+// next CSeq, Max-Forwards.
+func (p *Publisher) newRequest(method sip.RequestMethod) *sip.Request {
+	req := sip.NewRequest(method, p.aor)
 	from := &sip.FromHeader{Address: p.aor}
 	from.Params = sip.NewParams()
 	from.Params.Add("tag", p.fromTag)
@@ -796,10 +798,16 @@ func (p *Publisher) build(what op, body []byte, expires int, t locate.Target) *s
 	req.AppendHeader(&sip.ToHeader{Address: p.aor})
 	callID := sip.CallIDHeader(p.callID)
 	req.AppendHeader(&callID)
-	req.AppendHeader(&sip.CSeqHeader{SeqNo: p.cseq, MethodName: sip.PUBLISH})
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: p.cseq, MethodName: method})
 	p.cseq++
 	maxFwd := sip.MaxForwardsHeader(70)
 	req.AppendHeader(&maxFwd)
+	return req
+}
+
+// build makes the PUBLISH request (RFC 3903 §4).
+func (p *Publisher) build(what op, body []byte, expires int, t locate.Target) *sip.Request {
+	req := p.newRequest(sip.PUBLISH)
 	req.AppendHeader(sip.NewHeader("Event", p.opts.Event))
 	exp := sip.ExpiresHeader(expires)
 	req.AppendHeader(&exp)

@@ -103,26 +103,7 @@ func (st *stateStore) Save(user, cal string, fetched, from, to time.Time, occs [
 	if err != nil {
 		return fmt.Errorf("save state of calendar %q: %w", cal, err)
 	}
-	p := st.path(user, cal)
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-		return fmt.Errorf("save state of calendar %q: %w", cal, err)
-	}
-	f, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
-	if err != nil {
-		return fmt.Errorf("save state of calendar %q: %w", cal, err)
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), p)
-	}
-	if err != nil {
-		os.Remove(f.Name())
+	if err := writeAtomic(st.path(user, cal), data); err != nil {
 		return fmt.Errorf("save state of calendar %q: %w", cal, err)
 	}
 	return nil
