@@ -1,9 +1,10 @@
 // Package verify watches what a presence server tells watchers about the
 // presentities the agent publishes, and has the publication repaired when
-// the server lost, kept or mis-merged it: per user it SUBSCRIBEs
-// (RFC 6665, Event: presence, RFC 3856) as a watcher of the presentity,
-// compares each NOTIFY with the document the publisher has in force (by
-// element and namespace, see Holds), and when they differ for longer than
+// the server lost, kept or mis-merged it: per user and publication it
+// SUBSCRIBEs (RFC 6665) as a watcher of the presentity, Event: presence
+// (RFC 3856) or Event: dialog (RFC 4235, the BLF lamp), compares each
+// NOTIFY with the document the publisher has in force (by element and
+// namespace, see Holds and HoldsDialog), and when they differ for longer than
 // a settle time it asks the publisher to publish again at once
 // (publisher.Publisher.Repair) rather than at the next refresh.
 //
@@ -31,6 +32,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/calpresence/calpresence/dialoginfo"
 	"github.com/calpresence/calpresence/internal/backoff"
 	"github.com/calpresence/calpresence/pidf"
 )
@@ -159,6 +161,10 @@ type Options struct {
 	// AOR is the presentity watched; Destination the presence server,
 	// "host:port" (the publisher's proxy).
 	AOR, Destination string
+	// Event is the event package watched: "presence" (the default, PIDF
+	// documents compared by Holds) or dialoginfo.Event ("dialog",
+	// dialog-info documents compared by HoldsDialog).
+	Event string
 	// InForce returns the document the publisher has in force, nil for
 	// none (publisher.Publisher.InForce).
 	InForce func() []byte
@@ -190,8 +196,10 @@ type watch struct {
 	o    Options
 	log  *slog.Logger
 	aor  sip.Uri
-	base string
-	wake chan struct{}
+	// holds compares a NOTIFY body with the document in force.
+	holds  func(notify, want []byte) bool
+	accept string
+	wake   chan struct{}
 	pr   *probe
 
 	mu       sync.Mutex
@@ -219,8 +227,21 @@ func (c *Client) Watch(ctx context.Context, o Options) error {
 	o.MinRetry = cmp.Or(o.MinRetry, time.Second)
 	o.MaxRetry = cmp.Or(o.MaxRetry, 5*time.Minute)
 	o.Logger = cmp.Or(o.Logger, c.log)
-	w := &watch{c: c, o: o, log: o.Logger.With("aor", o.AOR, "watch", "presence"), base: pidf.IDBase(o.AOR),
+	o.Event = cmp.Or(o.Event, "presence")
+	w := &watch{c: c, o: o, log: o.Logger.With("aor", o.AOR, "watch", o.Event),
 		wake: make(chan struct{}, 1), settle: o.Settle}
+	switch o.Event {
+	case "presence":
+		base := pidf.IDBase(o.AOR)
+		w.holds = func(notify, want []byte) bool { return Holds(notify, want, base) }
+		w.accept = "application/pidf+xml"
+	case dialoginfo.Event:
+		id := dialoginfo.IDFor(o.AOR)
+		w.holds = func(notify, want []byte) bool { return HoldsDialog(notify, want, id) }
+		w.accept = dialoginfo.ContentType
+	default:
+		return fmt.Errorf("verify: event %q: want presence or %s", o.Event, dialoginfo.Event)
+	}
 	if err := sip.ParseUri(o.AOR, &w.aor); err != nil {
 		return fmt.Errorf("verify: aor %q: %w", o.AOR, err)
 	}
@@ -316,7 +337,7 @@ func (w *watch) check(now time.Time, restarts uint64) {
 		return // a server that came back is subscribed to afresh first
 	}
 	want := w.o.InForce()
-	if Holds(body, want, w.base) {
+	if w.holds(body, want) {
 		w.diffSince, w.settle = time.Time{}, w.o.Settle
 		return
 	}
@@ -329,7 +350,7 @@ func (w *watch) check(now time.Time, restarts uint64) {
 		return // a server that does not answer gets its repair when it does
 	}
 	what := "stale or mis-merged"
-	if want != nil && Holds(body, nil, w.base) {
+	if want != nil && w.holds(body, nil) {
 		what = "missing"
 	}
 	w.log.Warn("presence server tells watchers something else than published; republishing", "publication", what,
@@ -371,7 +392,7 @@ func (w *watch) request(expires int) *sip.Request {
 	w.cseq++
 	for _, h := range [][2]string{
 		{"From", from}, {"To", to}, {"Call-ID", w.callID}, {"CSeq", fmt.Sprintf("%d SUBSCRIBE", w.cseq)},
-		{"Contact", w.c.contact}, {"Event", "presence"}, {"Accept", "application/pidf+xml"},
+		{"Contact", w.c.contact}, {"Event", w.o.Event}, {"Accept", w.accept},
 		{"Expires", strconv.Itoa(expires)}, {"Max-Forwards", "70"},
 	} {
 		req.AppendHeader(sip.NewHeader(h[0], h[1]))
