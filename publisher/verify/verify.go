@@ -192,15 +192,15 @@ type Options struct {
 
 // watch is one running watcher.
 type watch struct {
-	c    *Client
-	o    Options
-	log  *slog.Logger
-	aor  sip.Uri
+	c   *Client
+	o   Options
+	log *slog.Logger
+	aor sip.Uri
 	// holds compares a NOTIFY body with the document in force.
 	holds  func(notify, want []byte) bool
 	accept string
 	wake   chan struct{}
-	pr   *probe
+	pr     *probe
 
 	mu       sync.Mutex
 	body     []byte // the last NOTIFY's body
