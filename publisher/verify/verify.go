@@ -203,10 +203,11 @@ type watch struct {
 	pr     *probe
 
 	mu       sync.Mutex
-	body     []byte // the last NOTIFY's body
-	seen     bool   // a NOTIFY came since the subscription was made
-	lost     bool   // the server ended the subscription
-	restarts uint64 // the probe's count of the server answering again
+	body     []byte    // the last NOTIFY's body
+	seen     bool      // a NOTIFY came since the subscription was made
+	lost     bool      // the server ended the subscription
+	restarts uint64    // the probe's count of the server answering again
+	notifyAt time.Time // when the last NOTIFY came
 
 	// Owned by Run.
 	callID, fromTag, toTag string
@@ -216,6 +217,10 @@ type watch struct {
 	failures               int
 	diffSince              time.Time
 	settle                 time.Duration
+	// For the dialog event: when the last SUBSCRIBE was answered, and
+	// when a NOTIFY that did not answer one is to be confirmed by a
+	// refresh (zero for none), and which NOTIFY that was.
+	subAt, confirmAt, confirmed time.Time
 }
 
 // Watch watches o.AOR until ctx is done, then ends the subscription. It
@@ -260,7 +265,7 @@ func (w *watch) notified(body []byte, terminated bool) {
 	if terminated {
 		w.lost = true
 	} else {
-		w.body, w.seen = body, true
+		w.body, w.seen, w.notifyAt = body, true, time.Now()
 	}
 	w.mu.Unlock()
 	w.poke()
@@ -301,10 +306,14 @@ func (w *watch) run(ctx context.Context) {
 			w.subscribe(ctx, true)
 			continue
 		}
+		if w.confirmNotify(now) {
+			w.subscribe(ctx, true)
+			continue
+		}
 		w.check(now, restarts)
 
 		wait := time.Hour
-		for _, t := range []time.Time{w.retryAt, w.refreshAt, w.repairAt()} {
+		for _, t := range []time.Time{w.retryAt, w.refreshAt, w.repairAt(), w.confirmAt} {
 			if !t.IsZero() {
 				wait = min(wait, max(t.Sub(now), 0))
 			}
@@ -318,6 +327,32 @@ func (w *watch) run(ctx context.Context) {
 		}
 	}
 	w.unsubscribe()
+}
+
+// confirmNotify reports whether the subscription is to be refreshed now
+// to confirm what a NOTIFY said. Kamailio's presence_dialoginfo tells
+// watchers of a removed dialog publication with the removed document
+// itself, which still shows the dialog, and only the NOTIFY of a later
+// SUBSCRIBE shows it gone: so for the dialog event a NOTIFY that does not
+// answer our SUBSCRIBE (one that comes more than 2 s after its answer) is
+// confirmed by a refresh of the subscription, a settle time later, whose
+// NOTIFY then shows what the server holds. One refresh per unsolicited
+// NOTIFY: two per meeting for a BLF lamp.
+func (w *watch) confirmNotify(now time.Time) bool {
+	if w.o.Event != dialoginfo.Event || !w.subscribed {
+		return false
+	}
+	w.mu.Lock()
+	at := w.notifyAt
+	w.mu.Unlock()
+	if at.After(w.subAt.Add(2*time.Second)) && !at.Equal(w.confirmed) {
+		w.confirmed, w.confirmAt = at, at.Add(w.o.Settle)
+	}
+	if w.confirmAt.IsZero() || now.Before(w.confirmAt) {
+		return false
+	}
+	w.confirmAt = time.Time{}
+	return true
 }
 
 func (w *watch) repairAt() time.Time {
@@ -373,7 +408,7 @@ func (w *watch) forget() {
 	}
 	w.callID, w.toTag, w.subscribed = "", "", false
 	w.refreshAt = time.Time{}
-	w.diffSince = time.Time{}
+	w.diffSince, w.confirmAt = time.Time{}, time.Time{}
 	w.mu.Lock()
 	w.body, w.seen = nil, false
 	w.mu.Unlock()
@@ -441,7 +476,7 @@ func (w *watch) subscribe(ctx context.Context, refresh bool) {
 		if !refresh {
 			w.settle = w.o.Settle // a new subscription starts afresh
 		}
-		w.subscribed, w.failures = true, 0
+		w.subscribed, w.failures, w.subAt = true, 0, time.Now()
 		// RFC 6665 §4.1.2.1: refresh before it expires.
 		w.refreshAt = now.Add(granted - min(max(granted/4, time.Second), 5*time.Minute))
 		return
