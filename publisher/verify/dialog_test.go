@@ -104,3 +104,51 @@ func TestWatchDialog(t *testing.T) {
 		t.Error("Watch(Event: message-summary) = nil, want an error")
 	}
 }
+
+// Kamailio's way with a removed dialog publication: the NOTIFY that tells
+// of it still shows the dialog. A dialog NOTIFY that answers no SUBSCRIBE
+// is confirmed by a refresh in the dialog a settle time later; when the
+// refresh's NOTIFY shows the dialog gone, it is repaired.
+func TestWatchDialogConfirms(t *testing.T) {
+	f := startFake(t)
+	f.event, f.ctype = dialoginfo.Event, dialoginfo.ContentType
+	c, err := NewClient(ClientOptions{Listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ours := dialoginfo.IDFor(aor)
+	inForce := dialogDoc(t, 1, [2]string{ours, dialoginfo.Confirmed})
+	var repairs atomic.Int32
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go c.Watch(ctx, Options{AOR: aor, Destination: f.addr, Event: dialoginfo.Event, InForce: func() []byte { return inForce },
+		Repair: func() { repairs.Add(1) }, Settle: 200 * time.Millisecond, Probe: 100 * time.Millisecond})
+	sub := f.waitSubs(t, 1, 3*time.Second)[0]
+	f.notify(t, sub, "active;expires=600", inForce) // the answer to the SUBSCRIBE
+	time.Sleep(2500 * time.Millisecond)
+	f.mu.Lock()
+	n := len(f.subs)
+	f.mu.Unlock()
+	if n != 1 {
+		t.Fatalf("after the NOTIFY answering the SUBSCRIBE: %d SUBSCRIBEs, want 1 (no confirmation)", n)
+	}
+	removal := time.Now()
+	f.notify(t, sub, "active;expires=600", dialogDoc(t, 2, [2]string{ours, dialoginfo.Confirmed})) // the removal, as Kamailio tells it
+	refresh := f.waitSubs(t, 2, 2*time.Second)[1]
+	t.Logf("unsolicited NOTIFY -> confirming refresh: %v", time.Since(removal))
+	if refresh.CallID().Value() != sub.CallID().Value() || toTag(refresh) == "" {
+		t.Errorf("the confirmation is not a refresh in the dialog: Call-ID %s (first %s), To tag %q", refresh.CallID().Value(), sub.CallID().Value(), toTag(refresh))
+	}
+	if n := repairs.Load(); n != 0 {
+		t.Fatalf("before the refresh's NOTIFY: %d repairs, want 0", n)
+	}
+	f.notify(t, sub, "active;expires=600", dialogDoc(t, 3)) // what the server holds: nothing
+	for deadline := time.Now().Add(3 * time.Second); repairs.Load() == 0 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := repairs.Load(); n != 1 {
+		t.Fatalf("after the refresh's NOTIFY without the dialog: %d repairs, want 1", n)
+	}
+	t.Logf("removal NOTIFY -> repair: %v", time.Since(removal))
+}
