@@ -365,6 +365,10 @@ func (w *watch) repairAt() time.Time {
 // check compares what watchers were told last with the document in force
 // and repairs a difference that outlasted the settle time.
 func (w *watch) check(now time.Time, restarts uint64) {
+	// Whether the server answers is read before the restart count: the
+	// probe counts a restart before it marks the server up again, so a
+	// repair never goes out on a NOTIFY from before the restart.
+	up := w.pr.up.Load()
 	w.mu.Lock()
 	body, seen, fresh := w.body, w.seen, w.restarts == restarts
 	w.mu.Unlock()
@@ -381,7 +385,7 @@ func (w *watch) check(now time.Time, restarts uint64) {
 		w.log.Debug("watchers are told something else than published; settling", "notify", string(body), "published", string(want))
 		return
 	}
-	if now.Before(w.diffSince.Add(w.settle)) || !w.pr.up.Load() {
+	if now.Before(w.diffSince.Add(w.settle)) || !up {
 		return // a server that does not answer gets its repair when it does
 	}
 	what := "stale or mis-merged"
