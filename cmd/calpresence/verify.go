@@ -26,21 +26,22 @@ type verifyDeps struct {
 	err error
 }
 
-// watcher is the agent.Watcher of one user, subscribing at the proxy.
+// watcher is the agent.Watcher of one user, subscribing at the proxy to
+// each publication it is started for (presence, and dialog for BLF).
 func (v *verifyDeps) watcher(aor, proxy string) (agent.Watcher, error) {
 	dest, err := verifyDestination(proxy)
 	if err != nil {
 		return nil, err
 	}
-	return func(ctx context.Context, inForce func() []byte, repair func()) {
+	return func(ctx context.Context, event string, inForce func() []byte, repair func()) {
 		c, err := v.client(dest)
 		if err != nil {
 			v.log.Error("not watching the presence server", "user", aor, "err", err)
 			return
 		}
-		if err := c.Watch(ctx, verify.Options{AOR: aor, Destination: dest, InForce: inForce, Repair: repair,
+		if err := c.Watch(ctx, verify.Options{AOR: aor, Destination: dest, Event: event, InForce: inForce, Repair: repair,
 			Logger: v.log.With("user", aor)}); err != nil {
-			v.log.Error("not watching the presence server", "user", aor, "err", err)
+			v.log.Error("not watching the presence server", "user", aor, "event", event, "err", err)
 		}
 	}, nil
 }

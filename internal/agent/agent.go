@@ -365,7 +365,7 @@ func (p *pipeline) startPublisher() {
 			p.a.log.Error("publisher stopped", "user", p.id, "err", err)
 		}
 	})
-	p.startWatch(ctx, pub)
+	p.startWatch(ctx, "presence", pub)
 }
 
 // newCal sets up a calendar, with its saved data if there is any; p.mu is

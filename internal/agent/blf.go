@@ -120,6 +120,7 @@ func (p *pipeline) startBLF() {
 			p.a.log.Error("publisher stopped", "user", p.id, "event", dialoginfo.Event, "err", err)
 		}
 	})
+	p.startWatch(ctx, dialoginfo.Event, pub)
 }
 
 // stopBLF stops the user's dialog publisher, which removes its

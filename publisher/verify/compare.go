@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"slices"
 
+	"github.com/calpresence/calpresence/dialoginfo"
 	"github.com/calpresence/calpresence/pidf"
 )
 
@@ -74,4 +75,47 @@ func sameActivities(a, b *pidf.Activities) bool {
 		bv = b.Values
 	}
 	return slices.EqualFunc(av, bv, func(x, y pidf.Activity) bool { return x.Name == y.Name && x.Text == y.Text })
+}
+
+// HoldsDialog reports whether the dialog-info document (RFC 4235) a
+// presence server sent watchers (notify, a NOTIFY body, possibly
+// aggregating a phone's own dialogs) shows want, the document the agent's
+// dialog publisher has in force, whose dialog has the id id
+// (dialoginfo.IDFor). It compares decoded documents, by namespace: the
+// dialog id must be there with the state published. When the agent
+// publishes nothing (want nil) or its dialog only terminated, the dialog
+// may be absent or terminated (Kamailio drops a removed publication's
+// dialogs, and may notify a terminated one during its linger). An empty
+// notify body has no dialogs; one that does not decode holds nothing.
+func HoldsDialog(notify, want []byte, id string) bool {
+	got := ""
+	if len(bytes.TrimSpace(notify)) > 0 {
+		d, err := dialoginfo.Unmarshal(notify)
+		if err != nil {
+			return false
+		}
+		got = dialogState(d, id)
+	}
+	wanted := ""
+	if want != nil {
+		d, err := dialoginfo.Unmarshal(want)
+		if err != nil {
+			return false // cannot happen for the agent's documents
+		}
+		wanted = dialogState(d, id)
+	}
+	if wanted == "" || wanted == dialoginfo.Terminated {
+		return got == "" || got == dialoginfo.Terminated
+	}
+	return got == wanted
+}
+
+// dialogState is the state of the dialog id in d, "" if d has none.
+func dialogState(d *dialoginfo.Document, id string) string {
+	for _, dl := range d.Dialogs {
+		if dl.ID == id {
+			return dl.State
+		}
+	}
+	return ""
 }

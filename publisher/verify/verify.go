@@ -1,9 +1,10 @@
 // Package verify watches what a presence server tells watchers about the
 // presentities the agent publishes, and has the publication repaired when
-// the server lost, kept or mis-merged it: per user it SUBSCRIBEs
-// (RFC 6665, Event: presence, RFC 3856) as a watcher of the presentity,
-// compares each NOTIFY with the document the publisher has in force (by
-// element and namespace, see Holds), and when they differ for longer than
+// the server lost, kept or mis-merged it: per user and publication it
+// SUBSCRIBEs (RFC 6665) as a watcher of the presentity, Event: presence
+// (RFC 3856) or Event: dialog (RFC 4235, the BLF lamp), compares each
+// NOTIFY with the document the publisher has in force (by element and
+// namespace, see Holds and HoldsDialog), and when they differ for longer than
 // a settle time it asks the publisher to publish again at once
 // (publisher.Publisher.Repair) rather than at the next refresh.
 //
@@ -31,6 +32,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/calpresence/calpresence/dialoginfo"
 	"github.com/calpresence/calpresence/internal/backoff"
 	"github.com/calpresence/calpresence/pidf"
 )
@@ -159,6 +161,10 @@ type Options struct {
 	// AOR is the presentity watched; Destination the presence server,
 	// "host:port" (the publisher's proxy).
 	AOR, Destination string
+	// Event is the event package watched: "presence" (the default, PIDF
+	// documents compared by Holds) or dialoginfo.Event ("dialog",
+	// dialog-info documents compared by HoldsDialog).
+	Event string
 	// InForce returns the document the publisher has in force, nil for
 	// none (publisher.Publisher.InForce).
 	InForce func() []byte
@@ -186,19 +192,22 @@ type Options struct {
 
 // watch is one running watcher.
 type watch struct {
-	c    *Client
-	o    Options
-	log  *slog.Logger
-	aor  sip.Uri
-	base string
-	wake chan struct{}
-	pr   *probe
+	c   *Client
+	o   Options
+	log *slog.Logger
+	aor sip.Uri
+	// holds compares a NOTIFY body with the document in force.
+	holds  func(notify, want []byte) bool
+	accept string
+	wake   chan struct{}
+	pr     *probe
 
 	mu       sync.Mutex
-	body     []byte // the last NOTIFY's body
-	seen     bool   // a NOTIFY came since the subscription was made
-	lost     bool   // the server ended the subscription
-	restarts uint64 // the probe's count of the server answering again
+	body     []byte    // the last NOTIFY's body
+	seen     bool      // a NOTIFY came since the subscription was made
+	lost     bool      // the server ended the subscription
+	restarts uint64    // the probe's count of the server answering again
+	notifyAt time.Time // when the last NOTIFY came
 
 	// Owned by Run.
 	callID, fromTag, toTag string
@@ -208,6 +217,10 @@ type watch struct {
 	failures               int
 	diffSince              time.Time
 	settle                 time.Duration
+	// For the dialog event: when the last SUBSCRIBE was answered, and
+	// when a NOTIFY that did not answer one is to be confirmed by a
+	// refresh (zero for none), and which NOTIFY that was.
+	subAt, confirmAt, confirmed time.Time
 }
 
 // Watch watches o.AOR until ctx is done, then ends the subscription. It
@@ -219,8 +232,21 @@ func (c *Client) Watch(ctx context.Context, o Options) error {
 	o.MinRetry = cmp.Or(o.MinRetry, time.Second)
 	o.MaxRetry = cmp.Or(o.MaxRetry, 5*time.Minute)
 	o.Logger = cmp.Or(o.Logger, c.log)
-	w := &watch{c: c, o: o, log: o.Logger.With("aor", o.AOR, "watch", "presence"), base: pidf.IDBase(o.AOR),
+	o.Event = cmp.Or(o.Event, "presence")
+	w := &watch{c: c, o: o, log: o.Logger.With("aor", o.AOR, "watch", o.Event),
 		wake: make(chan struct{}, 1), settle: o.Settle}
+	switch o.Event {
+	case "presence":
+		base := pidf.IDBase(o.AOR)
+		w.holds = func(notify, want []byte) bool { return Holds(notify, want, base) }
+		w.accept = "application/pidf+xml"
+	case dialoginfo.Event:
+		id := dialoginfo.IDFor(o.AOR)
+		w.holds = func(notify, want []byte) bool { return HoldsDialog(notify, want, id) }
+		w.accept = dialoginfo.ContentType
+	default:
+		return fmt.Errorf("verify: event %q: want presence or %s", o.Event, dialoginfo.Event)
+	}
 	if err := sip.ParseUri(o.AOR, &w.aor); err != nil {
 		return fmt.Errorf("verify: aor %q: %w", o.AOR, err)
 	}
@@ -239,7 +265,7 @@ func (w *watch) notified(body []byte, terminated bool) {
 	if terminated {
 		w.lost = true
 	} else {
-		w.body, w.seen = body, true
+		w.body, w.seen, w.notifyAt = body, true, time.Now()
 	}
 	w.mu.Unlock()
 	w.poke()
@@ -280,10 +306,14 @@ func (w *watch) run(ctx context.Context) {
 			w.subscribe(ctx, true)
 			continue
 		}
+		if w.confirmNotify(now) {
+			w.subscribe(ctx, true)
+			continue
+		}
 		w.check(now, restarts)
 
 		wait := time.Hour
-		for _, t := range []time.Time{w.retryAt, w.refreshAt, w.repairAt()} {
+		for _, t := range []time.Time{w.retryAt, w.refreshAt, w.repairAt(), w.confirmAt} {
 			if !t.IsZero() {
 				wait = min(wait, max(t.Sub(now), 0))
 			}
@@ -299,6 +329,32 @@ func (w *watch) run(ctx context.Context) {
 	w.unsubscribe()
 }
 
+// confirmNotify reports whether the subscription is to be refreshed now
+// to confirm what a NOTIFY said. Kamailio's presence_dialoginfo tells
+// watchers of a removed dialog publication with the removed document
+// itself, which still shows the dialog, and only the NOTIFY of a later
+// SUBSCRIBE shows it gone: so for the dialog event a NOTIFY that does not
+// answer our SUBSCRIBE (one that comes more than 2 s after its answer) is
+// confirmed by a refresh of the subscription, a settle time later, whose
+// NOTIFY then shows what the server holds. One refresh per unsolicited
+// NOTIFY: two per meeting for a BLF lamp.
+func (w *watch) confirmNotify(now time.Time) bool {
+	if w.o.Event != dialoginfo.Event || !w.subscribed {
+		return false
+	}
+	w.mu.Lock()
+	at := w.notifyAt
+	w.mu.Unlock()
+	if at.After(w.subAt.Add(2*time.Second)) && !at.Equal(w.confirmed) {
+		w.confirmed, w.confirmAt = at, at.Add(w.o.Settle)
+	}
+	if w.confirmAt.IsZero() || now.Before(w.confirmAt) {
+		return false
+	}
+	w.confirmAt = time.Time{}
+	return true
+}
+
 func (w *watch) repairAt() time.Time {
 	if w.diffSince.IsZero() {
 		return time.Time{}
@@ -309,6 +365,10 @@ func (w *watch) repairAt() time.Time {
 // check compares what watchers were told last with the document in force
 // and repairs a difference that outlasted the settle time.
 func (w *watch) check(now time.Time, restarts uint64) {
+	// Whether the server answers is read before the restart count: the
+	// probe counts a restart before it marks the server up again, so a
+	// repair never goes out on a NOTIFY from before the restart.
+	up := w.pr.up.Load()
 	w.mu.Lock()
 	body, seen, fresh := w.body, w.seen, w.restarts == restarts
 	w.mu.Unlock()
@@ -316,7 +376,7 @@ func (w *watch) check(now time.Time, restarts uint64) {
 		return // a server that came back is subscribed to afresh first
 	}
 	want := w.o.InForce()
-	if Holds(body, want, w.base) {
+	if w.holds(body, want) {
 		w.diffSince, w.settle = time.Time{}, w.o.Settle
 		return
 	}
@@ -325,11 +385,11 @@ func (w *watch) check(now time.Time, restarts uint64) {
 		w.log.Debug("watchers are told something else than published; settling", "notify", string(body), "published", string(want))
 		return
 	}
-	if now.Before(w.diffSince.Add(w.settle)) || !w.pr.up.Load() {
+	if now.Before(w.diffSince.Add(w.settle)) || !up {
 		return // a server that does not answer gets its repair when it does
 	}
 	what := "stale or mis-merged"
-	if want != nil && Holds(body, nil, w.base) {
+	if want != nil && w.holds(body, nil) {
 		what = "missing"
 	}
 	w.log.Warn("presence server tells watchers something else than published; republishing", "publication", what,
@@ -352,7 +412,7 @@ func (w *watch) forget() {
 	}
 	w.callID, w.toTag, w.subscribed = "", "", false
 	w.refreshAt = time.Time{}
-	w.diffSince = time.Time{}
+	w.diffSince, w.confirmAt = time.Time{}, time.Time{}
 	w.mu.Lock()
 	w.body, w.seen = nil, false
 	w.mu.Unlock()
@@ -371,7 +431,7 @@ func (w *watch) request(expires int) *sip.Request {
 	w.cseq++
 	for _, h := range [][2]string{
 		{"From", from}, {"To", to}, {"Call-ID", w.callID}, {"CSeq", fmt.Sprintf("%d SUBSCRIBE", w.cseq)},
-		{"Contact", w.c.contact}, {"Event", "presence"}, {"Accept", "application/pidf+xml"},
+		{"Contact", w.c.contact}, {"Event", w.o.Event}, {"Accept", w.accept},
 		{"Expires", strconv.Itoa(expires)}, {"Max-Forwards", "70"},
 	} {
 		req.AppendHeader(sip.NewHeader(h[0], h[1]))
@@ -420,7 +480,7 @@ func (w *watch) subscribe(ctx context.Context, refresh bool) {
 		if !refresh {
 			w.settle = w.o.Settle // a new subscription starts afresh
 		}
-		w.subscribed, w.failures = true, 0
+		w.subscribed, w.failures, w.subAt = true, 0, time.Now()
 		// RFC 6665 §4.1.2.1: refresh before it expires.
 		w.refreshAt = now.Add(granted - min(max(granted/4, time.Second), 5*time.Minute))
 		return

@@ -26,6 +26,8 @@ type fakeServer struct {
 	subs   []*sip.Request
 	answer func(req *sip.Request, n int) (int, int) // status, Expires
 	wake   chan struct{}
+	// event and ctype are the NOTIFYs' Event and Content-Type.
+	event, ctype string
 }
 
 func startFake(t *testing.T) *fakeServer {
@@ -34,7 +36,7 @@ func startFake(t *testing.T) *fakeServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fakeServer{addr: pc.LocalAddr().String(), wake: make(chan struct{}, 1),
+	f := &fakeServer{addr: pc.LocalAddr().String(), wake: make(chan struct{}, 1), event: "presence", ctype: "application/pidf+xml",
 		answer: func(*sip.Request, int) (int, int) { return 200, 600 }}
 	ua, _ := sipgo.NewUA(sipgo.WithUserAgentHostname("127.0.0.1"))
 	srv, _ := sipgo.NewServer(ua)
@@ -95,10 +97,10 @@ func (f *fakeServer) notify(t *testing.T, sub *sip.Request, state string, body [
 	req.AppendHeader(sip.NewHeader("To", "<"+sub.Recipient.String()+">;tag="+from))
 	req.AppendHeader(sip.NewHeader("Call-ID", sub.CallID().Value()))
 	req.AppendHeader(sip.NewHeader("CSeq", "1 NOTIFY"))
-	req.AppendHeader(sip.NewHeader("Event", "presence"))
+	req.AppendHeader(sip.NewHeader("Event", f.event))
 	req.AppendHeader(sip.NewHeader("Subscription-State", state))
 	if body != nil {
-		req.AppendHeader(sip.NewHeader("Content-Type", "application/pidf+xml"))
+		req.AppendHeader(sip.NewHeader("Content-Type", f.ctype))
 		req.SetBody(body)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
