@@ -43,7 +43,7 @@ func TestErrorWording(t *testing.T) {
 		{"refused", refused, nil,
 			[]string{`caldav "work": `, "PROPFIND " + refused + ": connection refused (is the server running, and is the port right?): dial tcp"}, syscall.ECONNREFUSED},
 		{"timeout", slow.URL + "/dav/", func(o *caldav.Options) { o.Timeout = 50 * time.Millisecond },
-			[]string{`caldav "work": `, "PROPFIND " + slow.URL + "/dav/: the server did not answer in time: "}, context.DeadlineExceeded},
+			[]string{`caldav "work": `, "PROPFIND " + slow.URL + "/dav/: the server did not answer within 50ms: "}, context.DeadlineExceeded},
 		{"unknown authority", tlsSrv.URL + "/dav/", nil,
 			[]string{`caldav "work": `, "PROPFIND " + tlsSrv.URL + "/dav/: TLS: the server's certificate is signed by an authority we do not trust (give its CA in ca_file): tls: failed to verify certificate: x509:"}, nil},
 		{"5xx", down.URL + "/dav/", nil,

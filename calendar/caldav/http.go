@@ -153,7 +153,11 @@ func (h *davHTTP) attempt(ctx context.Context, method string, u *url.URL, hdr ht
 		}
 		resp, err := h.client.Do(req)
 		if err != nil {
+			timedOut := errors.Is(actx.Err(), context.DeadlineExceeded) && ctx.Err() == nil
 			cancel()
+			if timedOut {
+				return nil, fmt.Errorf("%s %s: the server did not answer within %s: %w", method, httpx.RedactURL(u), h.attemptTimeout, httpx.UnwrapURLError(err))
+			}
 			return nil, fmt.Errorf("%s %s: %w", method, httpx.RedactURL(u), httpx.Explain(httpx.UnwrapURLError(err)))
 		}
 		switch resp.StatusCode {
