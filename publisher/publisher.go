@@ -718,7 +718,7 @@ func (p *Publisher) send(ctx context.Context, what op, body []byte, expires int)
 		if tried >= len(p.targets) {
 			p.targetsAt = time.Time{} // locate afresh next time
 			if err != nil {
-				return nil, fmt.Errorf("sip publish for %s: %w", p.opts.AOR, err)
+				return nil, fmt.Errorf("sip publish for %s: %w", p.opts.AOR, explain(t, p.opts.Timeout, err))
 			}
 			return res, nil
 		}
