@@ -56,7 +56,7 @@ func (p *Publisher) Ping(ctx context.Context) (PingResult, error) {
 		r, err := p.doer.Do(rctx, req)
 		cancel()
 		if err != nil {
-			last = fmt.Errorf("sip options to %s (%s): %w", t.Addr, t.Transport, err)
+			last = fmt.Errorf("sip options %w", explain(t, p.opts.Timeout, err))
 			continue
 		}
 		res.Code, res.Reason = r.StatusCode, r.Reason
@@ -69,7 +69,7 @@ func (p *Publisher) Ping(ctx context.Context) (PingResult, error) {
 			res.UserAgent = h.Value()
 		}
 		if r.StatusCode == sip.StatusServiceUnavailable {
-			last = fmt.Errorf("sip options to %s (%s): %d %s", t.Addr, t.Transport, r.StatusCode, r.Reason)
+			last = fmt.Errorf("sip options to %s/%s: %d %s", t.Addr, strings.ToLower(t.Transport), r.StatusCode, r.Reason)
 			continue
 		}
 		return res, nil

@@ -710,7 +710,7 @@ func (p *Publisher) send(ctx context.Context, what op, body []byte, expires int)
 			// RFC 3261 §18.1.1 leaves no choice, even if the proxy names
 			// transport=udp: UDP may not carry it, sipgo would not send it.
 			p.log.Warn("sip request too large for udp, and tcp failed: a udp-only server cannot get it; enable tcp on the server or shorten the document",
-				"bytes", p.wireSize(req), "limit", maxUDP, "target", t.Addr, "error", err)
+				"bytes", p.wireSize(req), "limit", maxUDP, "target", t.Addr, "error", explain(t, p.opts.Timeout, err))
 		}
 		// Timeout, transport error or 503: fail over (RFC 3263 §4.3).
 		tried++
@@ -718,7 +718,7 @@ func (p *Publisher) send(ctx context.Context, what op, body []byte, expires int)
 		if tried >= len(p.targets) {
 			p.targetsAt = time.Time{} // locate afresh next time
 			if err != nil {
-				return nil, fmt.Errorf("sip publish for %s: %w", p.opts.AOR, err)
+				return nil, fmt.Errorf("sip publish for %s: %w", p.opts.AOR, explain(t, p.opts.Timeout, err))
 			}
 			return res, nil
 		}

@@ -88,7 +88,7 @@ func (h *davHTTP) Do(req *http.Request) (*http.Response, error) {
 		var retry bool
 		switch {
 		case err != nil && ctx.Err() != nil:
-			return nil, fmt.Errorf("%s %s: %w", req.Method, httpx.RedactURL(req.URL), ctx.Err())
+			return nil, fmt.Errorf("%s %s: %w", req.Method, httpx.RedactURL(req.URL), httpx.Explain(ctx.Err()))
 		case err != nil:
 			retry = retriable(err)
 		case resp.StatusCode < 400:
@@ -117,7 +117,7 @@ func (h *davHTTP) Do(req *http.Request) (*http.Response, error) {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return nil, fmt.Errorf("%s %s: %w (last failure: %s)", req.Method, httpx.RedactURL(req.URL), ctx.Err(), reason)
+			return nil, fmt.Errorf("%s %s: %w (last failure: %s)", req.Method, httpx.RedactURL(req.URL), httpx.Explain(ctx.Err()), reason)
 		case <-t.C:
 		}
 	}
@@ -153,8 +153,12 @@ func (h *davHTTP) attempt(ctx context.Context, method string, u *url.URL, hdr ht
 		}
 		resp, err := h.client.Do(req)
 		if err != nil {
+			timedOut := errors.Is(actx.Err(), context.DeadlineExceeded) && ctx.Err() == nil
 			cancel()
-			return nil, fmt.Errorf("%s %s: %w", method, httpx.RedactURL(u), httpx.UnwrapURLError(err))
+			if timedOut {
+				return nil, fmt.Errorf("%s %s: the server did not answer within %s: %w", method, httpx.RedactURL(u), h.attemptTimeout, httpx.UnwrapURLError(err))
+			}
+			return nil, fmt.Errorf("%s %s: %w", method, httpx.RedactURL(u), httpx.Explain(httpx.UnwrapURLError(err)))
 		}
 		switch resp.StatusCode {
 		case http.StatusMovedPermanently, http.StatusFound, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:

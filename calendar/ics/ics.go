@@ -464,7 +464,7 @@ func (s *Source) fetchHTTP(ctx context.Context) error {
 	start := s.now()
 	resp, err := client.Do(req)
 	if err != nil {
-		return httpx.UnwrapURLError(err) // Fetch names the URL
+		return httpx.Explain(httpx.UnwrapURLError(err)) // Fetch names the URL
 	}
 	defer resp.Body.Close()
 	log := s.logger.With("calendar", s.name, "url", s.redacted, "status", resp.StatusCode)

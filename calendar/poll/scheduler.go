@@ -452,6 +452,11 @@ func (s *Scheduler) poll(ctx context.Context, p *Entry) error {
 
 	name := spec.Source.Name()
 	events, warnings, err := fetchRecovered(fctx, spec.Source)
+	if err != nil && ctx.Err() == nil && errors.Is(fctx.Err(), context.DeadlineExceeded) && errors.Is(err, context.DeadlineExceeded) {
+		// The source's own words may be a bare "context deadline
+		// exceeded": say which bound it was.
+		err = fmt.Errorf("calendar %s: no result within %s, the poll timeout (is the server slow or unreachable?): %w", name, s.opts.Timeout, err)
+	}
 	cancel()
 	now := s.clock.Now()
 

@@ -368,6 +368,10 @@ func TestSchedulerStopsPromptly(t *testing.T) {
 		if st := p.Status(); st.Failures != 1 || !errors.Is(st.LastErr, context.DeadlineExceeded) || failed.Load() != 1 {
 			t.Errorf("Status() after a hung fetch = %+v, %d OnFailure calls; want one failure, deadline exceeded", st, failed.Load())
 		}
+		const want = "calendar work: no result within 1m0s, the poll timeout (is the server slow or unreachable?): context deadline exceeded"
+		if st := p.Status(); st.LastErr == nil || st.LastErr.Error() != want {
+			t.Errorf("LastErr after a hung fetch = %v, want %q", st.LastErr, want)
+		}
 		stop()
 	})
 }

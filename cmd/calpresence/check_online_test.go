@@ -52,7 +52,8 @@ func TestCheckOnline(t *testing.T) {
 			`calendar dav:   "alice/work"`, `no calendar named "Team"`,
 		}},
 		{"presence server down", fmt.Sprintf("sip:127.0.0.1:%d;transport=tcp", closed), "secret-pw", `["work"]`, 1, []string{
-			"user sip:alice@example.com: presence server not reached", "calendar dav: logged in",
+			"user sip:alice@example.com: presence server not reached: sip options to 127.0.0.1:",
+			"/tcp: connection refused (is the presence server running, and listening there?)", "calendar dav: logged in",
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
