@@ -18,9 +18,10 @@ func updating() bool {
 	return f != nil && f.Value.String() == "true"
 }
 
-// The demo at 5,000x speed (a late timer on a loaded machine is then half as many simulated seconds late) over a simulated working day: the day's
-// timeline first, then each PUBLISH at its boundary, and the removal at
-// the end.
+// The demo at 5,000x speed over a simulated working day: the day's
+// timeline first, then each PUBLISH at its boundary, and the BLF lamp's
+// removal at the end. (At 10,000x a timer a few ms late on a loaded
+// machine turned a modification into a fresh publish.)
 func TestDemo(t *testing.T) {
 	var out, errb bytes.Buffer
 	code := Main(context.Background(), []string{"demo", "-speed", "5000", "-tz", "Europe/Berlin",
