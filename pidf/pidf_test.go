@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/xml"
 	"flag"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
@@ -13,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/calpresence/calpresence/internal/golden"
 	"github.com/calpresence/calpresence/internal/testserver"
 	"github.com/calpresence/calpresence/internal/xmltext"
 )
@@ -68,19 +68,7 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Marshal() error = %v", err)
 			}
-			path := filepath.Join("testdata", name+".xml")
-			if *update {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("reading golden file: %v (run with -update)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("Marshal() =\n%s\nwant\n%s", got, want)
-			}
+			golden.Check(t, filepath.Join("testdata", name+".xml"), got, *update)
 			back, err := Unmarshal(got)
 			if err != nil {
 				t.Fatalf("Unmarshal(Marshal()) error = %v", err)
