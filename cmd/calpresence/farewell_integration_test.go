@@ -68,6 +68,38 @@ func lunchICS(s, e time.Time) string {
 		"SUMMARY:Lunch\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
 }
 
+// since returns the NOTIFYs that came from t0 on, once they satisfy ok;
+// it fails t if they do not by deadline.
+func (w *watcher) since(t *testing.T, t0, deadline time.Time, ok func([]notify) bool) []notify {
+	t.Helper()
+	for {
+		w.mu.Lock()
+		var ns []notify
+		for _, n := range w.bodies {
+			if !n.at.Before(t0) {
+				ns = append(ns, n)
+			}
+		}
+		w.mu.Unlock()
+		if ok(ns) {
+			return ns
+		}
+		if !time.Now().Before(deadline) {
+			var b strings.Builder
+			for _, n := range ns {
+				fmt.Fprintf(&b, "%s\n", n.body)
+			}
+			t.Fatalf("by %s the NOTIFYs since %s are not all there; got %d:\n%s", deadline.Format("15:04:05.000"), t0.Format("15:04:05.000"), len(ns), b.String())
+		}
+		timer := time.NewTimer(time.Until(deadline))
+		select {
+		case <-w.wake:
+		case <-timer.C:
+		}
+		timer.Stop()
+	}
+}
+
 // publishLines are the agent's log lines of its presence PUBLISH requests
 // for aor.
 func publishLines(log, aor string) []string {
@@ -203,22 +235,20 @@ func TestRunFarewell(t *testing.T) {
 					strings.Join(lines, "\n"))
 			}
 
-			// The removal's NOTIFY is the one with the agent's tuple
-			// without the farewell's marker; the farewell's may come
-			// before or after it (UDP), so wait a moment for it too.
-			w.waitFor(t, "the removal", time.Now().Add(3*time.Second), func(doc *pidf.Document) bool {
-				tu, _ := ours(doc, aor)
-				return tu != nil && !doc.Farewell
-			})
-			time.Sleep(500 * time.Millisecond)
-			w.mu.Lock()
-			var after []notify
-			for _, n := range w.bodies {
-				if !n.at.Before(sent) {
-					after = append(after, n)
+			// The farewell's NOTIFY carries its marker, the removal's does
+			// not; they may reach the watcher in either order (UDP).
+			after := w.since(t, sent, time.Now().Add(3*time.Second), func(ns []notify) bool {
+				var farewell, removal bool
+				for _, n := range ns {
+					if doc, err := pidf.Unmarshal(n.body); err == nil {
+						farewell = farewell || doc.Farewell
+						removal = removal || !doc.Farewell
+					}
 				}
-			}
-			w.mu.Unlock()
+				return farewell && removal
+			})
+			time.Sleep(300 * time.Millisecond) // room for a NOTIFY that must not come
+			after = w.since(t, sent, time.Now(), func([]notify) bool { return true })
 			for i, n := range after {
 				doc, err := pidf.Unmarshal(n.body)
 				if err != nil {
@@ -244,7 +274,7 @@ func TestRunFarewell(t *testing.T) {
 			if len(after) > 0 {
 				t.Logf("the last of %d NOTIFYs after SIGTERM:\n%s", len(after), after[len(after)-1].body)
 			}
-			if len(after) < 2 {
+			if len(after) != 2 {
 				t.Errorf("%d NOTIFYs after SIGTERM, want 2 (the farewell's and the removal's)", len(after))
 			}
 
