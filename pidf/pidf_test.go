@@ -55,11 +55,11 @@ var goldenDocs = map[string]*Document{
 			Timestamp: t0}},
 		Devices: []Device{{ID: "d1", DeviceID: "urn:uuid:d1", Notes: []Note{{Text: "desk phone"}}, Timestamp: t1}},
 	},
-	// What the agent publishes just before its removal on shutdown: its
-	// tuple with a status that says nothing, and the marker.
+	// What the agent publishes just before its removal on shutdown: a
+	// tuple of its own with a status that says nothing, and the marker.
 	"farewell": {
 		Entity:   "sip:alice@example.com",
-		Tuples:   []Tuple{{ID: "calpresence-1a2b3c4d-t"}},
+		Tuples:   []Tuple{{ID: "calpresence-1a2b3c4d-farewell"}},
 		Farewell: true,
 	},
 	"sphere-text": {

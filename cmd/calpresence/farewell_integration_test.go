@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/calpresence/calpresence/internal/shard"
 	"github.com/calpresence/calpresence/internal/testserver"
 	"github.com/calpresence/calpresence/pidf"
 	"github.com/calpresence/calpresence/publisher"
@@ -100,6 +101,16 @@ func (w *watcher) since(t *testing.T, t0, deadline time.Time, ok func([]notify) 
 	}
 }
 
+// farewellTuple finds the agent's farewell tuple in a merged document.
+func farewellTuple(doc *pidf.Document, aor string) *pidf.Tuple {
+	for i := range doc.Tuples {
+		if doc.Tuples[i].ID == pidf.IDBase(aor)+"-farewell" {
+			return &doc.Tuples[i]
+		}
+	}
+	return nil
+}
+
 // publishLines are the agent's log lines of its presence PUBLISH requests
 // for aor.
 func publishLines(log, aor string) []string {
@@ -118,8 +129,9 @@ func publishLines(log, aor string) []string {
 // agent publishes its farewell, removes the publication (2xx) and exits 0
 // within 5 s, and every NOTIFY from then on, the last included, shows the
 // phone's tuple as the phone has it (open, or closed for its own DND) and
-// the agent's tuple saying nothing: no basic, no person, activity or note. Kamailio turns a removed document's first
-// basic into "closed" for that NOTIFY, which used to show the user closed.
+// the agent's tuple saying nothing: no basic, no person, activity or
+// note. Kamailio turns a removed document's first basic into "closed" for
+// the removal's NOTIFY, which used to show the user closed.
 // Without a phone the last NOTIFY is the agent's tuple alone, saying
 // nothing; stopped between events the agent sends nothing at all.
 func TestRunFarewell(t *testing.T) {
@@ -131,20 +143,26 @@ func TestRunFarewell(t *testing.T) {
 		phone  string // the phone's basic; "": no phone
 		ics    string
 		during func(doc *pidf.Document, aor string) bool // what the watcher sees before the stop; nil: nothing of the agent's
+		// successor: a second agent for the same user publishes the
+		// meeting too before the first stops, as a shard that takes a
+		// user over or a new process started before the old one stops.
+		successor bool
 	}{
 		{"meeting beside the phone", pidf.Open, meetingICS(now.Add(-time.Minute), now.Add(time.Hour)),
-			func(doc *pidf.Document, aor string) bool { return inMeeting(aor)(doc) && phoneSays(pidf.Open)(doc) }},
+			func(doc *pidf.Document, aor string) bool { return inMeeting(aor)(doc) && phoneSays(pidf.Open)(doc) }, false},
 		{"meeting beside the phone's DND", pidf.Closed, meetingICS(now.Add(-time.Minute), now.Add(time.Hour)),
-			func(doc *pidf.Document, aor string) bool { return inMeeting(aor)(doc) && phoneSays(pidf.Closed)(doc) }},
+			func(doc *pidf.Document, aor string) bool { return inMeeting(aor)(doc) && phoneSays(pidf.Closed)(doc) }, false},
 		{"lunch beside the phone", pidf.Open, lunchICS(now.Add(-time.Minute), now.Add(time.Hour)),
 			func(doc *pidf.Document, aor string) bool {
 				tu, pe := ours(doc, aor)
 				return tu != nil && tu.Basic == pidf.Open && len(tu.Notes) == 1 && strings.HasPrefix(tu.Notes[0].Text, "Out for lunch") &&
 					pe != nil && pe.Activities != nil && phoneSays(pidf.Open)(doc)
-			}},
+			}, false},
 		{"meeting without a phone", "", meetingICS(now.Add(-time.Minute), now.Add(time.Hour)),
-			func(doc *pidf.Document, aor string) bool { return inMeeting(aor)(doc) }},
-		{"between events", pidf.Open, meetingICS(now.Add(time.Hour), now.Add(2*time.Hour)), nil},
+			func(doc *pidf.Document, aor string) bool { return inMeeting(aor)(doc) }, false},
+		{"meeting, another agent took over", pidf.Open, meetingICS(now.Add(-time.Minute), now.Add(time.Hour)),
+			func(doc *pidf.Document, aor string) bool { return inMeeting(aor)(doc) && phoneSays(pidf.Open)(doc) }, true},
+		{"between events", pidf.Open, meetingICS(now.Add(time.Hour), now.Add(2*time.Hour)), nil, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			aor := fmt.Sprintf("sip:farewell%d@example.com", i)
@@ -188,6 +206,17 @@ func TestRunFarewell(t *testing.T) {
 
 			if tc.during != nil {
 				w.waitFor(t, "the agent's segment", time.Now().Add(10*time.Second), func(doc *pidf.Document) bool { return tc.during(doc, aor) })
+				if tc.successor {
+					dir2 := t.TempDir()
+					cfg2 := filepath.Join(dir2, "config.toml")
+					if err := os.WriteFile(cfg2, []byte(strings.Replace(cfg, filepath.Join(dir, "state"), filepath.Join(dir2, "state"), 1)), 0o600); err != nil {
+						t.Fatal(err)
+					}
+					next := startShard(t, bin, cfg2, dir2, shard.Spec{K: 0, N: 1})
+					next.published(t, 1, time.Now().Add(10*time.Second))
+					defer next.stop(t)
+					time.Sleep(300 * time.Millisecond) // its NOTIFY
+				}
 			} else if !logs.waitFor(time.Now().Add(10*time.Second), func(s string) bool {
 				return strings.Contains(s, `msg="timeline rebuilt" user=`+aor) && strings.Contains(s, "occurrences=1")
 			}) {
@@ -254,20 +283,28 @@ func TestRunFarewell(t *testing.T) {
 				if err != nil {
 					t.Fatalf("NOTIFY %d after SIGTERM: %v\n%s", i+1, err, n.body)
 				}
+				// The agent's farewell tuple, saying nothing, beside the
+				// phone's tuple as the phone has it, and the successor's
+				// meeting if there is one; closed only where the phone or
+				// the successor says so.
+				ft := farewellTuple(doc, aor)
 				tu, pe := ours(doc, aor)
-				// The phone's closed, if it says so, is the only one.
 				closed, wantClosed := bytes.Count(n.body, []byte("<basic>closed</basic>")), 0
-				if tc.phone == pidf.Closed {
-					wantClosed = 1
-				}
-				neutral := tu != nil && tu.Basic == "" && len(tu.Notes) == 0 && pe == nil && len(doc.Persons) == 0
+				tuples := 1
 				if tc.phone != "" {
-					neutral = neutral && phoneSays(tc.phone)(doc) && len(doc.Tuples) == 2 && closed == wantClosed
-				} else {
-					neutral = neutral && len(doc.Tuples) == 1 && closed == 0
+					tuples++
 				}
-				if !neutral {
-					t.Errorf("NOTIFY %d of %d after SIGTERM is not the phone's presence beside the agent's tuple saying nothing:\n%s",
+				if tc.phone == pidf.Closed {
+					wantClosed++
+				}
+				ok := ft != nil && ft.Basic == "" && len(ft.Notes) == 0 && (tc.phone == "" || phoneSays(tc.phone)(doc))
+				if tc.successor {
+					ok = ok && inMeeting(aor)(doc) && len(doc.Tuples) == tuples+1 && len(doc.Persons) == 1 && closed == wantClosed+1
+				} else {
+					ok = ok && tu == nil && pe == nil && len(doc.Persons) == 0 && len(doc.Tuples) == tuples && closed == wantClosed
+				}
+				if !ok {
+					t.Errorf("NOTIFY %d of %d after SIGTERM is not the phone's presence (and the successor's meeting) beside the agent's farewell tuple saying nothing:\n%s",
 						i+1, len(after), n.body)
 				}
 			}
@@ -278,11 +315,18 @@ func TestRunFarewell(t *testing.T) {
 				t.Errorf("%d NOTIFYs after SIGTERM, want 2 (the farewell's and the removal's)", len(after))
 			}
 
-			// A watcher that subscribes now sees the phone alone, or
-			// nothing: Kamailio holds no publication of the agent's.
+			// A watcher that subscribes now sees the phone alone (and the
+			// successor's meeting), or nothing: Kamailio holds no
+			// publication of the stopped agent's.
 			fresh := startWatcher(t, kam.Addr(), aor)
 			fresh.waitFor(t, "a fresh watcher's NOTIFY", time.Now().Add(3*time.Second), func(doc *pidf.Document) bool {
 				tu, pe := ours(doc, aor)
+				if farewellTuple(doc, aor) != nil {
+					return false
+				}
+				if tc.successor {
+					return inMeeting(aor)(doc) && phoneSays(tc.phone)(doc) && len(doc.Tuples) == 2
+				}
 				if tc.phone != "" {
 					return tu == nil && pe == nil && phoneSays(tc.phone)(doc) && len(doc.Tuples) == 1
 				}
