@@ -266,7 +266,7 @@ func TestRunFarewell(t *testing.T) {
 
 			// The farewell's NOTIFY carries its marker, the removal's does
 			// not; they may reach the watcher in either order (UDP).
-			after := w.since(t, sent, time.Now().Add(3*time.Second), func(ns []notify) bool {
+			w.since(t, sent, time.Now().Add(3*time.Second), func(ns []notify) bool {
 				var farewell, removal bool
 				for _, n := range ns {
 					if doc, err := pidf.Unmarshal(n.body); err == nil {
@@ -277,7 +277,7 @@ func TestRunFarewell(t *testing.T) {
 				return farewell && removal
 			})
 			time.Sleep(300 * time.Millisecond) // room for a NOTIFY that must not come
-			after = w.since(t, sent, time.Now(), func([]notify) bool { return true })
+			after := w.since(t, sent, time.Now(), func([]notify) bool { return true })
 			for i, n := range after {
 				doc, err := pidf.Unmarshal(n.body)
 				if err != nil {
