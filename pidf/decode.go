@@ -152,6 +152,8 @@ func decodePresence(dec *xml.Decoder, d *Document) error {
 			dv, err := decodeDevice(dec, se)
 			d.Devices = append(d.Devices, dv)
 			return err
+		case xml.Name{Space: NSFarewell, Local: "farewell"}:
+			d.Farewell = true
 		}
 		return dec.Skip()
 	})

@@ -44,6 +44,11 @@ func (d *Document) Marshal() ([]byte, error) {
 		w.timestamp("    ", "dm:timestamp", dv.Timestamp)
 		w.WriteString("  </dm:device>\n")
 	}
+	if d.Farewell {
+		// Declared on the element itself, so that it stays whole when a
+		// server copies it into a merged document.
+		w.WriteString(`  <cp:farewell xmlns:cp="` + NSFarewell + `"><cp:basic/></cp:farewell>` + "\n")
+	}
 	w.WriteString("</presence>\n")
 	return w.Bytes(), nil
 }

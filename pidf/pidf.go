@@ -14,7 +14,10 @@ const (
 	NSRPID         = "urn:ietf:params:xml:ns:pidf:rpid"       // RFC 4480
 	NSLocationType = "urn:ietf:params:xml:ns:location-type"   // RFC 4589, used by rpid:place-type
 	NSXML          = "http://www.w3.org/XML/1998/namespace"   // xml:lang
-	ContentType    = "application/pidf+xml"                   // RFC 3863 §7
+	// NSFarewell is calpresence's own namespace, of the farewell marker
+	// (see Document.Farewell); watchers ignore it as any unknown extension.
+	NSFarewell  = "https://github.com/calpresence/calpresence/ns/farewell"
+	ContentType = "application/pidf+xml" // RFC 3863 §7
 )
 
 // Basic status values (RFC 3863 §4.1.4).
@@ -33,6 +36,16 @@ type Document struct {
 	Devices []Device
 	// Notes are <presence>-level notes (RFC 3863 §4.1.6).
 	Notes []Note
+	// Farewell adds <cp:farewell><cp:basic/></cp:farewell> in NSFarewell
+	// after the persons and devices, a <presence>-level extension (RFC
+	// 3863 §4.1: any element of another namespace) that says nothing to a
+	// watcher. It is for the document published just before a removal:
+	// Kamailio builds the NOTIFY of a removal only if the removed document
+	// has an element named "basic" somewhere, whatever its namespace, and
+	// turns the first one into "closed"; with this one as the only basic,
+	// no tuple of the document is turned closed (internal/agent's
+	// farewell.go tells the whole story).
+	Farewell bool
 }
 
 // Tuple is a <tuple>, a service in RFC 4479's terms (RFC 3863 §4.1.2).

@@ -55,6 +55,13 @@ var goldenDocs = map[string]*Document{
 			Timestamp: t0}},
 		Devices: []Device{{ID: "d1", DeviceID: "urn:uuid:d1", Notes: []Note{{Text: "desk phone"}}, Timestamp: t1}},
 	},
+	// What the agent publishes just before its removal on shutdown: a
+	// tuple of its own with a status that says nothing, and the marker.
+	"farewell": {
+		Entity:   "sip:alice@example.com",
+		Tuples:   []Tuple{{ID: "calpresence-1a2b3c4d-farewell"}},
+		Farewell: true,
+	},
 	"sphere-text": {
 		Entity:  "sip:carol@example.com",
 		Persons: []Person{{ID: "p", Sphere: &Sphere{Value: "bowling league"}}},
@@ -116,15 +123,19 @@ func normalize(d *Document) *Document {
 	return &c
 }
 
+// TestXMLLint validates the golden documents against the RFC 3863 schema
+// (testdata/pidf.xsd); the RFC 4479 and 4480 extensions in them are checked
+// for well-formedness.
 func TestXMLLint(t *testing.T) {
 	xmllint := testserver.LookPath(t, "xmllint", "libxml2-utils")
 	files, err := filepath.Glob(filepath.Join("testdata", "*.xml"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no golden files: %v", err)
 	}
-	out, err := exec.Command(xmllint, append([]string{"--noout"}, files...)...).CombinedOutput()
+	args := append([]string{"--noout", "--nonet", "--schema", filepath.Join("testdata", "pidf.xsd")}, files...)
+	out, err := exec.Command(xmllint, args...).CombinedOutput()
 	if err != nil {
-		t.Errorf("xmllint --noout %v: %v\n%s", files, err, out)
+		t.Errorf("xmllint --schema pidf.xsd %v: %v\n%s", files, err, out)
 	}
 }
 

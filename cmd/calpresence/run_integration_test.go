@@ -173,12 +173,15 @@ func gone(aor string) func(*pidf.Document) bool {
 	}
 }
 
-// removed: the server no longer holds the agent's document (Kamailio shows
-// a removed publication's tuple as closed, without the person).
+// removed: the server no longer holds the agent's document. Kamailio
+// shows a removed publication as its first tuple and status, which after
+// the agent's farewell are a tuple of its own saying nothing
+// (internal/agent/farewell.go); the farewell's own NOTIFY carries its
+// marker.
 func removed(aor string) func(*pidf.Document) bool {
 	return func(doc *pidf.Document) bool {
 		tu, pe := ours(doc, aor)
-		return pe == nil && (tu == nil || tu.Basic == "closed")
+		return tu == nil && pe == nil && !doc.Farewell
 	}
 }
 

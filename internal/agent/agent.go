@@ -349,6 +349,7 @@ func (p *pipeline) startPublisher() {
 	opts.Logger = p.a.log
 	opts.ExpireIntoGaps = true // see documentOf
 	opts.OnChange = p.presenceChanged
+	opts.Farewell = presenceFarewell // see farewell.go
 	if opts.Clock == nil {
 		opts.Clock = p.a.opts.Clock
 	}
