@@ -78,11 +78,15 @@ type Options struct {
 	// lifecycle for a publication of its own.
 	Event       string
 	ContentType string
-	// Farewell, if set, is given the document the server holds when Run's
-	// context is done and returns one to publish before the removal, nil
-	// for none: the dialog package's turns its dialogs terminated, since a
-	// server may notify a removal with the removed document in the body
-	// (Kamailio 5.6 does), which would leave a BLF lamp lit.
+	// Farewell, if set, is given the document the server holds before
+	// each removal (where the timeline turns to "no publication", and on
+	// shutdown) and returns one to publish under the ETag just before it,
+	// nil (or the same document) for none. A server may notify a removal
+	// with the removed document in the body (Kamailio 5.6 does, its
+	// <basic> turned "closed"): the dialog farewell turns the dialogs
+	// terminated, lest a BLF lamp stay lit; the presence farewell is a
+	// tuple that says nothing (internal/agent, farewell.go). On shutdown
+	// it gets at most half of RemoveTimeout.
 	Farewell func(published []byte) []byte
 	// Final, if set, tells a document that the server lets no
 	// modification replace: a change from it removes the publication and
@@ -332,6 +336,9 @@ const (
 	opRefresh op = "refresh" // SIP-If-Match, no body
 	opModify  op = "modify"  // SIP-If-Match and a body
 	opRemove  op = "remove"  // SIP-If-Match, Expires: 0
+	// opFarewell is a modify to Options.Farewell's document, just before a
+	// removal: see farewell.
+	opFarewell op = "farewell"
 )
 
 // Run publishes until ctx is done, then removes the publication (PUBLISH
@@ -414,6 +421,9 @@ func (p *Publisher) decide(now time.Time, st state) op {
 			p.changed(nil, "left to lapse")
 			return ""
 		}
+		if p.farewell() != nil {
+			return opFarewell // then, the farewell published, opRemove
+		}
 		return opRemove
 	case p.etag == "":
 		return opPublish
@@ -446,10 +456,12 @@ func (p *Publisher) shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), budget)
 	defer cancel()
 	p.stopping = true
-	if p.opts.Farewell != nil && p.published != nil {
-		if body := p.opts.Farewell(p.published); body != nil && !bytes.Equal(body, p.published) {
-			p.step(ctx, opModify, state{body: body})
-		}
+	if p.farewell() != nil {
+		// At most half the budget, so that a slow answer to the farewell
+		// still leaves the removal its chance.
+		fctx, fcancel := context.WithTimeout(ctx, budget/2)
+		p.step(fctx, opFarewell, state{})
+		fcancel()
 	}
 	if p.etag != "" { // a 412 to the farewell leaves nothing to remove
 		p.step(ctx, opRemove, state{})
@@ -462,6 +474,20 @@ func (p *Publisher) shutdown() error {
 		return fmt.Errorf("sip publish for %s: remove on shutdown: %w", p.opts.AOR, err)
 	}
 	return nil
+}
+
+// farewell is the document to publish before removing the publication:
+// Options.Farewell's for the published one, nil for none (no Farewell, or
+// the farewell is what the server already holds).
+func (p *Publisher) farewell() []byte {
+	if p.opts.Farewell == nil || p.published == nil {
+		return nil
+	}
+	body := p.opts.Farewell(p.published)
+	if body == nil || bytes.Equal(body, p.published) {
+		return nil
+	}
+	return body
 }
 
 func (p *Publisher) forget() {
@@ -536,6 +562,9 @@ func (p *Publisher) step(ctx context.Context, what op, st state) {
 		expires = p.requestExpires(now, st)
 	case opRefresh:
 		expires = p.requestExpires(now, st)
+	case opFarewell:
+		// Should the removal that follows fail, the farewell lapses soon.
+		body, expires = p.farewell(), max(int(minRequestExpires/time.Second), p.minExpires)
 	}
 	start := time.Now()
 	res, err := p.send(ctx, what, body, expires)
@@ -582,7 +611,7 @@ func (p *Publisher) step(ctx context.Context, what op, st state) {
 		}
 		p.schedule(now, time.Duration(granted)*time.Second, st)
 		p.log.Info("sip publish", "what", string(what), "result", code, "ms", ms, "expires", granted)
-		if body != nil {
+		if body != nil && what != opFarewell { // the removal that follows is the change
 			p.changed(body, "published")
 		}
 	case code == 412 && what == opRemove:

@@ -5,6 +5,7 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
+	"github.com/calpresence/calpresence/pidf"
 	"io"
 	"slices"
 	"strconv"
@@ -380,6 +381,8 @@ func describe(r *sip.Request) string {
 		what = "PUBLISH initial"
 	case len(r.Body()) == 0:
 		what = "PUBLISH refresh"
+	case isFarewell(r):
+		what = "PUBLISH farewell"
 	default:
 		what = "PUBLISH modify"
 	}
@@ -394,4 +397,14 @@ func describe(r *sip.Request) string {
 func startOfDay(t time.Time, loc *time.Location) time.Time {
 	t = t.In(loc)
 	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc)
+}
+
+// isFarewell reports whether r carries the presence farewell, the
+// document that goes out just before a removal.
+func isFarewell(r *sip.Request) bool {
+	if ev := r.GetHeader("Event"); ev != nil && ev.Value() != "presence" {
+		return false
+	}
+	d, err := pidf.Unmarshal(r.Body())
+	return err == nil && d.Farewell
 }

@@ -259,8 +259,8 @@ func TestRunFarewell(t *testing.T) {
 			// The agent's last requests: the farewell (a modification
 			// under its ETag) and the removal, both answered 2xx.
 			n := len(lines)
-			if n < 3 || !strings.Contains(lines[n-2], "what=modify result=200") || !strings.Contains(lines[n-1], "what=remove result=200") {
-				t.Errorf("the agent's presence PUBLISH requests:\n%s\nwant them to end with the farewell (modify, 200) and the removal (remove, 200)",
+			if n < 3 || !strings.Contains(lines[n-2], "what=farewell result=200") || !strings.Contains(lines[n-1], "what=remove result=200") {
+				t.Errorf("the agent's presence PUBLISH requests:\n%s\nwant them to end with the farewell (200) and the removal (remove, 200)",
 					strings.Join(lines, "\n"))
 			}
 

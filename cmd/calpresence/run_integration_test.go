@@ -164,12 +164,15 @@ func inMeeting(aor string) func(*pidf.Document) bool {
 	}
 }
 
-// gone: the server holds nothing of the agent's (the default says nothing,
-// so the agent's publication lapsed).
+// gone: watchers get nothing from the agent (the default says nothing, so
+// the agent removed its publication, after the farewell): no tuple or
+// person of its segments, and none of its tuples with a basic.
 func gone(aor string) func(*pidf.Document) bool {
 	return func(doc *pidf.Document) bool {
 		tu, pe := ours(doc, aor)
-		return tu == nil && pe == nil
+		return tu == nil && pe == nil && !slices.ContainsFunc(doc.Tuples, func(t pidf.Tuple) bool {
+			return strings.HasPrefix(t.ID, pidf.IDBase(aor)) && t.Basic != ""
+		})
 	}
 }
 
@@ -307,12 +310,11 @@ poll = "@every 1s"
 	// Edit: the meeting ends early. The next poll (1 s) moves the flip.
 	newEnd := time.Now().Add(5 * time.Second).Truncate(time.Second)
 	davPut(t, rad.URL, "alice", "secret-pw", meetingICS(start, newEnd))
-	// The end is followed by the default, which says nothing: the
-	// publication lapses at the end and Kamailio drops it within its
-	// clean_period (5s in examples/kamailio-dnd.cfg).
+	// The end is followed by the default, which says nothing: the agent
+	// removes the publication at the end, on time, after the farewell.
 	at = w.waitFor(t, "the end of the edited meeting", newEnd.Add(8*time.Second), gone(aor))
-	if d := at.Sub(newEnd); d < -50*time.Millisecond || d > 6*time.Second {
-		t.Errorf("the edited meeting's end reached the watcher %v after it, want within 6s (clean_period 5s)", d)
+	if d := at.Sub(newEnd); d < -50*time.Millisecond || d > time.Second {
+		t.Errorf("the edited meeting's end reached the watcher %v after it, want within 1s", d)
 	}
 
 	// SIGHUP with a broken config: refused, the old one keeps running.
@@ -460,8 +462,8 @@ poll = "@every 1s"
 	if code, out := call("dnd_busy.xml"); code != 0 {
 		t.Fatalf("call during the meeting: sipp exit %d, want 0 (486 Busy Here)\n%s", code, out)
 	}
-	// After it, once Kamailio dropped the publication that lapsed at the
-	// end (clean_period 5s): rings and is answered again.
+	// After it, once the agent removed its publication at the end: rings
+	// and is answered again.
 	w.waitFor(t, "the meeting's end", end.Add(8*time.Second), gone(aor))
 	if code, out := call("dnd_ok.xml"); code != 0 {
 		t.Fatalf("call after the meeting: sipp exit %d, want 0 (180/200)\n%s", code, out)

@@ -347,9 +347,8 @@ func (p *pipeline) startPublisher() {
 	p.doer = cd
 	opts := p.spec.Publisher
 	opts.Logger = p.a.log
-	opts.ExpireIntoGaps = true // see documentOf
 	opts.OnChange = p.presenceChanged
-	opts.Farewell = presenceFarewell // see farewell.go
+	opts.Farewell = presenceFarewell // see silent.go and farewell.go
 	if opts.Clock == nil {
 		opts.Clock = p.a.opts.Clock
 	}

@@ -68,6 +68,10 @@ func (d *recDoer) Do(ctx context.Context, req *sip.Request) (*sip.Response, erro
 	case exp == 0:
 		delete(d.held, aor)
 		d.log = append(d.log, pubRecord{at: now, aor: aor, op: "remove"})
+	case isFarewell(req.Body()):
+		// Watchers get nothing from it (farewell.go); the removal follows.
+		d.held[aor] = bytes.Clone(req.Body())
+		d.log = append(d.log, pubRecord{at: now, aor: aor, body: bytes.Clone(req.Body()), op: "farewell"})
 	case len(req.Body()) > 0:
 		d.held[aor] = bytes.Clone(req.Body())
 		d.log = append(d.log, pubRecord{at: now, aor: aor, body: bytes.Clone(req.Body()), op: "publish"})
@@ -80,6 +84,12 @@ func (d *recDoer) Do(ctx context.Context, req *sip.Request) (*sip.Response, erro
 	res.AppendHeader(sip.NewHeader("SIP-ETag", fmt.Sprintf("e%d", d.n)))
 	res.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(exp)))
 	return res, nil
+}
+
+// isFarewell reports whether body is the presence farewell.
+func isFarewell(body []byte) bool {
+	d, err := pidf.Unmarshal(body)
+	return err == nil && d.Farewell
 }
 
 func (d *recDoer) records(aor string) []pubRecord {
@@ -391,7 +401,10 @@ func TestAgentMonth(t *testing.T) {
 		// and never twice in a row (no flapping).
 		recs := d.records(aor)
 		var prev []byte
-		for _, r := range recs {
+		for i, r := range recs {
+			if r.op == "farewell" && (i+1 == len(recs) || recs[i+1].op != "remove") {
+				t.Errorf("at %v a farewell not followed by the removal", r.at.In(zone))
+			}
 			if r.op != "publish" {
 				continue
 			}

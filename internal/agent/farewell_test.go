@@ -171,12 +171,12 @@ func TestAgentFarewellOnStop(t *testing.T) {
 
 		for _, aor := range []string{"sip:meeting@example.com", "sip:lunch@example.com"} {
 			rs := d.records(aor)
-			if len(rs) != 3 || rs[0].op != "publish" || rs[1].op != "publish" || rs[2].op != "remove" {
+			if len(rs) != 3 || rs[0].op != "publish" || rs[1].op != "farewell" || rs[2].op != "remove" {
 				var ops []string
 				for _, r := range rs {
 					ops = append(ops, r.op)
 				}
-				t.Errorf("%s: requests %v, want publish (the segment's document), publish (the farewell), remove", aor, ops)
+				t.Errorf("%s: requests %v, want publish (the segment's document), farewell, remove", aor, ops)
 				continue
 			}
 			if want := presenceFarewell(rs[0].body); !bytes.Equal(rs[1].body, want) {

@@ -14,10 +14,15 @@ import (
 // the phone's: published, it reads "available" to a watcher merging the
 // tuples even while the user has set the phone to DND or offline. So the
 // agent publishes nothing for it: the timeline holds no document there
-// (a nil Body), and the publisher lets the publication of the segment
-// before it expire at the boundary (publisher.Options.ExpireIntoGaps),
-// because Kamailio tells watchers of a removal as a closed tuple and of an
-// expiry as the phone's state alone.
+// (a nil Body), and the publisher removes the publication of the segment
+// before it at the boundary, on time, after the farewell (farewell.go):
+// Kamailio tells watchers of a plain removal as a closed tuple, of the
+// farewell's removal as a tuple that says nothing beside the phone's.
+// Letting the publication expire at the boundary instead
+// (publisher.Options.ExpireIntoGaps) also leaves the phone's state alone,
+// but watchers learn of it only when the server next cleans expired
+// publications (Kamailio's clean_period: 100 s by default), not at the
+// boundary.
 
 // saysNothing reports whether s is the default presence with nothing to
 // say beyond "open".

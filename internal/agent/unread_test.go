@@ -105,7 +105,7 @@ func TestPresenceChangeLogged(t *testing.T) {
 		}
 		want := []string{
 			`msg="presence changed" user=sip:alice@example.com publication=published basic=closed activities=busy,meeting note="In a meeting until 03:00" rule=meeting until=2000-01-01T03:00:00+01:00`,
-			`msg="presence changed" user=sip:alice@example.com publication="left to lapse" basic=open activities="" note="" rule="" until=2000-01-04T00:00:00+01:00`,
+			`msg="presence changed" user=sip:alice@example.com publication=withdrawn basic=open activities="" note="" rule="" until=2000-01-04T00:00:00+01:00`,
 		}
 		if !slices.Equal(changes, want) {
 			t.Errorf("presence changes logged:\n%s\nwant\n%s", strings.Join(changes, "\n"), strings.Join(want, "\n"))
