@@ -84,10 +84,6 @@ func both(mine, state string) func(*dialoginfo.Document) bool {
 // of the same user, beside the agent's.
 func startPhone(t *testing.T, server, aor string) {
 	t.Helper()
-	c, err := publisher.NewClient(publisher.ClientOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	doc := dialoginfo.Document{Entity: aor, State: dialoginfo.Full, Dialogs: []dialoginfo.Dialog{{
 		ID: phoneCallID, CallID: phoneCallID + "@pc33", LocalTag: "1928301774", RemoteTag: "456248",
 		Direction: dialoginfo.Initiator, State: dialoginfo.Confirmed,
@@ -100,20 +96,8 @@ func startPhone(t *testing.T, server, aor string) {
 	}
 	// A short lifetime, so that the phone's refresh restores its call soon
 	// after a restart of the server, as the agent's does.
-	p := publisher.New(c, publisher.Options{AOR: aor, Proxy: "sip:" + server + ";transport=tcp",
-		Event: dialoginfo.Event, ContentType: dialoginfo.ContentType, Expires: 6 * time.Second})
-	p.SetTimeline([]publisher.Entry{{Start: time.Now(), Body: body}})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		p.Run(ctx)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		c.Close()
-	})
+	startTestPublisher(t, publisher.Options{AOR: aor, Proxy: "sip:" + server + ";transport=tcp",
+		Event: dialoginfo.Event, ContentType: dialoginfo.ContentType, Expires: 6 * time.Second}, body)
 }
 
 // getMetrics returns the agent's /metrics page.

@@ -2,14 +2,11 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -29,28 +26,12 @@ const (
 // phone), beside the agent's publication.
 func startPresencePhone(t *testing.T, server, aor, basic string) {
 	t.Helper()
-	c, err := publisher.NewClient(publisher.ClientOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	doc := pidf.Document{Entity: aor, Tuples: []pidf.Tuple{{ID: phoneTuple, Basic: basic, Contact: aor, Notes: []pidf.Note{{Text: phoneNote}}}}}
 	body, err := doc.Marshal()
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := publisher.New(c, publisher.Options{AOR: aor, Proxy: "sip:" + server + ";transport=tcp"})
-	p.SetTimeline([]publisher.Entry{{Start: time.Now(), Body: body}})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		p.Run(ctx)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		c.Close()
-	})
+	startTestPublisher(t, publisher.Options{AOR: aor, Proxy: "sip:" + server + ";transport=tcp"}, body)
 }
 
 // phoneSays holds for a document with the phone's tuple, with basic.
@@ -185,24 +166,8 @@ func TestRunFarewell(t *testing.T) {
 			if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			logs := newSignalBuffer()
-			cmd := exec.Command(bin, "run", "-config", cfgPath, "-log-level", "debug")
-			cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+dir)
-			cmd.Stdout, cmd.Stderr = logs, logs
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			exited := make(chan error, 1)
-			go func() { exited <- cmd.Wait() }()
-			defer func() {
-				if cmd.ProcessState == nil {
-					cmd.Process.Kill()
-					<-exited
-				}
-				if t.Failed() {
-					t.Logf("agent log:\n%s", logs.String())
-				}
-			}()
+			agent := startAgent(t, bin, dir, "agent", 0, []string{"-config", cfgPath, "-log-level", "debug"})
+			logs := agent.logs
 
 			if tc.during != nil {
 				w.waitFor(t, "the agent's segment", time.Now().Add(10*time.Second), func(doc *pidf.Document) bool { return tc.during(doc, aor) })
@@ -224,20 +189,7 @@ func TestRunFarewell(t *testing.T) {
 			}
 
 			sent := time.Now()
-			cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case err := <-exited:
-				if err != nil {
-					t.Errorf("after SIGTERM the agent exited with %v, want 0", err)
-				}
-				d := time.Since(sent)
-				if d > 5*time.Second {
-					t.Errorf("after SIGTERM the agent took %v to exit, want under 5s", d)
-				}
-				t.Logf("SIGTERM to exit: %v", d.Round(time.Millisecond))
-			case <-time.After(6 * time.Second):
-				t.Fatalf("the agent did not exit within 6 s of SIGTERM")
-			}
+			t.Logf("SIGTERM to exit: %v", agent.terminate(t).Round(time.Millisecond))
 			lines := publishLines(logs.String(), aor)
 
 			if tc.during == nil {

@@ -264,25 +264,10 @@ poll = "@every 1s"
 	}
 	w := startWatcher(t, kam.Addr(), aor)
 
-	logs := newSignalBuffer()
 	metrics := fmt.Sprintf("127.0.0.1:%d", testserver.FreePort(t))
-	cmd := exec.Command(bin, "run", "-config", cfgPath, "-log-level", "debug", "-metrics-addr", metrics)
-	cmd.Env = append(os.Environ(), "CALPRESENCE_TEST_DAV_PASSWORD=secret-pw", "XDG_STATE_HOME="+dir)
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("agent log:\n%s", logs.String())
-		}
-	}()
+	agent := startAgent(t, bin, dir, "agent", 0, []string{"-config", cfgPath, "-log-level", "debug", "-metrics-addr", metrics},
+		"CALPRESENCE_TEST_DAV_PASSWORD=secret-pw")
+	logs := agent.logs
 
 	// Before the meeting the default says nothing: nothing is published.
 	at := w.waitFor(t, "the meeting", start.Add(5*time.Second), inMeeting(aor))
@@ -321,14 +306,12 @@ poll = "@every 1s"
 	if err := os.WriteFile(cfgPath, []byte("timezone = \n[sip\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd.Process.Signal(syscall.SIGHUP)
+	agent.signal(syscall.SIGHUP)
 	if !logs.waitFor(time.Now().Add(5*time.Second), func(s string) bool { return strings.Contains(s, "config reload refused") }) {
 		t.Fatalf("SIGHUP with a broken config: no refusal logged")
 	}
-	select {
-	case err := <-exited:
+	if err, exited := agent.wait(0); exited {
 		t.Fatalf("the agent exited after SIGHUP with a broken config: %v", err)
-	default:
 	}
 	// Still working: a new meeting from the calendar still goes out.
 	s2 := time.Now().Add(4 * time.Second).Truncate(time.Second)
@@ -351,26 +334,14 @@ note = "Reloaded"
 	if err := os.WriteFile(cfgPath, []byte("rules = \"relaxed.toml\"\n"+cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd.Process.Signal(syscall.SIGHUP)
+	agent.signal(syscall.SIGHUP)
 	w.waitFor(t, "the reloaded rules", time.Now().Add(5*time.Second), func(doc *pidf.Document) bool {
 		tu, _ := ours(doc, aor)
 		return tu != nil && tu.Basic == "open" && len(tu.Notes) > 0 && tu.Notes[0].Text == "Reloaded"
 	})
 
 	// SIGTERM: the publication is removed and the agent exits 0 within 5 s.
-	sent := time.Now()
-	cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Errorf("after SIGTERM the agent exited with %v, want 0", err)
-		}
-		if d := time.Since(sent); d > 5*time.Second {
-			t.Errorf("after SIGTERM the agent took %v to exit, want under 5s", d)
-		}
-	case <-time.After(6 * time.Second):
-		t.Fatalf("the agent did not exit within 6 s of SIGTERM")
-	}
+	agent.terminate(t)
 	w.waitFor(t, "the removal", time.Now().Add(3*time.Second), removed(aor))
 	for _, secret := range []string{"secret-pw"} {
 		if strings.Contains(logs.String(), secret) {

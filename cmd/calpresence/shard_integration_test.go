@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -21,56 +20,29 @@ import (
 
 // shardProc is one `calpresence run -shard K/N` process.
 type shardProc struct {
-	spec    shard.Spec
-	cmd     *exec.Cmd
-	addr    string // its metrics listener
-	logs    *signalBuffer
-	exited  chan error
-	stopped bool
+	*agentProc
+	spec shard.Spec
+	addr string // its metrics listener
 }
 
 func startShard(t *testing.T, bin, cfgPath, dir string, sp shard.Spec) *shardProc {
 	t.Helper()
-	p := &shardProc{spec: sp, addr: fmt.Sprintf("127.0.0.1:%d", testserver.FreePort(t)), logs: newSignalBuffer(), exited: make(chan error, 1)}
-	p.cmd = exec.Command(bin, "run", "-config", cfgPath, "-metrics-addr", p.addr, "-shard", sp.String())
-	p.cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+dir)
-	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.exited <- p.cmd.Wait() }()
-	t.Cleanup(func() {
-		if !p.stopped {
-			p.cmd.Process.Kill()
-			<-p.exited
-		}
-		if t.Failed() {
-			t.Logf("shard %v log (tail):\n%s", sp, tail(p.logs.String(), 3000))
-		}
-	})
-	return p
-}
-
-func tail(s string, n int) string {
-	if len(s) > n {
-		return s[len(s)-n:]
-	}
-	return s
+	addr := fmt.Sprintf("127.0.0.1:%d", testserver.FreePort(t))
+	a := startAgent(t, bin, dir, "shard "+sp.String()+" (tail)", 3000, []string{"-config", cfgPath, "-metrics-addr", addr, "-shard", sp.String()})
+	return &shardProc{agentProc: a, spec: sp, addr: addr}
 }
 
 // stop sends SIGTERM (the shard removes its publications) and waits.
 func (p *shardProc) stop(t *testing.T) {
 	t.Helper()
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-p.exited:
-		if err != nil {
-			t.Errorf("shard %v exited with %v", p.spec, err)
-		}
-	case <-time.After(10 * time.Second):
+	p.signal(syscall.SIGTERM)
+	err, ok := p.wait(10 * time.Second)
+	if !ok {
 		t.Fatalf("shard %v did not exit 10 s after SIGTERM", p.spec)
 	}
-	p.stopped = true
+	if err != nil {
+		t.Errorf("shard %v exited with %v", p.spec, err)
+	}
 }
 
 // published waits until every user the shard serves has presence and an

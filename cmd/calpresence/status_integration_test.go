@@ -7,7 +7,6 @@ import (
 	"image/png"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -58,20 +57,7 @@ func TestStatusPageInBrowser(t *testing.T) {
 	}
 	w := startWatcher(t, kam.Addr(), "sip:alice@example.com")
 	addr := fmt.Sprintf("127.0.0.1:%d", testserver.FreePort(t))
-	logs := newSignalBuffer()
-	cmd := exec.Command(bin, "run", "-config", cfgPath, "-metrics-addr", addr)
-	cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+dir)
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("agent log:\n%s", logs.String())
-		}
-	}()
+	startAgent(t, bin, dir, "agent", 0, []string{"-config", cfgPath, "-metrics-addr", addr})
 	w.waitFor(t, "alice's meeting at Kamailio", time.Now().Add(15*time.Second), inMeeting("sip:alice@example.com"))
 
 	// Every user's publication was accepted before the browser looks.

@@ -52,19 +52,10 @@ func TestUsersDirReloadEndToEnd(t *testing.T) {
 	wAlice := startWatcher(t, kam.Addr(), "sip:alice@example.com")
 	wCarol := startWatcher(t, kam.Addr(), "sip:carol@example.com")
 	addr := fmt.Sprintf("127.0.0.1:%d", testserver.FreePort(t))
-	logs := newSignalBuffer()
-	cmd := exec.Command(bin, "run", "-config", cfgPath, "-metrics-addr", addr)
-	cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+dir)
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("agent log:\n%s", logs.String())
-		}
+	agent := startAgent(t, bin, dir, "agent", 0, []string{"-config", cfgPath, "-metrics-addr", addr})
+	defer func() { // removing its publications, as the end of every run
+		agent.signal(syscall.SIGTERM)
+		agent.wait(6 * time.Second)
 	}()
 	wAlice.waitFor(t, "alice's meeting", time.Now().Add(15*time.Second), inMeeting("sip:alice@example.com"))
 
@@ -90,12 +81,12 @@ func TestUsersDirReloadEndToEnd(t *testing.T) {
 	os.Remove(filepath.Join(usersDir, "alice.toml"))
 	write("carol.toml", user("carol", meeting, ""))
 	write("bob.toml", user("bob", free, "timezone = \"Asia/Tokyo\"\nfavourite_colour = \"red\"\n"))
-	cmd.Process.Signal(syscall.SIGHUP)
-	if !logs.waitFor(time.Now().Add(10*time.Second), func(s string) bool { return strings.Contains(s, "config reloaded") }) {
+	agent.signal(syscall.SIGHUP)
+	if !agent.logs.waitFor(time.Now().Add(10*time.Second), func(s string) bool { return strings.Contains(s, "config reloaded") }) {
 		t.Fatalf("no reload logged")
 	}
 	wantErr := filepath.Join(usersDir, "bob.toml") + `:4:1: unknown key \"user.favourite_colour\"`
-	if !strings.Contains(logs.String(), wantErr) || !strings.Contains(logs.String(), "users file refused") {
+	if !strings.Contains(agent.logs.String(), wantErr) || !strings.Contains(agent.logs.String(), "users file refused") {
 		t.Errorf("the log lacks the broken file's error %s", wantErr)
 	}
 	wCarol.waitFor(t, "carol's meeting after the reload", time.Now().Add(10*time.Second), inMeeting("sip:carol@example.com"))
@@ -107,7 +98,7 @@ func TestUsersDirReloadEndToEnd(t *testing.T) {
 
 	// Fixed: bob's change applies.
 	write("bob.toml", user("bob", free, "timezone = \"Asia/Tokyo\"\n"))
-	cmd.Process.Signal(syscall.SIGHUP)
+	agent.signal(syscall.SIGHUP)
 	deadline := time.Now().Add(10 * time.Second)
 	for users()["sip:bob@example.com"] != "Asia/Tokyo" {
 		if time.Now().After(deadline) {
