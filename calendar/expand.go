@@ -65,6 +65,7 @@ type expander struct {
 	cands    []candidate // scratch, reused from event to event
 	warnings []Warning
 	scratch  *expandScratch
+	slab     []Details // where details() takes the next Details from
 }
 
 // expandScratch is the records and candidates of an Expand call, kept for
@@ -146,17 +147,41 @@ func (x *expander) overlaps(start, end time.Time) bool {
 // growing the list move little memory; Expand lays out the Occurrence
 // values once, in order.
 type occRec struct {
-	ev                *Event
+	d                 *Details
 	start, end, recID int64 // Unix seconds (iCalendar has no finer times); recID 0: none
+	line              int   // of the event the details are from, the last sort key
 	hasRecID          bool
 }
 
-func (x *expander) emit(e *Event, start, end, recID time.Time) {
-	r := occRec{ev: e, start: start.Unix(), end: end.Unix()}
+// emit records an occurrence of the event at line whose details are d.
+func (x *expander) emit(d *Details, line int, start, end, recID time.Time) {
+	r := occRec{d: d, line: line, start: start.Unix(), end: end.Unix()}
 	if !recID.IsZero() {
 		r.recID, r.hasRecID = recID.Unix(), true
 	}
 	x.recs = append(x.recs, r)
+}
+
+// detailsChunk is how many Details details allocates at once: one
+// allocation per event was a tenth of an expansion's allocations.
+const detailsChunk = 128
+
+// details returns a new copy of e's shared properties, for the
+// occurrences of this expansion.
+func (x *expander) details(e *Event) *Details {
+	if len(x.slab) == 0 {
+		x.slab = make([]Details, detailsChunk)
+	}
+	d := &x.slab[0]
+	x.slab = x.slab[1:]
+	*d = Details{
+		Calendar: e.Calendar, UID: e.UID, Summary: e.Summary, Description: e.Description,
+		Location: e.Location, AllDay: e.AllDay, Status: e.Status, Transparent: e.Transparent,
+		Class: e.Class, Response: e.Response, Attendees: e.Attendees, AttendeeNames: e.AttendeeNames,
+		Organizer: e.Organizer, OrganizerIsMe: e.OrganizerIsMe, Categories: e.Categories,
+		BusyStatus: e.BusyStatus,
+	}
+	return d
 }
 
 // occurrences sorts the records by start, UID and end and turns them into
@@ -166,7 +191,7 @@ func (x *expander) occurrences() []Occurrence {
 		if c := cmp.Compare(a.start, b.start); c != 0 {
 			return c
 		}
-		if c := strings.Compare(a.ev.UID, b.ev.UID); c != 0 {
+		if c := strings.Compare(a.d.UID, b.d.UID); c != 0 {
 			return c
 		}
 		if c := cmp.Compare(a.end, b.end); c != 0 {
@@ -175,30 +200,14 @@ func (x *expander) occurrences() []Occurrence {
 		if c := cmp.Compare(a.recID, b.recID); c != 0 {
 			return c
 		}
-		return cmp.Compare(a.ev.Line, b.ev.Line)
+		return cmp.Compare(a.line, b.line)
 	})
 	out := make([]Occurrence, len(x.recs))
 	for i, r := range x.recs {
-		e := r.ev
 		o := &out[i]
-		o.Calendar = e.Calendar
-		o.UID = e.UID
-		o.Summary = e.Summary
-		o.Description = e.Description
-		o.Location = e.Location
+		o.Details = r.d
 		o.Start = time.Unix(r.start, 0).In(x.loc)
 		o.End = time.Unix(r.end, 0).In(x.loc)
-		o.AllDay = e.AllDay
-		o.Status = e.Status
-		o.Transparent = e.Transparent
-		o.Class = e.Class
-		o.Response = e.Response
-		o.Attendees = e.Attendees
-		o.AttendeeNames = e.AttendeeNames
-		o.Organizer = e.Organizer
-		o.OrganizerIsMe = e.OrganizerIsMe
-		o.Categories = e.Categories
-		o.BusyStatus = e.BusyStatus
 		if r.hasRecID {
 			o.RecurrenceID = time.Unix(r.recID, 0).In(x.loc)
 		}
@@ -215,12 +224,12 @@ func (x *expander) event(e *Event) {
 		if x.overlaps(start, end) {
 			var rid time.Time
 			if !e.RecurrenceID.IsZero() {
-				rid = e.RecurrenceID.instant(x.user).In(x.loc)
+				rid = e.RecurrenceID.instant(x.user)
 			}
-			x.emit(e, start, end, rid)
+			x.emit(x.details(e), e.Line, start, end, rid)
 		}
 		// Overrides of an event that does not recur still count.
-		x.overrides(e, nil, nil)
+		x.overrides(e, nil, nil, nil)
 		return
 	}
 	// Overrides, by the instant of their RECURRENCE-ID; one whose
@@ -333,6 +342,7 @@ func (x *expander) event(e *Event) {
 
 	n := 0
 	var last candidate
+	var master *Details
 	for i, c := range cands {
 		if i > 0 && c.start.Equal(last.start) && c.wall.Equal(last.wall) {
 			// The recurrence set has no duplicates. Two local times that
@@ -348,12 +358,13 @@ func (x *expander) event(e *Event) {
 		if exDays != nil && exDays[dayOf(c.wall)] || singleDays != nil && singleDays[dayOf(c.wall)] {
 			continue
 		}
-		src, s, end := e, c.start, c.end
+		s, end := c.start, c.end
 		if !c.hasEnd {
 			end = x.span(e, z, c.wall, c.start)
 		}
 		// The latest THISANDFUTURE override before this instance moves it
 		// by its own offset and lends it its properties and length.
+		fj := -1
 		for j := len(future) - 1; j >= 0; j-- {
 			f := future[j]
 			if f.rid.After(c.start) {
@@ -361,7 +372,7 @@ func (x *expander) event(e *Event) {
 			}
 			s = c.start.Add(f.move)
 			end = s.Add(f.length)
-			src = f.ev
+			fj = j
 			break
 		}
 		if !x.overlaps(s, end) {
@@ -372,9 +383,22 @@ func (x *expander) event(e *Event) {
 			break
 		}
 		n++
-		x.emit(src, s, end, c.start)
+		// The instances of a series share one Details, and those an
+		// override governs share the override's.
+		if fj < 0 {
+			if master == nil {
+				master = x.details(e)
+			}
+			x.emit(master, e.Line, s, end, c.start)
+		} else {
+			f := &future[fj]
+			if f.d == nil {
+				f.d = x.details(f.ev)
+			}
+			x.emit(f.d, f.ev.Line, s, end, c.start)
+		}
 	}
-	x.overrides(e, excluded, exDays)
+	x.overrides(e, excluded, exDays, future)
 }
 
 func dayOf(w time.Time) time.Time {
@@ -441,6 +465,7 @@ type futureOverride struct {
 	rid    time.Time     // its RECURRENCE-ID's instant
 	move   time.Duration // from its RECURRENCE-ID to its start
 	length time.Duration // of the instances it governs
+	d      *Details      // of those instances, once the first is emitted
 }
 
 func durOf(c candidate) time.Duration {
@@ -465,7 +490,9 @@ func (x *expander) overrideEnd(master, ov *Event, oz *zone, ovStart time.Time) t
 // occurrence of its own, whether or not the rule generates its instance,
 // unless an EXDATE removes its instance (RFC 5545 §3.8.5.1: EXDATE
 // excludes the instance, whatever it has become).
-func (x *expander) overrides(e *Event, excluded map[int64]bool, exDays map[time.Time]bool) {
+// The details of a THISANDFUTURE override are those its instances in
+// future already have, if any.
+func (x *expander) overrides(e *Event, excluded map[int64]bool, exDays map[time.Time]bool, future []futureOverride) {
 	for _, ov := range e.Overrides {
 		if excluded[ov.RecurrenceID.instant(x.user).Unix()] {
 			continue
@@ -488,7 +515,19 @@ func (x *expander) overrides(e *Event, excluded map[int64]bool, exDays map[time.
 		s := oz.instant(ov.Start.Wall)
 		end := x.overrideEnd(e, ov, oz, s)
 		if x.overlaps(s, end) {
-			x.emit(ov, s, end, ov.RecurrenceID.instant(x.user).In(x.loc))
+			var d *Details
+			for i := range future {
+				if future[i].ev == ov {
+					if future[i].d == nil {
+						future[i].d = x.details(ov)
+					}
+					d = future[i].d
+				}
+			}
+			if d == nil {
+				d = x.details(ov)
+			}
+			x.emit(d, ov.Line, s, end, ov.RecurrenceID.instant(x.user))
 		}
 	}
 }

@@ -14,13 +14,16 @@ import (
 // occurrences (more than one flush of the buffer).
 func TestWriteEventsJSONAsEncodingJSON(t *testing.T) {
 	one := calendar.Occurrence{
-		Calendar: "work", UID: "a@x", Summary: "<b>Review</b> & \"notes\"\n", Location: "Raum 1 ✓",
+		Details: &calendar.Details{Calendar: "work", UID: "a@x", Summary: "<b>Review</b> & \"notes\"\n", Location: "Raum 1 ✓",
+			Categories: []string{"x", "y"}, Response: "ACCEPTED"},
 		Start: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC), End: time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC),
-		RecurrenceID: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC), Categories: []string{"x", "y"}, Response: "ACCEPTED",
+		RecurrenceID: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC),
 	}
 	many := make([]calendar.Occurrence, 2000)
 	for i := range many {
+		d := *one.Details
 		many[i] = one
+		many[i].Details = &d
 		many[i].Summary = strings.Repeat("s", i%97)
 		many[i].Start = one.Start.Add(time.Duration(i) * time.Minute)
 	}
