@@ -1,12 +1,10 @@
 package calendar
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -55,37 +53,31 @@ func (b *builder) rule(v string, start Time) (r rule, notes []string, err error)
 	return rule{opt: *opt, until: until}, notes, nil
 }
 
-// expander holds one Expand call's state.
+// expander is one worker of an Expand call: what it expands into (p)
+// and its scratch.
 type expander struct {
 	from, to time.Time
 	user     *zone
 	loc      *time.Location
 	max      int
-	recs     []occRec
+	p        *part       // the part of the events being expanded
 	cands    []candidate // scratch, reused from event to event
-	warnings []Warning
-	scratch  *expandScratch
-	slab     []Details // where details() takes the next Details from
+	slab     []Details   // where details() takes the next Details from
 }
 
-// expandScratch is the records and candidates of an Expand call, kept for
-// the next one: they grow to the size of the largest window expanded, and
-// regrowing them on every call was an eighth of the bytes a
-// parse+expand allocated (BenchmarkParseExpand5k). sync.Pool lets the
-// garbage collector have them when expansions stop.
-type expandScratch struct {
-	recs  []occRec
-	cands []candidate
-}
+// candScratch is a worker's candidates, kept for the next one: the list
+// grows to the most instances one event has in a window. sync.Pool lets
+// the garbage collector have it when expansions stop.
+var candScratch = sync.Pool{New: func() any { return new([]candidate) }}
 
-var scratchPool = sync.Pool{New: func() any { return new(expandScratch) }}
-
-// release returns the scratch lists, emptied of pointers, to the pool.
-func (x *expander) release() {
-	clear(x.recs)
-	x.scratch.recs, x.scratch.cands = x.recs[:0], x.cands[:0]
-	scratchPool.Put(x.scratch)
-	x.scratch, x.recs, x.cands = nil, nil, nil
+// releaseCands returns the candidate list, emptied of pointers (times
+// hold a *Location), to the pool.
+func (x *expander) releaseCands() {
+	l := x.cands[:cap(x.cands)]
+	clear(l)
+	l = l[:0]
+	candScratch.Put(&l)
+	x.cands = nil
 }
 
 // candidate is one instance of a series before overrides apply.
@@ -97,7 +89,7 @@ type candidate struct {
 }
 
 func (x *expander) warn(e *Event, err error) {
-	x.warnings = append(x.warnings, Warning{Source: e.Source, Line: e.Line, UID: e.UID, Err: err})
+	x.p.warnings = append(x.p.warnings, Warning{Source: e.Source, Line: e.Line, UID: e.UID, Err: err})
 }
 
 // span returns an event's instance end for a start at wall time w
@@ -143,32 +135,22 @@ func (x *expander) overlaps(start, end time.Time) bool {
 	return start.Before(x.to) && end.After(x.from)
 }
 
-// occRec is an occurrence before sorting: small, so that sorting and
-// growing the list move little memory; Expand lays out the Occurrence
-// values once, in order.
-type occRec struct {
-	d                 *Details
-	start, end, recID int64 // Unix seconds (iCalendar has no finer times); recID 0: none
-	line              int   // of the event the details are from, the last sort key
-	hasRecID          bool
-}
-
-// emit records an occurrence of the event at line whose details are d.
-func (x *expander) emit(d *Details, line int, start, end, recID time.Time) {
-	r := occRec{d: d, line: line, start: start.Unix(), end: end.Unix()}
+// emit records an occurrence whose details are the part's det-th.
+func (x *expander) emit(det int32, start, end, recID time.Time) {
+	r := occRec{det: det, start: start.Unix(), end: end.Unix()}
 	if !recID.IsZero() {
 		r.recID, r.hasRecID = recID.Unix(), true
 	}
-	x.recs = append(x.recs, r)
+	x.p.add(r)
 }
 
 // detailsChunk is how many Details details allocates at once: one
 // allocation per event was a tenth of an expansion's allocations.
 const detailsChunk = 128
 
-// details returns a new copy of e's shared properties, for the
-// occurrences of this expansion.
-func (x *expander) details(e *Event) *Details {
+// details makes a copy of e's shared properties for the occurrences of
+// this expansion and returns its number in the part.
+func (x *expander) details(e *Event) int32 {
 	if len(x.slab) == 0 {
 		x.slab = make([]Details, detailsChunk)
 	}
@@ -181,38 +163,9 @@ func (x *expander) details(e *Event) *Details {
 		Organizer: e.Organizer, OrganizerIsMe: e.OrganizerIsMe, Categories: e.Categories,
 		BusyStatus: e.BusyStatus,
 	}
-	return d
-}
-
-// occurrences sorts the records by start, UID and end and turns them into
-// occurrences in the user's zone.
-func (x *expander) occurrences() []Occurrence {
-	slices.SortFunc(x.recs, func(a, b occRec) int {
-		if c := cmp.Compare(a.start, b.start); c != 0 {
-			return c
-		}
-		if c := strings.Compare(a.d.UID, b.d.UID); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(a.end, b.end); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(a.recID, b.recID); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.line, b.line)
-	})
-	out := make([]Occurrence, len(x.recs))
-	for i, r := range x.recs {
-		o := &out[i]
-		o.Details = r.d
-		o.Start = time.Unix(r.start, 0).In(x.loc)
-		o.End = time.Unix(r.end, 0).In(x.loc)
-		if r.hasRecID {
-			o.RecurrenceID = time.Unix(r.recID, 0).In(x.loc)
-		}
-	}
-	return out
+	x.p.dets = append(x.p.dets, d)
+	x.p.lines = append(x.p.lines, e.Line)
+	return int32(len(x.p.dets) - 1)
 }
 
 func (x *expander) event(e *Event) {
@@ -226,7 +179,7 @@ func (x *expander) event(e *Event) {
 			if !e.RecurrenceID.IsZero() {
 				rid = e.RecurrenceID.instant(x.user)
 			}
-			x.emit(x.details(e), e.Line, start, end, rid)
+			x.emit(x.details(e), start, end, rid)
 		}
 		// Overrides of an event that does not recur still count.
 		x.overrides(e, nil, nil, nil)
@@ -256,7 +209,7 @@ func (x *expander) event(e *Event) {
 			ovStart := oz.instant(ov.Start.Wall)
 			ovEnd := x.overrideEnd(e, ov, oz, ovStart)
 			d := ovStart.Sub(rid)
-			future = append(future, futureOverride{ev: ov, rid: rid, move: d, length: ovEnd.Sub(ovStart)})
+			future = append(future, futureOverride{ev: ov, rid: rid, move: d, length: ovEnd.Sub(ovStart), det: -1})
 			if d < 0 {
 				d = -d
 			}
@@ -342,7 +295,7 @@ func (x *expander) event(e *Event) {
 
 	n := 0
 	var last candidate
-	var master *Details
+	master := int32(-1) // the series' details, made for its first instance
 	for i, c := range cands {
 		if i > 0 && c.start.Equal(last.start) && c.wall.Equal(last.wall) {
 			// The recurrence set has no duplicates. Two local times that
@@ -386,16 +339,16 @@ func (x *expander) event(e *Event) {
 		// The instances of a series share one Details, and those an
 		// override governs share the override's.
 		if fj < 0 {
-			if master == nil {
+			if master < 0 {
 				master = x.details(e)
 			}
-			x.emit(master, e.Line, s, end, c.start)
+			x.emit(master, s, end, c.start)
 		} else {
 			f := &future[fj]
-			if f.d == nil {
-				f.d = x.details(f.ev)
+			if f.det < 0 {
+				f.det = x.details(f.ev)
 			}
-			x.emit(f.d, f.ev.Line, s, end, c.start)
+			x.emit(f.det, s, end, c.start)
 		}
 	}
 	x.overrides(e, excluded, exDays, future)
@@ -465,7 +418,7 @@ type futureOverride struct {
 	rid    time.Time     // its RECURRENCE-ID's instant
 	move   time.Duration // from its RECURRENCE-ID to its start
 	length time.Duration // of the instances it governs
-	d      *Details      // of those instances, once the first is emitted
+	det    int32         // their details in the part, once the first is emitted; else -1
 }
 
 func durOf(c candidate) time.Duration {
@@ -515,19 +468,19 @@ func (x *expander) overrides(e *Event, excluded map[int64]bool, exDays map[time.
 		s := oz.instant(ov.Start.Wall)
 		end := x.overrideEnd(e, ov, oz, s)
 		if x.overlaps(s, end) {
-			var d *Details
+			det := int32(-1)
 			for i := range future {
 				if future[i].ev == ov {
-					if future[i].d == nil {
-						future[i].d = x.details(ov)
+					if future[i].det < 0 {
+						future[i].det = x.details(ov)
 					}
-					d = future[i].d
+					det = future[i].det
 				}
 			}
-			if d == nil {
-				d = x.details(ov)
+			if det < 0 {
+				det = x.details(ov)
 			}
-			x.emit(d, ov.Line, s, end, ov.RecurrenceID.instant(x.user))
+			x.emit(det, s, end, ov.RecurrenceID.instant(x.user))
 		}
 	}
 }
