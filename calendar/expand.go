@@ -83,6 +83,9 @@ type expander struct {
 	p        *part       // the part of the events being expanded
 	cands    []candidate // scratch, reused from event to event
 	slab     []Details   // where details() takes the next Details from
+	offs     offsetCache
+	lenOf    *Event // the event whose DTEND instance length len is
+	len      time.Duration
 }
 
 // candScratch is a worker's candidates, kept for the next one: the list
@@ -120,7 +123,7 @@ func (x *expander) span(e *Event, z *zone, w, start time.Time) time.Time {
 		d := *e.Duration
 		end := start
 		if d.Days != 0 {
-			end = z.instant(w.AddDate(0, 0, d.Days))
+			end = x.at(z, w.AddDate(0, 0, d.Days))
 		}
 		end = end.Add(d.Exact)
 		if end.Before(start) {
@@ -133,20 +136,26 @@ func (x *expander) span(e *Event, z *zone, w, start time.Time) time.Time {
 			if days < 1 {
 				days = 1
 			}
-			return z.instant(w.AddDate(0, 0, days))
+			return x.at(z, w.AddDate(0, 0, days))
 		}
 		// RFC 5545 §3.8.5.3: with DTEND every instance has the same exact
 		// duration as the first.
-		d := e.End.instant(x.user).Sub(e.Start.instant(x.user))
-		if d < 0 {
-			d = 0
+		if x.lenOf != e {
+			// Once per event, not per instance.
+			x.lenOf, x.len = e, max(x.inst(e.End).Sub(x.inst(e.Start)), 0)
 		}
-		return start.Add(d)
+		return start.Add(x.len)
 	case e.AllDay:
-		return z.instant(w.AddDate(0, 0, 1))
+		return x.at(z, w.AddDate(0, 0, 1))
 	}
 	return start
 }
+
+// at is z.instant(wall), by the worker's offset cache.
+func (x *expander) at(z *zone, wall time.Time) time.Time { return z.instantIn(wall, &x.offs) }
+
+// inst is t.instant(x.user), by the worker's offset cache.
+func (x *expander) inst(t Time) time.Time { return t.zoneFor(x.user).instantIn(t.Wall, &x.offs) }
 
 func (x *expander) overlaps(start, end time.Time) bool {
 	if end.Equal(start) {
@@ -190,14 +199,14 @@ func (x *expander) details(e *Event) int32 {
 
 func (x *expander) event(e *Event) {
 	z := e.Start.zoneFor(x.user)
-	start := z.instant(e.Start.Wall)
+	start := x.at(z, e.Start.Wall)
 	recurring := len(e.rules) > 0 || len(e.RDates) > 0
 	if !recurring {
 		end := x.span(e, z, e.Start.Wall, start)
 		if x.overlaps(start, end) {
 			var rid time.Time
 			if !e.RecurrenceID.IsZero() {
-				rid = e.RecurrenceID.instant(x.user)
+				rid = x.inst(e.RecurrenceID)
 			}
 			x.emit(x.details(e), start, end, rid)
 		}
@@ -213,7 +222,7 @@ func (x *expander) event(e *Event) {
 	var future []futureOverride // RANGE=THISANDFUTURE, by recurrence instant
 	var shift time.Duration
 	for _, ov := range e.Overrides {
-		rid := ov.RecurrenceID.instant(x.user)
+		rid := x.inst(ov.RecurrenceID)
 		if single == nil {
 			single = map[int64]bool{}
 		}
@@ -226,7 +235,7 @@ func (x *expander) event(e *Event) {
 		}
 		if ov.ThisAndFuture {
 			oz := ov.Start.zoneFor(x.user)
-			ovStart := oz.instant(ov.Start.Wall)
+			ovStart := x.at(oz, ov.Start.Wall)
 			ovEnd := x.overrideEnd(e, ov, oz, ovStart)
 			d := ovStart.Sub(rid)
 			future = append(future, futureOverride{ev: ov, rid: rid, move: d, length: ovEnd.Sub(ovStart), det: -1})
@@ -267,7 +276,7 @@ func (x *expander) event(e *Event) {
 			excluded = map[int64]bool{}
 		}
 		if err := x.ruleWalls(e, rl, z, wallLo, wallHi, func(w time.Time) bool {
-			excluded[z.instant(w).Unix()] = true
+			excluded[x.at(z, w).Unix()] = true
 			return true
 		}); err != nil {
 			x.warn(e, fmt.Errorf("EXRULE: %w", err))
@@ -278,25 +287,25 @@ func (x *expander) event(e *Event) {
 	}
 	for _, rl := range e.rules {
 		if err := x.ruleWalls(e, rl, z, wallLo, wallHi, func(w time.Time) bool {
-			return add(candidate{wall: w, start: z.instant(w)})
+			return add(candidate{wall: w, start: x.at(z, w)})
 		}); err != nil {
 			x.warn(e, err)
 		}
 	}
 	for _, rd := range e.RDates {
 		rz := rd.Start.zoneFor(x.user)
-		s := rz.instant(rd.Start.Wall)
+		s := x.at(rz, rd.Start.Wall)
 		c := candidate{wall: z.wallOf(s), start: s}
 		if e.AllDay && rd.Start.Kind == KindDate {
 			c.wall = rd.Start.Wall
 		}
 		switch {
 		case !rd.End.IsZero():
-			c.end, c.hasEnd = rd.End.instant(x.user), true
+			c.end, c.hasEnd = x.inst(rd.End), true
 		case rd.Duration != nil:
 			c.end = s
 			if rd.Duration.Days != 0 {
-				c.end = rz.instant(rd.Start.Wall.AddDate(0, 0, rd.Duration.Days))
+				c.end = x.at(rz, rd.Start.Wall.AddDate(0, 0, rd.Duration.Days))
 			}
 			c.end, c.hasEnd = c.end.Add(rd.Duration.Exact), true
 		}
@@ -394,7 +403,7 @@ func (x *expander) exclusions(e *Event) (map[int64]bool, map[time.Time]bool) {
 		if excluded == nil {
 			excluded = map[int64]bool{}
 		}
-		excluded[ex.instant(x.user).Unix()] = true
+		excluded[x.inst(ex).Unix()] = true
 		if e.AllDay && ex.Kind != KindDate {
 			// A DATE-TIME EXDATE on an all-day series: its day.
 			if exDays == nil {
@@ -455,7 +464,7 @@ func (x *expander) overrideEnd(master, ov *Event, oz *zone, ovStart time.Time) t
 		return x.span(ov, oz, ov.Start.Wall, ovStart)
 	}
 	mz := master.Start.zoneFor(x.user)
-	ms := mz.instant(master.Start.Wall)
+	ms := x.at(mz, master.Start.Wall)
 	return ovStart.Add(x.span(master, mz, master.Start.Wall, ms).Sub(ms))
 }
 
@@ -467,7 +476,7 @@ func (x *expander) overrideEnd(master, ov *Event, oz *zone, ovStart time.Time) t
 // future already have, if any.
 func (x *expander) overrides(e *Event, excluded map[int64]bool, exDays map[time.Time]bool, future []futureOverride) {
 	for _, ov := range e.Overrides {
-		if excluded[ov.RecurrenceID.instant(x.user).Unix()] {
+		if excluded[x.inst(ov.RecurrenceID).Unix()] {
 			continue
 		}
 		if ov.sequence < e.sequence && !x.generates(e, ov.RecurrenceID) {
@@ -478,14 +487,14 @@ func (x *expander) overrides(e *Event, excluded map[int64]bool, exDays map[time.
 		if exDays != nil {
 			day := dayOf(x.wallIn(ov.RecurrenceID))
 			if ov.RecurrenceID.Kind != KindDate && !e.AllDay {
-				day = dayOf(e.Start.zoneFor(x.user).wallOf(ov.RecurrenceID.instant(x.user)))
+				day = dayOf(e.Start.zoneFor(x.user).wallOf(x.inst(ov.RecurrenceID)))
 			}
 			if exDays[day] {
 				continue
 			}
 		}
 		oz := ov.Start.zoneFor(x.user)
-		s := oz.instant(ov.Start.Wall)
+		s := x.at(oz, ov.Start.Wall)
 		end := x.overrideEnd(e, ov, oz, s)
 		if x.overlaps(s, end) {
 			det := int32(-1)
@@ -500,7 +509,7 @@ func (x *expander) overrides(e *Event, excluded map[int64]bool, exDays map[time.
 			if det < 0 {
 				det = x.details(ov)
 			}
-			x.emit(det, s, end, ov.RecurrenceID.instant(x.user))
+			x.emit(det, s, end, x.inst(ov.RecurrenceID))
 		}
 	}
 }
@@ -947,13 +956,13 @@ func (x *expander) generates(e *Event, rid Time) bool {
 	if _, mixed := x.mixedDay(e, rid); mixed {
 		return true
 	}
-	at := rid.instant(x.user)
+	at := x.inst(rid)
 	z := e.Start.zoneFor(x.user)
-	if z.instant(e.Start.Wall).Equal(at) {
+	if x.at(z, e.Start.Wall).Equal(at) {
 		return true
 	}
 	for _, rd := range e.RDates {
-		if rd.Start.instant(x.user).Equal(at) {
+		if x.inst(rd.Start).Equal(at) {
 			return true
 		}
 	}
