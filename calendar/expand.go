@@ -569,8 +569,9 @@ func (x *expander) ruleWalls(e *Event, rl rule, z *zone, lo, hi time.Time, f fun
 		}
 		opt.Dtstart, opt.Count = ns, opt.Count-skipped
 	}
-	if next == nil {
-		next, _ = simpleIterator(opt)
+	var simple simpleRule
+	if next == nil && simple.init(opt) {
+		next = simple.next
 	}
 	if next == nil {
 		rr, err := rrule.NewRRule(opt)
@@ -669,10 +670,11 @@ func startsOnRule(o rrule.ROption) (on bool) {
 		}
 	}()
 	o.Count = 1
-	if next, ok := simpleIterator(o); ok {
+	var simple simpleRule
+	if simple.init(o) {
 		// As rrule-go would say (FuzzSimpleIterator), without building
 		// an RRule for every rule with COUNT on every expansion.
-		first, ok := next()
+		first, ok := simple.next()
 		return ok && first.Equal(o.Dtstart)
 	}
 	rr, err := rrule.NewRRule(o)
