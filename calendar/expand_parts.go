@@ -6,6 +6,7 @@ import (
 	"math/bits"
 	"runtime"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -181,13 +182,17 @@ func mergeSorted(parts []part, loc *time.Location, packed bool) ([]Occurrence, [
 		rank[d] = r
 	}
 
-	lowBits := bits.Len(uint(maxPart - 1))
-	indexBits := lowBits + bits.Len(uint(len(parts)-1))
-	lowMask := uint64(1)<<lowBits - 1
+	// Records are numbered through the parts, in order: partStart[i] is
+	// part i's first.
+	partStart := make([]int, len(parts)+1)
+	for i := range parts {
+		partStart[i+1] = partStart[i] + parts[i].n
+	}
+	indexBits := bits.Len(uint(n - 1))
 	rec := func(k uint64) (*occRec, int) {
-		idx := k & (1<<indexBits - 1)
-		pi := int(idx >> lowBits)
-		return parts[pi].rec(int(idx & lowMask)), pi
+		idx := int(k & (1<<indexBits - 1))
+		pi := sort.Search(len(parts), func(i int) bool { return partStart[i+1] > idx })
+		return parts[pi].rec(idx - partStart[pi]), pi
 	}
 	minStart, maxStart := parts[0].rec(0).start, parts[0].rec(0).start
 	for i := range parts {
@@ -221,7 +226,7 @@ func mergeSorted(parts []part, loc *time.Location, packed bool) ([]Occurrence, [
 			for j := range p.n {
 				rc := p.rec(j)
 				keys = append(keys, (uint64(rc.start)-uint64(minStart))<<(rankBits+indexBits)|
-					uint64(rank[detBase[i]+int(rc.det)])<<indexBits|uint64(i)<<lowBits|uint64(j))
+					uint64(rank[detBase[i]+int(rc.det)])<<indexBits|uint64(partStart[i]+j))
 			}
 		}
 		keys = radixSort(keys, tmp[:n], indexBits, indexBits+rankBits+startBits)
@@ -236,10 +241,8 @@ func mergeSorted(parts []part, loc *time.Location, packed bool) ([]Occurrence, [
 			i = j
 		}
 	} else {
-		for i := range parts {
-			for j := range parts[i].n {
-				keys = append(keys, uint64(i)<<lowBits|uint64(j))
-			}
+		for i := range n {
+			keys = append(keys, uint64(i))
 		}
 		slices.SortFunc(keys, func(a, b uint64) int {
 			ra, pa := rec(a)
@@ -254,14 +257,31 @@ func mergeSorted(parts []part, loc *time.Location, packed bool) ([]Occurrence, [
 		})
 	}
 
+	// Each record goes to its place: reading the records in their order
+	// and writing the occurrences out of it, rather than the reverse,
+	// spares a cache miss per record that the CPU must wait for (at
+	// 50,000 events the records are 23 MB).
+	place := tmp[:n] // tmp is free again; keys may be its array: then keys is not tmp
+	if &place[0] == &keys[0] {
+		place = getKeys(n)[:n]
+		defer putKeys(place[:0])
+	}
 	for i, k := range keys {
-		rc, pi := rec(k)
-		o := &out[i]
-		o.Details = parts[pi].dets[rc.det]
-		o.Start = time.Unix(rc.start, 0).In(loc)
-		o.End = time.Unix(rc.end, 0).In(loc)
-		if rc.hasRecID {
-			o.RecurrenceID = time.Unix(rc.recID, 0).In(loc)
+		place[k&(1<<indexBits-1)] = uint64(i)
+	}
+	g := 0
+	for pi := range parts {
+		p := &parts[pi]
+		for j := range p.n {
+			rc := p.rec(j)
+			o := &out[place[g]]
+			g++
+			o.Details = p.dets[rc.det]
+			o.Start = time.Unix(rc.start, 0).In(loc)
+			o.End = time.Unix(rc.end, 0).In(loc)
+			if rc.hasRecID {
+				o.RecurrenceID = time.Unix(rc.recID, 0).In(loc)
+			}
 		}
 	}
 	for i := range parts {
