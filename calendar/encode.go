@@ -75,13 +75,13 @@ func (j OccurrenceJSON) Contract() OccurrenceJSON {
 // earlier versions, whose times were Go's time.Time JSON and whose empty
 // fields were left out.
 func (j *OccurrenceJSON) Occurrence() (Occurrence, error) {
-	o := Occurrence{
+	o := Occurrence{Details: &Details{
 		Calendar: j.Calendar, UID: j.UID, Summary: j.Summary, Description: j.Description,
 		Location: j.Location, AllDay: j.AllDay, Status: Status(j.Status), Transparent: j.Transparent,
 		Class: Class(j.Class), Response: j.Response, Attendees: j.Attendees,
 		AttendeeNames: j.AttendeeNames, Organizer: j.Organizer, OrganizerIsMe: j.OrganizerIsMe,
 		Categories: j.Categories,
-	}
+	}}
 	if len(o.Categories) == 0 {
 		o.Categories = nil
 	}

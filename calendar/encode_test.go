@@ -12,11 +12,14 @@ import (
 func sampleOccurrence() Occurrence {
 	berlin := time.FixedZone("CET", 3600)
 	return Occurrence{
-		Calendar: "work", UID: "abc@example.com", RecurrenceID: time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC),
-		Summary: "Review", Description: "Bring <notes> & coffee", Location: "Room 1",
-		Start: time.Date(2026, 3, 2, 9, 0, 0, 0, berlin), End: time.Date(2026, 3, 2, 9, 30, 0, 0, berlin),
-		Status: StatusConfirmed, Class: ClassPrivate, Response: "accepted", Attendees: 2,
-		AttendeeNames: []string{"Alice", "Bob"}, Organizer: "mailto:bob@example.com", Categories: []string{"x"},
+		Details: &Details{
+			Calendar: "work", UID: "abc@example.com",
+			Summary: "Review", Description: "Bring <notes> & coffee", Location: "Room 1",
+			Status: StatusConfirmed, Class: ClassPrivate, Response: "accepted", Attendees: 2,
+			AttendeeNames: []string{"Alice", "Bob"}, Organizer: "mailto:bob@example.com", Categories: []string{"x"},
+		},
+		RecurrenceID: time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC),
+		Start:        time.Date(2026, 3, 2, 9, 0, 0, 0, berlin), End: time.Date(2026, 3, 2, 9, 30, 0, 0, berlin),
 	}
 }
 
@@ -155,7 +158,8 @@ func TestAppendContractJSON(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o := base
+			o, d := base, *base.Details
+			o.Details = &d // the edit is this case's alone
 			tt.edit(&o)
 			want := contractJSONIndented(t, &o, tt.zone)
 			if got := string(o.AppendContractJSON(nil, tt.zone)); got != want {

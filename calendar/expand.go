@@ -1,12 +1,10 @@
 package calendar
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -45,8 +43,11 @@ func (b *builder) rule(v string, start Time) (r rule, notes []string, err error)
 	}
 	o := *opt
 	o.Dtstart = start.Wall
-	if _, err := rrule.NewRRule(o); err != nil {
-		return rule{}, notes, err
+	if !inBounds(o) {
+		// rrule-go's own check, for its words.
+		if _, err := rrule.NewRRule(o); err != nil {
+			return rule{}, notes, err
+		}
 	}
 	if neverMatches(o) {
 		// rrule-go would search up to the year 9999 for an instance.
@@ -55,36 +56,51 @@ func (b *builder) rule(v string, start Time) (r rule, notes []string, err error)
 	return rule{opt: *opt, until: until}, notes, nil
 }
 
-// expander holds one Expand call's state.
+// inBounds reports the rules that rrule.NewRRule cannot refuse: it only
+// checks the numbers of the BY* parts and BYDAY's ordinals against their
+// ranges, and INTERVAL's sign. Building an rrule.RRule only to see that
+// was a tenth of the bytes a parse allocated, for the most common rules.
+func inBounds(o rrule.ROption) bool {
+	if o.Interval < 0 || len(o.Bysecond)+len(o.Byminute)+len(o.Byhour)+len(o.Bymonthday)+
+		len(o.Byyearday)+len(o.Byweekno)+len(o.Bymonth)+len(o.Bysetpos) > 0 {
+		return false
+	}
+	for _, w := range o.Byweekday {
+		if w.N() > 53 || w.N() < -53 {
+			return false
+		}
+	}
+	return true
+}
+
+// expander is one worker of an Expand call: what it expands into (p)
+// and its scratch.
 type expander struct {
 	from, to time.Time
 	user     *zone
 	loc      *time.Location
 	max      int
-	recs     []occRec
+	p        *part       // the part of the events being expanded
 	cands    []candidate // scratch, reused from event to event
-	warnings []Warning
-	scratch  *expandScratch
+	slab     []Details   // where details() takes the next Details from
+	offs     offsetCache
+	lenOf    *Event // the event whose DTEND instance length len is
+	len      time.Duration
 }
 
-// expandScratch is the records and candidates of an Expand call, kept for
-// the next one: they grow to the size of the largest window expanded, and
-// regrowing them on every call was an eighth of the bytes a
-// parse+expand allocated (BenchmarkParseExpand5k). sync.Pool lets the
-// garbage collector have them when expansions stop.
-type expandScratch struct {
-	recs  []occRec
-	cands []candidate
-}
+// candScratch is a worker's candidates, kept for the next one: the list
+// grows to the most instances one event has in a window. sync.Pool lets
+// the garbage collector have it when expansions stop.
+var candScratch = sync.Pool{New: func() any { return new([]candidate) }}
 
-var scratchPool = sync.Pool{New: func() any { return new(expandScratch) }}
-
-// release returns the scratch lists, emptied of pointers, to the pool.
-func (x *expander) release() {
-	clear(x.recs)
-	x.scratch.recs, x.scratch.cands = x.recs[:0], x.cands[:0]
-	scratchPool.Put(x.scratch)
-	x.scratch, x.recs, x.cands = nil, nil, nil
+// releaseCands returns the candidate list, emptied of pointers (times
+// hold a *Location), to the pool.
+func (x *expander) releaseCands() {
+	l := x.cands[:cap(x.cands)]
+	clear(l)
+	l = l[:0]
+	candScratch.Put(&l)
+	x.cands = nil
 }
 
 // candidate is one instance of a series before overrides apply.
@@ -96,7 +112,7 @@ type candidate struct {
 }
 
 func (x *expander) warn(e *Event, err error) {
-	x.warnings = append(x.warnings, Warning{Source: e.Source, Line: e.Line, UID: e.UID, Err: err})
+	x.p.warnings = append(x.p.warnings, Warning{Source: e.Source, Line: e.Line, UID: e.UID, Err: err})
 }
 
 // span returns an event's instance end for a start at wall time w
@@ -107,7 +123,7 @@ func (x *expander) span(e *Event, z *zone, w, start time.Time) time.Time {
 		d := *e.Duration
 		end := start
 		if d.Days != 0 {
-			end = z.instant(w.AddDate(0, 0, d.Days))
+			end = x.at(z, w.AddDate(0, 0, d.Days))
 		}
 		end = end.Add(d.Exact)
 		if end.Before(start) {
@@ -120,20 +136,26 @@ func (x *expander) span(e *Event, z *zone, w, start time.Time) time.Time {
 			if days < 1 {
 				days = 1
 			}
-			return z.instant(w.AddDate(0, 0, days))
+			return x.at(z, w.AddDate(0, 0, days))
 		}
 		// RFC 5545 §3.8.5.3: with DTEND every instance has the same exact
 		// duration as the first.
-		d := e.End.instant(x.user).Sub(e.Start.instant(x.user))
-		if d < 0 {
-			d = 0
+		if x.lenOf != e {
+			// Once per event, not per instance.
+			x.lenOf, x.len = e, max(x.inst(e.End).Sub(x.inst(e.Start)), 0)
 		}
-		return start.Add(d)
+		return start.Add(x.len)
 	case e.AllDay:
-		return z.instant(w.AddDate(0, 0, 1))
+		return x.at(z, w.AddDate(0, 0, 1))
 	}
 	return start
 }
+
+// at is z.instant(wall), by the worker's offset cache.
+func (x *expander) at(z *zone, wall time.Time) time.Time { return z.instantIn(wall, &x.offs) }
+
+// inst is t.instant(x.user), by the worker's offset cache.
+func (x *expander) inst(t Time) time.Time { return t.zoneFor(x.user).instantIn(t.Wall, &x.offs) }
 
 func (x *expander) overlaps(start, end time.Time) bool {
 	if end.Equal(start) {
@@ -142,85 +164,54 @@ func (x *expander) overlaps(start, end time.Time) bool {
 	return start.Before(x.to) && end.After(x.from)
 }
 
-// occRec is an occurrence before sorting: small, so that sorting and
-// growing the list move little memory; Expand lays out the Occurrence
-// values once, in order.
-type occRec struct {
-	ev                *Event
-	start, end, recID int64 // Unix seconds (iCalendar has no finer times); recID 0: none
-	hasRecID          bool
-}
-
-func (x *expander) emit(e *Event, start, end, recID time.Time) {
-	r := occRec{ev: e, start: start.Unix(), end: end.Unix()}
+// emit records an occurrence whose details are the part's det-th.
+func (x *expander) emit(det int32, start, end, recID time.Time) {
+	r := occRec{det: det, start: start.Unix(), end: end.Unix()}
 	if !recID.IsZero() {
 		r.recID, r.hasRecID = recID.Unix(), true
 	}
-	x.recs = append(x.recs, r)
+	x.p.add(r)
 }
 
-// occurrences sorts the records by start, UID and end and turns them into
-// occurrences in the user's zone.
-func (x *expander) occurrences() []Occurrence {
-	slices.SortFunc(x.recs, func(a, b occRec) int {
-		if c := cmp.Compare(a.start, b.start); c != 0 {
-			return c
-		}
-		if c := strings.Compare(a.ev.UID, b.ev.UID); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(a.end, b.end); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(a.recID, b.recID); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.ev.Line, b.ev.Line)
-	})
-	out := make([]Occurrence, len(x.recs))
-	for i, r := range x.recs {
-		e := r.ev
-		o := &out[i]
-		o.Calendar = e.Calendar
-		o.UID = e.UID
-		o.Summary = e.Summary
-		o.Description = e.Description
-		o.Location = e.Location
-		o.Start = time.Unix(r.start, 0).In(x.loc)
-		o.End = time.Unix(r.end, 0).In(x.loc)
-		o.AllDay = e.AllDay
-		o.Status = e.Status
-		o.Transparent = e.Transparent
-		o.Class = e.Class
-		o.Response = e.Response
-		o.Attendees = e.Attendees
-		o.AttendeeNames = e.AttendeeNames
-		o.Organizer = e.Organizer
-		o.OrganizerIsMe = e.OrganizerIsMe
-		o.Categories = e.Categories
-		o.BusyStatus = e.BusyStatus
-		if r.hasRecID {
-			o.RecurrenceID = time.Unix(r.recID, 0).In(x.loc)
-		}
+// detailsChunk is how many Details details allocates at once: one
+// allocation per event was a tenth of an expansion's allocations.
+const detailsChunk = 128
+
+// details makes a copy of e's shared properties for the occurrences of
+// this expansion and returns its number in the part.
+func (x *expander) details(e *Event) int32 {
+	if len(x.slab) == 0 {
+		x.slab = make([]Details, detailsChunk)
 	}
-	return out
+	d := &x.slab[0]
+	x.slab = x.slab[1:]
+	*d = Details{
+		Calendar: e.Calendar, UID: e.UID, Summary: e.Summary, Description: e.Description,
+		Location: e.Location, AllDay: e.AllDay, Status: e.Status, Transparent: e.Transparent,
+		Class: e.Class, Response: e.Response, Attendees: e.Attendees, AttendeeNames: e.AttendeeNames,
+		Organizer: e.Organizer, OrganizerIsMe: e.OrganizerIsMe, Categories: e.Categories,
+		BusyStatus: e.BusyStatus,
+	}
+	x.p.dets = append(x.p.dets, d)
+	x.p.lines = append(x.p.lines, e.Line)
+	return int32(len(x.p.dets) - 1)
 }
 
 func (x *expander) event(e *Event) {
 	z := e.Start.zoneFor(x.user)
-	start := z.instant(e.Start.Wall)
+	start := x.at(z, e.Start.Wall)
 	recurring := len(e.rules) > 0 || len(e.RDates) > 0
 	if !recurring {
 		end := x.span(e, z, e.Start.Wall, start)
 		if x.overlaps(start, end) {
 			var rid time.Time
 			if !e.RecurrenceID.IsZero() {
-				rid = e.RecurrenceID.instant(x.user).In(x.loc)
+				rid = x.inst(e.RecurrenceID)
 			}
-			x.emit(e, start, end, rid)
+			x.emit(x.details(e), start, end, rid)
 		}
 		// Overrides of an event that does not recur still count.
-		x.overrides(e, nil, nil)
+		x.overrides(e, nil, nil, nil)
 		return
 	}
 	// Overrides, by the instant of their RECURRENCE-ID; one whose
@@ -231,7 +222,7 @@ func (x *expander) event(e *Event) {
 	var future []futureOverride // RANGE=THISANDFUTURE, by recurrence instant
 	var shift time.Duration
 	for _, ov := range e.Overrides {
-		rid := ov.RecurrenceID.instant(x.user)
+		rid := x.inst(ov.RecurrenceID)
 		if single == nil {
 			single = map[int64]bool{}
 		}
@@ -244,10 +235,10 @@ func (x *expander) event(e *Event) {
 		}
 		if ov.ThisAndFuture {
 			oz := ov.Start.zoneFor(x.user)
-			ovStart := oz.instant(ov.Start.Wall)
+			ovStart := x.at(oz, ov.Start.Wall)
 			ovEnd := x.overrideEnd(e, ov, oz, ovStart)
 			d := ovStart.Sub(rid)
-			future = append(future, futureOverride{ev: ov, rid: rid, move: d, length: ovEnd.Sub(ovStart)})
+			future = append(future, futureOverride{ev: ov, rid: rid, move: d, length: ovEnd.Sub(ovStart), det: -1})
 			if d < 0 {
 				d = -d
 			}
@@ -285,7 +276,7 @@ func (x *expander) event(e *Event) {
 			excluded = map[int64]bool{}
 		}
 		if err := x.ruleWalls(e, rl, z, wallLo, wallHi, func(w time.Time) bool {
-			excluded[z.instant(w).Unix()] = true
+			excluded[x.at(z, w).Unix()] = true
 			return true
 		}); err != nil {
 			x.warn(e, fmt.Errorf("EXRULE: %w", err))
@@ -296,25 +287,25 @@ func (x *expander) event(e *Event) {
 	}
 	for _, rl := range e.rules {
 		if err := x.ruleWalls(e, rl, z, wallLo, wallHi, func(w time.Time) bool {
-			return add(candidate{wall: w, start: z.instant(w)})
+			return add(candidate{wall: w, start: x.at(z, w)})
 		}); err != nil {
 			x.warn(e, err)
 		}
 	}
 	for _, rd := range e.RDates {
 		rz := rd.Start.zoneFor(x.user)
-		s := rz.instant(rd.Start.Wall)
+		s := x.at(rz, rd.Start.Wall)
 		c := candidate{wall: z.wallOf(s), start: s}
 		if e.AllDay && rd.Start.Kind == KindDate {
 			c.wall = rd.Start.Wall
 		}
 		switch {
 		case !rd.End.IsZero():
-			c.end, c.hasEnd = rd.End.instant(x.user), true
+			c.end, c.hasEnd = x.inst(rd.End), true
 		case rd.Duration != nil:
 			c.end = s
 			if rd.Duration.Days != 0 {
-				c.end = rz.instant(rd.Start.Wall.AddDate(0, 0, rd.Duration.Days))
+				c.end = x.at(rz, rd.Start.Wall.AddDate(0, 0, rd.Duration.Days))
 			}
 			c.end, c.hasEnd = c.end.Add(rd.Duration.Exact), true
 		}
@@ -333,6 +324,7 @@ func (x *expander) event(e *Event) {
 
 	n := 0
 	var last candidate
+	master := int32(-1) // the series' details, made for its first instance
 	for i, c := range cands {
 		if i > 0 && c.start.Equal(last.start) && c.wall.Equal(last.wall) {
 			// The recurrence set has no duplicates. Two local times that
@@ -348,12 +340,13 @@ func (x *expander) event(e *Event) {
 		if exDays != nil && exDays[dayOf(c.wall)] || singleDays != nil && singleDays[dayOf(c.wall)] {
 			continue
 		}
-		src, s, end := e, c.start, c.end
+		s, end := c.start, c.end
 		if !c.hasEnd {
 			end = x.span(e, z, c.wall, c.start)
 		}
 		// The latest THISANDFUTURE override before this instance moves it
 		// by its own offset and lends it its properties and length.
+		fj := -1
 		for j := len(future) - 1; j >= 0; j-- {
 			f := future[j]
 			if f.rid.After(c.start) {
@@ -361,7 +354,7 @@ func (x *expander) event(e *Event) {
 			}
 			s = c.start.Add(f.move)
 			end = s.Add(f.length)
-			src = f.ev
+			fj = j
 			break
 		}
 		if !x.overlaps(s, end) {
@@ -372,9 +365,22 @@ func (x *expander) event(e *Event) {
 			break
 		}
 		n++
-		x.emit(src, s, end, c.start)
+		// The instances of a series share one Details, and those an
+		// override governs share the override's.
+		if fj < 0 {
+			if master < 0 {
+				master = x.details(e)
+			}
+			x.emit(master, s, end, c.start)
+		} else {
+			f := &future[fj]
+			if f.det < 0 {
+				f.det = x.details(f.ev)
+			}
+			x.emit(f.det, s, end, c.start)
+		}
 	}
-	x.overrides(e, excluded, exDays)
+	x.overrides(e, excluded, exDays, future)
 }
 
 func dayOf(w time.Time) time.Time {
@@ -397,7 +403,7 @@ func (x *expander) exclusions(e *Event) (map[int64]bool, map[time.Time]bool) {
 		if excluded == nil {
 			excluded = map[int64]bool{}
 		}
-		excluded[ex.instant(x.user).Unix()] = true
+		excluded[x.inst(ex).Unix()] = true
 		if e.AllDay && ex.Kind != KindDate {
 			// A DATE-TIME EXDATE on an all-day series: its day.
 			if exDays == nil {
@@ -441,6 +447,7 @@ type futureOverride struct {
 	rid    time.Time     // its RECURRENCE-ID's instant
 	move   time.Duration // from its RECURRENCE-ID to its start
 	length time.Duration // of the instances it governs
+	det    int32         // their details in the part, once the first is emitted; else -1
 }
 
 func durOf(c candidate) time.Duration {
@@ -457,7 +464,7 @@ func (x *expander) overrideEnd(master, ov *Event, oz *zone, ovStart time.Time) t
 		return x.span(ov, oz, ov.Start.Wall, ovStart)
 	}
 	mz := master.Start.zoneFor(x.user)
-	ms := mz.instant(master.Start.Wall)
+	ms := x.at(mz, master.Start.Wall)
 	return ovStart.Add(x.span(master, mz, master.Start.Wall, ms).Sub(ms))
 }
 
@@ -465,9 +472,11 @@ func (x *expander) overrideEnd(master, ov *Event, oz *zone, ovStart time.Time) t
 // occurrence of its own, whether or not the rule generates its instance,
 // unless an EXDATE removes its instance (RFC 5545 §3.8.5.1: EXDATE
 // excludes the instance, whatever it has become).
-func (x *expander) overrides(e *Event, excluded map[int64]bool, exDays map[time.Time]bool) {
+// The details of a THISANDFUTURE override are those its instances in
+// future already have, if any.
+func (x *expander) overrides(e *Event, excluded map[int64]bool, exDays map[time.Time]bool, future []futureOverride) {
 	for _, ov := range e.Overrides {
-		if excluded[ov.RecurrenceID.instant(x.user).Unix()] {
+		if excluded[x.inst(ov.RecurrenceID).Unix()] {
 			continue
 		}
 		if ov.sequence < e.sequence && !x.generates(e, ov.RecurrenceID) {
@@ -478,17 +487,29 @@ func (x *expander) overrides(e *Event, excluded map[int64]bool, exDays map[time.
 		if exDays != nil {
 			day := dayOf(x.wallIn(ov.RecurrenceID))
 			if ov.RecurrenceID.Kind != KindDate && !e.AllDay {
-				day = dayOf(e.Start.zoneFor(x.user).wallOf(ov.RecurrenceID.instant(x.user)))
+				day = dayOf(e.Start.zoneFor(x.user).wallOf(x.inst(ov.RecurrenceID)))
 			}
 			if exDays[day] {
 				continue
 			}
 		}
 		oz := ov.Start.zoneFor(x.user)
-		s := oz.instant(ov.Start.Wall)
+		s := x.at(oz, ov.Start.Wall)
 		end := x.overrideEnd(e, ov, oz, s)
 		if x.overlaps(s, end) {
-			x.emit(ov, s, end, ov.RecurrenceID.instant(x.user).In(x.loc))
+			det := int32(-1)
+			for i := range future {
+				if future[i].ev == ov {
+					if future[i].det < 0 {
+						future[i].det = x.details(ov)
+					}
+					det = future[i].det
+				}
+			}
+			if det < 0 {
+				det = x.details(ov)
+			}
+			x.emit(det, s, end, x.inst(ov.RecurrenceID))
 		}
 	}
 }
@@ -548,8 +569,9 @@ func (x *expander) ruleWalls(e *Event, rl rule, z *zone, lo, hi time.Time, f fun
 		}
 		opt.Dtstart, opt.Count = ns, opt.Count-skipped
 	}
-	if next == nil {
-		next, _ = simpleIterator(opt)
+	var simple simpleRule
+	if next == nil && simple.init(opt) {
+		next = simple.next
 	}
 	if next == nil {
 		rr, err := rrule.NewRRule(opt)
@@ -648,6 +670,13 @@ func startsOnRule(o rrule.ROption) (on bool) {
 		}
 	}()
 	o.Count = 1
+	var simple simpleRule
+	if simple.init(o) {
+		// As rrule-go would say (FuzzSimpleIterator), without building
+		// an RRule for every rule with COUNT on every expansion.
+		first, ok := simple.next()
+		return ok && first.Equal(o.Dtstart)
+	}
 	rr, err := rrule.NewRRule(o)
 	if err != nil {
 		return true
@@ -929,13 +958,13 @@ func (x *expander) generates(e *Event, rid Time) bool {
 	if _, mixed := x.mixedDay(e, rid); mixed {
 		return true
 	}
-	at := rid.instant(x.user)
+	at := x.inst(rid)
 	z := e.Start.zoneFor(x.user)
-	if z.instant(e.Start.Wall).Equal(at) {
+	if x.at(z, e.Start.Wall).Equal(at) {
 		return true
 	}
 	for _, rd := range e.RDates {
-		if rd.Start.instant(x.user).Equal(at) {
+		if x.inst(rd.Start).Equal(at) {
 			return true
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -240,7 +241,7 @@ func TestExpandConcurrent(t *testing.T) {
 		}()
 	}
 	for range 4 {
-		if got := <-results; fmt.Sprint(got) != fmt.Sprint(want) {
+		if got := <-results; !reflect.DeepEqual(got, want) {
 			t.Fatalf("concurrent Expand() gave %d occurrences, want the same %d", len(got), len(want))
 		}
 	}

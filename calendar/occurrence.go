@@ -26,16 +26,33 @@ const (
 // Occurrence is one instance of an event on the time line: what rules
 // decide presence from. Recurring events yield one Occurrence per instance,
 // with the instance's overrides applied.
+//
+// What an instance has of its own (its times) is held by value; the rest,
+// the same for every instance of one event, is in Details, which the
+// instances point to: a year of a big calendar is then a few megabytes,
+// not tens. The fields of Details read as the Occurrence's own (o.Summary).
 type Occurrence struct {
-	Calendar string // the configured calendar's name
-	UID      string
+	// Details are shared by every occurrence of one event (a series, or
+	// one overridden instance) that one Expand returned: never nil in its
+	// result, and not to be written through. To change one occurrence's
+	// details, give it a copy: d := *o.Details; d.Summary = "..."; o.Details = &d.
+	*Details
 	// RecurrenceID is the instance's original start; zero for an event
 	// that does not recur.
 	RecurrenceID time.Time
-	Summary      string
-	Description  string
-	Location     string
 	Start, End   time.Time
+}
+
+// Details are the properties of an event that all its occurrences share.
+// Expand gives each event its own Details on every call, copied from the
+// Event, so the occurrences of one expansion never alias the parsed events
+// or those of another expansion.
+type Details struct {
+	Calendar    string // the configured calendar's name
+	UID         string
+	Summary     string
+	Description string
+	Location    string
 	// AllDay is set for DATE-valued events; Start and End are then
 	// midnight, in the user's zone, of the first day and of the day after
 	// the last.
@@ -60,6 +77,6 @@ type Occurrence struct {
 }
 
 // Private reports whether the event's class hides its details.
-func (o *Occurrence) Private() bool {
+func (o *Details) Private() bool {
 	return o.Class == ClassPrivate || o.Class == ClassConfidential
 }

@@ -122,10 +122,7 @@ type ExpandOptions struct {
 // so several expansions may share them. Memory and time follow the
 // window and the number of events, not the age of a series.
 func Expand(events []*Event, from, to time.Time, opts ExpandOptions) ([]Occurrence, []Warning) {
-	x := &expander{from: from, to: to, user: locZone(opts.Zone), loc: opts.Zone, max: opts.MaxPerEvent}
-	x.scratch = scratchPool.Get().(*expandScratch)
-	x.recs, x.cands = x.scratch.recs[:0], x.scratch.cands[:0]
-	defer x.release()
+	x := expander{from: from, to: to, user: locZone(opts.Zone), loc: opts.Zone, max: opts.MaxPerEvent}
 	if x.loc == nil {
 		x.loc = time.UTC
 	}
@@ -135,12 +132,7 @@ func Expand(events []*Event, from, to time.Time, opts ExpandOptions) ([]Occurren
 	if !from.Before(to) {
 		return nil, nil
 	}
-	for _, e := range events {
-		if e != nil {
-			x.event(e)
-		}
-	}
-	return x.occurrences(), x.warnings
+	return merge(expandParts(events, x), x.loc)
 }
 
 // Source is one configured calendar.

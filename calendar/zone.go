@@ -1,6 +1,7 @@
 package calendar
 
 import (
+	"math"
 	"sort"
 	"strings"
 	"sync"
@@ -52,22 +53,72 @@ func (z *zone) offset(u int64) int {
 // time.Date leaves both cases unspecified (and picks the second occurrence
 // for zones east of UTC), so it is not used here.
 func (z *zone) instant(wall time.Time) time.Time {
+	return z.instantIn(wall, nil)
+}
+
+// instantIn is instant, with the zone's offsets looked up in c when c is
+// not nil.
+func (z *zone) instantIn(wall time.Time, c *offsetCache) time.Time {
 	if z.loc == time.UTC {
 		return wall
+	}
+	offset := z.offset
+	if c != nil {
+		offset = func(u int64) int { return c.offset(z, u) }
 	}
 	u := wall.Unix()
 	// Offsets in force a little before and after: no zone changes its
 	// offset twice within two days.
-	before := z.offset(u - 36*3600)
-	if c := u - int64(before); z.offset(c) == before {
+	before := offset(u - 36*3600)
+	if c := u - int64(before); offset(c) == before {
 		return time.Unix(c, int64(wall.Nanosecond())).UTC()
 	}
-	after := z.offset(u + 36*3600)
-	if c := u - int64(after); z.offset(c) == after {
+	after := offset(u + 36*3600)
+	if c := u - int64(after); offset(c) == after {
 		return time.Unix(c, int64(wall.Nanosecond())).UTC()
 	}
 	// In the gap: read with the offset from before it.
 	return time.Unix(u-int64(before), int64(wall.Nanosecond())).UTC()
+}
+
+// offsetCache holds the last two stretches of time over which an IANA
+// zone kept one offset, as one worker of an expansion met them: the
+// instances of a series fall in one stretch for months, and looking up
+// each one's offset (twice per instant) in the zone's transitions was a
+// tenth of an expansion's time. A zero offsetCache is empty.
+type offsetCache [2]offsetSpan
+
+type offsetSpan struct {
+	z      *zone
+	lo, hi int64 // [lo, hi) in Unix seconds
+	off    int
+}
+
+// offset is z.offset(u), from the cache when it holds u's stretch.
+func (c *offsetCache) offset(z *zone, u int64) int {
+	if z.loc == nil || z.loc == time.UTC {
+		return z.offset(u)
+	}
+	if s := &c[0]; s.z == z && s.lo <= u && u < s.hi {
+		return s.off
+	}
+	if s := c[1]; s.z == z && s.lo <= u && u < s.hi {
+		c[0], c[1] = s, c[0]
+		return s.off
+	}
+	t := time.Unix(u, 0).In(z.loc)
+	_, off := t.Zone()
+	s := offsetSpan{z: z, lo: math.MinInt64, hi: math.MaxInt64, off: off}
+	if start, end := t.ZoneBounds(); !start.IsZero() || !end.IsZero() {
+		if !start.IsZero() {
+			s.lo = start.Unix()
+		}
+		if !end.IsZero() {
+			s.hi = end.Unix()
+		}
+	}
+	c[0], c[1] = s, c[0]
+	return off
 }
 
 // wallOf returns the wall-clock fields of instant t in the zone, carried

@@ -41,9 +41,9 @@ func yearOfEvents(loc *time.Location) []calendar.Occurrence {
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, loc)
 	for i := range 5000 {
 		d := start.AddDate(0, 0, rng.IntN(365))
-		o := calendar.Occurrence{Calendar: "work", UID: fmt.Sprintf("ev-%d@example.com", i),
+		o := calendar.Occurrence{Details: &calendar.Details{Calendar: "work", UID: fmt.Sprintf("ev-%d@example.com", i),
 			Summary: summaries[rng.IntN(len(summaries))], Location: fmt.Sprintf("Room %d", rng.IntN(10)),
-			Status: calendar.StatusConfirmed, Class: calendar.ClassPublic, Attendees: rng.IntN(5)}
+			Status: calendar.StatusConfirmed, Class: calendar.ClassPublic, Attendees: rng.IntN(5)}}
 		switch {
 		case i%100 == 0:
 			o.AllDay, o.Start, o.End = true, d, d.AddDate(0, 0, 1+rng.IntN(5))

@@ -29,8 +29,8 @@ func at(hh, mm int) time.Time { return time.Date(2026, 3, 2, hh, mm, 0, 0, berli
 func day(d int) time.Time { return time.Date(2026, 3, d, 0, 0, 0, 0, berlin) }
 
 func ev(uid, summary string, start, end time.Time, opts ...func(*calendar.Occurrence)) calendar.Occurrence {
-	o := calendar.Occurrence{Calendar: "work", UID: uid, Summary: summary, Start: start, End: end,
-		Status: calendar.StatusConfirmed, Class: calendar.ClassPublic, Attendees: 0}
+	o := calendar.Occurrence{Details: &calendar.Details{Calendar: "work", UID: uid, Summary: summary,
+		Status: calendar.StatusConfirmed, Class: calendar.ClassPublic, Attendees: 0}, Start: start, End: end}
 	for _, f := range opts {
 		f(&o)
 	}

@@ -92,9 +92,10 @@ func at(d, hh, mm int) time.Time { return time.Date(2026, 3, d, hh, mm, 0, 0, be
 // sampleOccurrences is a Monday of a typical calendar, with a vacation
 // starting the next day.
 func sampleOccurrences() []calendar.Occurrence {
-	base := calendar.Occurrence{Calendar: "work", Status: calendar.StatusConfirmed, Class: calendar.ClassPublic}
+	base := calendar.Details{Calendar: "work", Status: calendar.StatusConfirmed, Class: calendar.ClassPublic}
 	mk := func(uid, summary string, s, e time.Time, f func(*calendar.Occurrence)) calendar.Occurrence {
-		o := base
+		d := base
+		o := calendar.Occurrence{Details: &d}
 		o.UID, o.Summary, o.Start, o.End = uid, summary, s, e
 		if f != nil {
 			f(&o)

@@ -274,12 +274,12 @@ func TestEventsCell(t *testing.T) {
 }
 
 func TestEventsFlags(t *testing.T) {
-	o := calendar.Occurrence{RecurrenceID: time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC), Transparent: true,
-		Class: calendar.ClassConfidential, Response: "ACCEPTED", Attendees: 3, Categories: []string{"Work", "Ops"}}
+	o := calendar.Occurrence{RecurrenceID: time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC), Details: &calendar.Details{Transparent: true,
+		Class: calendar.ClassConfidential, Response: "ACCEPTED", Attendees: 3, Categories: []string{"Work", "Ops"}}}
 	if got, want := eventsFlags(&o), "recurring, free, confidential, accepted, 3 attendees, categories: Work/Ops"; got != want {
 		t.Errorf("eventsFlags(%+v) = %q, want %q", o, got, want)
 	}
-	if got := eventsFlags(&calendar.Occurrence{Attendees: 1}); got != "1 attendee" {
+	if got := eventsFlags(&calendar.Occurrence{Details: &calendar.Details{Attendees: 1}}); got != "1 attendee" {
 		t.Errorf("eventsFlags(1 attendee) = %q", got)
 	}
 }

@@ -14,15 +14,17 @@ func TestStateSaveLoad(t *testing.T) {
 	st := &stateStore{dir: t.TempDir()}
 	berlin, _ := time.LoadLocation("Europe/Berlin")
 	occs := []calendar.Occurrence{{
-		Calendar: "work", UID: "a@x", RecurrenceID: time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC),
-		Summary: "Sync <&>", Description: "d", Location: "Room 1",
-		Start: time.Date(2026, 3, 2, 9, 0, 0, 0, berlin), End: time.Date(2026, 3, 2, 9, 30, 0, 0, berlin),
-		Status: calendar.StatusConfirmed, Class: calendar.ClassPrivate, Response: "accepted",
-		Attendees: 3, AttendeeNames: []string{"Alice", "Bob", "Carol"}, Organizer: "mailto:bob@x",
-		Categories: []string{"Work"},
+		Details: &calendar.Details{
+			Calendar: "work", UID: "a@x", Summary: "Sync <&>", Description: "d", Location: "Room 1",
+			Status: calendar.StatusConfirmed, Class: calendar.ClassPrivate, Response: "accepted",
+			Attendees: 3, AttendeeNames: []string{"Alice", "Bob", "Carol"}, Organizer: "mailto:bob@x",
+			Categories: []string{"Work"},
+		},
+		RecurrenceID: time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC),
+		Start:        time.Date(2026, 3, 2, 9, 0, 0, 0, berlin), End: time.Date(2026, 3, 2, 9, 30, 0, 0, berlin),
 	}, {
-		Calendar: "work", UID: "b@x", Start: time.Date(2026, 3, 3, 0, 0, 0, 0, berlin),
-		End: time.Date(2026, 3, 4, 0, 0, 0, 0, berlin), AllDay: true, Transparent: true, OrganizerIsMe: true,
+		Details: &calendar.Details{Calendar: "work", UID: "b@x", AllDay: true, Transparent: true, OrganizerIsMe: true},
+		Start:   time.Date(2026, 3, 3, 0, 0, 0, 0, berlin), End: time.Date(2026, 3, 4, 0, 0, 0, 0, berlin),
 	}}
 	fetched := time.Date(2026, 3, 2, 7, 0, 0, 0, time.UTC)
 	from, to := fetched.Add(-24*time.Hour), fetched.Add(14*24*time.Hour)
@@ -150,14 +152,16 @@ func TestStateLoadOldFormat(t *testing.T) {
 	}
 	cet := time.FixedZone("", 3600)
 	want := []calendar.Occurrence{{
-		Calendar: "work", UID: "a@x", RecurrenceID: time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC),
-		Summary: "Sync", Description: "d",
-		Start: time.Date(2026, 3, 2, 9, 0, 0, 0, cet), End: time.Date(2026, 3, 2, 9, 30, 0, 5e8, cet),
-		Status: calendar.StatusConfirmed, Class: calendar.ClassPrivate, Response: "accepted",
-		Attendees: 2, AttendeeNames: []string{"Alice", "Bob"}, Organizer: "mailto:bob@x", Categories: []string{"Work"},
+		Details: &calendar.Details{
+			Calendar: "work", UID: "a@x", Summary: "Sync", Description: "d",
+			Status: calendar.StatusConfirmed, Class: calendar.ClassPrivate, Response: "accepted",
+			Attendees: 2, AttendeeNames: []string{"Alice", "Bob"}, Organizer: "mailto:bob@x", Categories: []string{"Work"},
+		},
+		RecurrenceID: time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC),
+		Start:        time.Date(2026, 3, 2, 9, 0, 0, 0, cet), End: time.Date(2026, 3, 2, 9, 30, 0, 5e8, cet),
 	}, {
-		Calendar: "work", UID: "b@x", Start: time.Date(2026, 3, 3, 0, 0, 0, 0, cet),
-		End: time.Date(2026, 3, 4, 0, 0, 0, 0, cet), AllDay: true, Transparent: true, OrganizerIsMe: true,
+		Details: &calendar.Details{Calendar: "work", UID: "b@x", AllDay: true, Transparent: true, OrganizerIsMe: true},
+		Start:   time.Date(2026, 3, 3, 0, 0, 0, 0, cet), End: time.Date(2026, 3, 4, 0, 0, 0, 0, cet),
 	}}
 	if len(got) != len(want) {
 		t.Fatalf("Load() = %d occurrences, want %d", len(got), len(want))
