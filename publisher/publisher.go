@@ -167,6 +167,13 @@ type Publisher struct {
 	// Real time, like Timeout and RemoveTimeout.
 	stopAt time.Time
 
+	// refused is the document the server answered 489 Bad Event to (it
+	// does not serve the event package), nil if none: it is not offered
+	// again for an hour, only the next document is; badEventTold says
+	// the 489 was logged as a warning since the last success.
+	refused      []byte
+	badEventTold bool
+
 	told     []byte // what OnChange was last told, see changed
 	toldHow  string
 	stopping bool // in shutdown: the removal is no change of presence
@@ -361,6 +368,9 @@ func (p *Publisher) Run(ctx context.Context) error {
 		p.mu.Unlock()
 
 		p.takeRepair()
+		if p.refused != nil && !bytes.Equal(st.body, p.refused) {
+			p.refused, p.retryAt = nil, time.Time{} // a new document: offer it
+		}
 		what := p.decide(now, st)
 		if what != "" && now.Before(p.retryAt) {
 			what = ""
@@ -570,6 +580,7 @@ func (p *Publisher) step(ctx context.Context, what op, st state) {
 		}
 		p.etag = strings.TrimSpace(h.Value())
 		p.failures, p.retryAt = 0, time.Time{}
+		p.refused, p.badEventTold = nil, false
 		p.setErr(nil)
 		granted := expires
 		if h := res.GetHeader("Expires"); h != nil {
@@ -598,6 +609,8 @@ func (p *Publisher) step(ctx context.Context, what op, st state) {
 		// RFC 3903 §6: the server lost our publication; start afresh.
 		p.log.Info("sip publish", "what", string(what), "result", code, "ms", ms, "action", "publish afresh")
 		p.forget()
+	case code == 489: // Bad Event
+		p.badEvent(res, what, st.body, ms)
 	case code == 423:
 		v := 0
 		if h := res.GetHeader("Min-Expires"); h != nil {
@@ -635,6 +648,29 @@ func (p *Publisher) fail(res *sip.Response, what op, ms int64) {
 		}
 	}
 	p.failed(what, res.StatusCode, ms, err, retryAfter)
+}
+
+// badEvent handles 489 Bad Event: the server does not serve the event
+// package (a Kamailio without presence_dialoginfo for Event: dialog). No
+// retry changes that, so it is final for the document: no backoff storm of
+// thousands of users, one warning per publisher, and the next document of
+// the timeline (or an hour) is the next attempt.
+func (p *Publisher) badEvent(res *sip.Response, what op, doc []byte, ms int64) {
+	p.setErr(&StatusError{AOR: p.opts.AOR, Code: res.StatusCode, Reason: res.Reason})
+	now := p.opts.Clock.Now()
+	p.failures = 0
+	p.retryAt = now.Add(time.Hour)
+	p.refused = doc // the document in force, whatever the request was
+	if p.refused == nil {
+		p.refused = []byte{} // none in force: it holds until one is
+	}
+	level := slog.LevelWarn
+	if p.badEventTold {
+		level = slog.LevelDebug
+	}
+	p.badEventTold = true
+	p.log.Log(context.Background(), level, "sip publish refused: the server does not serve this event package; not retried until the document changes",
+		"what", string(what), "result", res.StatusCode, "ms", ms, "retry_in_ms", time.Hour.Milliseconds())
 }
 
 // failed records err and backs off, at least retryAfter, from now: when the
