@@ -294,7 +294,11 @@ type pipeline struct {
 	ready     bool                     // a timeline was handed to the publisher
 	segs      []Segment                // what Stats and Timeline show of the timeline
 	timelineH uint64                   // hash of the last timeline handed over
-	docs      map[string]rules.Segment // by document ("" for none): what presenceChanged logs
+	// live are the segments of the timeline last handed to the publisher
+	// and bodies their documents (nil for none), index for index: what
+	// presenceChanged logs. The bodies are those the publisher holds.
+	live   []rules.Segment
+	bodies [][]byte
 	blf       blfState                 // the dialog publication (blf.go)
 	override  *Override                // the user's own status (override.go); nil: none
 	repairs   atomic.Uint64
@@ -486,6 +490,13 @@ func (p *pipeline) updated(c *calState, events []*calendar.Event, changed bool) 
 	if changed || now.Sub(c.savedAt) >= time.Hour {
 		p.save(c, now)
 	}
+	if !changed && !c.stale && p.ready {
+		// The same events, still fresh: the timeline would come out as it
+		// is, so an unchanged feed (a 304) costs no expansion, rules or
+		// encoding. The rebuild timer still falls due at the old staleness
+		// limit, and finds the data fresh.
+		return
+	}
 	p.a.pending.push(p)
 }
 
@@ -636,7 +647,8 @@ func (p *pipeline) rebuildLocked() {
 	segs, next = p.withOverride(segs, now, from, to, next)
 
 	entries := make([]publisher.Entry, 0, len(segs))
-	docs := make(map[string]rules.Segment, len(segs))
+	live := make([]rules.Segment, 0, len(segs))
+	bodies := make([][]byte, 0, len(segs))
 	h := fnv.New64a()
 	for _, s := range segs {
 		if !s.End.After(now) {
@@ -650,9 +662,7 @@ func (p *pipeline) rebuildLocked() {
 			body = nil
 		}
 		entries = append(entries, publisher.Entry{Start: s.Start, End: s.End, Body: body})
-		if _, ok := docs[string(body)]; !ok {
-			docs[string(body)] = s // the first, soonest segment; see presenceChanged
-		}
+		live, bodies = append(live, s), append(bodies, body)
 		fmt.Fprintf(h, "%d\x00%d\x00", s.Start.UnixNano(), s.End.UnixNano())
 		h.Write(body)
 	}
@@ -662,7 +672,7 @@ func (p *pipeline) rebuildLocked() {
 			p.a.opts.OnTimeline(p.id, segs, entries)
 		}
 		p.pub.SetTimeline(entries)
-		p.docs = docs
+		p.live, p.bodies = live, bodies
 		p.ready, p.timelineH = true, sum
 		p.a.log.Debug("timeline rebuilt", "user", p.id, "segments", len(entries), "occurrences", len(occs))
 	}

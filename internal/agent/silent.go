@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bytes"
 	"strings"
 	"time"
 
@@ -41,10 +42,30 @@ func (p *pipeline) documentOf(s rules.Segment) ([]byte, error) {
 // of the event) and the rule that decided it ("" for the default). It is
 // the publisher's OnChange.
 func (p *pipeline) presenceChanged(body []byte, how string) {
+	now := p.a.now()
 	p.mu.Lock()
-	s, ok := p.docs[string(body)]
+	// The segment in force with this document, else its first one: the
+	// timeline is not rebuilt as time passes (an unchanged feed costs no
+	// rebuild), so earlier segments may still be in it.
+	i := -1
+	for j, b := range p.bodies {
+		if !bytes.Equal(b, body) {
+			continue
+		}
+		if i < 0 {
+			i = j
+		}
+		if p.live[j].End.After(now) {
+			i = j
+			break
+		}
+	}
+	var s rules.Segment
+	if i >= 0 {
+		s = p.live[i]
+	}
 	p.mu.Unlock()
-	if !ok {
+	if i < 0 {
 		return // a timeline newer than the document; its own change follows
 	}
 	until := ""
