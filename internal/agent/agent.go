@@ -295,9 +295,10 @@ type pipeline struct {
 	segs      []Segment                // what Stats and Timeline show of the timeline
 	timelineH uint64                   // hash of the last timeline handed over
 	// live are the segments of the timeline last handed to the publisher
-	// and bodies their documents (nil for none), index for index: what
-	// presenceChanged logs. The bodies are those the publisher holds.
-	live   []rules.Segment
+	// (a part of segs, or of an earlier segs) and bodies their documents
+	// (nil for none), index for index: what presenceChanged logs. The
+	// bodies are those the publisher holds.
+	live   []Segment
 	bodies [][]byte
 	blf       blfState                 // the dialog publication (blf.go)
 	override  *Override                // the user's own status (override.go); nil: none
@@ -647,13 +648,14 @@ func (p *pipeline) rebuildLocked() {
 	segs, next = p.withOverride(segs, now, from, to, next)
 
 	entries := make([]publisher.Entry, 0, len(segs))
-	live := make([]rules.Segment, 0, len(segs))
 	bodies := make([][]byte, 0, len(segs))
+	first := len(segs) // the first segment not over: the entries are segs[first:]
 	h := fnv.New64a()
-	for _, s := range segs {
+	for i, s := range segs {
 		if !s.End.After(now) {
 			continue
 		}
+		first = min(first, i)
 		body, err := p.documentOf(s)
 		if err != nil {
 			// Cannot happen for documents the rules engine built; publish
@@ -662,7 +664,7 @@ func (p *pipeline) rebuildLocked() {
 			body = nil
 		}
 		entries = append(entries, publisher.Entry{Start: s.Start, End: s.End, Body: body})
-		live, bodies = append(live, s), append(bodies, body)
+		bodies = append(bodies, body)
 		fmt.Fprintf(h, "%d\x00%d\x00", s.Start.UnixNano(), s.End.UnixNano())
 		h.Write(body)
 	}
@@ -672,7 +674,7 @@ func (p *pipeline) rebuildLocked() {
 			p.a.opts.OnTimeline(p.id, segs, entries)
 		}
 		p.pub.SetTimeline(entries)
-		p.live, p.bodies = live, bodies
+		p.live, p.bodies = p.segs[first:], bodies
 		p.ready, p.timelineH = true, sum
 		p.a.log.Debug("timeline rebuilt", "user", p.id, "segments", len(entries), "occurrences", len(occs))
 	}

@@ -2,7 +2,6 @@ package agent
 
 import (
 	"bytes"
-	"strings"
 	"time"
 
 	"github.com/calpresence/calpresence/rules"
@@ -34,7 +33,10 @@ func (p *pipeline) documentOf(s rules.Segment) ([]byte, error) {
 	if saysNothing(s) {
 		return nil, nil
 	}
-	return s.Document(p.spec.Publisher.AOR, p.idBase).Marshal()
+	b, err := s.Document(p.spec.Publisher.AOR, p.idBase).Marshal()
+	// Kept by the publisher as long as the segment lasts: in a slice of
+	// its own size, not the encoder's grown buffer (twice the size).
+	return bytes.Clone(b), err
 }
 
 // presenceChanged logs each change of what the user's watchers get: the
@@ -60,7 +62,7 @@ func (p *pipeline) presenceChanged(body []byte, how string) {
 			break
 		}
 	}
-	var s rules.Segment
+	var s Segment
 	if i >= 0 {
 		s = p.live[i]
 	}
@@ -72,6 +74,6 @@ func (p *pipeline) presenceChanged(body []byte, how string) {
 	if !s.End.IsZero() {
 		until = s.End.Format(time.RFC3339)
 	}
-	p.log.Info("presence changed", "publication", how, "basic", s.State.Basic,
-		"activities", strings.Join(s.State.Activities, ","), "note", s.State.Note, "rule", s.Rule, "until", until)
+	p.log.Info("presence changed", "publication", how, "basic", s.Basic,
+		"activities", s.Activities, "note", s.Note, "rule", s.Rule, "until", until)
 }
