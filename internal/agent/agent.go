@@ -291,18 +291,18 @@ type pipeline struct {
 	pubCancel context.CancelFunc
 	rebuild   clock.Timer
 	stopped   bool
-	ready     bool                     // a timeline was handed to the publisher
-	segs      []Segment                // what Stats and Timeline show of the timeline
-	timelineH uint64                   // hash of the last timeline handed over
+	ready     bool      // a timeline was handed to the publisher
+	segs      []Segment // what Stats and Timeline show of the timeline
+	timelineH uint64    // hash of the last timeline handed over
 	// live are the segments of the timeline last handed to the publisher
 	// (a part of segs, or of an earlier segs) and bodies their documents
 	// (nil for none), index for index: what presenceChanged logs. The
 	// bodies are those the publisher holds.
-	live   []Segment
-	bodies [][]byte
-	blf       blfState                 // the dialog publication (blf.go)
-	override  *Override                // the user's own status (override.go); nil: none
-	repairs   atomic.Uint64
+	live     []Segment
+	bodies   [][]byte
+	blf      blfState  // the dialog publication (blf.go)
+	override *Override // the user's own status (override.go); nil: none
+	repairs  atomic.Uint64
 }
 
 // calState is one calendar of a user and its last good data.
