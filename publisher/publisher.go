@@ -357,37 +357,16 @@ func (p *Publisher) Run(ctx context.Context) error {
 	})()
 	lastMono := p.opts.Clock.Now()
 	lastWall := lastMono.Round(0)
+	// The loop's work is in turn and noteJump, so that what waits here,
+	// one goroutine per publication, is a small frame: the stack that
+	// their calls grow shrinks back while it waits.
 	for {
-		now := p.opts.Clock.Now()
-		if !p.expiresAt.IsZero() && !now.Before(p.expiresAt) {
-			// The server has dropped it by now (e.g. after a suspend).
-			p.forget()
-		}
-		p.mu.Lock()
-		st := stateAt(p.timeline, now)
-		p.mu.Unlock()
-
-		p.takeRepair()
-		if p.refused != nil && !bytes.Equal(st.body, p.refused) {
-			p.refused, p.retryAt = nil, time.Time{} // a new document: offer it
-		}
-		what := p.decide(now, st)
-		if what != "" && now.Before(p.retryAt) {
-			what = ""
-		}
-		if what != "" {
-			p.stepAside(ctx, what, st)
+		wait, sent := p.turn(ctx)
+		if sent {
 			if ctx.Err() != nil {
 				break
 			}
 			continue
-		}
-
-		wait := p.opts.ClockCheck
-		for _, t := range []time.Time{st.next, p.refreshAt, p.expiresAt, p.retryAt} {
-			if !t.IsZero() && t.After(now) {
-				wait = min(wait, t.Sub(now))
-			}
 		}
 		timer.Reset(wait)
 		select {
@@ -398,17 +377,59 @@ func (p *Publisher) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			break
 		}
-		// Timers run on the monotonic clock, which stops during suspend and
-		// ignores clock steps; the loop re-reads the wall clock on every wake,
-		// this only says why the state suddenly changed.
-		mono := p.opts.Clock.Now()
-		wall := mono.Round(0)
-		if jump := wall.Sub(lastWall) - mono.Sub(lastMono); jump > time.Second || jump < -time.Second {
-			p.log.Info("wall clock jumped; publishing what is true now", "jump_ms", jump.Milliseconds())
-		}
-		lastWall, lastMono = wall, mono
+		lastWall, lastMono = p.noteJump(lastWall, lastMono)
 	}
 	return p.shutdown()
+}
+
+// turn sends what is due now, if anything, and reports whether it did;
+// else it returns how long to wait before looking again.
+//
+//go:noinline
+func (p *Publisher) turn(ctx context.Context) (wait time.Duration, sent bool) {
+	now := p.opts.Clock.Now()
+	if !p.expiresAt.IsZero() && !now.Before(p.expiresAt) {
+		// The server has dropped it by now (e.g. after a suspend).
+		p.forget()
+	}
+	p.mu.Lock()
+	st := stateAt(p.timeline, now)
+	p.mu.Unlock()
+
+	p.takeRepair()
+	if p.refused != nil && !bytes.Equal(st.body, p.refused) {
+		p.refused, p.retryAt = nil, time.Time{} // a new document: offer it
+	}
+	what := p.decide(now, st)
+	if what != "" && now.Before(p.retryAt) {
+		what = ""
+	}
+	if what != "" {
+		p.stepAside(ctx, what, st)
+		return 0, true
+	}
+	wait = p.opts.ClockCheck
+	for _, t := range []time.Time{st.next, p.refreshAt, p.expiresAt, p.retryAt} {
+		if !t.IsZero() && t.After(now) {
+			wait = min(wait, t.Sub(now))
+		}
+	}
+	return wait, false
+}
+
+// noteJump logs a jump of the wall clock since the last wake and returns
+// the new readings. Timers run on the monotonic clock, which stops during
+// suspend and ignores clock steps; the loop re-reads the wall clock on
+// every wake, this only says why the state suddenly changed.
+//
+//go:noinline
+func (p *Publisher) noteJump(lastWall, lastMono time.Time) (wall, mono time.Time) {
+	mono = p.opts.Clock.Now()
+	wall = mono.Round(0)
+	if jump := wall.Sub(lastWall) - mono.Sub(lastMono); jump > time.Second || jump < -time.Second {
+		p.log.Info("wall clock jumped; publishing what is true now", "jump_ms", jump.Milliseconds())
+	}
+	return wall, mono
 }
 
 // decide returns what to send now, "" for nothing.
