@@ -2,6 +2,7 @@ package publisher
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -18,8 +19,24 @@ type PaceOptions struct {
 	// 4096); Min is the least it shrinks to (default 4).
 	Max, Min int
 	// SlowAfter is how long an answer may take before it counts as the
-	// server slowing down (default 2s).
+	// server slowing down (default 2s); one slower than half of it no
+	// longer widens the window.
 	SlowAfter time.Duration
+	// QueueTimeout bounds how long a request sent with DoTimeout waits
+	// for its turn (default 2m): its own timeout starts when it is sent.
+	QueueTimeout time.Duration
+}
+
+// TimeoutDoer is a Doer that may hold a request before it sends it, as a
+// Pacer does. DoTimeout bounds the request by timeout from when it is
+// sent, not from when it was handed over: at the on-the-hour flip of
+// 50,000 users a presence server takes minutes for them all, and a request
+// still in the queue has cost the server nothing. ctx bounds the whole.
+// A Publisher sends its requests so, with its Timeout, through a Doer that
+// is one.
+type TimeoutDoer interface {
+	Doer
+	DoTimeout(ctx context.Context, req *sip.Request, timeout time.Duration) (*sip.Response, error)
 }
 
 // Pacer is a Doer that paces the requests of many Publishers to each
@@ -68,6 +85,9 @@ func NewPacer(next Doer, o PaceOptions) *Pacer {
 	if o.SlowAfter <= 0 {
 		o.SlowAfter = 2 * time.Second
 	}
+	if o.QueueTimeout <= 0 {
+		o.QueueTimeout = 2 * time.Minute
+	}
 	return &Pacer{next: next, opts: o, servers: map[string]*paced{}}
 }
 
@@ -93,6 +113,27 @@ func (p *Pacer) Do(ctx context.Context, req *sip.Request) (*sip.Response, error)
 	}
 	sent := time.Now()
 	res, err := p.next.Do(ctx, req)
+	p.release(s, sent, res, err, ctx.Err() != nil)
+	return res, err
+}
+
+// DoTimeout implements TimeoutDoer: the request waits for its turn up to
+// QueueTimeout, then has timeout from when it is sent.
+func (p *Pacer) DoTimeout(ctx context.Context, req *sip.Request, timeout time.Duration) (*sip.Response, error) {
+	qctx, cancel := context.WithTimeout(ctx, p.opts.QueueTimeout)
+	s, err := p.acquire(qctx, req.Destination())
+	cancel()
+	if err != nil {
+		if ctx.Err() == nil {
+			return nil, fmt.Errorf("sip request to %s: not sent: %v in the queue behind other users' requests: %w",
+				req.Destination(), p.opts.QueueTimeout, err)
+		}
+		return nil, ctx.Err()
+	}
+	sctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	sent := time.Now()
+	res, err := p.next.Do(sctx, req)
 	p.release(s, sent, res, err, ctx.Err() != nil)
 	return res, err
 }
@@ -125,14 +166,21 @@ func (p *Pacer) release(s *paced, sent time.Time, res *sip.Response, err error, 
 	defer p.mu.Unlock()
 	s.inflight--
 	now := time.Now()
-	congested := !cancelled && (err != nil || res.StatusCode == sip.StatusServiceUnavailable || now.Sub(sent) > p.opts.SlowAfter)
+	took := now.Sub(sent)
+	congested := !cancelled && (err != nil || res.StatusCode == sip.StatusServiceUnavailable || took > p.opts.SlowAfter)
+	// An answer slower than half of SlowAfter: the server's queue is
+	// filling. Widening on it would overshoot, in one round trip, to
+	// twice what the server takes, and the requests at the back would
+	// time out while in flight.
+	slowing := took > p.opts.SlowAfter/2
 	switch {
 	case congested && sent.After(s.shrunkAt):
 		s.window = max(s.window/2, float64(p.opts.Min))
 		s.shrunkAt, s.congested = now, true
-	case !congested && !cancelled && s.congested:
+	case congested || cancelled || slowing:
+	case s.congested:
 		s.window = min(s.window+1/s.window, float64(p.opts.Max))
-	case !congested && !cancelled:
+	default:
 		s.window = min(s.window+1, float64(p.opts.Max))
 	}
 	close(s.wake)

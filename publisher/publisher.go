@@ -802,13 +802,26 @@ func (p *Publisher) send(ctx context.Context, what op, body []byte, expires int)
 // abandoned the moment ctx is done: the server may already have acted on
 // it, and only its answer tells the ETag the removal must carry (RFC 3903
 // §4). It gets until half of RemoveTimeout after ctx is done, and never
-// more than Timeout in all, nor past ctx's deadline.
+// more than Timeout in all (through a TimeoutDoer: from when it is sent),
+// nor past ctx's deadline.
 func (p *Publisher) do(ctx context.Context, req *sip.Request) (*sip.Response, error) {
-	deadline := time.Now().Add(p.opts.Timeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d // the removal's own bound
+	td, queued := p.doer.(TimeoutDoer)
+	var rctx context.Context
+	var cancel context.CancelFunc
+	switch d, ok := ctx.Deadline(); {
+	case queued && ok:
+		rctx, cancel = context.WithDeadline(context.WithoutCancel(ctx), d) // the removal's own bound
+	case queued:
+		// The Timeout counts from the sending; the wait for a turn is the
+		// Doer's to bound, and the shutdown's (below).
+		rctx, cancel = context.WithCancel(context.WithoutCancel(ctx))
+	default:
+		deadline := time.Now().Add(p.opts.Timeout)
+		if ok && d.Before(deadline) {
+			deadline = d // the removal's own bound
+		}
+		rctx, cancel = context.WithDeadline(context.WithoutCancel(ctx), deadline)
 	}
-	rctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
 	defer cancel()
 	var mu sync.Mutex
 	var t *time.Timer
@@ -826,6 +839,9 @@ func (p *Publisher) do(ctx context.Context, req *sip.Request) (*sip.Response, er
 			mu.Unlock()
 		}
 	}()
+	if queued {
+		return td.DoTimeout(rctx, req, p.opts.Timeout)
+	}
 	return p.doer.Do(rctx, req)
 }
 

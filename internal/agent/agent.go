@@ -716,6 +716,27 @@ type countingDoer struct {
 // Do sends req through the shared client.
 func (c *countingDoer) Do(ctx context.Context, req *sip.Request) (*sip.Response, error) {
 	res, err := c.d.Do(ctx, req)
+	c.count(res, err)
+	return res, err
+}
+
+// DoTimeout passes the publisher's timeout on to a Doer that queues
+// requests (the Pacer), so that it counts from the sending.
+func (c *countingDoer) DoTimeout(ctx context.Context, req *sip.Request, timeout time.Duration) (*sip.Response, error) {
+	var res *sip.Response
+	var err error
+	if td, ok := c.d.(publisher.TimeoutDoer); ok {
+		res, err = td.DoTimeout(ctx, req, timeout)
+	} else {
+		tctx, cancel := context.WithTimeout(ctx, timeout)
+		res, err = c.d.Do(tctx, req)
+		cancel()
+	}
+	c.count(res, err)
+	return res, err
+}
+
+func (c *countingDoer) count(res *sip.Response, err error) {
 	switch {
 	case err != nil || res == nil:
 		c.results[0].Add(1)
@@ -724,7 +745,6 @@ func (c *countingDoer) Do(ctx context.Context, req *sip.Request) (*sip.Response,
 	default:
 		c.results[0].Add(1)
 	}
-	return res, err
 }
 
 // Stats is what the agent can tell about its users, for metrics and status

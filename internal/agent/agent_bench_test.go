@@ -209,6 +209,10 @@ func benchAgentUsers(b *testing.B, n int, server string, zone *time.Location, rs
 	// The flip.
 	wait("the flip", func() bool { return ok() >= uint64(2*n) }, flip.Add(60*time.Second+time.Duration(n/50)*time.Second))
 	flipDelay := time.Since(flip)
+	if pc, ok := doer.(*publisher.Pacer); ok {
+		w, in := pc.Window(server)
+		b.Logf("after the flip: requests by result (none, 1xx..6xx) %v; pacer window %d, in flight %d", results(), w, in)
+	}
 
 	// Kamailio's own ceiling, now, on the same server (holding the users'
 	// presentities) and transport: each SIPp presentity takes 6 PUBLISHes
