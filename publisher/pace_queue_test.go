@@ -74,3 +74,43 @@ func TestPacerTimeoutFromSending(t *testing.T) {
 		})
 	}
 }
+
+// Waiting requests get their turn in order of arrival, one per free slot;
+// one whose context ends while it waits leaves the queue without being
+// sent, and one granted a slot just as its context ends passes it on.
+func TestPacerTurnsInOrder(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		var order []string
+		server := &publishertest.Doer{Handler: func(req *sip.Request, n int) (*sip.Response, error) {
+			mu.Lock()
+			order = append(order, req.Recipient.User)
+			mu.Unlock()
+			time.Sleep(time.Second)
+			return publishertest.OK(req, "e"+strconv.Itoa(n)), nil
+		}}
+		p := publisher.NewPacer(server, publisher.PaceOptions{Initial: 1, Max: 1, Min: 1})
+		var wg sync.WaitGroup
+		for i := range 6 {
+			wg.Go(func() {
+				time.Sleep(time.Duration(i) * time.Millisecond) // arrive in this order
+				ctx := context.Background()
+				if i == 2 { // gives up after 1.5s, while the second is being served
+					c, cancel := context.WithTimeout(ctx, 1500*time.Millisecond)
+					defer cancel()
+					ctx = c
+				}
+				req := sip.NewRequest(sip.PUBLISH, sip.Uri{User: "u" + strconv.Itoa(i), Host: "example.com"})
+				req.SetDestination("127.0.0.1:5060")
+				p.Do(ctx, req)
+			})
+		}
+		wg.Wait()
+		if got, want := strings.Join(order, " "), "u0 u1 u3 u4 u5"; got != want {
+			t.Errorf("served %s, want %s", got, want)
+		}
+		if _, in := p.Window("127.0.0.1:5060"); in != 0 {
+			t.Errorf("%d in flight after every request returned", in)
+		}
+	})
+}
