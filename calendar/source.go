@@ -89,12 +89,19 @@ func (w Warning) String() string {
 // times and dates are kept as written and placed in the user's zone when
 // expanded; opts.Zone serves TZIDs that name no known zone (nil: UTC).
 func ParseICS(r io.Reader, opts ParseOptions) ([]*Event, []Warning, error) {
-	var buf bytes.Buffer
+	var data []byte
+	var err error
 	if l, ok := r.(interface{ Len() int }); ok {
-		buf.Grow(l.Len() + 1) // a *bytes.Reader or *strings.Reader: one allocation
+		// A *bytes.Reader or *strings.Reader: one allocation of its size.
+		// The events keep the buffer (their strings point into it), and
+		// bytes.Buffer.ReadFrom would have grown it to twice that.
+		data = make([]byte, l.Len())
+		_, err = io.ReadFull(r, data)
+	} else {
+		var buf bytes.Buffer
+		_, err = buf.ReadFrom(r)
+		data = buf.Bytes()
 	}
-	_, err := buf.ReadFrom(r)
-	data := buf.Bytes()
 	if err != nil {
 		return nil, nil, fmt.Errorf("read %s: %w", opts.Source, err)
 	}

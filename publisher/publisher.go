@@ -171,6 +171,13 @@ type Publisher struct {
 	// Real time, like Timeout and RemoveTimeout.
 	stopAt time.Time
 
+	// refused is the document the server answered 489 Bad Event to (it
+	// does not serve the event package), nil if none: it is not offered
+	// again for an hour, only the next document is; badEventTold says
+	// the 489 was logged as a warning since the last success.
+	refused      []byte
+	badEventTold bool
+
 	told     []byte // what OnChange was last told, see changed
 	toldHow  string
 	stopping bool // in shutdown: the removal is no change of presence
@@ -357,34 +364,16 @@ func (p *Publisher) Run(ctx context.Context) error {
 	})()
 	lastMono := p.opts.Clock.Now()
 	lastWall := lastMono.Round(0)
+	// The loop's work is in turn and noteJump, so that what waits here,
+	// one goroutine per publication, is a small frame: the stack that
+	// their calls grow shrinks back while it waits.
 	for {
-		now := p.opts.Clock.Now()
-		if !p.expiresAt.IsZero() && !now.Before(p.expiresAt) {
-			// The server has dropped it by now (e.g. after a suspend).
-			p.forget()
-		}
-		p.mu.Lock()
-		st := stateAt(p.timeline, now)
-		p.mu.Unlock()
-
-		p.takeRepair()
-		what := p.decide(now, st)
-		if what != "" && now.Before(p.retryAt) {
-			what = ""
-		}
-		if what != "" {
-			p.step(ctx, what, st)
+		wait, sent := p.turn(ctx)
+		if sent {
 			if ctx.Err() != nil {
 				break
 			}
 			continue
-		}
-
-		wait := p.opts.ClockCheck
-		for _, t := range []time.Time{st.next, p.refreshAt, p.expiresAt, p.retryAt} {
-			if !t.IsZero() && t.After(now) {
-				wait = min(wait, t.Sub(now))
-			}
 		}
 		timer.Reset(wait)
 		select {
@@ -395,17 +384,59 @@ func (p *Publisher) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			break
 		}
-		// Timers run on the monotonic clock, which stops during suspend and
-		// ignores clock steps; the loop re-reads the wall clock on every wake,
-		// this only says why the state suddenly changed.
-		mono := p.opts.Clock.Now()
-		wall := mono.Round(0)
-		if jump := wall.Sub(lastWall) - mono.Sub(lastMono); jump > time.Second || jump < -time.Second {
-			p.log.Info("wall clock jumped; publishing what is true now", "jump_ms", jump.Milliseconds())
-		}
-		lastWall, lastMono = wall, mono
+		lastWall, lastMono = p.noteJump(lastWall, lastMono)
 	}
 	return p.shutdown()
+}
+
+// turn sends what is due now, if anything, and reports whether it did;
+// else it returns how long to wait before looking again.
+//
+//go:noinline
+func (p *Publisher) turn(ctx context.Context) (wait time.Duration, sent bool) {
+	now := p.opts.Clock.Now()
+	if !p.expiresAt.IsZero() && !now.Before(p.expiresAt) {
+		// The server has dropped it by now (e.g. after a suspend).
+		p.forget()
+	}
+	p.mu.Lock()
+	st := stateAt(p.timeline, now)
+	p.mu.Unlock()
+
+	p.takeRepair()
+	if p.refused != nil && !bytes.Equal(st.body, p.refused) {
+		p.refused, p.retryAt = nil, time.Time{} // a new document: offer it
+	}
+	what := p.decide(now, st)
+	if what != "" && now.Before(p.retryAt) {
+		what = ""
+	}
+	if what != "" {
+		p.stepAside(ctx, what, st)
+		return 0, true
+	}
+	wait = p.opts.ClockCheck
+	for _, t := range []time.Time{st.next, p.refreshAt, p.expiresAt, p.retryAt} {
+		if !t.IsZero() && t.After(now) {
+			wait = min(wait, t.Sub(now))
+		}
+	}
+	return wait, false
+}
+
+// noteJump logs a jump of the wall clock since the last wake and returns
+// the new readings. Timers run on the monotonic clock, which stops during
+// suspend and ignores clock steps; the loop re-reads the wall clock on
+// every wake, this only says why the state suddenly changed.
+//
+//go:noinline
+func (p *Publisher) noteJump(lastWall, lastMono time.Time) (wall, mono time.Time) {
+	mono = p.opts.Clock.Now()
+	wall = mono.Round(0)
+	if jump := wall.Sub(lastWall) - mono.Sub(lastMono); jump > time.Second || jump < -time.Second {
+		p.log.Info("wall clock jumped; publishing what is true now", "jump_ms", jump.Milliseconds())
+	}
+	return wall, mono
 }
 
 // decide returns what to send now, "" for nothing.
@@ -551,6 +582,21 @@ func (p *Publisher) schedule(now time.Time, granted time.Duration, st state) {
 	}
 }
 
+// stepAside runs step on a goroutine of its own and waits for it. Run's
+// goroutine lives as long as the publication, one per user: the request's
+// deep calls (the SIP stack, logging) would grow its stack to 8 kB or more
+// for good, 400 MB at 50,000 users; a short-lived goroutine takes that
+// growth with it. The state step changes is handed over and back through
+// the goroutine's start and end.
+func (p *Publisher) stepAside(ctx context.Context, what op, st state) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.step(ctx, what, st)
+	}()
+	<-done
+}
+
 // step sends one PUBLISH for what and updates the state from its answer.
 func (p *Publisher) step(ctx context.Context, what op, st state) {
 	now := p.opts.Clock.Now()
@@ -599,6 +645,7 @@ func (p *Publisher) step(ctx context.Context, what op, st state) {
 		}
 		p.etag = strings.TrimSpace(h.Value())
 		p.failures, p.retryAt = 0, time.Time{}
+		p.refused, p.badEventTold = nil, false
 		p.setErr(nil)
 		granted := expires
 		if h := res.GetHeader("Expires"); h != nil {
@@ -627,6 +674,8 @@ func (p *Publisher) step(ctx context.Context, what op, st state) {
 		// RFC 3903 §6: the server lost our publication; start afresh.
 		p.log.Info("sip publish", "what", string(what), "result", code, "ms", ms, "action", "publish afresh")
 		p.forget()
+	case code == 489: // Bad Event
+		p.badEvent(res, what, st.body, ms)
 	case code == 423:
 		v := 0
 		if h := res.GetHeader("Min-Expires"); h != nil {
@@ -664,6 +713,29 @@ func (p *Publisher) fail(res *sip.Response, what op, ms int64) {
 		}
 	}
 	p.failed(what, res.StatusCode, ms, err, retryAfter)
+}
+
+// badEvent handles 489 Bad Event: the server does not serve the event
+// package (a Kamailio without presence_dialoginfo for Event: dialog). No
+// retry changes that, so it is final for the document: no backoff storm of
+// thousands of users, one warning per publisher, and the next document of
+// the timeline (or an hour) is the next attempt.
+func (p *Publisher) badEvent(res *sip.Response, what op, doc []byte, ms int64) {
+	p.setErr(&StatusError{AOR: p.opts.AOR, Code: res.StatusCode, Reason: res.Reason})
+	now := p.opts.Clock.Now()
+	p.failures = 0
+	p.retryAt = now.Add(time.Hour)
+	p.refused = doc // the document in force, whatever the request was
+	if p.refused == nil {
+		p.refused = []byte{} // none in force: it holds until one is
+	}
+	level := slog.LevelWarn
+	if p.badEventTold {
+		level = slog.LevelDebug
+	}
+	p.badEventTold = true
+	p.log.Log(context.Background(), level, "sip publish refused: the server does not serve this event package; not retried until the document changes",
+		"what", string(what), "result", res.StatusCode, "ms", ms, "retry_in_ms", time.Hour.Milliseconds())
 }
 
 // failed records err and backs off, at least retryAfter, from now: when the
@@ -759,13 +831,26 @@ func (p *Publisher) send(ctx context.Context, what op, body []byte, expires int)
 // abandoned the moment ctx is done: the server may already have acted on
 // it, and only its answer tells the ETag the removal must carry (RFC 3903
 // §4). It gets until half of RemoveTimeout after ctx is done, and never
-// more than Timeout in all, nor past ctx's deadline.
+// more than Timeout in all (through a TimeoutDoer: from when it is sent),
+// nor past ctx's deadline.
 func (p *Publisher) do(ctx context.Context, req *sip.Request) (*sip.Response, error) {
-	deadline := time.Now().Add(p.opts.Timeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d // the removal's own bound
+	td, queued := p.doer.(TimeoutDoer)
+	var rctx context.Context
+	var cancel context.CancelFunc
+	switch d, ok := ctx.Deadline(); {
+	case queued && ok:
+		rctx, cancel = context.WithDeadline(context.WithoutCancel(ctx), d) // the removal's own bound
+	case queued:
+		// The Timeout counts from the sending; the wait for a turn is the
+		// Doer's to bound, and the shutdown's (below).
+		rctx, cancel = context.WithCancel(context.WithoutCancel(ctx))
+	default:
+		deadline := time.Now().Add(p.opts.Timeout)
+		if ok && d.Before(deadline) {
+			deadline = d // the removal's own bound
+		}
+		rctx, cancel = context.WithDeadline(context.WithoutCancel(ctx), deadline)
 	}
-	rctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
 	defer cancel()
 	var mu sync.Mutex
 	var t *time.Timer
@@ -783,6 +868,9 @@ func (p *Publisher) do(ctx context.Context, req *sip.Request) (*sip.Response, er
 			mu.Unlock()
 		}
 	}()
+	if queued {
+		return td.DoTimeout(rctx, req, p.opts.Timeout)
+	}
 	return p.doer.Do(rctx, req)
 }
 

@@ -291,13 +291,18 @@ type pipeline struct {
 	pubCancel context.CancelFunc
 	rebuild   clock.Timer
 	stopped   bool
-	ready     bool                     // a timeline was handed to the publisher
-	segs      []Segment                // what Stats and Timeline show of the timeline
-	timelineH uint64                   // hash of the last timeline handed over
-	docs      map[string]rules.Segment // by document ("" for none): what presenceChanged logs
-	blf       blfState                 // the dialog publication (blf.go)
-	override  *Override                // the user's own status (override.go); nil: none
-	repairs   atomic.Uint64
+	ready     bool      // a timeline was handed to the publisher
+	segs      []Segment // what Stats and Timeline show of the timeline
+	timelineH uint64    // hash of the last timeline handed over
+	// live are the segments of the timeline last handed to the publisher
+	// (a part of segs, or of an earlier segs) and bodies their documents
+	// (nil for none), index for index: what presenceChanged logs. The
+	// bodies are those the publisher holds.
+	live     []Segment
+	bodies   [][]byte
+	blf      blfState  // the dialog publication (blf.go)
+	override *Override // the user's own status (override.go); nil: none
+	repairs  atomic.Uint64
 }
 
 // calState is one calendar of a user and its last good data.
@@ -486,6 +491,13 @@ func (p *pipeline) updated(c *calState, events []*calendar.Event, changed bool) 
 	if changed || now.Sub(c.savedAt) >= time.Hour {
 		p.save(c, now)
 	}
+	if !changed && !c.stale && p.ready {
+		// The same events, still fresh: the timeline would come out as it
+		// is, so an unchanged feed (a 304) costs no expansion, rules or
+		// encoding. The rebuild timer still falls due at the old staleness
+		// limit, and finds the data fresh.
+		return
+	}
 	p.a.pending.push(p)
 }
 
@@ -636,12 +648,14 @@ func (p *pipeline) rebuildLocked() {
 	segs, next = p.withOverride(segs, now, from, to, next)
 
 	entries := make([]publisher.Entry, 0, len(segs))
-	docs := make(map[string]rules.Segment, len(segs))
+	bodies := make([][]byte, 0, len(segs))
+	first := len(segs) // the first segment not over: the entries are segs[first:]
 	h := fnv.New64a()
-	for _, s := range segs {
+	for i, s := range segs {
 		if !s.End.After(now) {
 			continue
 		}
+		first = min(first, i)
 		body, err := p.documentOf(s)
 		if err != nil {
 			// Cannot happen for documents the rules engine built; publish
@@ -650,9 +664,7 @@ func (p *pipeline) rebuildLocked() {
 			body = nil
 		}
 		entries = append(entries, publisher.Entry{Start: s.Start, End: s.End, Body: body})
-		if _, ok := docs[string(body)]; !ok {
-			docs[string(body)] = s // the first, soonest segment; see presenceChanged
-		}
+		bodies = append(bodies, body)
 		fmt.Fprintf(h, "%d\x00%d\x00", s.Start.UnixNano(), s.End.UnixNano())
 		h.Write(body)
 	}
@@ -662,7 +674,7 @@ func (p *pipeline) rebuildLocked() {
 			p.a.opts.OnTimeline(p.id, segs, entries)
 		}
 		p.pub.SetTimeline(entries)
-		p.docs = docs
+		p.live, p.bodies = p.segs[first:], bodies
 		p.ready, p.timelineH = true, sum
 		p.a.log.Debug("timeline rebuilt", "user", p.id, "segments", len(entries), "occurrences", len(occs))
 	}
@@ -704,6 +716,27 @@ type countingDoer struct {
 // Do sends req through the shared client.
 func (c *countingDoer) Do(ctx context.Context, req *sip.Request) (*sip.Response, error) {
 	res, err := c.d.Do(ctx, req)
+	c.count(res, err)
+	return res, err
+}
+
+// DoTimeout passes the publisher's timeout on to a Doer that queues
+// requests (the Pacer), so that it counts from the sending.
+func (c *countingDoer) DoTimeout(ctx context.Context, req *sip.Request, timeout time.Duration) (*sip.Response, error) {
+	var res *sip.Response
+	var err error
+	if td, ok := c.d.(publisher.TimeoutDoer); ok {
+		res, err = td.DoTimeout(ctx, req, timeout)
+	} else {
+		tctx, cancel := context.WithTimeout(ctx, timeout)
+		res, err = c.d.Do(tctx, req)
+		cancel()
+	}
+	c.count(res, err)
+	return res, err
+}
+
+func (c *countingDoer) count(res *sip.Response, err error) {
 	switch {
 	case err != nil || res == nil:
 		c.results[0].Add(1)
@@ -712,7 +745,6 @@ func (c *countingDoer) Do(ctx context.Context, req *sip.Request) (*sip.Response,
 	default:
 		c.results[0].Add(1)
 	}
-	return res, err
 }
 
 // Stats is what the agent can tell about its users, for metrics and status

@@ -1,7 +1,7 @@
 package agent
 
 import (
-	"strings"
+	"bytes"
 	"time"
 
 	"github.com/calpresence/calpresence/rules"
@@ -38,7 +38,10 @@ func (p *pipeline) documentOf(s rules.Segment) ([]byte, error) {
 	if saysNothing(s) {
 		return nil, nil
 	}
-	return s.Document(p.spec.Publisher.AOR, p.idBase).Marshal()
+	b, err := s.Document(p.spec.Publisher.AOR, p.idBase).Marshal()
+	// Kept by the publisher as long as the segment lasts: in a slice of
+	// its own size, not the encoder's grown buffer (twice the size).
+	return bytes.Clone(b), err
 }
 
 // presenceChanged logs each change of what the user's watchers get: the
@@ -46,16 +49,36 @@ func (p *pipeline) documentOf(s rules.Segment) ([]byte, error) {
 // of the event) and the rule that decided it ("" for the default). It is
 // the publisher's OnChange.
 func (p *pipeline) presenceChanged(body []byte, how string) {
+	now := p.a.now()
 	p.mu.Lock()
-	s, ok := p.docs[string(body)]
+	// The segment in force with this document, else its first one: the
+	// timeline is not rebuilt as time passes (an unchanged feed costs no
+	// rebuild), so earlier segments may still be in it.
+	i := -1
+	for j, b := range p.bodies {
+		if !bytes.Equal(b, body) {
+			continue
+		}
+		if i < 0 {
+			i = j
+		}
+		if p.live[j].End.After(now) {
+			i = j
+			break
+		}
+	}
+	var s Segment
+	if i >= 0 {
+		s = p.live[i]
+	}
 	p.mu.Unlock()
-	if !ok {
+	if i < 0 {
 		return // a timeline newer than the document; its own change follows
 	}
 	until := ""
 	if !s.End.IsZero() {
 		until = s.End.Format(time.RFC3339)
 	}
-	p.log.Info("presence changed", "publication", how, "basic", s.State.Basic,
-		"activities", strings.Join(s.State.Activities, ","), "note", s.State.Note, "rule", s.Rule, "until", until)
+	p.log.Info("presence changed", "publication", how, "basic", s.Basic,
+		"activities", s.Activities, "note", s.Note, "rule", s.Rule, "until", until)
 }

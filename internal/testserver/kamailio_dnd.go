@@ -33,6 +33,25 @@ var dndTables = []string{"version", "presentity", "active_watchers", "watchers",
 // and stops it when t ends.
 func StartKamailioDND(t testing.TB, cfg string) *KamailioDND {
 	t.Helper()
+	return StartKamailioDNDWith(t, cfg, KamailioDNDOptions{})
+}
+
+// KamailioDNDOptions tune the Kamailio that StartKamailioDNDWith starts.
+type KamailioDNDOptions struct {
+	// SharedMemMB is Kamailio's shared memory (default 256 MB, thousands
+	// of presentities): db_text keeps every presentity in it, and every
+	// finished transaction stays there for 5s, so tens of thousands of
+	// users publishing at once need a GB or more.
+	SharedMemMB int
+}
+
+// StartKamailioDNDWith is StartKamailioDND with options.
+func StartKamailioDNDWith(t testing.TB, cfg string, o KamailioDNDOptions) *KamailioDND {
+	t.Helper()
+	shm := o.SharedMemMB
+	if shm <= 0 {
+		shm = 256
+	}
 	bin := LookPath(t, "kamailio", "kamailio")
 	// The shipped tables (examples/kamailio/db), not Kamailio's own, whose
 	// active_watchers refuses the rows presence writes.
@@ -63,8 +82,7 @@ func StartKamailioDND(t testing.TB, cfg string) *KamailioDND {
 	}
 	port := FreePort(t)
 	listen := fmt.Sprintf("127.0.0.1:%d", port)
-	// 256 MB of shared memory: thousands of presentities in the benchmarks.
-	args := []string{"-f", abs, "-DD", "-E", "-Y", run, "-m", "256",
+	args := []string{"-f", abs, "-DD", "-E", "-Y", run, "-m", strconv.Itoa(shm),
 		"-A", fmt.Sprintf("DBURL=\"text://%s\"", db),
 		"-A", "LISTEN_UDP=udp:" + listen, "-A", "LISTEN_TCP=tcp:" + listen}
 	p := Start(t, dir, nil, bin, args...)
