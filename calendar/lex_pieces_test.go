@@ -65,8 +65,8 @@ func TestLexPiecesSequential(t *testing.T) {
 			"BEGIN:VEVENT\r\nUID:open\r\nDTSTART:20260105T090000Z\r\nBEGIN:VALARM\r\nTRIGGER:-PT5M\r\n" + ev("b") + ev("c") + "END:VCALENDAR\r\n",
 		"misspelt END": "BEGIN:VCALENDAR\r\n" + ev("a") + "BEGIN:VEVENT\r\nUID:x\r\nEND:VEVNT\r\n" + ev("b") +
 			"BEGIN:VEVENT\r\nUID:y\r\nEND:VTODO\r\n" + ev("c") + "END:VCALENDAR\r\n",
-		"cut off": "BEGIN:VCALENDAR\r\n" + ev("a") + ev("b") + "BEGIN:VEVENT\r\nUID:cut\r\nDTSTART:20260105T090000Z\r\n",
-		"no END:VCALENDAR, LF only": strings.ReplaceAll("BEGIN:VCALENDAR\r\n"+ev("a")+ev("b")+ev("c"), "\r\n", "\n"),
+		"cut off":                       "BEGIN:VCALENDAR\r\n" + ev("a") + ev("b") + "BEGIN:VEVENT\r\nUID:cut\r\nDTSTART:20260105T090000Z\r\n",
+		"no END:VCALENDAR, LF only":     strings.ReplaceAll("BEGIN:VCALENDAR\r\n"+ev("a")+ev("b")+ev("c"), "\r\n", "\n"),
 		"END:VCALENDAR closes an event": "BEGIN:VCALENDAR\r\n" + ev("a") + "BEGIN:VEVENT\r\nUID:z\r\nEND:VCALENDAR\r\n" + ev("b") + ev("c"),
 		"bad line in a later piece":     "BEGIN:VCALENDAR\r\n" + ev("a") + ev("b") + "BEGIN:VEVENT\r\nUID:bad\r\nno colon here\r\nEND:VEVENT\r\n" + ev("c") + "END:VCALENDAR\r\n",
 		"not a calendar after junk":     "BEGIN:VCALENDAR\r\n" + ev("a") + "END:VCALENDAR\r\n" + ev("b") + "BEGIN:VCALENDAR\r\n" + ev("c") + "END:VCALENDAR\r\n",
