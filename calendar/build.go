@@ -3,10 +3,13 @@ package calendar
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/teambition/rrule-go"
@@ -24,6 +27,14 @@ type builder struct {
 	// floatTZ is the X-WR-TIMEZONE of the calendar object being read:
 	// Google and Outlook feeds write it for times that carry no TZID.
 	floatTZ string
+	// unknownTZ are the warnings about an unknown TZID, by their index in
+	// warnings: of the builders of a stream's parts, only the first says it.
+	unknownTZ []unknownTZ
+}
+
+type unknownTZ struct {
+	index int
+	tzid  string
 }
 
 func newBuilder(opts ParseOptions) *builder {
@@ -52,29 +63,14 @@ func (b *builder) build(tops []*component) []*Event {
 			}
 		}
 	}
+	events := b.events(tops)
 	var (
 		masters   []*Event
 		byUID     = map[string]*Event{}
 		overrides []*Event
 	)
-	for _, c := range tops {
-		for _, n := range c.notes {
-			b.warn(n.line, c.uid, n.err)
-		}
-		if c.name != "VEVENT" {
-			continue
-		}
-		b.floatTZ = ""
-		if c.cal != nil {
-			b.floatTZ = c.cal.xwrTZ
-		}
-		if c.err != nil {
-			b.warn(c.line, c.uid, fmt.Errorf("skipped VEVENT: %w", c.err))
-			continue
-		}
-		ev, err := b.event(c)
-		if err != nil {
-			b.warn(c.line, c.uid, fmt.Errorf("skipped VEVENT: %w", err))
+	for _, ev := range events {
+		if ev == nil {
 			continue
 		}
 		if !ev.RecurrenceID.IsZero() {
@@ -120,6 +116,99 @@ func (b *builder) build(tops []*component) []*Event {
 		b.addOverride(m, ov)
 	}
 	return slices.DeleteFunc(masters, func(e *Event) bool { return e.deleted })
+}
+
+// events reads the VEVENTs among tops: the event of tops[i] is at index i,
+// nil for another component or one that was skipped. Warnings come in the
+// order of tops.
+//
+// Many components are read in parts on GOMAXPROCS workers, each part by a
+// builder of its own; the stream's VTIMEZONEs are resolved before, so that
+// whether a TZID resolves does not depend on which part asked first. A
+// stream with a VTIMEZONE that cannot be read is read sequentially: its
+// first use warns and later ones read the user's zone, as they always did.
+func (b *builder) events(tops []*component) []*Event {
+	events := make([]*Event, len(tops))
+	procs := runtime.GOMAXPROCS(0)
+	if procs < 2 || len(tops) < 2*buildPart || !b.resolveZones() {
+		for i, c := range tops {
+			events[i] = b.topEvent(c)
+		}
+		return events
+	}
+	parts := make([]*builder, min(4*procs, len(tops)/buildPart))
+	var wg sync.WaitGroup
+	for k := range parts {
+		lo, hi := k*len(tops)/len(parts), (k+1)*len(tops)/len(parts)
+		p := &builder{opts: b.opts, user: b.user, vtimezone: b.vtimezone, zones: maps.Clone(b.zones), me: b.me}
+		parts[k] = p
+		wg.Go(func() {
+			for i := lo; i < hi; i++ {
+				events[i] = p.topEvent(tops[i])
+			}
+		})
+	}
+	wg.Wait()
+	warned := map[string]bool{}
+	for _, p := range parts {
+		unknown := p.unknownTZ
+		for i, w := range p.warnings {
+			if len(unknown) > 0 && unknown[0].index == i {
+				tzid := unknown[0].tzid
+				unknown = unknown[1:]
+				if warned[tzid] {
+					continue // an earlier part said it
+				}
+				warned[tzid] = true
+			}
+			b.warnings = append(b.warnings, w)
+		}
+	}
+	return events
+}
+
+// buildPart is the fewest components a worker of events reads.
+const buildPart = 256
+
+// resolveZones resolves every VTIMEZONE that no zone database knows,
+// and reports whether all could be read.
+func (b *builder) resolveZones() bool {
+	for tzid, c := range b.vtimezone {
+		if _, ok := b.zones[tzid]; ok || knownZone(tzid) != nil {
+			continue
+		}
+		z, err := customZone(tzid, c)
+		if err != nil {
+			return false
+		}
+		b.zones[tzid] = z
+	}
+	return true
+}
+
+// topEvent reads one top-level component: its notes become warnings, a
+// VEVENT its event (nil when it cannot be read).
+func (b *builder) topEvent(c *component) *Event {
+	for _, n := range c.notes {
+		b.warn(n.line, c.uid, n.err)
+	}
+	if c.name != "VEVENT" {
+		return nil
+	}
+	b.floatTZ = ""
+	if c.cal != nil {
+		b.floatTZ = c.cal.xwrTZ
+	}
+	if c.err != nil {
+		b.warn(c.line, c.uid, fmt.Errorf("skipped VEVENT: %w", c.err))
+		return nil
+	}
+	ev, err := b.event(c)
+	if err != nil {
+		b.warn(c.line, c.uid, fmt.Errorf("skipped VEVENT: %w", err))
+		return nil
+	}
+	return ev
 }
 
 // seriesOf finds the series of an override without UID (hand-written and
@@ -506,6 +595,7 @@ func (b *builder) zone(tzid string, line int, uid string) *zone {
 		}
 	}
 	if z == nil {
+		b.unknownTZ = append(b.unknownTZ, unknownTZ{len(b.warnings), tzid})
 		b.warn(line, uid, fmt.Errorf("unknown TZID %q: read in the user's zone %s", tzid, b.user.name))
 		z = b.user
 	}
