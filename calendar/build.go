@@ -30,6 +30,40 @@ type builder struct {
 	// unknownTZ are the warnings about an unknown TZID, by their index in
 	// warnings: of the builders of a stream's parts, only the first says it.
 	unknownTZ []unknownTZ
+	// parsed are the RRULE and EXRULE values read so far: calendars
+	// repeat a few rules over and over (FREQ=WEEKLY;BYDAY=MO).
+	parsed map[string]*parsedRule
+}
+
+// parsedRule is what ruleOption returned for a value.
+type parsedRule struct {
+	opt   rrule.ROption
+	until Time
+	notes []string
+	err   error
+}
+
+// ruleOption is ruleOption, each value parsed once. The options come as
+// a copy, and the notes clipped, so that a caller may change either; the
+// BY lists are shared, and only ever read.
+func (b *builder) ruleOption(v string) (*rrule.ROption, Time, []string, error) {
+	r := b.parsed[v]
+	if r == nil {
+		opt, until, notes, err := ruleOption(v)
+		r = &parsedRule{until: until, notes: slices.Clip(notes), err: err}
+		if opt != nil {
+			r.opt = *opt
+		}
+		if b.parsed == nil {
+			b.parsed = map[string]*parsedRule{}
+		}
+		b.parsed[v] = r
+	}
+	if r.err != nil {
+		return nil, Time{}, r.notes, r.err
+	}
+	opt := r.opt
+	return &opt, r.until, r.notes, nil
 }
 
 type unknownTZ struct {

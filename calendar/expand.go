@@ -32,7 +32,7 @@ func (b *builder) rule(v string, start Time) (r rule, notes []string, err error)
 			err = fmt.Errorf("recurrence rule failed: %v", p)
 		}
 	}()
-	opt, until, notes, err := ruleOption(v)
+	opt, until, notes, err := b.ruleOption(v)
 	if err != nil {
 		return rule{}, notes, err
 	}
