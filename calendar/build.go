@@ -30,40 +30,8 @@ type builder struct {
 	// unknownTZ are the warnings about an unknown TZID, by their index in
 	// warnings: of the builders of a stream's parts, only the first says it.
 	unknownTZ []unknownTZ
-	// parsed are the RRULE and EXRULE values read so far: calendars
-	// repeat a few rules over and over (FREQ=WEEKLY;BYDAY=MO).
-	parsed map[string]*parsedRule
-}
-
-// parsedRule is what ruleOption returned for a value.
-type parsedRule struct {
-	opt   rrule.ROption
-	until Time
-	notes []string
-	err   error
-}
-
-// ruleOption is ruleOption, each value parsed once. The options come as
-// a copy, and the notes clipped, so that a caller may change either; the
-// BY lists are shared, and only ever read.
-func (b *builder) ruleOption(v string) (*rrule.ROption, Time, []string, error) {
-	r := b.parsed[v]
-	if r == nil {
-		opt, until, notes, err := ruleOption(v)
-		r = &parsedRule{until: until, notes: slices.Clip(notes), err: err}
-		if opt != nil {
-			r.opt = *opt
-		}
-		if b.parsed == nil {
-			b.parsed = map[string]*parsedRule{}
-		}
-		b.parsed[v] = r
-	}
-	if r.err != nil {
-		return nil, Time{}, r.notes, r.err
-	}
-	opt := r.opt
-	return &opt, r.until, r.notes, nil
+	// rules are the rules read so far, for ruleOptionIn.
+	rules ruleCache
 }
 
 type unknownTZ struct {
@@ -760,10 +728,31 @@ var ruleParts = map[string]bool{
 // python-dateutil read COUNT=0), repeated BY values (which rrule-go would
 // count twice against COUNT).
 func ruleOption(v string) (*rrule.ROption, Time, []string, error) {
+	return ruleOptionIn(v, nil)
+}
+
+// ruleCache holds what rrule-go and the checks after it made of the parts
+// of a rule other than UNTIL and COUNT, by those parts: the series of a
+// calendar repeat a few rules (FREQ=WEEKLY;BYDAY=MO) and differ mostly in
+// where they end. rrule-go's parser was a twentieth of a parse+expand.
+type ruleCache map[string]*parsedRule
+
+type parsedRule struct {
+	opt rrule.ROption // its BY lists are shared by every rule read from it: only ever read
+	dup bool          // repeated BY values were dropped
+	err error
+}
+
+// ruleOptionIn is ruleOption, with rules parsed before taken from cache
+// (nil: none).
+func ruleOptionIn(v string, cache ruleCache) (*rrule.ROption, Time, []string, error) {
 	var (
-		parts []string
-		until Time
-		notes []string
+		parts    []string
+		until    Time
+		notes    []string
+		counts   int
+		countAt  = -1 // the COUNT part, when its value is a number
+		countVal int
 	)
 	for _, part := range strings.Split(strings.TrimSpace(v), ";") {
 		k, val, ok := strings.Cut(part, "=")
@@ -784,9 +773,14 @@ func ruleOption(v string) (*rrule.ROption, Time, []string, error) {
 				until.Kind = KindUTC
 			}
 		case k == "COUNT":
-			if n, err := strconv.Atoi(val); err == nil && n <= 0 {
+			n, err := strconv.Atoi(val)
+			if err == nil && n <= 0 {
 				notes = append(notes, fmt.Sprintf("COUNT=%d read as no COUNT", n))
 				continue
+			}
+			counts++
+			if err == nil {
+				countAt, countVal = len(parts), n
 			}
 			parts = append(parts, k+"="+val)
 		case ruleParts[k]:
@@ -796,12 +790,43 @@ func ruleOption(v string) (*rrule.ROption, Time, []string, error) {
 			notes = append(notes, fmt.Sprintf("unknown rule part %q ignored", truncate(k, 40)))
 		}
 	}
-	opt, err := rrule.StrToROption(strings.Join(parts, ";"))
+	count := -1
+	if cache != nil && counts == 1 && countAt >= 0 && len(parts) > 1 {
+		// rrule-go reads a number's COUNT as that number and nothing
+		// else; without the other parts it would fail differently.
+		parts = slices.Delete(parts, countAt, countAt+1)
+		count = countVal
+	}
+	key := strings.Join(parts, ";")
+	r := cache[key]
+	if r == nil {
+		r = parseRuleOption(key)
+		if cache != nil {
+			cache[key] = r
+		}
+	}
+	if r.err != nil {
+		return nil, Time{}, notes, r.err
+	}
+	opt := r.opt
+	if count >= 0 {
+		opt.Count = count
+	}
+	if r.dup {
+		notes = append(notes, "repeated BY values read once")
+	}
+	return &opt, until, notes, nil
+}
+
+// parseRuleOption reads the parts of a rule that ruleOptionIn keeps, with
+// rrule-go, and drops repeated BY values.
+func parseRuleOption(parts string) *parsedRule {
+	opt, err := rrule.StrToROption(parts)
 	if err != nil {
-		return nil, Time{}, notes, err
+		return &parsedRule{err: err}
 	}
 	if opt.Interval < 0 {
-		return nil, Time{}, notes, errors.New("negative INTERVAL")
+		return &parsedRule{err: errors.New("negative INTERVAL")}
 	}
 	dup := false
 	for _, l := range []*[]int{&opt.Bysetpos, &opt.Bymonth, &opt.Bymonthday, &opt.Byyearday, &opt.Byweekno, &opt.Byhour, &opt.Byminute, &opt.Bysecond} {
@@ -818,10 +843,7 @@ func ruleOption(v string) (*rrule.ROption, Time, []string, error) {
 		days = append(days, d)
 	}
 	opt.Byweekday = days
-	if dup {
-		notes = append(notes, "repeated BY values read once")
-	}
-	return opt, until, notes, nil
+	return &parsedRule{opt: *opt, dup: dup}
 }
 
 // dedupe drops repeated values from l, keeping the first of each, and
