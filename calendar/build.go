@@ -68,7 +68,7 @@ func (b *builder) build(tops []*component) []*Event {
 	events := b.events(tops)
 	var (
 		masters   []*Event
-		byUID     = map[string]*Event{}
+		byUID     = make(map[string]*Event, len(events)) // growing it was a tenth of the builder's time
 		overrides []*Event
 	)
 	for _, ev := range events {

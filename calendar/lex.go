@@ -585,25 +585,29 @@ func truncate(s string, n int) string {
 
 // unescapeText undoes RFC 5545 §3.3.11 TEXT escaping.
 func unescapeText(s string) string {
-	if strings.IndexByte(s, '\\') < 0 {
+	i := strings.IndexByte(s, '\\')
+	if i < 0 {
 		return s
 	}
 	var b strings.Builder
 	b.Grow(len(s))
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == '\\' && i+1 < len(s) {
-			i++
-			switch s[i] {
-			case 'n', 'N':
-				b.WriteByte('\n')
-			default:
-				b.WriteByte(s[i])
-			}
-			continue
+	for i >= 0 {
+		// The text up to the backslash goes in as one piece.
+		b.WriteString(s[:i])
+		if i+1 == len(s) {
+			b.WriteByte('\\') // a lone backslash at the end stays
+			return b.String()
 		}
-		b.WriteByte(c)
+		switch c := s[i+1]; c {
+		case 'n', 'N':
+			b.WriteByte('\n')
+		default:
+			b.WriteByte(c)
+		}
+		s = s[i+2:]
+		i = strings.IndexByte(s, '\\')
 	}
+	b.WriteString(s)
 	return b.String()
 }
 

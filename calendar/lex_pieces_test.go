@@ -102,3 +102,22 @@ func TestLexPiecesSequential(t *testing.T) {
 		})
 	}
 }
+
+func TestUnescapeText(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{``, ``},
+		{`plain`, `plain`},
+		{`a\,b\;c`, `a,b;c`},
+		{`line\nnext\NN`, "line\nnext\nN"},
+		{`back\\slash`, `back\slash`},
+		{`\\\\`, `\\`},
+		{`\x\:`, `x:`},
+		{`lone at the end\`, `lone at the end\`},
+		{`\`, `\`},
+		{`Grüße\, 世界`, `Grüße, 世界`},
+	} {
+		if got := unescapeText(tc.in); got != tc.want {
+			t.Errorf("unescapeText(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
