@@ -343,7 +343,9 @@ func (l *lexer) handle(raw string, line int) error {
 		}
 		return nil
 	}
-	if !wanted(raw) {
+	if len(name) < len(raw) && !wantedProps[upper] {
+		// A content line's name, in upper case already: the builder
+		// does not read it.
 		return nil
 	}
 	p, err := parseProperty(raw, line, &l.arena)
@@ -501,15 +503,6 @@ var wantedProps = map[string]bool{
 	"ORGANIZER": true, "TZID": true, "TZOFFSETFROM": true, "TZOFFSETTO": true,
 	"DTSTAMP": true, "EXRULE": true,
 	"X-MICROSOFT-CDO-BUSYSTATUS": true, "X-MICROSOFT-CDO-INTENDEDSTATUS": true,
-}
-
-func wanted(raw string) bool {
-	for i := 0; i < len(raw); i++ {
-		if raw[i] == ':' || raw[i] == ';' {
-			return wantedProps[strings.ToUpper(raw[:i])]
-		}
-	}
-	return true // not a content line: let the parser say so
 }
 
 // parseProperty reads one unfolded content line. Lines with parameters go
