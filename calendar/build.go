@@ -747,14 +747,19 @@ type parsedRule struct {
 // (nil: none).
 func ruleOptionIn(v string, cache ruleCache) (*rrule.ROption, Time, []string, error) {
 	var (
-		parts    []string
-		until    Time
-		notes    []string
-		counts   int
-		countAt  = -1 // the COUNT part, when its value is a number
-		countVal int
+		buf    [160]byte
+		key    = buf[:0] // the parts for rrule-go, joined by ';'
+		nparts int
+		until  Time
+		notes  []string
+		counts int
+		// The bytes of the COUNT part in key, when its value is a number.
+		countFrom, countTo = -1, -1
+		countVal           int
 	)
-	for _, part := range strings.Split(strings.TrimSpace(v), ";") {
+	for rest, more := strings.TrimSpace(v), true; more; {
+		var part string
+		part, rest, more = strings.Cut(rest, ";")
 		k, val, ok := strings.Cut(part, "=")
 		k = strings.ToUpper(strings.TrimSpace(k))
 		val = strings.ToUpper(strings.TrimSpace(val))
@@ -779,30 +784,37 @@ func ruleOptionIn(v string, cache ruleCache) (*rrule.ROption, Time, []string, er
 				continue
 			}
 			counts++
+			from := len(key)
+			key = appendPart(key, nparts, k, val)
+			nparts++
 			if err == nil {
-				countAt, countVal = len(parts), n
+				countFrom, countTo, countVal = from, len(key), n
 			}
-			parts = append(parts, k+"="+val)
 		case ruleParts[k]:
-			parts = append(parts, k+"="+val)
+			key = appendPart(key, nparts, k, val)
+			nparts++
 		case strings.HasPrefix(k, "X-"):
 		default:
 			notes = append(notes, fmt.Sprintf("unknown rule part %q ignored", truncate(k, 40)))
 		}
 	}
 	count := -1
-	if cache != nil && counts == 1 && countAt >= 0 && len(parts) > 1 {
+	if cache != nil && counts == 1 && countFrom >= 0 && nparts > 1 {
 		// rrule-go reads a number's COUNT as that number and nothing
 		// else; without the other parts it would fail differently.
-		parts = slices.Delete(parts, countAt, countAt+1)
+		if countFrom == 0 {
+			key = append(key[:0], key[countTo+1:]...) // and the ';' after it
+		} else {
+			key = append(key[:countFrom], key[countTo:]...) // from the ';' before it
+		}
 		count = countVal
 	}
-	key := strings.Join(parts, ";")
-	r := cache[key]
+	r := cache[string(key)]
 	if r == nil {
-		r = parseRuleOption(key)
+		parts := string(key)
+		r = parseRuleOption(parts)
 		if cache != nil {
-			cache[key] = r
+			cache[parts] = r
 		}
 	}
 	if r.err != nil {
@@ -816,6 +828,16 @@ func ruleOptionIn(v string, cache ruleCache) (*rrule.ROption, Time, []string, er
 		notes = append(notes, "repeated BY values read once")
 	}
 	return &opt, until, notes, nil
+}
+
+// appendPart appends the rule part k=val to key, which has n parts.
+func appendPart(key []byte, n int, k, val string) []byte {
+	if n > 0 {
+		key = append(key, ';')
+	}
+	key = append(key, k...)
+	key = append(key, '=')
+	return append(key, val...)
 }
 
 // parseRuleOption reads the parts of a rule that ruleOptionIn keeps, with
