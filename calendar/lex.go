@@ -94,9 +94,8 @@ const maxDepth = 8
 // of a top-level component inside another closes the open ones; each with
 // a note (a Warning at its line), the component read up to there kept.
 //
-// With GOMAXPROCS above 1, a large stream is lexed in pieces on workers
-// (see lexPieces); the components, their lines and notes are those of one
-// sequential read.
+// A large stream is lexed in pieces on GOMAXPROCS workers (see lexPieces);
+// the components, their lines and notes are those of one sequential read.
 //
 // data must not change afterwards: the components' strings are in it.
 func lexICS(data []byte, source string) ([]*component, error) {
@@ -104,10 +103,8 @@ func lexICS(data []byte, source string) ([]*component, error) {
 	// Lines are substrings of data, which ParseICS read for this call
 	// alone and nobody changes: no copy.
 	text := unsafe.String(unsafe.SliceData(data), len(data))
-	if procs := runtime.GOMAXPROCS(0); procs > 1 {
-		if pieces := splitPieces(text, lexPiecesPerProc*procs, minPiece); len(pieces) > 1 {
-			return lexPieces(pieces, source)
-		}
+	if pieces := splitPieces(text, runtime.GOMAXPROCS(0), minPiece); len(pieces) > 1 {
+		return lexPieces(pieces, source)
 	}
 	l := &lexer{source: source}
 	if err := l.run(text); err != nil {
@@ -118,11 +115,6 @@ func lexICS(data []byte, source string) ([]*component, error) {
 	}
 	return l.tops, nil
 }
-
-// lexPiecesPerProc is how many pieces a stream is cut into per P: more
-// than one, so that a worker held up (the machine is shared) does not hold
-// up the read, as the others take its pieces.
-const lexPiecesPerProc = 4
 
 // minPiece is the smallest piece of a stream worth a worker of its own:
 // below it, starting the workers costs more than they save.
