@@ -336,19 +336,19 @@ func (l *lexer) handle(raw string, line int) error {
 	if len(l.stack) == 1 {
 		// Calendar properties: only X-WR-TIMEZONE is needed.
 		if n := len("X-WR-TIMEZONE"); len(raw) > n && strings.EqualFold(raw[:n], "X-WR-TIMEZONE") && (raw[n] == ':' || raw[n] == ';') {
-			if p, err := parseProperty(raw, line, &l.arena); err == nil {
+			if p, err := parseProperty(raw, line, &l.arena, ""); err == nil {
 				l.stack[0].xwrTZ = strings.TrimSpace(unescapeText(p.value))
 				l.stack[0].xwrSet = true
 			}
 		}
 		return nil
 	}
-	if len(name) < len(raw) && !wantedProps[upper] {
+	if len(name) < len(raw) && !wantedProp(upper) {
 		// A content line's name, in upper case already: the builder
 		// does not read it.
 		return nil
 	}
-	p, err := parseProperty(raw, line, &l.arena)
+	p, err := parseProperty(raw, line, &l.arena, upper)
 	if err != nil {
 		l.fail(line, err)
 		return nil
@@ -493,16 +493,21 @@ func splitName(raw string) (string, string) {
 	return raw, ""
 }
 
-// wantedProps are the properties the builder reads; the lexer drops the
-// rest (DTSTAMP, X- properties, ...) unparsed.
-var wantedProps = map[string]bool{
-	"UID": true, "DTSTART": true, "DTEND": true, "DURATION": true, "RRULE": true,
-	"RDATE": true, "EXDATE": true, "RECURRENCE-ID": true, "SEQUENCE": true,
-	"SUMMARY": true, "DESCRIPTION": true, "LOCATION": true, "STATUS": true,
-	"TRANSP": true, "CLASS": true, "CATEGORIES": true, "ATTENDEE": true,
-	"ORGANIZER": true, "TZID": true, "TZOFFSETFROM": true, "TZOFFSETTO": true,
-	"DTSTAMP": true, "EXRULE": true,
-	"X-MICROSOFT-CDO-BUSYSTATUS": true, "X-MICROSOFT-CDO-INTENDEDSTATUS": true,
+// wantedProp reports the properties the builder reads, by upper-case
+// name; the lexer drops the rest (X- properties, ...) unparsed. A switch,
+// not a map: hashing every line's name was a thirtieth of a parse+expand.
+func wantedProp(name string) bool {
+	switch name {
+	case "UID", "DTSTART", "DTEND", "DURATION", "RRULE",
+		"RDATE", "EXDATE", "RECURRENCE-ID", "SEQUENCE",
+		"SUMMARY", "DESCRIPTION", "LOCATION", "STATUS",
+		"TRANSP", "CLASS", "CATEGORIES", "ATTENDEE",
+		"ORGANIZER", "TZID", "TZOFFSETFROM", "TZOFFSETTO",
+		"DTSTAMP", "EXRULE",
+		"X-MICROSOFT-CDO-BUSYSTATUS", "X-MICROSOFT-CDO-INTENDEDSTATUS":
+		return true
+	}
+	return false
 }
 
 // parseProperty reads one unfolded content line. Lines with parameters go
@@ -510,7 +515,19 @@ var wantedProps = map[string]bool{
 // to it; golang-ical's value is not used, because it unescapes TEXT values
 // (so "a\,b" in CATEGORIES could no longer be told from two categories).
 // Lines without parameters need no parser.
-func parseProperty(raw string, line int, a *paramArena) (property, error) {
+//
+// upper is the line's name in upper case when the caller has it (up to its
+// first ':' or ';'), else "": upper-casing every name twice showed in the
+// profile.
+func parseProperty(raw string, line int, a *paramArena, upper string) (property, error) {
+	// upperName is only asked for a valid name: all ASCII, so upper is
+	// its upper case when it is as long.
+	upperName := func(n string) string {
+		if len(upper) == len(n) {
+			return upper
+		}
+		return strings.ToUpper(n)
+	}
 	colon := valueStart(raw)
 	if colon < 0 {
 		return property{}, errors.New("content line without ':'")
@@ -521,12 +538,12 @@ func parseProperty(raw string, line int, a *paramArena) (property, error) {
 		if !validName(name) {
 			return property{}, fmt.Errorf("invalid property name %q", truncate(name, 40))
 		}
-		return property{name: strings.ToUpper(name), value: raw[colon+1:], line: line}, nil
+		return property{name: upperName(name), value: raw[colon+1:], line: line}, nil
 	}
 	if validName(raw[:semi]) {
 		if ps, ok := scanParams(a.scratch[:0], raw, semi); ok {
 			a.scratch = ps
-			return property{name: strings.ToUpper(raw[:semi]), params: a.take(ps), value: raw[colon+1:], line: line}, nil
+			return property{name: upperName(raw[:semi]), params: a.take(ps), value: raw[colon+1:], line: line}, nil
 		}
 	}
 	ps, ok, err := parseLibraryParams(a.scratch[:0], raw)
@@ -537,12 +554,15 @@ func parseProperty(raw string, line int, a *paramArena) (property, error) {
 		return property{}, fmt.Errorf("invalid property %q", truncate(raw, 40))
 	}
 	a.scratch = ps
-	return property{name: strings.ToUpper(raw[:semi]), params: a.take(ps), value: raw[colon+1:], line: line}, nil
+	return property{name: upperName(raw[:semi]), params: a.take(ps), value: raw[colon+1:], line: line}, nil
 }
 
 // valueStart returns the index of the ':' that ends a content line's name
 // and parameters: the first one outside a quoted parameter value.
 func valueStart(raw string) int {
+	if i := strings.IndexByte(raw, ':'); i < 0 || strings.IndexByte(raw[:i], '"') < 0 {
+		return i // no quote before the first ':', the common case
+	}
 	quoted := false
 	for i := 0; i < len(raw); i++ {
 		b := raw[i]
