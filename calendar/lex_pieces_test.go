@@ -121,3 +121,29 @@ func TestUnescapeText(t *testing.T) {
 		}
 	}
 }
+
+// FuzzLexPieces compares a read in pieces with a sequential one on
+// arbitrary streams.
+func FuzzLexPieces(f *testing.F) {
+	files, _ := filepath.Glob("testdata/corpus/*.ics")
+	for _, file := range files {
+		if data, err := os.ReadFile(file); err == nil {
+			f.Add(data)
+		}
+	}
+	f.Add([]byte("BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:a\nBEGIN:VEVENT\nUID:b\nEND:VEVENT\nEND:VCALENDAR\nBEGIN:VEVENT\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		text := string(data)
+		l := &lexer{source: "f.ics"}
+		err := l.run(text)
+		if err == nil {
+			err = l.finish()
+		}
+		want := lexDump(l.tops, err)
+		for _, n := range []int{2, 5, 64} {
+			if got := lexDump(lexPieces(splitPieces(text, n, 1), "f.ics")); got != want {
+				t.Fatalf("in up to %d pieces:\n%s\nsequentially:\n%s", n, got, want)
+			}
+		}
+	})
+}
