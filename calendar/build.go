@@ -3,10 +3,13 @@ package calendar
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/teambition/rrule-go"
@@ -24,6 +27,16 @@ type builder struct {
 	// floatTZ is the X-WR-TIMEZONE of the calendar object being read:
 	// Google and Outlook feeds write it for times that carry no TZID.
 	floatTZ string
+	// unknownTZ are the warnings about an unknown TZID, by their index in
+	// warnings: of the builders of a stream's parts, only the first says it.
+	unknownTZ []unknownTZ
+	// rules are the rules read so far, for ruleOptionIn.
+	rules ruleCache
+}
+
+type unknownTZ struct {
+	index int
+	tzid  string
 }
 
 func newBuilder(opts ParseOptions) *builder {
@@ -52,29 +65,14 @@ func (b *builder) build(tops []*component) []*Event {
 			}
 		}
 	}
+	events := b.events(tops)
 	var (
 		masters   []*Event
-		byUID     = map[string]*Event{}
+		byUID     = make(map[string]*Event, len(events)) // growing it was a tenth of the builder's time
 		overrides []*Event
 	)
-	for _, c := range tops {
-		for _, n := range c.notes {
-			b.warn(n.line, c.uid, n.err)
-		}
-		if c.name != "VEVENT" {
-			continue
-		}
-		b.floatTZ = ""
-		if c.cal != nil {
-			b.floatTZ = c.cal.xwrTZ
-		}
-		if c.err != nil {
-			b.warn(c.line, c.uid, fmt.Errorf("skipped VEVENT: %w", c.err))
-			continue
-		}
-		ev, err := b.event(c)
-		if err != nil {
-			b.warn(c.line, c.uid, fmt.Errorf("skipped VEVENT: %w", err))
+	for _, ev := range events {
+		if ev == nil {
 			continue
 		}
 		if !ev.RecurrenceID.IsZero() {
@@ -120,6 +118,99 @@ func (b *builder) build(tops []*component) []*Event {
 		b.addOverride(m, ov)
 	}
 	return slices.DeleteFunc(masters, func(e *Event) bool { return e.deleted })
+}
+
+// events reads the VEVENTs among tops: the event of tops[i] is at index i,
+// nil for another component or one that was skipped. Warnings come in the
+// order of tops.
+//
+// Many components are read in parts on GOMAXPROCS workers, each part by a
+// builder of its own; the stream's VTIMEZONEs are resolved before, so that
+// whether a TZID resolves does not depend on which part asked first. A
+// stream with a VTIMEZONE that cannot be read is read sequentially: its
+// first use warns and later ones read the user's zone, as they always did.
+func (b *builder) events(tops []*component) []*Event {
+	events := make([]*Event, len(tops))
+	procs := runtime.GOMAXPROCS(0)
+	if procs < 2 || len(tops) < 2*buildPart || !b.resolveZones() {
+		for i, c := range tops {
+			events[i] = b.topEvent(c)
+		}
+		return events
+	}
+	parts := make([]*builder, min(4*procs, len(tops)/buildPart))
+	var wg sync.WaitGroup
+	for k := range parts {
+		lo, hi := k*len(tops)/len(parts), (k+1)*len(tops)/len(parts)
+		p := &builder{opts: b.opts, user: b.user, vtimezone: b.vtimezone, zones: maps.Clone(b.zones), me: b.me}
+		parts[k] = p
+		wg.Go(func() {
+			for i := lo; i < hi; i++ {
+				events[i] = p.topEvent(tops[i])
+			}
+		})
+	}
+	wg.Wait()
+	warned := map[string]bool{}
+	for _, p := range parts {
+		unknown := p.unknownTZ
+		for i, w := range p.warnings {
+			if len(unknown) > 0 && unknown[0].index == i {
+				tzid := unknown[0].tzid
+				unknown = unknown[1:]
+				if warned[tzid] {
+					continue // an earlier part said it
+				}
+				warned[tzid] = true
+			}
+			b.warnings = append(b.warnings, w)
+		}
+	}
+	return events
+}
+
+// buildPart is the fewest components a worker of events reads.
+const buildPart = 256
+
+// resolveZones resolves every VTIMEZONE that no zone database knows,
+// and reports whether all could be read.
+func (b *builder) resolveZones() bool {
+	for tzid, c := range b.vtimezone {
+		if _, ok := b.zones[tzid]; ok || knownZone(tzid) != nil {
+			continue
+		}
+		z, err := customZone(tzid, c)
+		if err != nil {
+			return false
+		}
+		b.zones[tzid] = z
+	}
+	return true
+}
+
+// topEvent reads one top-level component: its notes become warnings, a
+// VEVENT its event (nil when it cannot be read).
+func (b *builder) topEvent(c *component) *Event {
+	for _, n := range c.notes {
+		b.warn(n.line, c.uid, n.err)
+	}
+	if c.name != "VEVENT" {
+		return nil
+	}
+	b.floatTZ = ""
+	if c.cal != nil {
+		b.floatTZ = c.cal.xwrTZ
+	}
+	if c.err != nil {
+		b.warn(c.line, c.uid, fmt.Errorf("skipped VEVENT: %w", c.err))
+		return nil
+	}
+	ev, err := b.event(c)
+	if err != nil {
+		b.warn(c.line, c.uid, fmt.Errorf("skipped VEVENT: %w", err))
+		return nil
+	}
+	return ev
 }
 
 // seriesOf finds the series of an override without UID (hand-written and
@@ -506,6 +597,7 @@ func (b *builder) zone(tzid string, line int, uid string) *zone {
 		}
 	}
 	if z == nil {
+		b.unknownTZ = append(b.unknownTZ, unknownTZ{len(b.warnings), tzid})
 		b.warn(line, uid, fmt.Errorf("unknown TZID %q: read in the user's zone %s", tzid, b.user.name))
 		z = b.user
 	}
@@ -636,12 +728,38 @@ var ruleParts = map[string]bool{
 // python-dateutil read COUNT=0), repeated BY values (which rrule-go would
 // count twice against COUNT).
 func ruleOption(v string) (*rrule.ROption, Time, []string, error) {
+	return ruleOptionIn(v, nil)
+}
+
+// ruleCache holds what rrule-go and the checks after it made of the parts
+// of a rule other than UNTIL and COUNT, by those parts: the series of a
+// calendar repeat a few rules (FREQ=WEEKLY;BYDAY=MO) and differ mostly in
+// where they end. rrule-go's parser was a twentieth of a parse+expand.
+type ruleCache map[string]*parsedRule
+
+type parsedRule struct {
+	opt rrule.ROption // its BY lists are shared by every rule read from it: only ever read
+	dup bool          // repeated BY values were dropped
+	err error
+}
+
+// ruleOptionIn is ruleOption, with rules parsed before taken from cache
+// (nil: none).
+func ruleOptionIn(v string, cache ruleCache) (*rrule.ROption, Time, []string, error) {
 	var (
-		parts []string
-		until Time
-		notes []string
+		buf    [160]byte
+		key    = buf[:0] // the parts for rrule-go, joined by ';'
+		nparts int
+		until  Time
+		notes  []string
+		counts int
+		// The bytes of the COUNT part in key, when its value is a number.
+		countFrom, countTo = -1, -1
+		countVal           int
 	)
-	for _, part := range strings.Split(strings.TrimSpace(v), ";") {
+	for rest, more := strings.TrimSpace(v), true; more; {
+		var part string
+		part, rest, more = strings.Cut(rest, ";")
 		k, val, ok := strings.Cut(part, "=")
 		k = strings.ToUpper(strings.TrimSpace(k))
 		val = strings.ToUpper(strings.TrimSpace(val))
@@ -660,24 +778,77 @@ func ruleOption(v string) (*rrule.ROption, Time, []string, error) {
 				until.Kind = KindUTC
 			}
 		case k == "COUNT":
-			if n, err := strconv.Atoi(val); err == nil && n <= 0 {
+			n, err := strconv.Atoi(val)
+			if err == nil && n <= 0 {
 				notes = append(notes, fmt.Sprintf("COUNT=%d read as no COUNT", n))
 				continue
 			}
-			parts = append(parts, k+"="+val)
+			counts++
+			from := len(key)
+			key = appendPart(key, nparts, k, val)
+			nparts++
+			if err == nil {
+				countFrom, countTo, countVal = from, len(key), n
+			}
 		case ruleParts[k]:
-			parts = append(parts, k+"="+val)
+			key = appendPart(key, nparts, k, val)
+			nparts++
 		case strings.HasPrefix(k, "X-"):
 		default:
 			notes = append(notes, fmt.Sprintf("unknown rule part %q ignored", truncate(k, 40)))
 		}
 	}
-	opt, err := rrule.StrToROption(strings.Join(parts, ";"))
+	count := -1
+	if cache != nil && counts == 1 && countFrom >= 0 && nparts > 1 {
+		// rrule-go reads a number's COUNT as that number and nothing
+		// else; without the other parts it would fail differently.
+		if countFrom == 0 {
+			key = append(key[:0], key[countTo+1:]...) // and the ';' after it
+		} else {
+			key = append(key[:countFrom], key[countTo:]...) // from the ';' before it
+		}
+		count = countVal
+	}
+	r := cache[string(key)]
+	if r == nil {
+		parts := string(key)
+		r = parseRuleOption(parts)
+		if cache != nil {
+			cache[parts] = r
+		}
+	}
+	if r.err != nil {
+		return nil, Time{}, notes, r.err
+	}
+	opt := r.opt
+	if count >= 0 {
+		opt.Count = count
+	}
+	if r.dup {
+		notes = append(notes, "repeated BY values read once")
+	}
+	return &opt, until, notes, nil
+}
+
+// appendPart appends the rule part k=val to key, which has n parts.
+func appendPart(key []byte, n int, k, val string) []byte {
+	if n > 0 {
+		key = append(key, ';')
+	}
+	key = append(key, k...)
+	key = append(key, '=')
+	return append(key, val...)
+}
+
+// parseRuleOption reads the parts of a rule that ruleOptionIn keeps, with
+// rrule-go, and drops repeated BY values.
+func parseRuleOption(parts string) *parsedRule {
+	opt, err := rrule.StrToROption(parts)
 	if err != nil {
-		return nil, Time{}, notes, err
+		return &parsedRule{err: err}
 	}
 	if opt.Interval < 0 {
-		return nil, Time{}, notes, errors.New("negative INTERVAL")
+		return &parsedRule{err: errors.New("negative INTERVAL")}
 	}
 	dup := false
 	for _, l := range []*[]int{&opt.Bysetpos, &opt.Bymonth, &opt.Bymonthday, &opt.Byyearday, &opt.Byweekno, &opt.Byhour, &opt.Byminute, &opt.Bysecond} {
@@ -694,10 +865,7 @@ func ruleOption(v string) (*rrule.ROption, Time, []string, error) {
 		days = append(days, d)
 	}
 	opt.Byweekday = days
-	if dup {
-		notes = append(notes, "repeated BY values read once")
-	}
-	return opt, until, notes, nil
+	return &parsedRule{opt: *opt, dup: dup}
 }
 
 // dedupe drops repeated values from l, keeping the first of each, and

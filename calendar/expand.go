@@ -32,7 +32,10 @@ func (b *builder) rule(v string, start Time) (r rule, notes []string, err error)
 			err = fmt.Errorf("recurrence rule failed: %v", p)
 		}
 	}()
-	opt, until, notes, err := ruleOption(v)
+	if b.rules == nil {
+		b.rules = ruleCache{}
+	}
+	opt, until, notes, err := ruleOptionIn(v, b.rules)
 	if err != nil {
 		return rule{}, notes, err
 	}

@@ -269,9 +269,9 @@ func mergeSorted(parts []part, loc *time.Location, packed bool) ([]Occurrence, [
 	for i, k := range keys {
 		place[k&(1<<indexBits-1)] = uint64(i)
 	}
-	g := 0
-	for pi := range parts {
+	layout := func(pi int) {
 		p := &parts[pi]
+		g := partStart[pi]
 		for j := range p.n {
 			rc := p.rec(j)
 			o := &out[place[g]]
@@ -284,11 +284,34 @@ func mergeSorted(parts []part, loc *time.Location, packed bool) ([]Occurrence, [
 			}
 		}
 	}
+	// The parts write disjoint occurrences: on workers, as many as
+	// there are for a big expansion, where this was a tenth of the time.
+	if workers := min(runtime.GOMAXPROCS(0), len(parts)); workers > 1 && n >= layoutParallel {
+		var (
+			next atomic.Int64
+			wg   sync.WaitGroup
+		)
+		for range workers {
+			wg.Go(func() {
+				for pi := int(next.Add(1) - 1); pi < len(parts); pi = int(next.Add(1) - 1) {
+					layout(pi)
+				}
+			})
+		}
+		wg.Wait()
+	} else {
+		for pi := range parts {
+			layout(pi)
+		}
+	}
 	for i := range parts {
 		parts[i].release()
 	}
 	return out, warnings
 }
+
+// layoutParallel is the fewest occurrences laid out on workers.
+const layoutParallel = 8192
 
 // radixSort sorts keys by their bits from lo to hi, least significant
 // digit first; keys equal in those bits keep their order. It returns

@@ -326,7 +326,7 @@ func (s *Source) fetchFile(ctx context.Context) error {
 	if fi.Size() > s.max {
 		return s.tooLarge()
 	}
-	body, err := readLimited(f, s.max)
+	body, err := readLimited(f, s.max, fi.Size())
 	if err != nil {
 		if errors.Is(err, errTooLarge) {
 			return s.tooLarge()
@@ -375,10 +375,35 @@ func formatBytes(n int64) string {
 }
 
 // readLimited reads r to its end, or fails with errTooLarge past max bytes.
-func readLimited(r io.Reader, max int64) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(r, max+1))
-	if err != nil {
-		return nil, err
+// size, when positive, is what r should hold (the file's size, the
+// Content-Length): the buffer starts that large, one byte more to see the
+// end, where io.ReadAll would start at 512 bytes and copy the body each
+// time it doubled.
+func readLimited(r io.Reader, max, size int64) ([]byte, error) {
+	r = io.LimitReader(r, max+1)
+	if size <= 0 || size > max {
+		b, err := io.ReadAll(r)
+		if err != nil {
+			return nil, err
+		}
+		if int64(len(b)) > max {
+			return nil, errTooLarge
+		}
+		return b, nil
+	}
+	b := make([]byte, 0, size+1)
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // more than size: it grew while read
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
 	if int64(len(b)) > max {
 		return nil, errTooLarge
@@ -498,7 +523,11 @@ func (s *Source) fetchHTTP(ctx context.Context) error {
 	default:
 		return fmt.Errorf("unsupported content encoding %q", enc)
 	}
-	b, err := readLimited(body, s.max)
+	size := resp.ContentLength // of the body as sent: a size hint only when it is not compressed
+	if body != resp.Body {
+		size = -1
+	}
+	b, err := readLimited(body, s.max, size)
 	if errors.Is(err, errTooLarge) {
 		return s.tooLarge()
 	}
