@@ -103,6 +103,10 @@ type Source struct {
 	modTime  time.Time
 }
 
+// discard is the logger of every Source given none: one, not one each,
+// and so at hand in the cache when a poll round asks it whether to log.
+var discard = slog.New(slog.DiscardHandler)
+
 // New validates opts and returns a source. It does no I/O.
 func New(opts Options) (*Source, error) {
 	s := &Source{
@@ -124,7 +128,7 @@ func New(opts Options) (*Source, error) {
 		return nil, fmt.Errorf("ics %s: negative size limit %d", httpx.Redact(opts.URL), s.max)
 	}
 	if s.logger == nil {
-		s.logger = slog.New(slog.DiscardHandler)
+		s.logger = discard
 	}
 	if s.now == nil {
 		s.now = time.Now
