@@ -72,11 +72,18 @@ type Options struct {
 //
 // An Source is safe for concurrent use; fetches are serialized.
 type Source struct {
-	opts     Options
+	// Of Options, what fetches use: a Source per user, tens of thousands
+	// in one process, so no copy of the rest.
+	parseOpts calendar.ParseOptions
+	username  string
+	password  func(ctx context.Context) (string, error)
+	shared    *http.Client // Options.HTTPClient
+	caFile    string
+
 	name     string
-	redacted string   // the URL for messages: no password
-	u        *url.URL // nil for a file path
-	path     string   // for files
+	redacted string // the URL for messages: no password
+	url      string // the URL fetched, normalized; empty for a file path
+	path     string // for files
 	max      int64
 	logger   *slog.Logger
 	now      func() time.Time
@@ -96,15 +103,23 @@ type Source struct {
 	modTime  time.Time
 }
 
+// discard is the logger of every Source given none: one, not one each,
+// and so at hand in the cache when a poll round asks it whether to log.
+var discard = slog.New(slog.DiscardHandler)
+
 // New validates opts and returns a source. It does no I/O.
 func New(opts Options) (*Source, error) {
 	s := &Source{
-		opts:   opts,
-		max:    opts.MaxBytes,
-		logger: opts.Logger,
-		now:    opts.Now,
-		parse:  calendar.ParseICS,
-		sem:    make(chan struct{}, 1),
+		parseOpts: opts.Parse,
+		username:  opts.Username,
+		password:  opts.Password,
+		shared:    opts.HTTPClient,
+		caFile:    opts.CAFile,
+		max:       opts.MaxBytes,
+		logger:    opts.Logger,
+		now:       opts.Now,
+		parse:     calendar.ParseICS,
+		sem:       make(chan struct{}, 1),
 	}
 	if s.max == 0 {
 		s.max = DefaultMaxBytes
@@ -113,7 +128,7 @@ func New(opts Options) (*Source, error) {
 		return nil, fmt.Errorf("ics %s: negative size limit %d", httpx.Redact(opts.URL), s.max)
 	}
 	if s.logger == nil {
-		s.logger = slog.New(slog.DiscardHandler)
+		s.logger = discard
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -127,21 +142,25 @@ func New(opts Options) (*Source, error) {
 	if opts.Username != "" && opts.Password == nil {
 		return nil, fmt.Errorf("ics %s: username %q given without a password source", s.redacted, opts.Username)
 	}
-	if s.u == nil && (opts.Username != "" || opts.Password != nil) {
+	if s.url == "" && (opts.Username != "" || opts.Password != nil) {
 		return nil, fmt.Errorf("ics %s: credentials given for a file", s.redacted)
 	}
 	s.name = opts.Name
 	if s.name == "" {
-		s.name = defaultICSName(s.u, s.path)
+		var u *url.URL
+		if s.url != "" {
+			u, _ = url.Parse(s.url) // setURL parsed it
+		}
+		s.name = defaultICSName(u, s.path)
 	}
-	if s.opts.Parse.Calendar == "" {
-		s.opts.Parse.Calendar = s.name
+	if s.parseOpts.Calendar == "" {
+		s.parseOpts.Calendar = s.name
 	}
 	// Warnings carry Source: never a password, even when the caller
 	// passes the URL as given.
-	s.opts.Parse.Source = httpx.Redact(s.opts.Parse.Source)
-	if s.opts.Parse.Source == "" {
-		s.opts.Parse.Source = s.redacted
+	s.parseOpts.Source = httpx.Redact(s.parseOpts.Source)
+	if s.parseOpts.Source == "" {
+		s.parseOpts.Source = s.redacted
 	}
 	return s, nil
 }
@@ -192,7 +211,7 @@ func (s *Source) setURL(raw string) error {
 		return fmt.Errorf("ics %s: URL without a host", s.redacted)
 	}
 	u.Fragment = ""
-	s.u = u
+	s.url = u.String()
 	return nil
 }
 
@@ -233,7 +252,7 @@ func (s *Source) Fetch(ctx context.Context) ([]*calendar.Event, []calendar.Warni
 	defer func() { <-s.sem }()
 
 	var err error
-	if s.u == nil {
+	if s.url == "" {
 		err = s.fetchFile(ctx)
 	} else {
 		err = s.fetchHTTP(ctx)
@@ -250,7 +269,7 @@ func (s *Source) fetchError(err error) *FetchError {
 	var se *httpx.StatusError
 	var ne net.Error
 	switch {
-	case s.u == nil:
+	case s.url == "":
 		fe.Input = !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
 	case errors.As(err, &se):
 		// 4xx: the URL or the credentials are wrong; 408 and 429 are the
@@ -419,7 +438,7 @@ func (s *Source) parseBody(ctx context.Context, body []byte) error {
 		s.logger.DebugContext(ctx, "ics content unchanged", "calendar", s.name, "url", s.redacted)
 		return nil
 	}
-	events, warnings, err := s.parse(bytes.NewReader(body), s.opts.Parse)
+	events, warnings, err := s.parse(bytes.NewReader(body), s.parseOpts)
 	if err != nil {
 		return &parseError{err}
 	}
@@ -433,7 +452,7 @@ func (s *Source) httpClient() (*http.Client, error) {
 	if s.client != nil {
 		return s.client, nil
 	}
-	c, err := httpx.NewClient(s.opts.HTTPClient, s.opts.CAFile, checkICSRedirect)
+	c, err := httpx.NewClient(s.shared, s.caFile, checkICSRedirect)
 	if err != nil {
 		return nil, err
 	}
@@ -455,35 +474,46 @@ func checkICSRedirect(req *http.Request, via []*http.Request) error {
 	return nil
 }
 
+// The values of fetchHTTP's constant request headers, shared by every
+// request and never modified.
+var (
+	userAgentValue = []string{httpx.UserAgent}
+	acceptValue    = []string{"text/calendar, */*;q=0.5"}
+	gzipValue      = []string{"gzip"}
+)
+
 // fetchHTTP does a conditional GET and parses a changed body.
 func (s *Source) fetchHTTP(ctx context.Context) error {
 	client, err := s.httpClient()
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.u.String(), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url, nil)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("User-Agent", httpx.UserAgent)
-	req.Header.Set("Accept", "text/calendar, */*;q=0.5")
+	// The keys in canonical form and the constant values shared, read
+	// only: a poll round of every feed makes tens of thousands of these.
+	h := req.Header
+	h["User-Agent"] = userAgentValue
+	h["Accept"] = acceptValue
 	// Asking for gzip ourselves turns off net/http's transparent decoding,
 	// so that the size limit applies to the decoded bytes we keep.
-	req.Header.Set("Accept-Encoding", "gzip")
+	h["Accept-Encoding"] = gzipValue
 	if s.have {
 		if s.etag != "" {
-			req.Header.Set("If-None-Match", s.etag)
+			h["If-None-Match"] = []string{s.etag}
 		}
 		if s.lastMod != "" {
-			req.Header.Set("If-Modified-Since", s.lastMod)
+			h["If-Modified-Since"] = []string{s.lastMod}
 		}
 	}
-	if s.opts.Password != nil {
-		secret, err := s.opts.Password(ctx)
+	if s.password != nil {
+		secret, err := s.password(ctx)
 		if err != nil {
 			return fmt.Errorf("credentials: %w", err)
 		}
-		req.Header.Set("Authorization", httpx.Authorization(s.opts.Username, secret))
+		h.Set("Authorization", httpx.Authorization(s.username, secret))
 	}
 
 	start := s.now()
@@ -492,18 +522,22 @@ func (s *Source) fetchHTTP(ctx context.Context) error {
 		return httpx.Explain(httpx.UnwrapURLError(err)) // Fetch names the URL
 	}
 	defer resp.Body.Close()
-	log := s.logger.With("calendar", s.name, "url", s.redacted, "status", resp.StatusCode)
+	// The debug records cost nothing when they are not wanted.
+	debug := s.logger.Enabled(ctx, slog.LevelDebug)
 
 	switch {
 	case resp.StatusCode == http.StatusNotModified:
 		if !s.have {
 			return errors.New("server answered 304 Not Modified to an unconditional request")
 		}
-		log.DebugContext(ctx, "ics not modified", "duration", s.now().Sub(start))
+		if debug {
+			s.logger.DebugContext(ctx, "ics not modified", "calendar", s.name, "url", s.redacted, "status", resp.StatusCode,
+				"duration", s.now().Sub(start))
+		}
 		return nil
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
 		// No Method or URL: FetchError names the URL.
-		return &httpx.StatusError{Code: resp.StatusCode, Status: resp.Status, Credentials: s.opts.Password != nil,
+		return &httpx.StatusError{Code: resp.StatusCode, Status: resp.Status, Credentials: s.password != nil,
 			Retry: httpx.ParseRetryAfter(resp.Header.Get("Retry-After"), s.now())}
 	}
 
@@ -539,7 +573,10 @@ func (s *Source) fetchHTTP(ctx context.Context) error {
 	}
 	s.etag = resp.Header.Get("ETag")
 	s.lastMod = resp.Header.Get("Last-Modified")
-	log.DebugContext(ctx, "ics fetched", "bytes", len(b), "events", len(s.events), "duration", s.now().Sub(start))
+	if debug {
+		s.logger.DebugContext(ctx, "ics fetched", "calendar", s.name, "url", s.redacted, "status", resp.StatusCode,
+			"bytes", len(b), "events", len(s.events), "duration", s.now().Sub(start))
+	}
 	return nil
 }
 

@@ -125,8 +125,8 @@ func TestNewURLs(t *testing.T) {
 			t.Errorf("New(%q).Name() = %q, want %q", tt.url, s.Name(), tt.wantName)
 		}
 		got := s.path
-		if s.u != nil {
-			got = s.u.String()
+		if s.url != "" {
+			got = s.url
 		}
 		if got != tt.wantURL {
 			t.Errorf("New(%q) fetches %q, want %q", tt.url, got, tt.wantURL)
@@ -158,8 +158,8 @@ func TestNewOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.opts.Parse.Calendar != "team" || strings.Contains(s.opts.Parse.Source, "hunter2") || s.URL() != "https://h/a.ics" {
-		t.Errorf("New() parse options = %+v, URL() = %q, want calendar team and the userinfo dropped", s.opts.Parse, s.URL())
+	if s.parseOpts.Calendar != "team" || strings.Contains(s.parseOpts.Source, "hunter2") || s.URL() != "https://h/a.ics" {
+		t.Errorf("New() parse options = %+v, URL() = %q, want calendar team and the userinfo dropped", s.parseOpts, s.URL())
 	}
 }
 
@@ -771,8 +771,8 @@ func TestSourceParseICS(t *testing.T) {
 	if _, notModified := f.counts(); notModified != 1 {
 		t.Errorf("304 answers = %d, want 1", notModified)
 	}
-	if strings.Contains(s.opts.Parse.Source, "hunter2") {
-		t.Errorf("parse source %q carries the password", s.opts.Parse.Source)
+	if strings.Contains(s.parseOpts.Source, "hunter2") {
+		t.Errorf("parse source %q carries the password", s.parseOpts.Source)
 	}
 }
 
@@ -860,7 +860,7 @@ func FuzzNew(f *testing.F) {
 		if err != nil {
 			shown = append(shown, err.Error())
 		} else {
-			shown = append(shown, s.Name(), s.URL(), s.opts.Parse.Source)
+			shown = append(shown, s.Name(), s.URL(), s.parseOpts.Source)
 		}
 		for _, text := range shown {
 			if strings.Contains(text, secret) {

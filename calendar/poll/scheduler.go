@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"math/rand/v2"
 	"slices"
@@ -548,13 +547,19 @@ func fetchRecovered(ctx context.Context, src calendar.Source) (events []*calenda
 	return src.Fetch(ctx)
 }
 
+// hashWarnings is FNV-1a over the warnings' texts, each ended by a zero
+// byte; written out so that a poll without warnings, the common one,
+// allocates nothing for it.
 func hashWarnings(warnings []calendar.Warning) uint64 {
-	h := fnv.New64a()
+	const offset, prime = 14695981039346656037, 1099511628211
+	h := uint64(offset)
 	for _, w := range warnings {
-		h.Write([]byte(w.String()))
-		h.Write([]byte{0})
+		for _, c := range []byte(w.String()) {
+			h = (h ^ uint64(c)) * prime
+		}
+		h *= prime // ^ 0
 	}
-	return h.Sum64()
+	return h
 }
 
 // scheduledAfter is when to poll next after a poll at t: the schedule's

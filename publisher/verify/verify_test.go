@@ -129,6 +129,9 @@ func pidfDoc(t *testing.T, basic string) []byte {
 // not; at the end it is ended with Expires: 0.
 func TestWatchFaults(t *testing.T) {
 	f := startFake(t)
+	// Under the lock: the server is serving already, and a request from
+	// a client of an earlier test may reach its port.
+	f.mu.Lock()
 	f.answer = func(req *sip.Request, n int) (int, int) {
 		switch {
 		case n == 3: // the second refresh
@@ -138,6 +141,7 @@ func TestWatchFaults(t *testing.T) {
 		}
 		return 200, 2 // refreshed after 1 s
 	}
+	f.mu.Unlock()
 	c, err := NewClient(ClientOptions{Listen: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)
