@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
-	"os"
+	goldenfile "github.com/calpresence/calpresence/internal/golden"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,22 +20,7 @@ var update = flag.Bool("update", false, "rewrite golden files in testdata")
 // golden compares got with testdata/NAME, rewriting it under -update.
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s: got\n%s\nwant\n%s", name, got, want)
-	}
+	goldenfile.Check(t, filepath.Join("testdata", name), got, *update)
 }
 
 func runMain(t *testing.T, args ...string) (stdout, stderr string, code int) {

@@ -3,20 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
-	"flag"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 )
-
-// updating reports whether -update (the package's flag to rewrite golden
-// files, declared with the other commands' tests) is set.
-func updating() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
 
 // The demo at 5,000x speed over a simulated working day: the day's
 // timeline first, then each PUBLISH at its boundary, and the BLF lamp's
@@ -84,7 +76,7 @@ func TestDemo(t *testing.T) {
 	}
 	summary.WriteString("\nBLF lamp (Event: dialog):\n" + dialogs.String())
 	golden := filepath.Join("testdata", "demo", "day.golden")
-	if updating() {
+	if *update {
 		os.MkdirAll(filepath.Dir(golden), 0o755)
 		if err := os.WriteFile(golden, []byte(summary.String()), 0o644); err != nil {
 			t.Fatal(err)
